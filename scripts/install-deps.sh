@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs heed's build and test dependencies from Debian 12 packages. Idempotent: packages
+# already present are left alone, and apt is only asked when something is missing.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config  # toolchain
+  libeigen3-dev          # dense math (MLP, attention units)
+  libxxhash-dev          # 64-bit feature keys
+  libtomlplusplus-dev    # config files
+  libcli11-dev           # the heed command line
+  nlohmann-json3-dev     # metrics.json, synth.json, reports
+  libfmt-dev             # message formatting
+  libgtest-dev           # unit and integration tests
+  zlib1g-dev libzstd-dev # compressed inputs
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo_cmd=()
+  [ "$(id -u)" = 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
