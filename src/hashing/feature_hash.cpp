@@ -1,7 +1,6 @@
 #include "hashing/feature_hash.h"
 
-#define XXH_INLINE_ALL
-#include <xxhash.h>
+#include <xxhash.h>  // the shared library; inlining it trips GCC 12 -Wmaybe-uninitialized under AVX-512
 
 namespace heed {
 

@@ -1,0 +1,92 @@
+#pragma once
+// The typed configuration of a run. Every key, its default, its check and its help text are
+// declared once, in config_options.cpp; this header only holds the values.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace heed {
+
+struct DataConfig {
+  std::string dir;               // folder the split files are relative to
+  std::string train, valid, test;
+  std::string format;            // "tsv" or "csv"
+  std::string delimiter;         // empty: the format's own
+  bool header = true;
+  std::vector<std::string> columns;  // column names when the files have no header
+  std::string label;
+  double valid_fraction = 0.0;   // carved from train when no valid file is given
+  std::string valid_by;          // column whose value decides the carve (empty: the row)
+};
+
+enum class FeatureKind { kCategorical, kMulti, kSequence, kNumeric };
+
+struct FeatureConfig {
+  std::string name;
+  FeatureKind kind = FeatureKind::kCategorical;
+  std::string column;     // source column (default: the feature's name)
+  std::string table;      // embedding table (default: the feature's name); shared by naming it
+  std::string separator;  // between values of multi / sequence features
+  std::string pooling;    // "sum" or "mean"
+  std::int64_t max_len = 0;  // values kept (sequences keep the most recent)
+  // numeric features
+  std::string transform;  // "none", "log1p", "standardize", "minmax"
+  std::string bucketize;  // "" (dense input), "log2" or "boundaries"
+  std::vector<double> boundaries;
+};
+
+struct EmbeddingConfig {
+  std::int64_t dim = 16;
+  std::int64_t buckets = 0;  // 0: growable tables; N: every table hashes into N fixed rows
+  double init_std = 0.05;
+  std::string unseen;        // "zero" or "default"
+  double default_rate = 0.0; // share of training lookups routed to the learned default row
+};
+
+struct ModelConfig {
+  std::vector<std::int64_t> hidden;
+  std::string activation;  // "relu" or "prelu"
+  double dropout = 0.0;
+};
+
+struct OptimizerConfig {
+  double lr = 1e-3;            // dense weights (Adam)
+  double embedding_lr = 1e-3;
+  std::string embedding;       // "adam" or "adagrad"
+  double beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8;
+  double l2_embedding = 0.0;   // on the rows a batch touched
+  double l2_dense = 0.0;
+  double adagrad_initial = 0.1;
+};
+
+struct TrainConfig {
+  std::int64_t epochs = 5;
+  std::int64_t batch_size = 1024;
+  std::int64_t threads = 0;  // 0: every core
+  std::uint64_t seed = 1;
+  bool shuffle = true;
+  std::string early_stop_metric;  // "auc", "gauc", "logloss" or "none"
+  std::int64_t patience = 2;
+  std::string progress;  // "auto", "bar", "log", "none"
+};
+
+struct EvalConfig {
+  std::string group;  // column that defines a user for gAUC (empty: no gAUC)
+  std::int64_t batch_size = 4096;
+};
+
+struct Config {
+  DataConfig data;
+  std::vector<FeatureConfig> features;  // in the order they were declared
+  EmbeddingConfig embedding;
+  ModelConfig model;
+  OptimizerConfig optimizer;
+  TrainConfig train;
+  EvalConfig eval;
+
+  const FeatureConfig* find_feature(const std::string& name) const;
+};
+
+const char* to_string(FeatureKind kind);
+
+}  // namespace heed

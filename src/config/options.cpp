@@ -1,0 +1,356 @@
+#include "config/options.h"
+
+#include <cstdint>
+#include <optional>
+#include <sstream>
+
+#include "core/error.h"
+
+namespace heed {
+namespace {
+
+// --- conversions between TOML nodes and the C++ types options use -------------------------
+
+template <class T>
+struct TomlType;
+
+template <>
+struct TomlType<std::int64_t> {
+  static constexpr const char* name = "integer";
+  static std::optional<std::int64_t> read(const toml::node& n) { return n.value_exact<std::int64_t>(); }
+  static toml::node_ptr write(std::int64_t v) { return std::make_unique<toml::value<std::int64_t>>(v); }
+};
+template <>
+struct TomlType<std::uint64_t> {
+  static constexpr const char* name = "non-negative integer";
+  static std::optional<std::uint64_t> read(const toml::node& n) {
+    auto v = n.value_exact<std::int64_t>();
+    if (!v || *v < 0) return std::nullopt;
+    return static_cast<std::uint64_t>(*v);
+  }
+  static toml::node_ptr write(std::uint64_t v) {
+    return std::make_unique<toml::value<std::int64_t>>(static_cast<std::int64_t>(v));
+  }
+};
+template <>
+struct TomlType<double> {
+  static constexpr const char* name = "float";
+  static std::optional<double> read(const toml::node& n) {
+    if (n.is_integer()) return static_cast<double>(*n.value<std::int64_t>());
+    return n.value_exact<double>();
+  }
+  static toml::node_ptr write(double v) { return std::make_unique<toml::value<double>>(v); }
+};
+template <>
+struct TomlType<bool> {
+  static constexpr const char* name = "boolean";
+  static std::optional<bool> read(const toml::node& n) { return n.value_exact<bool>(); }
+  static toml::node_ptr write(bool v) { return std::make_unique<toml::value<bool>>(v); }
+};
+template <>
+struct TomlType<std::string> {
+  static constexpr const char* name = "string";
+  static std::optional<std::string> read(const toml::node& n) { return n.value_exact<std::string>(); }
+  static toml::node_ptr write(const std::string& v) { return std::make_unique<toml::value<std::string>>(v); }
+};
+template <class E>
+struct TomlType<std::vector<E>> {
+  static inline const std::string name_storage = std::string("list of ") + TomlType<E>::name;
+  static constexpr const char* name = "list";
+  static std::optional<std::vector<E>> read(const toml::node& n) {
+    const toml::array* array = n.as_array();
+    if (!array) return std::nullopt;
+    std::vector<E> out;
+    for (const toml::node& element : *array) {
+      auto v = TomlType<E>::read(element);
+      if (!v) return std::nullopt;
+      out.push_back(*v);
+    }
+    return out;
+  }
+  static toml::node_ptr write(const std::vector<E>& v) {
+    auto array = std::make_unique<toml::array>();
+    for (const E& e : v) array->push_back(e);
+    return array;
+  }
+};
+template <>
+struct TomlType<FeatureKind> {
+  static constexpr const char* name = "string";
+  static std::optional<FeatureKind> read(const toml::node& n) {
+    auto s = n.value_exact<std::string>();
+    if (!s) return std::nullopt;
+    for (auto k : {FeatureKind::kCategorical, FeatureKind::kMulti, FeatureKind::kSequence,
+                   FeatureKind::kNumeric})
+      if (*s == to_string(k)) return k;
+    throw Error(fmt::format("'{}' is not a feature kind (categorical, multi, sequence, numeric)", *s));
+  }
+  static toml::node_ptr write(FeatureKind v) {
+    return std::make_unique<toml::value<std::string>>(to_string(v));
+  }
+};
+
+template <class T>
+std::string type_name() {
+  if constexpr (requires { TomlType<T>::name_storage; }) return TomlType<T>::name_storage;
+  return TomlType<T>::name;
+}
+
+template <class T>
+std::string toml_text(const T& value) {
+  std::ostringstream out;
+  toml::node_ptr node = TomlType<T>::write(value);
+  node->visit([&](auto&& n) { out << n; });
+  return out.str();
+}
+
+// --- checks ---------------------------------------------------------------------------------
+
+template <class T>
+using Check = std::function<std::string(const T&)>;  // empty string: the value is fine
+
+Check<std::string> one_of(std::vector<std::string> choices) {
+  return [choices](const std::string& v) -> std::string {
+    for (const auto& c : choices)
+      if (v == c) return {};
+    std::string list;
+    for (const auto& c : choices) list += (list.empty() ? "" : ", ") + ("\"" + c + "\"");
+    return "must be one of " + list;
+  };
+}
+template <class T>
+Check<T> at_least(T low) {
+  return [low](const T& v) -> std::string {
+    return v >= low ? "" : fmt::format("must be at least {}", low);
+  };
+}
+Check<double> between(double low, double high) {
+  return [=](const double& v) -> std::string {
+    return v >= low && v <= high ? "" : fmt::format("must be between {} and {}", low, high);
+  };
+}
+Check<double> positive() {
+  return [](const double& v) -> std::string { return v > 0 ? "" : "must be positive"; };
+}
+Check<std::vector<std::int64_t>> all_positive() {
+  return [](const std::vector<std::int64_t>& v) -> std::string {
+    for (auto x : v)
+      if (x <= 0) return "every entry must be a positive integer";
+    return {};
+  };
+}
+
+// --- the builder ----------------------------------------------------------------------------
+
+template <class Owner, class T>
+Option<Owner> option(std::string key, T default_value, std::string help,
+                     std::function<T&(Owner&)> field, Check<T> check = {}) {
+  Option<Owner> o;
+  o.key = std::move(key);
+  o.type = type_name<T>();
+  o.default_text = toml_text(default_value);
+  o.help = std::move(help);
+  o.reset = [field, default_value](Owner& owner) { field(owner) = default_value; };
+  o.assign = [field, check](Owner& owner, const toml::node& node, const std::string& full_key) {
+    std::optional<T> value;
+    try {
+      value = TomlType<T>::read(node);
+    } catch (const Error& e) {
+      throw Error(fmt::format("{}: {}", full_key, e.what()));
+    }
+    if (!value) {
+      std::ostringstream got;
+      node.visit([&](auto&& n) { got << n; });
+      throw Error(fmt::format("{} must be a {}, got {}", full_key, type_name<T>(), got.str()));
+    }
+    if (check) {
+      std::string problem = check(*value);
+      if (!problem.empty()) {
+        throw Error(fmt::format("{} = {} {}", full_key, toml_text(*value), problem));
+      }
+    }
+    field(owner) = std::move(*value);
+  };
+  o.current = [field](const Owner& owner) {
+    return TomlType<T>::write(field(const_cast<Owner&>(owner)));
+  };
+  return o;
+}
+
+using Int = std::int64_t;
+using Strings = std::vector<std::string>;
+
+std::vector<Option<Config>> make_run_options() {
+  using C = Config;
+  std::vector<Option<C>> o;
+  // data
+  o.push_back(option<C, std::string>("data.dir", "", "Folder that data.train/valid/test are relative to.",
+      [](C& c) -> auto& { return c.data.dir; }));
+  o.push_back(option<C, std::string>("data.train", "train.tsv", "Training file.",
+      [](C& c) -> auto& { return c.data.train; }));
+  o.push_back(option<C, std::string>("data.valid", "", "Validation file (empty: carve data.valid_fraction from train).",
+      [](C& c) -> auto& { return c.data.valid; }));
+  o.push_back(option<C, std::string>("data.test", "test.tsv", "Test file (empty: none).",
+      [](C& c) -> auto& { return c.data.test; }));
+  o.push_back(option<C, std::string>("data.format", "tsv", "Row format of the files.",
+      [](C& c) -> auto& { return c.data.format; }, one_of({"tsv", "csv"})));
+  o.push_back(option<C, std::string>("data.delimiter", "", "Column delimiter (empty: tab for tsv, comma for csv).",
+      [](C& c) -> auto& { return c.data.delimiter; },
+      [](const std::string& v) -> std::string { return v.size() <= 1 ? "" : "must be a single character"; }));
+  o.push_back(option<C, bool>("data.header", true, "Whether the first line of each file names the columns.",
+      [](C& c) -> auto& { return c.data.header; }));
+  o.push_back(option<C, Strings>("data.columns", {}, "Column names, for files without a header.",
+      [](C& c) -> auto& { return c.data.columns; }));
+  o.push_back(option<C, std::string>("data.label", "label", "Column holding the 0/1 label.",
+      [](C& c) -> auto& { return c.data.label; }));
+  o.push_back(option<C, double>("data.valid_fraction", 0.1,
+      "Share of train rows held out for validation when data.valid is empty (0: no validation).",
+      [](C& c) -> auto& { return c.data.valid_fraction; }, between(0.0, 0.9)));
+  o.push_back(option<C, std::string>("data.valid_by", "",
+      "Column whose value decides the validation carve, so e.g. all of a user's rows fall on one side "
+      "(empty: each row by its position).",
+      [](C& c) -> auto& { return c.data.valid_by; }));
+  // embedding
+  o.push_back(option<C, Int>("embedding.dim", 16, "Length of every embedding vector.",
+      [](C& c) -> auto& { return c.embedding.dim; }, at_least<Int>(1)));
+  o.push_back(option<C, Int>("embedding.buckets", 0,
+      "0: tables grow as keys arrive; N > 0: every table hashes keys into N fixed rows (bounded memory).",
+      [](C& c) -> auto& { return c.embedding.buckets; }, at_least<Int>(0)));
+  o.push_back(option<C, double>("embedding.init_std", 0.05,
+      "Standard deviation of a new row's initial values (drawn from the key and seed only).",
+      [](C& c) -> auto& { return c.embedding.init_std; }, at_least(0.0)));
+  o.push_back(option<C, std::string>("embedding.unseen", "zero",
+      "Vector of a key never seen in training: \"zero\", or \"default\", a learned row per table.",
+      [](C& c) -> auto& { return c.embedding.unseen; }, one_of({"zero", "default"})));
+  o.push_back(option<C, double>("embedding.default_rate", 0.02,
+      "With unseen = \"default\": share of training lookups routed to the default row, which is "
+      "how it learns what an unknown value looks like.",
+      [](C& c) -> auto& { return c.embedding.default_rate; }, between(0.0, 0.5)));
+  // model
+  o.push_back(option<C, std::vector<Int>>("model.hidden", {256, 128}, "Widths of the MLP's hidden layers.",
+      [](C& c) -> auto& { return c.model.hidden; }, all_positive()));
+  o.push_back(option<C, std::string>("model.activation", "relu", "Activation of the hidden layers.",
+      [](C& c) -> auto& { return c.model.activation; }, one_of({"relu", "prelu"})));
+  o.push_back(option<C, double>("model.dropout", 0.0, "Dropout rate after each hidden layer (training only).",
+      [](C& c) -> auto& { return c.model.dropout; }, between(0.0, 0.9)));
+  // optimizer
+  o.push_back(option<C, double>("optimizer.lr", 1e-3, "Adam learning rate of the dense weights.",
+      [](C& c) -> auto& { return c.optimizer.lr; }, positive()));
+  o.push_back(option<C, double>("optimizer.embedding_lr", 1e-3, "Learning rate of the embedding rows.",
+      [](C& c) -> auto& { return c.optimizer.embedding_lr; }, positive()));
+  o.push_back(option<C, std::string>("optimizer.embedding", "adam",
+      "Optimizer of the embedding rows; only the rows a batch touched are updated.",
+      [](C& c) -> auto& { return c.optimizer.embedding; }, one_of({"adam", "adagrad"})));
+  o.push_back(option<C, double>("optimizer.beta1", 0.9, "Adam's first-moment decay.",
+      [](C& c) -> auto& { return c.optimizer.beta1; }, between(0.0, 0.999999)));
+  o.push_back(option<C, double>("optimizer.beta2", 0.999, "Adam's second-moment decay.",
+      [](C& c) -> auto& { return c.optimizer.beta2; }, between(0.0, 0.999999)));
+  o.push_back(option<C, double>("optimizer.epsilon", 1e-8, "Adam's and Adagrad's denominator guard.",
+      [](C& c) -> auto& { return c.optimizer.epsilon; }, positive()));
+  o.push_back(option<C, double>("optimizer.l2_embedding", 0.0, "L2 penalty on the embedding rows a batch touched.",
+      [](C& c) -> auto& { return c.optimizer.l2_embedding; }, at_least(0.0)));
+  o.push_back(option<C, double>("optimizer.l2_dense", 0.0, "L2 penalty on the dense weights.",
+      [](C& c) -> auto& { return c.optimizer.l2_dense; }, at_least(0.0)));
+  o.push_back(option<C, double>("optimizer.adagrad_initial", 0.1, "Adagrad's initial accumulator value.",
+      [](C& c) -> auto& { return c.optimizer.adagrad_initial; }, at_least(0.0)));
+  // train
+  o.push_back(option<C, Int>("train.epochs", 5, "Passes over the training data.",
+      [](C& c) -> auto& { return c.train.epochs; }, at_least<Int>(1)));
+  o.push_back(option<C, Int>("train.batch_size", 1024, "Rows per optimizer step.",
+      [](C& c) -> auto& { return c.train.batch_size; }, at_least<Int>(1)));
+  o.push_back(option<C, Int>("train.threads", 0, "Worker threads (0: every core). Results are identical for a given seed and thread count.",
+      [](C& c) -> auto& { return c.train.threads; }, at_least<Int>(0)));
+  o.push_back(option<C, std::uint64_t>("train.seed", 1, "Seed of initialization, shuffling and dropout.",
+      [](C& c) -> auto& { return c.train.seed; }));
+  o.push_back(option<C, bool>("train.shuffle", true, "Shuffle the training rows every epoch.",
+      [](C& c) -> auto& { return c.train.shuffle; }));
+  o.push_back(option<C, std::string>("train.early_stop_metric", "auc",
+      "Validation metric that picks the kept model and stops training (\"none\": keep the last epoch).",
+      [](C& c) -> auto& { return c.train.early_stop_metric; }, one_of({"auc", "gauc", "logloss", "none"})));
+  o.push_back(option<C, Int>("train.patience", 2, "Epochs without improvement before training stops.",
+      [](C& c) -> auto& { return c.train.patience; }, at_least<Int>(1)));
+  o.push_back(option<C, std::string>("train.progress", "auto",
+      "Progress display: a live bar on a terminal, log lines otherwise (auto), or forced.",
+      [](C& c) -> auto& { return c.train.progress; }, one_of({"auto", "bar", "log", "none"})));
+  // eval
+  o.push_back(option<C, std::string>("eval.group", "",
+      "Column that identifies a user for gAUC (empty: gAUC is not computed).",
+      [](C& c) -> auto& { return c.eval.group; }));
+  o.push_back(option<C, Int>("eval.batch_size", 4096, "Rows scored at a time in evaluation and prediction.",
+      [](C& c) -> auto& { return c.eval.batch_size; }, at_least<Int>(1)));
+  return o;
+}
+
+std::vector<Option<FeatureConfig>> make_feature_options() {
+  using F = FeatureConfig;
+  std::vector<Option<F>> o;
+  o.push_back(option<F, FeatureKind>("kind", FeatureKind::kCategorical,
+      "categorical (one value), multi (a set of values), sequence (ordered values, most recent last) or numeric.",
+      [](F& f) -> auto& { return f.kind; }));
+  o.push_back(option<F, std::string>("column", "", "Source column (default: the feature's name).",
+      [](F& f) -> auto& { return f.column; }));
+  o.push_back(option<F, std::string>("table", "",
+      "Embedding table (default: the feature's name). Features naming the same table share keys and rows.",
+      [](F& f) -> auto& { return f.table; }));
+  o.push_back(option<F, std::string>("separator", "|", "Separator between the values of a multi or sequence feature.",
+      [](F& f) -> auto& { return f.separator; },
+      [](const std::string& v) -> std::string { return v.size() == 1 ? "" : "must be a single character"; }));
+  o.push_back(option<F, std::string>("pooling", "",
+      "How a multi or sequence feature's vectors become one: sum or mean (default: sum for multi, mean for sequence).",
+      [](F& f) -> auto& { return f.pooling; }, one_of({"", "sum", "mean"})));
+  o.push_back(option<F, Int>("max_len", 0,
+      "Most values kept (0: no limit); sequences keep the most recent, multi features the first.",
+      [](F& f) -> auto& { return f.max_len; }, at_least<Int>(0)));
+  o.push_back(option<F, std::string>("transform", "none",
+      "Numeric features: none, log1p, standardize or minmax (statistics from the training data).",
+      [](F& f) -> auto& { return f.transform; }, one_of({"none", "log1p", "standardize", "minmax"})));
+  o.push_back(option<F, std::string>("bucketize", "",
+      "Numeric features: empty for a dense input, or log2 / boundaries to make it categorical.",
+      [](F& f) -> auto& { return f.bucketize; }, one_of({"", "log2", "boundaries"})));
+  o.push_back(option<F, std::vector<double>>("boundaries", {},
+      "Numeric features with bucketize = \"boundaries\": sorted bucket edges.",
+      [](F& f) -> auto& { return f.boundaries; }));
+  return o;
+}
+
+}  // namespace
+
+const std::vector<Option<Config>>& run_options() {
+  static const std::vector<Option<Config>> options = make_run_options();
+  return options;
+}
+
+const std::vector<Option<FeatureConfig>>& feature_options() {
+  static const std::vector<Option<FeatureConfig>> options = make_feature_options();
+  return options;
+}
+
+const Option<Config>* find_run_option(const std::string& key) {
+  for (const auto& o : run_options())
+    if (o.key == key) return &o;
+  return nullptr;
+}
+
+const Option<FeatureConfig>* find_feature_option(const std::string& key) {
+  for (const auto& o : feature_options())
+    if (o.key == key) return &o;
+  return nullptr;
+}
+
+const char* to_string(FeatureKind kind) {
+  switch (kind) {
+    case FeatureKind::kCategorical: return "categorical";
+    case FeatureKind::kMulti: return "multi";
+    case FeatureKind::kSequence: return "sequence";
+    case FeatureKind::kNumeric: return "numeric";
+  }
+  return "?";
+}
+
+const FeatureConfig* Config::find_feature(const std::string& name) const {
+  for (const auto& f : features)
+    if (f.name == name) return &f;
+  return nullptr;
+}
+
+}  // namespace heed

@@ -1,0 +1,42 @@
+#pragma once
+// The declaration of every configuration key: name as users type it, type, default, check and
+// help text, together with where its value lives in the typed Config. Loading, validation,
+// `heed config --help`, saving into checkpoints and docs/config.md all read this one list.
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <toml++/toml.h>
+
+#include "config/config.h"
+
+namespace toml { using node_ptr = std::unique_ptr<node>; }  // toml++ 3.3 has no alias of its own
+
+namespace heed {
+
+template <class Owner>
+struct Option {
+  std::string key;           // "train.epochs" for run options, "pooling" under features.NAME
+  std::string type;          // "integer", "float", "boolean", "string", "list of ..."
+  std::string default_text;  // the default as TOML
+  std::string help;
+  std::function<void(Owner&)> reset;  // writes the default
+  // Type-checks and validates `value` and stores it; throws heed::Error naming `full_key`.
+  std::function<void(Owner&, const toml::node& value, const std::string& full_key)> assign;
+  // The current value as a TOML node, for the resolved config.
+  std::function<toml::node_ptr(const Owner&)> current;
+
+  bool takes_string() const { return type == "string"; }
+};
+
+// Options of a run: data.*, embedding.*, model.*, optimizer.*, train.*, eval.*.
+const std::vector<Option<Config>>& run_options();
+// Options of one feature, written under [features.NAME].
+const std::vector<Option<FeatureConfig>>& feature_options();
+
+// The run option or feature option named `key` (relative to its owner), or nullptr.
+const Option<Config>* find_run_option(const std::string& key);
+const Option<FeatureConfig>* find_feature_option(const std::string& key);
+
+}  // namespace heed

@@ -1,0 +1,60 @@
+#include "config/schema.h"
+
+#include "hashing/feature_hash.h"
+
+namespace heed {
+namespace {
+
+NumericTransform transform_of(const std::string& name) {
+  if (name == "log1p") return NumericTransform::kLog1p;
+  if (name == "standardize") return NumericTransform::kStandardize;
+  if (name == "minmax") return NumericTransform::kMinMax;
+  return NumericTransform::kNone;
+}
+
+Bucketizer bucketizer_of(const std::string& name) {
+  if (name == "log2") return Bucketizer::kLog2;
+  if (name == "boundaries") return Bucketizer::kBoundaries;
+  return Bucketizer::kNone;
+}
+
+}  // namespace
+
+Schema Schema::from_config(const Config& config) {
+  Schema schema;
+  for (const FeatureConfig& fc : config.features) {
+    FeatureInfo f;
+    f.name = fc.name;
+    f.column = fc.column;
+    f.kind = fc.kind;
+    f.separator = fc.separator.empty() ? '|' : fc.separator[0];
+    f.pooling = fc.pooling == "mean" ? Pooling::kMean : Pooling::kSum;
+    f.max_len = static_cast<std::size_t>(fc.max_len);
+    f.transform = transform_of(fc.transform);
+    f.bucketizer = bucketizer_of(fc.bucketize);
+    f.boundaries = fc.boundaries;
+    if (fc.kind == FeatureKind::kNumeric && f.bucketizer == Bucketizer::kNone) {
+      f.dense = static_cast<int>(schema.num_dense++);
+    } else {
+      int table = -1;
+      for (std::size_t t = 0; t < schema.tables.size(); ++t)
+        if (schema.tables[t].name == fc.table) table = static_cast<int>(t);
+      if (table < 0) {
+        table = static_cast<int>(schema.tables.size());
+        schema.tables.push_back({fc.table, table_seed(fc.table)});
+      }
+      f.table = table;
+      f.field = static_cast<int>(schema.num_fields++);
+    }
+    schema.features.push_back(std::move(f));
+  }
+  return schema;
+}
+
+int Schema::feature_index(const std::string& name) const {
+  for (std::size_t i = 0; i < features.size(); ++i)
+    if (features[i].name == name) return static_cast<int>(i);
+  return -1;
+}
+
+}  // namespace heed
