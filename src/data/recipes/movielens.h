@@ -1,0 +1,30 @@
+#pragma once
+// `heed prepare ml-100k`: turns the GroupLens MovieLens-100K files into heed's training TSVs
+// with behaviour sequences (for DIN) and a user-activity field (for POSO). The columns and every
+// rule are described in docs/datasets.md and in the prepare.json written beside the TSVs.
+#include <cstddef>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace heed::recipes {
+
+struct MovieLensOptions {
+  std::filesystem::path source;     // folder with u.data, u.user, u.item, u.genre, u1.base, ...
+  std::filesystem::path out;        // created if missing
+  std::string split = "u1";         // "u1".."u5", "ua", "ub" (the GroupLens files), or "time"
+  std::size_t max_history = 50;     // longest behaviour sequence kept (the most recent items)
+  double time_test_fraction = 0.2;  // split "time": each user's latest fraction goes to test
+};
+
+struct PrepareSummary {
+  std::size_t train_rows = 0;
+  std::size_t test_rows = 0;
+  std::vector<std::string> files;  // paths written: train.tsv, test.tsv, prepare.json
+};
+
+// Writes options.out/train.tsv, test.tsv and prepare.json. Throws heed::Error for bad options
+// or missing files, heed::ParseError (file, line, column) for a malformed input line.
+PrepareSummary prepare_movielens_100k(const MovieLensOptions& options);
+
+}  // namespace heed::recipes

@@ -1,0 +1,74 @@
+#pragma once
+// The raw MovieLens-100K tables (u.genre, u.user, u.item, u.data and the split files) read into
+// memory and checked, field by field. Users and movies are kept sorted by id, so ordering by a
+// dense index is the same as ordering by the id it stands for.
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "data/recipes/delimited_file.h"
+
+namespace heed::recipes::movielens {
+
+struct User {
+  std::uint32_t id = 0;
+  std::string id_text;
+  std::string age;
+  std::string gender;
+  std::string occupation;
+  std::string zip;  // as given: some are Canadian postcodes such as "T8H1N"
+};
+
+struct Movie {
+  std::uint32_t id = 0;
+  std::string id_text;
+  std::string genres;        // "Action|Comedy": one token per genre
+  std::string genre_set;     // "Action,Comedy": the whole set as one token
+  std::string release_year;  // "1995", or empty when u.item has no release date
+};
+
+// One rating; `user` and `movie` are dense indices into Catalog's tables.
+struct Rating {
+  std::uint32_t user = 0;
+  std::uint32_t movie = 0;
+  std::int64_t timestamp = 0;  // unix seconds
+  std::int32_t stars = 0;      // 1..5
+};
+
+// The label of a rating and the test for entering a behaviour sequence: "liked" is 4 or 5 stars.
+inline bool is_liked(const Rating& rating) {
+  return rating.stars >= 4;
+}
+
+// Users and movies, joined to ratings by id.
+struct Catalog {
+  std::vector<User> users;                                       // sorted by id
+  std::vector<Movie> movies;                                     // sorted by id
+  std::unordered_map<std::uint32_t, std::uint32_t> user_index;   // id -> position in users
+  std::unordered_map<std::uint32_t, std::uint32_t> movie_index;  // id -> position in movies
+};
+
+// Genre names in the order of u.item's flag columns. Names must not contain ',' '|' or TAB,
+// the separators of the genre columns.
+std::vector<std::string> read_genres(const std::filesystem::path& file);
+std::vector<User> read_users(const std::filesystem::path& file);
+std::vector<Movie> read_movies(const std::filesystem::path& file,
+                               const std::vector<std::string>& genres);
+
+// u.genre, u.user and u.item of `folder`.
+Catalog read_catalog(const std::filesystem::path& folder);
+
+// Called for each rating read, with the reader positioned on its line so that a failed check
+// can name it: reader.fail(DelimitedFile::kWholeLine, ...).
+using RatingCheck = std::function<void(const Rating&, const DelimitedFile& reader)>;
+
+// u.data or a split file (u1.base, ...): TAB-separated user, item, rating, timestamp. An empty
+// file and an id missing from the catalog are errors.
+std::vector<Rating> read_ratings(const std::filesystem::path& file, const Catalog& catalog,
+                                 const RatingCheck& check = {});
+
+}  // namespace heed::recipes::movielens
