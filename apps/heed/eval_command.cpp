@@ -1,0 +1,28 @@
+#include <cstdio>
+
+#include "checkpoint/checkpoint.h"
+#include "commands.h"
+#include "data/dataset_loader.h"
+#include "model/scorer.h"
+
+namespace heed::cli {
+
+void add_eval_command(CLI::App& app) {
+  struct Args {
+    std::string model, data;
+    int threads = 0;
+  };
+  auto args = std::make_shared<Args>();
+  CLI::App* cmd = app.add_subcommand("eval", "Print a trained model's metrics on a labeled file as JSON");
+  cmd->add_option("model", args->model, "Model file (RUN_DIR/model)")->required();
+  cmd->add_option("--data", args->data, "Labeled rows in the training layout")->required();
+  cmd->add_option("--threads", args->threads, "Threads (0: every core)");
+  cmd->callback([args] {
+    Checkpoint cp = load_checkpoint(args->model);
+    const Dataset data = load_dataset(args->data, cp.model->config(), cp.model->schema());
+    const auto m = evaluate_dataset(*cp.model, data, resolve_threads(args->threads));
+    std::printf("%s\n", metrics_json(m).dump(2).c_str());
+  });
+}
+
+}  // namespace heed::cli

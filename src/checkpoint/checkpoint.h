@@ -1,0 +1,40 @@
+#pragma once
+// The self-describing model file. Layout:
+//   "HEEDMODL"  u32 format version  u32 section count
+//   per section: name, u64 size, u64 XXH64 checksum of the payload, payload
+// Sections: meta (JSON: versions, time, metrics), config (the resolved TOML, from which the
+// model is rebuilt), schema (JSON, for people and tools), dense (named parameters), tables,
+// normalizer, and for resumable checkpoints optimizer and trainer. Every checksum is verified
+// on load; a truncated, corrupt or wrong-version file is refused with a message saying which.
+// Files are written to a temporary name, flushed, fsynced and renamed, so a crash never
+// leaves half a model under the real name.
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "model/model.h"
+
+namespace heed {
+
+constexpr std::uint32_t kCheckpointVersion = 1;
+
+struct Checkpoint {
+  std::unique_ptr<Model> model;
+  nlohmann::json meta;
+  std::string optimizer;           // Adam's state (empty when not saved)
+  std::optional<nlohmann::json> trainer;  // the trainer's own state (resumable checkpoints)
+};
+
+// optimizer / trainer may be empty / null for a model kept only for scoring.
+void save_checkpoint(const std::filesystem::path& path, const Model& model, const nlohmann::json& meta,
+                     const std::string& optimizer, const nlohmann::json* trainer);
+
+Checkpoint load_checkpoint(const std::filesystem::path& path);
+
+// Writes `bytes` to `path` atomically (temporary file, fsync, rename, fsync of the folder).
+void write_file_atomically(const std::filesystem::path& path, const std::string& bytes);
+
+}  // namespace heed

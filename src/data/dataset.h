@@ -1,0 +1,31 @@
+#pragma once
+// Rows held in memory, column by column, with every raw value already hashed to its key.
+// This is the form training iterates over many times; it is built once per file by
+// load_dataset (dataset_loader.h).
+#include <cstdint>
+#include <vector>
+
+namespace heed {
+
+// The keys of one feature for every row: row r owns keys[offsets[r] .. offsets[r+1]).
+struct KeyColumn {
+  std::vector<std::uint64_t> offsets{0};
+  std::vector<std::uint64_t> keys;
+
+  std::size_t count(std::size_t row) const { return offsets[row + 1] - offsets[row]; }
+};
+
+struct Dataset {
+  std::size_t rows = 0;
+  std::vector<float> labels;            // empty when the file had no label column
+  std::vector<std::uint64_t> groups;    // eval.group's hashed value per row; empty when none
+  std::vector<std::uint64_t> split_keys;// stable per-row hash deciding validation carves
+  std::vector<KeyColumn> keys;          // per feature; empty columns for dense features
+  std::vector<std::vector<float>> dense;// per dense input: the raw value (NaN: missing)
+
+  bool has_labels() const { return !labels.empty(); }
+  // The subset of rows `selected`, in that order.
+  Dataset select(const std::vector<std::size_t>& selected) const;
+};
+
+}  // namespace heed

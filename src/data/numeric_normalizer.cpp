@@ -1,0 +1,55 @@
+#include "data/numeric_normalizer.h"
+
+#include <cmath>
+
+#include "core/binary_io.h"
+
+namespace heed {
+
+NumericNormalizer::NumericNormalizer(const Schema& schema) {
+  transforms_.resize(schema.num_dense);
+  stats_.resize(schema.num_dense);
+  for (const FeatureInfo& f : schema.features) {
+    if (!f.is_dense()) continue;
+    const auto d = static_cast<std::size_t>(f.dense);
+    transforms_[d] = f.transform;
+    stats_[d].log1p = f.transform == NumericTransform::kLog1p;
+  }
+}
+
+void NumericNormalizer::fit(const Dataset& train) {
+  for (std::size_t d = 0; d < stats_.size(); ++d) {
+    if (transforms_[d] != NumericTransform::kStandardize && transforms_[d] != NumericTransform::kMinMax) continue;
+    double sum = 0, sum_sq = 0, low = INFINITY, high = -INFINITY;
+    std::size_t n = 0;
+    for (float v : train.dense[d]) {
+      if (v != v) continue;
+      sum += v, sum_sq += static_cast<double>(v) * v, ++n;
+      low = std::min<double>(low, v), high = std::max<double>(high, v);
+    }
+    Stat& s = stats_[d];
+    if (n == 0) continue;  // nothing to learn from: identity
+    if (transforms_[d] == NumericTransform::kStandardize) {
+      const double mean = sum / static_cast<double>(n);
+      const double var = std::max(0.0, sum_sq / static_cast<double>(n) - mean * mean);
+      s.shift = static_cast<float>(mean);
+      s.scale = var > 0 ? static_cast<float>(1.0 / std::sqrt(var)) : 1.0f;
+    } else {
+      s.shift = static_cast<float>(low);
+      s.scale = high > low ? static_cast<float>(1.0 / (high - low)) : 1.0f;
+    }
+  }
+}
+
+void NumericNormalizer::save(std::ostream& out) const {
+  write_pod<std::uint64_t>(out, stats_.size());
+  for (const Stat& s : stats_) write_pod(out, s);
+}
+
+void NumericNormalizer::load(std::istream& in) {
+  const auto n = read_pod<std::uint64_t>(in);
+  if (n != stats_.size()) throw Error("checkpoint's numeric statistics do not match the feature schema");
+  for (Stat& s : stats_) s = read_pod<Stat>(in);
+}
+
+}  // namespace heed

@@ -1,0 +1,43 @@
+#pragma once
+// Turns raw dense numeric values into model inputs under each feature's stated transform:
+//   none: x      log1p: sign(x) log(1 + |x|)      standardize: (x - mean) / std
+//   minmax: (x - min) / (max - min)
+// Statistics come from the training data (fit) and are saved with the model, so scoring uses
+// exactly the training transform. A missing value (NaN) becomes 0, the training mean under
+// standardize.
+#include <cmath>
+#include <iosfwd>
+#include <vector>
+
+#include "config/schema.h"
+#include "data/dataset.h"
+
+namespace heed {
+
+class NumericNormalizer {
+ public:
+  NumericNormalizer() = default;
+  explicit NumericNormalizer(const Schema& schema);
+
+  void fit(const Dataset& train);
+  float apply(std::size_t dense_index, float raw) const {
+    if (raw != raw) return 0.0f;  // missing
+    const Stat& s = stats_[dense_index];
+    float x = raw;
+    if (s.log1p) x = x >= 0 ? std::log1p(x) : -std::log1p(-x);
+    return (x - s.shift) * s.scale;
+  }
+
+  void save(std::ostream& out) const;
+  void load(std::istream& in);
+
+ private:
+  struct Stat {
+    bool log1p = false;
+    float shift = 0.0f, scale = 1.0f;
+  };
+  std::vector<NumericTransform> transforms_;
+  std::vector<Stat> stats_;
+};
+
+}  // namespace heed

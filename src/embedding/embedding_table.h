@@ -1,0 +1,70 @@
+#pragma once
+// One embedding table: rows of `dim` floats plus the optimizer's per-row state, addressed by
+// 64-bit keys. The interface is deliberately narrow (look up, read/write a row, save, load) so
+// other storage (sharded, quantized) can replace it.
+//
+// Two modes:
+//  * growable (buckets = 0): a key gets its own row the first time it is inserted;
+//  * fixed (buckets = N): key k always uses row 1 + k mod N; memory is bounded up front.
+// Row 0 is the table's default row: the vector used for keys never seen in training when the
+// config asks for a learned default (it starts at zero).
+// A new row's initial value depends only on its key (or bucket) and the seed, never on the
+// order keys arrive in.
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include "embedding/key_index.h"
+
+namespace heed {
+
+class EmbeddingTable {
+ public:
+  static constexpr std::int32_t kUnseen = -1;
+  static constexpr std::uint32_t kDefaultRow = 0;
+
+  EmbeddingTable(std::string name, std::size_t dim, std::uint64_t buckets, float init_std, std::uint64_t seed,
+                 std::size_t state_slots);
+
+  const std::string& name() const { return name_; }
+  std::size_t dim() const { return dim_; }
+  std::size_t rows() const { return weights_.size() / dim_; }
+  std::uint64_t buckets() const { return buckets_; }
+  std::size_t state_slots() const { return state_slots_; }
+
+  // Row of `key`, created (with its deterministic initial value) when absent.
+  std::uint32_t find_or_insert(std::uint64_t key);
+  // Row of `key`, or kUnseen.
+  std::int32_t find(std::uint64_t key) const;
+
+  float* row(std::uint32_t r) { return weights_.data() + static_cast<std::size_t>(r) * dim_; }
+  const float* row(std::uint32_t r) const { return weights_.data() + static_cast<std::size_t>(r) * dim_; }
+  // Optimizer state `slot` of row r (e.g. Adam's first and second moments).
+  float* state(std::uint32_t r, std::size_t slot) {
+    return state_.data() + (static_cast<std::size_t>(r) * state_slots_ + slot) * dim_;
+  }
+
+  void save(std::ostream& out) const;
+  // Replaces the contents with a table written by save(); throws heed::Error on a mismatch.
+  void load(std::istream& in);
+
+  // Memory held by weights and optimizer state, in bytes.
+  std::size_t memory_bytes() const { return (weights_.capacity() + state_.capacity()) * sizeof(float); }
+
+ private:
+  void append_row(std::uint64_t init_key);
+
+  std::string name_;
+  std::size_t dim_;
+  std::uint64_t buckets_;
+  float init_std_;
+  std::uint64_t seed_;
+  std::size_t state_slots_;
+  KeyIndex index_;
+  std::vector<std::uint64_t> keys_;  // key of each row (row 0 and fixed buckets: 0)
+  std::vector<float> weights_;
+  std::vector<float> state_;
+};
+
+}  // namespace heed

@@ -1,0 +1,26 @@
+#include "layers/dense.h"
+
+#include <cmath>
+
+namespace heed {
+
+Dense::Dense(ParamSet& params, const std::string& name, Index in, Index out, Rng& rng)
+    : in_(in), out_(out) {
+  weight_ = params.add(name + ".weight", in, out);
+  bias_ = params.add(name + ".bias", 1, out);
+  params.init_uniform(weight_, static_cast<float>(std::sqrt(6.0 / static_cast<double>(in + out))), rng);
+}
+
+void Dense::forward(const ParamSet& params, const ConstMatrixView& x, MatrixView y) const {
+  y.noalias() = x * params[weight_];
+  y.rowwise() += params[bias_].row(0);
+}
+
+void Dense::backward(const ParamSet& params, const ConstMatrixView& x, const ConstMatrixView& dy, MatrixView* dx,
+                     Gradients& grads) const {
+  grads[weight_].noalias() += x.transpose() * dy;
+  grads[bias_] += dy.colwise().sum();
+  if (dx) dx->noalias() = dy * params[weight_].transpose();
+}
+
+}  // namespace heed

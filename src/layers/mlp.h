@@ -1,0 +1,50 @@
+#pragma once
+// The tower on top of the concatenated fields:
+//   x [B, in] -> (Dense -> activation -> gate? -> dropout) per hidden layer -> Dense -> logit [B, 1]
+// A hidden layer may be gated: its activations are multiplied elementwise by a caller-given
+// [B, width] matrix (POSO's personalized gates); backward then returns the gate's gradient.
+#include <string>
+#include <vector>
+
+#include "layers/activation.h"
+#include "layers/dense.h"
+
+namespace heed {
+
+class Mlp {
+ public:
+  Mlp(ParamSet& params, const std::string& name, Index in, const std::vector<Index>& hidden,
+      ActivationKind activation, float dropout, Rng& rng);
+
+  Index in() const { return in_; }
+  const std::vector<Index>& hidden() const { return hidden_; }
+
+  // Per-thread buffers for one pass, sized for up to max_rows rows.
+  struct Cache {
+    std::vector<Matrix> pre;     // [B, width] dense outputs
+    std::vector<Matrix> act;     // [B, width] activations (before gate and dropout)
+    std::vector<Matrix> out;     // [B, width] what the next layer reads
+    std::vector<Matrix> mask;    // [B, width] dropout multipliers (0 or 1/(1-p)); training only
+    Matrix logit;                // [B, 1]
+    std::vector<Matrix> d_out;   // [B, width] gradient w.r.t. out
+    std::vector<Matrix> d_pre;   // [B, width]
+  };
+  Cache make_cache(Index max_rows) const;
+
+  // gates: empty, or one entry per hidden layer (nullptr: that layer is not gated).
+  void forward(const ParamSet& params, const ConstMatrixView& x, Index rows, Cache& cache, bool training, Rng* rng,
+               const std::vector<const Matrix*>& gates) const;
+  // d_logit: [B, 1]. dx may be null. d_gates: empty, or per gated layer a [B, width] output.
+  void backward(const ParamSet& params, const ConstMatrixView& x, Index rows, const ConstMatrixView& d_logit,
+                Cache& cache, MatrixView* dx, Gradients& grads, const std::vector<const Matrix*>& gates,
+                const std::vector<Matrix*>& d_gates) const;
+
+ private:
+  Index in_;
+  std::vector<Index> hidden_;
+  float dropout_;
+  std::vector<Dense> layers_;  // hidden layers, then the output layer
+  std::vector<Activation> activations_;
+};
+
+}  // namespace heed

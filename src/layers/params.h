@@ -1,0 +1,50 @@
+#pragma once
+// Dense parameters and their gradients. A model's weights live in one ParamSet shared
+// read-only by every worker; each worker accumulates into its own Gradients of the same
+// shapes, and the trainer sums them in a fixed order (that is what keeps multi-threaded runs
+// deterministic).
+#include <string>
+#include <vector>
+
+#include "core/rng.h"
+#include "core/tensor.h"
+
+namespace heed {
+
+using ParamId = std::size_t;
+
+struct Param {
+  std::string name;  // "mlp.0.weight": unique, used by checkpoints and explanations
+  Matrix value;
+};
+
+class ParamSet {
+ public:
+  ParamId add(std::string name, Index rows, Index cols);
+  Matrix& operator[](ParamId id) { return params_[id].value; }
+  const Matrix& operator[](ParamId id) const { return params_[id].value; }
+  const Param& param(ParamId id) const { return params_[id]; }
+  std::size_t size() const { return params_.size(); }
+  std::size_t count() const;  // number of scalars
+
+  // Fills with uniform values in [-limit, limit] (Glorot/He style scales come from callers).
+  void init_uniform(ParamId id, float limit, Rng& rng);
+
+ private:
+  std::vector<Param> params_;
+};
+
+class Gradients {
+ public:
+  explicit Gradients(const ParamSet& params);
+  Matrix& operator[](ParamId id) { return grads_[id]; }
+  const Matrix& operator[](ParamId id) const { return grads_[id]; }
+  std::size_t size() const { return grads_.size(); }
+  void zero();
+  void add(const Gradients& other);
+
+ private:
+  std::vector<Matrix> grads_;
+};
+
+}  // namespace heed

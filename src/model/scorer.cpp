@@ -1,0 +1,62 @@
+#include "model/scorer.h"
+
+#include <cmath>
+#include <numeric>
+
+#include <omp.h>
+
+#include "embedding/batch_builder.h"
+#include "layers/logloss.h"
+
+namespace heed {
+
+int resolve_threads(std::int64_t configured) {
+  return configured > 0 ? static_cast<int>(configured) : std::max(1, omp_get_num_procs());
+}
+
+std::vector<float> score_dataset(Model& model, const Dataset& data, int threads) {
+  const auto batch_size = static_cast<std::size_t>(model.config().eval.batch_size);
+  BatchBuilder builder(model.schema(), model.config().embedding);
+  std::vector<std::unique_ptr<Model::Workspace>> workspaces;
+  const Index per_thread = static_cast<Index>((batch_size + static_cast<std::size_t>(threads) - 1) / static_cast<std::size_t>(threads));
+  for (int t = 0; t < threads; ++t) workspaces.push_back(model.make_workspace(per_thread));
+
+  std::vector<float> scores(data.rows);
+  std::vector<std::size_t> rows;
+  Batch batch;
+  for (std::size_t start = 0; start < data.rows; start += batch_size) {
+    const std::size_t end = std::min(data.rows, start + batch_size);
+    rows.resize(end - start);
+    std::iota(rows.begin(), rows.end(), start);
+    builder.build(data, rows, /*training=*/false, nullptr, model.tables(), model.normalizer(), batch);
+    const auto B = static_cast<Index>(rows.size());
+#pragma omp parallel num_threads(threads)
+    {
+      const int t = omp_get_thread_num();
+      const Index begin = B * t / threads, stop = B * (t + 1) / threads;
+      if (stop > begin) {
+        Model::Workspace& ws = *workspaces[static_cast<std::size_t>(t)];
+        model.forward(batch, begin, stop - begin, ws, /*training=*/false);
+        for (Index i = begin; i < stop; ++i) scores[start + static_cast<std::size_t>(i)] = sigmoid(ws.mlp.logit(i - begin, 0));
+      }
+    }
+  }
+  return scores;
+}
+
+metrics::Metrics evaluate_dataset(Model& model, const Dataset& data, int threads) {
+  const std::vector<float> scores = score_dataset(model, data, threads);
+  return metrics::evaluate(scores, data.labels, data.groups);
+}
+
+nlohmann::ordered_json metrics_json(const metrics::Metrics& m) {
+  auto number = [](double v) { return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json(); };
+  return {{"auc", number(m.auc)},
+          {"gauc", number(m.gauc)},
+          {"logloss", number(m.logloss)},
+          {"calibration", number(m.calibration)},
+          {"rows", m.rows},
+          {"gauc_users", m.gauc_groups}};
+}
+
+}  // namespace heed

@@ -1,0 +1,26 @@
+#pragma once
+// Scores rows with a trained model: batches in file order, each batch split across threads,
+// unseen keys read as the config says (zero or the learned default). Used by training's
+// evaluation, `heed eval` and `heed predict`, so all three compute the same numbers.
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "data/dataset.h"
+#include "metrics/metrics.h"
+#include "model/model.h"
+
+namespace heed {
+
+// Click probabilities of every row of `data`, in order.
+std::vector<float> score_dataset(Model& model, const Dataset& data, int threads);
+
+metrics::Metrics evaluate_dataset(Model& model, const Dataset& data, int threads);
+
+// {"auc":…, "gauc":…, "logloss":…, "calibration":…, "rows":…}; NaN becomes null.
+nlohmann::ordered_json metrics_json(const metrics::Metrics& m);
+
+// The thread count to use for a configured value (0: every core).
+int resolve_threads(std::int64_t configured);
+
+}  // namespace heed

@@ -1,0 +1,27 @@
+#pragma once
+// Training progress: a live bar (samples/s, ETA, running loss) when stderr is a terminal,
+// plain log lines otherwise, or nothing.
+#include <chrono>
+#include <string>
+
+namespace heed {
+
+class Progress {
+ public:
+  Progress(const std::string& mode, std::size_t rows_per_epoch, std::int64_t epochs);
+
+  void start_epoch(std::int64_t epoch);
+  void update(std::size_t rows_done, double running_loss);
+  // Ends the epoch's bar and prints `summary` on its own line.
+  void finish_epoch(const std::string& summary);
+  void message(const std::string& line);
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  bool bar_ = false, log_ = false;
+  std::size_t rows_per_epoch_;
+  std::int64_t epochs_, epoch_ = 0;
+  Clock::time_point epoch_start_, last_print_;
+};
+
+}  // namespace heed

@@ -1,0 +1,235 @@
+#include "train/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <ctime>
+#include <numeric>
+#include <sstream>
+
+#include <omp.h>
+
+#include "checkpoint/checkpoint.h"
+#include "config/config_loader.h"
+#include "core/error.h"
+#include "embedding/batch_builder.h"
+#include "layers/logloss.h"
+#include "model/scorer.h"
+#include "optim/adam.h"
+#include "optim/row_optimizer.h"
+#include "train/data_splits.h"
+#include "train/progress.h"
+
+namespace heed {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+// Higher is better for every metric early stopping reads; logloss is negated.
+double score_of(const metrics::Metrics& m, const std::string& metric) {
+  if (metric == "gauc") return m.gauc;
+  if (metric == "logloss") return -m.logloss;
+  return m.auc;
+}
+
+std::string now_iso8601() {
+  const std::time_t t = std::time(nullptr);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return text;
+}
+
+// What --resume may change: how long and how visibly to train, not what is trained.
+Config with_resumable_keys(Config saved, const Config& requested) {
+  saved.train.epochs = requested.train.epochs;
+  saved.train.patience = requested.train.patience;
+  saved.train.progress = requested.train.progress;
+  saved.data.dir = requested.data.dir;
+  saved.eval.batch_size = requested.eval.batch_size;
+  return saved;
+}
+
+void check_resume_compatible(const Config& saved, const Config& requested) {
+  const std::string a = to_toml(with_resumable_keys(saved, requested));
+  const std::string b = to_toml(requested);
+  if (a == b) return;
+  std::istringstream sa(a), sb(b);
+  std::string la, lb, section;
+  while (std::getline(sa, la) && std::getline(sb, lb)) {
+    if (!la.empty() && la[0] == '[') section = la;
+    if (la != lb)
+      throw Error(fmt::format("--resume: the config differs from the checkpoint's in {} ('{}' vs '{}'); only "
+                              "train.epochs, train.patience, train.progress, data.dir and eval.batch_size may change",
+                              section, lb, la));
+  }
+  throw Error("--resume: the config differs from the checkpoint's");
+}
+
+// One optimizer step over `batch` on `threads` threads; returns the batch's summed loss.
+double train_step(Model& model, const Batch& batch, std::vector<std::unique_ptr<Model::Workspace>>& workspaces,
+                  int threads, std::uint64_t step_seed) {
+  const auto B = static_cast<Index>(batch.size);
+  const float scale = 1.0f / static_cast<float>(B);
+  const Index dim = model.config().embedding.dim;
+  std::vector<double> losses(static_cast<std::size_t>(threads), 0.0);
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num();
+    Model::Workspace& ws = *workspaces[static_cast<std::size_t>(t)];
+    ws.grads.zero();
+    for (std::size_t k = 0; k < ws.table_grads.size(); ++k)
+      ws.table_grads[k].assign(batch.tables[k].touched.size() * static_cast<std::size_t>(dim), 0.0f);
+    const Index begin = B * t / threads, stop = B * (t + 1) / threads;
+    if (stop > begin) {
+      ws.rng.reseed(mix64(step_seed + static_cast<std::uint64_t>(t)));
+      model.forward(batch, begin, stop - begin, ws, /*training=*/true);
+      losses[static_cast<std::size_t>(t)] =
+          logloss_with_logits(ws.mlp.logit.data(), batch.labels.data() + begin, static_cast<std::size_t>(stop - begin),
+                              ws.d_logit.data(), scale);
+      model.backward(batch, begin, stop - begin, ws);
+    }
+  }
+  // Sum the threads' gradients in thread order: the same result for the same thread count.
+  Model::Workspace& total = *workspaces[0];
+  for (int t = 1; t < threads; ++t) {
+    const Model::Workspace& ws = *workspaces[static_cast<std::size_t>(t)];
+    total.grads.add(ws.grads);
+    for (std::size_t k = 0; k < total.table_grads.size(); ++k)
+      for (std::size_t i = 0; i < total.table_grads[k].size(); ++i) total.table_grads[k][i] += ws.table_grads[k][i];
+  }
+  return std::accumulate(losses.begin(), losses.end(), 0.0);
+}
+
+}  // namespace
+
+Json train(const Config& requested, const TrainOptions& options) {
+  std::filesystem::create_directories(options.run_dir);
+  const auto model_path = options.run_dir / "model";
+  const auto checkpoint_path = options.run_dir / "checkpoint";
+
+  std::unique_ptr<Model> model;
+  Json state = {{"epochs_done", 0}, {"best_score", nullptr}, {"best_epoch", 0}, {"bad_epochs", 0},
+                {"finished", false}, {"history", Json::array()}};
+  std::string optimizer_state;
+  if (options.resume) {
+    Checkpoint cp = load_checkpoint(checkpoint_path);
+    check_resume_compatible(cp.model->config(), requested);
+    if (!cp.trainer) throw Error(fmt::format("{} holds no training state to resume", checkpoint_path.string()));
+    Config config = with_resumable_keys(cp.model->config(), requested);
+    model = std::make_unique<Model>(config);
+    // Rebuild with the updated keys, then take every weight from the checkpoint.
+    std::swap(model->params(), cp.model->params());
+    std::swap(model->tables(), cp.model->tables());
+    std::swap(model->normalizer(), cp.model->normalizer());
+    state = Json(*cp.trainer);
+    optimizer_state = cp.optimizer;
+  } else {
+    model = std::make_unique<Model>(requested);
+  }
+  const Config& config = model->config();
+  write_file_atomically(options.run_dir / "config.toml", to_toml(config));
+
+  Splits data = load_splits(config, model->schema());
+  if (data.train.rows == 0) throw Error(fmt::format("{}: no training rows", data_file(config, config.data.train).string()));
+  if (!options.resume) model->normalizer().fit(data.train);
+
+  const int threads = resolve_threads(config.train.threads);
+  const auto batch_size = static_cast<std::size_t>(config.train.batch_size);
+  const Index per_thread = static_cast<Index>((batch_size + static_cast<std::size_t>(threads) - 1) / static_cast<std::size_t>(threads));
+  std::vector<std::unique_ptr<Model::Workspace>> workspaces;
+  for (int t = 0; t < threads; ++t) workspaces.push_back(model->make_workspace(per_thread));
+  Adam adam(model->params(), config.optimizer);
+  if (!optimizer_state.empty()) {
+    std::istringstream in(optimizer_state);
+    adam.load(in);
+  }
+  RowOptimizer row_optimizer(config.optimizer);
+  BatchBuilder builder(model->schema(), config.embedding);
+  Progress progress(config.train.progress, data.train.rows, config.train.epochs);
+  const bool validate = data.valid.rows > 0 && config.train.early_stop_metric != "none";
+  progress.message(fmt::format("training on {} rows ({} threads), validating on {}", data.train.rows, threads,
+                               validate ? fmt::format("{} rows ({})", data.valid.rows, data.valid_source) : "nothing"));
+
+  auto meta_of = [&](std::int64_t epoch) {
+    return Json{{"format_version", kCheckpointVersion}, {"heed_version", "0.1.0"}, {"trained_at", now_iso8601()},
+                {"epoch", epoch}, {"train_rows", data.train.rows}};
+  };
+
+  std::vector<std::size_t> order(data.train.rows);
+  Batch batch;
+  std::int64_t epoch = state["epochs_done"].get<std::int64_t>();
+  while (!state["finished"].get<bool>() && epoch < config.train.epochs) {
+    ++epoch;
+    const auto started = std::chrono::steady_clock::now();
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    Rng shuffle_rng(mix64(config.train.seed ^ mix64(static_cast<std::uint64_t>(epoch))));
+    if (config.train.shuffle)
+      for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[shuffle_rng.below(i)]);
+    progress.start_epoch(epoch);
+    double loss_sum = 0;
+    for (std::size_t start = 0; start < order.size(); start += batch_size) {
+      const std::span<const std::size_t> rows(order.data() + start, std::min(batch_size, order.size() - start));
+      const std::uint64_t step_seed = mix64(config.train.seed ^ mix64(static_cast<std::uint64_t>(adam.steps() + 1) << 20));
+      Rng batch_rng(step_seed);
+      builder.build(data.train, rows, /*training=*/true, &batch_rng, model->tables(), model->normalizer(), batch);
+      loss_sum += train_step(*model, batch, workspaces, threads, step_seed);
+      adam.step(model->params(), workspaces[0]->grads);
+      for (std::size_t k = 0; k < model->tables().size(); ++k)
+        row_optimizer.update(model->tables()[k], batch.tables[k].touched, workspaces[0]->table_grads[k].data(),
+                             adam.steps(), threads);
+      const std::size_t done = start + rows.size();
+      progress.update(done, loss_sum / static_cast<double>(done));
+    }
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    Json entry{{"epoch", epoch}, {"train_logloss", loss_sum / static_cast<double>(order.size())},
+               {"seconds", seconds}, {"samples_per_second", static_cast<double>(order.size()) / seconds}};
+    std::string summary = fmt::format("epoch {}: train logloss {:.5f}, {:.0f} samples/s", epoch,
+                                      entry["train_logloss"].get<double>(), entry["samples_per_second"].get<double>());
+    bool keep = true;
+    if (validate) {
+      const metrics::Metrics m = evaluate_dataset(*model, data.valid, threads);
+      entry["valid"] = metrics_json(m);
+      const double score = score_of(m, config.train.early_stop_metric);
+      keep = state["best_score"].is_null() || score > state["best_score"].get<double>();
+      if (!std::isfinite(score)) keep = state["best_score"].is_null();
+      summary += fmt::format(", valid auc {:.5f} gauc {:.5f} logloss {:.5f}{}", m.auc, m.gauc, m.logloss,
+                             keep ? " (kept)" : "");
+      if (keep) {
+        state["best_score"] = std::isfinite(score) ? Json(score) : Json();
+        state["bad_epochs"] = 0;
+      } else {
+        state["bad_epochs"] = state["bad_epochs"].get<std::int64_t>() + 1;
+        if (state["bad_epochs"].get<std::int64_t>() >= config.train.patience) state["finished"] = true;
+      }
+    }
+    if (keep) {
+      state["best_epoch"] = epoch;
+      save_checkpoint(model_path, *model, meta_of(epoch), "", nullptr);
+    }
+    state["history"].push_back(entry);
+    state["epochs_done"] = epoch;
+    progress.finish_epoch(summary);
+    std::ostringstream optimizer_out;
+    adam.save(optimizer_out);
+    const nlohmann::json trainer_state = nlohmann::json::parse(state.dump());
+    save_checkpoint(checkpoint_path, *model, meta_of(epoch), optimizer_out.str(), &trainer_state);
+  }
+
+  // Report the kept model as it is on disk, so `heed eval` on it prints the same numbers.
+  Checkpoint kept = load_checkpoint(model_path);
+  Json report;
+  if (data.valid.rows > 0) report["valid"] = metrics_json(evaluate_dataset(*kept.model, data.valid, threads));
+  if (data.has_test) report["test"] = metrics_json(evaluate_dataset(*kept.model, data.test, threads));
+  report["best_epoch"] = state["best_epoch"];
+  report["epochs_run"] = state["epochs_done"];
+  report["threads"] = threads;
+  report["train_rows"] = data.train.rows;
+  report["dense_parameters"] = kept.model->params().count();
+  std::size_t embedding_rows = 0;
+  for (const auto& t : kept.model->tables()) embedding_rows += t.rows();
+  report["embedding_rows"] = embedding_rows;
+  report["history"] = state["history"];
+  write_file_atomically(options.run_dir / "metrics.json", report.dump(2) + "\n");
+  return report;
+}
+
+}  // namespace heed
