@@ -337,6 +337,19 @@ const Option<FeatureConfig>* find_feature_option(const std::string& key) {
   return nullptr;
 }
 
+std::string options_markdown() {
+  auto escape = [](std::string s) {
+    for (std::size_t i = 0; (i = s.find('|', i)) != std::string::npos; i += 2) s.replace(i, 1, "\\|");
+    return s;
+  };
+  std::string out = "| key | type | default | meaning |\n|---|---|---|---|\n";
+  for (const auto& o : run_options())
+    out += fmt::format("| `{}` | {} | `{}` | {} |\n", o.key, o.type, escape(o.default_text), escape(o.help));
+  for (const auto& o : feature_options())
+    out += fmt::format("| `features.NAME.{}` | {} | `{}` | {} |\n", o.key, o.type, escape(o.default_text), escape(o.help));
+  return out;
+}
+
 const char* to_string(FeatureKind kind) {
   switch (kind) {
     case FeatureKind::kCategorical: return "categorical";

@@ -39,4 +39,7 @@ const std::vector<Option<FeatureConfig>>& feature_options();
 const Option<Config>* find_run_option(const std::string& key);
 const Option<FeatureConfig>* find_feature_option(const std::string& key);
 
+// Every key as a Markdown table (the reference section of docs/config.md).
+std::string options_markdown();
+
 }  // namespace heed
