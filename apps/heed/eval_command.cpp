@@ -20,8 +20,8 @@ void add_eval_command(CLI::App& app) {
   cmd->callback([args] {
     Checkpoint cp = load_checkpoint(args->model);
     const Dataset data = load_dataset(args->data, cp.model->config(), cp.model->schema());
-    const auto m = evaluate_dataset(*cp.model, data, resolve_threads(args->threads));
-    std::printf("%s\n", metrics_json(m).dump(2).c_str());
+    const Evaluation e = evaluate_dataset(*cp.model, data, resolve_threads(args->threads));
+    std::printf("%s\n", evaluation_json(e, cp.model->config().eval.slice).dump(2).c_str());
   });
 }
 

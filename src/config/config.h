@@ -27,12 +27,15 @@ struct FeatureConfig {
   std::string column;     // source column (default: the feature's name)
   std::string table;      // embedding table (default: the feature's name); shared by naming it
   std::string separator;  // between values of multi / sequence features
-  std::string pooling;    // "sum" or "mean"
+  std::string pooling;    // "sum", "mean" or "din"
   std::int64_t max_len = 0;  // values kept (sequences keep the most recent)
   // numeric features
   std::string transform;  // "none", "log1p", "standardize", "minmax"
   std::string bucketize;  // "" (dense input), "log2" or "boundaries"
   std::vector<double> boundaries;
+  // DIN pooling (pooling = "din")
+  std::vector<std::string> query;        // the query feature(s): the candidate item, its category, ...
+  std::vector<std::string> attend_with;  // sequences aligned with this one, attended as one tuple
 };
 
 struct EmbeddingConfig {
@@ -47,6 +50,30 @@ struct ModelConfig {
   std::vector<std::int64_t> hidden;
   std::string activation;  // "relu" or "prelu"
   double dropout = 0.0;
+};
+
+struct SenetConfig {
+  bool enabled = false;
+  std::string axis;     // "field", "dim" or "element"
+  std::string squeeze;  // "mean" or "dense"
+  std::int64_t reduction = 3;
+  std::string gate;     // final activation: "sigmoid", "relu" or "none"
+  std::vector<std::string> fields;  // features gated; empty: every embedding feature
+};
+
+struct DinConfig {
+  std::vector<std::int64_t> hidden;  // activation unit widths
+  std::string activation;            // "prelu" or "dice"
+  bool softmax = false;              // normalize scores per row (the paper uses raw scores)
+};
+
+struct PosoConfig {
+  bool enabled = false;
+  std::vector<std::string> features;  // personalization (pc) features feeding the gates
+  std::vector<std::int64_t> layers;   // hidden layers gated; empty: all
+  std::int64_t gate_hidden = 32;
+  double scale = 2.0;                 // C in C * sigmoid
+  bool all_fields = false;            // also feed a stop-gradient copy of every field
 };
 
 struct OptimizerConfig {
@@ -72,6 +99,7 @@ struct TrainConfig {
 
 struct EvalConfig {
   std::string group;  // column that defines a user for gAUC (empty: no gAUC)
+  std::string slice;  // column whose values get metrics of their own (empty: none)
   std::int64_t batch_size = 4096;
 };
 
@@ -80,6 +108,9 @@ struct Config {
   std::vector<FeatureConfig> features;  // in the order they were declared
   EmbeddingConfig embedding;
   ModelConfig model;
+  SenetConfig senet;
+  DinConfig din;
+  PosoConfig poso;
   OptimizerConfig optimizer;
   TrainConfig train;
   EvalConfig eval;

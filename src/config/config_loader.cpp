@@ -15,8 +15,6 @@
 namespace heed {
 namespace {
 
-constexpr const char* kSections[] = {"data", "embedding", "model", "optimizer", "train", "eval"};
-
 std::size_t edit_distance(const std::string& a, const std::string& b) {
   std::vector<std::size_t> row(b.size() + 1);
   for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
@@ -132,7 +130,8 @@ Config build_config(const toml::table& root, const std::string& source_name) {
   for (auto&& [section_key, section_node] : root) {
     const std::string section(section_key.str());
     if (section == "features") continue;
-    const bool known = std::find(std::begin(kSections), std::end(kSections), section) != std::end(kSections);
+    const bool known = std::any_of(run_options().begin(), run_options().end(),
+                                   [&](const auto& o) { return o.key.rfind(section + ".", 0) == 0; });
     const toml::table* table = section_node.as_table();
     if (!known || !table) throw Error(unknown_key_message(section, where_of(source_name, section_node), names));
     for (auto&& [key, value] : *table) {

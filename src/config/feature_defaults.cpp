@@ -14,6 +14,73 @@ bool is_bare_name(const std::string& name) {
   });
 }
 
+bool is_attended_companion(const Config& config, const std::string& name) {
+  for (const FeatureConfig& f : config.features)
+    if (std::find(f.attend_with.begin(), f.attend_with.end(), name) != f.attend_with.end()) return true;
+  return false;
+}
+
+template <class Fail>
+const FeatureConfig& embedding_feature(const Config& config, const std::string& name, const std::string& used_by,
+                                       Fail fail) {
+  const FeatureConfig* f = config.find_feature(name);
+  if (!f) fail(fmt::format("{} names '{}', which is not a feature", used_by, name));
+  if (f->kind == FeatureKind::kNumeric && f->bucketize.empty())
+    fail(fmt::format("{} names '{}', a dense numeric input without an embedding", used_by, name));
+  return *f;
+}
+
+// DIN: every attended feature has a query per key feature; companions are sequences or
+// multi features attended only by their lead. SENet and POSO name embedding features.
+template <class Fail>
+void check_attention_modules(Config& config, Fail fail) {
+  std::map<std::string, std::string> companion_of;
+  for (const FeatureConfig& f : config.features) {
+    if (f.pooling != "din" || (is_attended_companion(config, f.name) && f.query.empty())) continue;
+    const std::string key = "features." + f.name;
+    if (f.query.empty()) fail(fmt::format("{} has pooling = \"din\" but no query feature", key));
+    if (f.query.size() != 1 + f.attend_with.size())
+      fail(fmt::format("{} attends a tuple of {} feature(s) ({} and attend_with) but names {} query feature(s)", key,
+                       1 + f.attend_with.size(), f.name, f.query.size()));
+    for (const std::string& q : f.query) {
+      const FeatureConfig& query = embedding_feature(config, q, key + ".query", fail);
+      if (query.kind == FeatureKind::kMulti || query.kind == FeatureKind::kSequence)
+        fail(fmt::format("{}.query names '{}', which holds several values; a query is one value per row", key, q));
+    }
+    for (const std::string& c : f.attend_with) {
+      if (c == f.name) fail(fmt::format("{}.attend_with names the feature itself", key));
+      const FeatureConfig* companion = config.find_feature(c);
+      if (!companion || !(companion->kind == FeatureKind::kMulti || companion->kind == FeatureKind::kSequence))
+        fail(fmt::format("{}.attend_with names '{}', which is not a multi or sequence feature", key, c));
+      if (!companion_of.emplace(c, f.name).second)
+        fail(fmt::format("'{}' is attended with both {} and {}", c, companion_of[c], f.name));
+    }
+  }
+  for (FeatureConfig& f : config.features) {
+    auto it = companion_of.find(f.name);
+    if (it == companion_of.end()) continue;
+    const FeatureConfig& lead = *config.find_feature(it->second);
+    if (f.max_len == 0) f.max_len = lead.max_len;  // aligned sequences are cut alike
+    if (f.max_len != lead.max_len)
+      fail(fmt::format("'{}' (max_len {}) is attended with {} (max_len {}); aligned features need the same max_len",
+                       f.name, f.max_len, lead.name, lead.max_len));
+    if (!f.pooling.empty() && f.pooling != "din")
+      fail(fmt::format("'{}' is attended with {}, so its pooling is DIN's; remove its pooling = \"{}\"", f.name,
+                       it->second, f.pooling));
+    if (!f.query.empty())
+      fail(fmt::format("'{}' is attended with {} and cannot lead an attention of its own", f.name, it->second));
+    f.pooling = "din";  // pooled by its lead's attention
+  }
+  for (const std::string& name : config.senet.fields) embedding_feature(config, name, "senet.fields", fail);
+  if (config.poso.enabled && config.poso.features.empty())
+    fail("poso.enabled needs poso.features: the personalization features that feed the gates");
+  for (const std::string& name : config.poso.features) embedding_feature(config, name, "poso.features", fail);
+  for (std::int64_t layer : config.poso.layers)
+    if (layer < 0 || layer >= static_cast<std::int64_t>(config.model.hidden.size()))
+      fail(fmt::format("poso.layers names hidden layer {}, but model.hidden has {} layers (0..{})", layer,
+                       config.model.hidden.size(), static_cast<std::int64_t>(config.model.hidden.size()) - 1));
+}
+
 }  // namespace
 
 void resolve_feature_defaults(Config& config, const std::string& source_name) {
@@ -31,7 +98,10 @@ void resolve_feature_defaults(Config& config, const std::string& source_name) {
     const bool dense = f.kind == FeatureKind::kNumeric && f.bucketize.empty();
 
     if (!has_values && !f.pooling.empty()) fail(fmt::format("{}.pooling applies only to multi and sequence features", key));
-    if (has_values && f.pooling.empty()) f.pooling = f.kind == FeatureKind::kMulti ? "sum" : "mean";
+    if (f.pooling != "din" && (!f.query.empty() || !f.attend_with.empty()))
+      fail(fmt::format("{}.query and .attend_with need pooling = \"din\"", key));
+    if (has_values && f.pooling.empty() && !is_attended_companion(config, f.name))
+      f.pooling = f.kind == FeatureKind::kMulti ? "sum" : "mean";
     if (!has_values && f.max_len != 0) fail(fmt::format("{}.max_len applies only to multi and sequence features", key));
     if (f.kind != FeatureKind::kNumeric) {
       if (f.transform != "none") fail(fmt::format("{}.transform applies only to numeric features", key));
@@ -56,10 +126,7 @@ void resolve_feature_defaults(Config& config, const std::string& source_name) {
     if (!inserted && it->second != value_kind)
       fail(fmt::format("{} shares table '{}' with features of {}, but holds {}", key, f.table, it->second, value_kind));
   }
-  for (std::size_t i = 0; i < config.features.size(); ++i)
-    for (std::size_t j = 0; j < i; ++j)
-      if (config.features[i].name == config.features[j].name)
-        fail(fmt::format("feature '{}' is declared twice", config.features[i].name));
+  check_attention_modules(config, fail);
 }
 
 }  // namespace heed

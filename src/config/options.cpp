@@ -58,6 +58,9 @@ struct TomlType<std::vector<E>> {
   static inline const std::string name_storage = std::string("list of ") + TomlType<E>::name;
   static constexpr const char* name = "list";
   static std::optional<std::vector<E>> read(const toml::node& n) {
+    if constexpr (std::is_same_v<E, std::string>) {
+      if (n.is_string()) return std::vector<E>{*n.value<std::string>()};  // "a" means ["a"]
+    }
     const toml::array* array = n.as_array();
     if (!array) return std::nullopt;
     std::vector<E> out;
@@ -233,6 +236,45 @@ std::vector<Option<Config>> make_run_options() {
       [](C& c) -> auto& { return c.model.activation; }, one_of({"relu", "prelu"})));
   o.push_back(option<C, double>("model.dropout", 0.0, "Dropout rate after each hidden layer (training only).",
       [](C& c) -> auto& { return c.model.dropout; }, between(0.0, 0.9)));
+  // senet
+  o.push_back(option<C, bool>("senet.enabled", false, "Gate the field vectors with SENet (FiBiNET's squeeze and excitation).",
+      [](C& c) -> auto& { return c.senet.enabled; }));
+  o.push_back(option<C, std::string>("senet.axis", "field",
+      "What gets one weight: each field (field), each embedding dim (dim), or every element (element).",
+      [](C& c) -> auto& { return c.senet.axis; }, one_of({"field", "dim", "element"})));
+  o.push_back(option<C, std::string>("senet.squeeze", "mean",
+      "How a field vector becomes one number: its mean, or a learned dense projection (dense).",
+      [](C& c) -> auto& { return c.senet.squeeze; }, one_of({"mean", "dense"})));
+  o.push_back(option<C, Int>("senet.reduction", 3, "Reduction ratio r of the excitation: n -> max(1, n/r) -> n.",
+      [](C& c) -> auto& { return c.senet.reduction; }, at_least<Int>(1)));
+  o.push_back(option<C, std::string>("senet.gate", "sigmoid",
+      "Final activation of the excitation (FiBiNET implementations differ: sigmoid or relu; none = linear).",
+      [](C& c) -> auto& { return c.senet.gate; }, one_of({"sigmoid", "relu", "none"})));
+  o.push_back(option<C, Strings>("senet.fields", {}, "Features SENet gates (empty: every embedding feature).",
+      [](C& c) -> auto& { return c.senet.fields; }));
+  // din
+  o.push_back(option<C, std::vector<Int>>("din.hidden", {80, 40}, "Widths of DIN's activation unit MLP.",
+      [](C& c) -> auto& { return c.din.hidden; }, all_positive()));
+  o.push_back(option<C, std::string>("din.activation", "dice", "Activation of DIN's activation unit.",
+      [](C& c) -> auto& { return c.din.activation; }, one_of({"prelu", "dice"})));
+  o.push_back(option<C, bool>("din.softmax", false,
+      "Normalize attention scores with a softmax over each row's values (the DIN paper uses raw scores).",
+      [](C& c) -> auto& { return c.din.softmax; }));
+  // poso
+  o.push_back(option<C, bool>("poso.enabled", false, "Scale the MLP's hidden neurons with POSO's personalized gates.",
+      [](C& c) -> auto& { return c.poso.enabled; }));
+  o.push_back(option<C, Strings>("poso.features", {},
+      "Personalization features feeding the gates (a new-user flag, an activity bucket, ...).",
+      [](C& c) -> auto& { return c.poso.features; }));
+  o.push_back(option<C, std::vector<Int>>("poso.layers", {}, "Hidden layers gated, counted from 0 (empty: all).",
+      [](C& c) -> auto& { return c.poso.layers; }));
+  o.push_back(option<C, Int>("poso.gate_hidden", 32, "Hidden width of each gate network.",
+      [](C& c) -> auto& { return c.poso.gate_hidden; }, at_least<Int>(1)));
+  o.push_back(option<C, double>("poso.scale", 2.0, "C in the gates' C * sigmoid (C = 2 keeps a fresh gate at 1).",
+      [](C& c) -> auto& { return c.poso.scale; }, positive()));
+  o.push_back(option<C, bool>("poso.all_fields", false,
+      "Also feed the gates a stop-gradient copy of every field vector.",
+      [](C& c) -> auto& { return c.poso.all_fields; }));
   // optimizer
   o.push_back(option<C, double>("optimizer.lr", 1e-3, "Adam learning rate of the dense weights.",
       [](C& c) -> auto& { return c.optimizer.lr; }, positive()));
@@ -276,6 +318,9 @@ std::vector<Option<Config>> make_run_options() {
   o.push_back(option<C, std::string>("eval.group", "",
       "Column that identifies a user for gAUC (empty: gAUC is not computed).",
       [](C& c) -> auto& { return c.eval.group; }));
+  o.push_back(option<C, std::string>("eval.slice", "",
+      "Column whose values (e.g. new vs active users) each get their own metrics (empty: none).",
+      [](C& c) -> auto& { return c.eval.slice; }));
   o.push_back(option<C, Int>("eval.batch_size", 4096, "Rows scored at a time in evaluation and prediction.",
       [](C& c) -> auto& { return c.eval.batch_size; }, at_least<Int>(1)));
   return o;
@@ -296,8 +341,9 @@ std::vector<Option<FeatureConfig>> make_feature_options() {
       [](F& f) -> auto& { return f.separator; },
       [](const std::string& v) -> std::string { return v.size() == 1 ? "" : "must be a single character"; }));
   o.push_back(option<F, std::string>("pooling", "",
-      "How a multi or sequence feature's vectors become one: sum or mean (default: sum for multi, mean for sequence).",
-      [](F& f) -> auto& { return f.pooling; }, one_of({"", "sum", "mean"})));
+      "How a multi or sequence feature's vectors become one: sum, mean, or din (target attention with `query`); "
+      "default sum for multi, mean for sequence.",
+      [](F& f) -> auto& { return f.pooling; }, one_of({"", "sum", "mean", "din"})));
   o.push_back(option<F, Int>("max_len", 0,
       "Most values kept (0: no limit); sequences keep the most recent, multi features the first.",
       [](F& f) -> auto& { return f.max_len; }, at_least<Int>(0)));
@@ -310,6 +356,14 @@ std::vector<Option<FeatureConfig>> make_feature_options() {
   o.push_back(option<F, std::vector<double>>("boundaries", {},
       "Numeric features with bucketize = \"boundaries\": sorted bucket edges.",
       [](F& f) -> auto& { return f.boundaries; }));
+  o.push_back(option<F, Strings>("query", {},
+      "With pooling = \"din\": the feature(s) the values are scored against, e.g. the candidate item "
+      "(several: one per feature of the key tuple, in the same order).",
+      [](F& f) -> auto& { return f.query; }));
+  o.push_back(option<F, Strings>("attend_with", {},
+      "With pooling = \"din\": sequences aligned position by position with this one (e.g. the history's "
+      "categories) that form the key tuple with it.",
+      [](F& f) -> auto& { return f.attend_with; }));
   return o;
 }
 

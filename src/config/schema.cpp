@@ -28,7 +28,7 @@ Schema Schema::from_config(const Config& config) {
     f.column = fc.column;
     f.kind = fc.kind;
     f.separator = fc.separator.empty() ? '|' : fc.separator[0];
-    f.pooling = fc.pooling == "mean" ? Pooling::kMean : Pooling::kSum;
+    f.pooling = fc.pooling == "din" ? Pooling::kDin : fc.pooling == "mean" ? Pooling::kMean : Pooling::kSum;
     f.max_len = static_cast<std::size_t>(fc.max_len);
     f.transform = transform_of(fc.transform);
     f.bucketizer = bucketizer_of(fc.bucketize);
@@ -48,6 +48,26 @@ Schema Schema::from_config(const Config& config) {
     }
     schema.features.push_back(std::move(f));
   }
+  for (const FeatureConfig& fc : config.features) {
+    if (fc.query.empty()) continue;
+    DinGroup group;
+    group.keys.push_back(schema.feature_index(fc.name));
+    for (const auto& name : fc.attend_with) group.keys.push_back(schema.feature_index(name));
+    for (const auto& name : fc.query) group.queries.push_back(schema.feature_index(name));
+    for (int k : group.keys) schema.features[static_cast<std::size_t>(k)].din_group = static_cast<int>(schema.din_groups.size());
+    schema.din_groups.push_back(std::move(group));
+  }
+  if (config.senet.enabled) {
+    if (config.senet.fields.empty()) {
+      for (const FeatureInfo& f : schema.features)
+        if (f.field >= 0) schema.senet_fields.push_back(f.field);
+    } else {
+      for (const auto& name : config.senet.fields)
+        schema.senet_fields.push_back(schema.features[static_cast<std::size_t>(schema.feature_index(name))].field);
+    }
+  }
+  if (config.poso.enabled)
+    for (const auto& name : config.poso.features) schema.poso_features.push_back(schema.feature_index(name));
   return schema;
 }
 

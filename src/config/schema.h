@@ -10,7 +10,7 @@
 
 namespace heed {
 
-enum class Pooling { kSum, kMean };
+enum class Pooling { kSum, kMean, kDin };
 enum class NumericTransform { kNone, kLog1p, kStandardize, kMinMax };
 enum class Bucketizer { kNone, kLog2, kBoundaries };
 
@@ -31,14 +31,25 @@ struct FeatureInfo {
   NumericTransform transform = NumericTransform::kNone;
   Bucketizer bucketizer = Bucketizer::kNone;
   std::vector<double> boundaries;
+  int din_group = -1;  // the DIN attention that pools this feature (lead or companion)
 
   bool has_values() const { return kind == FeatureKind::kMulti || kind == FeatureKind::kSequence; }
   bool is_dense() const { return dense >= 0; }
 };
 
+// One DIN attention: key features (the lead, then its attend_with companions), aligned value by
+// value, scored against query features (one per key feature). Key width Q = keys.size() * E.
+struct DinGroup {
+  std::vector<int> keys;     // feature indices
+  std::vector<int> queries;  // feature indices
+};
+
 struct Schema {
   std::vector<TableInfo> tables;
   std::vector<FeatureInfo> features;
+  std::vector<DinGroup> din_groups;
+  std::vector<int> senet_fields;  // field positions SENet gates (empty when SENet is off)
+  std::vector<int> poso_features; // feature indices feeding POSO's gates (empty when off)
   std::size_t num_fields = 0;  // features with an embedding: F in [B, F, E]
   std::size_t num_dense = 0;   // dense numeric inputs appended after the fields
 

@@ -3,6 +3,7 @@
 // This is the form training iterates over many times; it is built once per file by
 // load_dataset (dataset_loader.h).
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace heed {
@@ -20,6 +21,8 @@ struct Dataset {
   std::vector<float> labels;            // empty when the file had no label column
   std::vector<std::uint64_t> groups;    // eval.group's hashed value per row; empty when none
   std::vector<std::uint64_t> split_keys;// stable per-row hash deciding validation carves
+  std::vector<std::uint32_t> slices;    // eval.slice's value per row, as an index into slice_names
+  std::vector<std::string> slice_names; // eval.slice's distinct values, in first-seen order
   std::vector<KeyColumn> keys;          // per feature; empty columns for dense features
   std::vector<std::vector<float>> dense;// per dense input: the raw value (NaN: missing)
 

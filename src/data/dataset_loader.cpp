@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <limits>
+#include <unordered_map>
 
 #include "core/error.h"
 #include "data/field_splitter.h"
@@ -35,6 +36,7 @@ struct ColumnMap {
   int label = -1;
   int group = -1;
   int split = -1;
+  int slice = -1;
   std::vector<std::size_t> feature;  // per schema feature
 };
 
@@ -66,6 +68,12 @@ ColumnMap map_columns(const std::vector<std::string>& names, const Config& confi
     map.split = find(config.data.valid_by);
     if (map.split < 0)
       throw Error(fmt::format("{}: no column '{}' for data.valid_by (columns: {})", path, config.data.valid_by,
+                              list_columns(names)));
+  }
+  if (!config.eval.slice.empty()) {
+    map.slice = find(config.eval.slice);
+    if (map.slice < 0)
+      throw Error(fmt::format("{}: no column '{}' for eval.slice (columns: {})", path, config.eval.slice,
                               list_columns(names)));
   }
   for (const FeatureInfo& f : schema.features) {
@@ -118,6 +126,7 @@ Dataset load_dataset(const std::filesystem::path& path, const Config& config, co
   const ColumnMap map = map_columns(names, config, schema, options, reader.path());
 
   Dataset data;
+  std::unordered_map<std::string, std::uint32_t> slice_ids;
   data.keys.resize(schema.features.size());
   data.dense.resize(schema.num_dense);
   if (map.label >= 0) data.labels.reserve(1 << 16);
@@ -138,6 +147,12 @@ Dataset load_dataset(const std::filesystem::path& path, const Config& config, co
       data.labels.push_back(static_cast<float>(label));
     }
     if (map.group >= 0) data.groups.push_back(hash_value(fields[static_cast<std::size_t>(map.group)], 0));
+    if (map.slice >= 0) {
+      const std::string value(fields[static_cast<std::size_t>(map.slice)]);
+      auto [it, added] = slice_ids.emplace(value, static_cast<std::uint32_t>(data.slice_names.size()));
+      if (added) data.slice_names.push_back(value);
+      data.slices.push_back(it->second);
+    }
     data.split_keys.push_back(map.split >= 0 ? hash_value(fields[static_cast<std::size_t>(map.split)], 1)
                                              : hash_value(line, 1));
 
@@ -188,6 +203,19 @@ Dataset load_dataset(const std::filesystem::path& path, const Config& config, co
         }
       }
       out.offsets.push_back(out.keys.size());
+    }
+    // Features attended together by DIN must be aligned value by value.
+    for (const DinGroup& group : schema.din_groups) {
+      const auto lead = static_cast<std::size_t>(group.keys[0]);
+      const std::size_t expected = data.keys[lead].count(data.rows);
+      for (std::size_t k = 1; k < group.keys.size(); ++k) {
+        const auto fi = static_cast<std::size_t>(group.keys[k]);
+        const std::size_t found = data.keys[fi].count(data.rows);
+        if (found != expected)
+          throw ParseError(location(map.feature[fi] + 1, names), "din_alignment",
+                           fmt::format("'{}' has {} values but '{}', which it is attended with, has {}",
+                                       schema.features[fi].name, found, schema.features[lead].name, expected));
+      }
     }
     ++data.rows;
   }

@@ -186,7 +186,7 @@ Json train(const Config& requested, const TrainOptions& options) {
                                       entry["train_logloss"].get<double>(), entry["samples_per_second"].get<double>());
     bool keep = true;
     if (validate) {
-      const metrics::Metrics m = evaluate_dataset(*model, data.valid, threads);
+      const metrics::Metrics m = evaluate_dataset(*model, data.valid, threads).overall;
       entry["valid"] = metrics_json(m);
       const double score = score_of(m, config.train.early_stop_metric);
       keep = state["best_score"].is_null() || score > state["best_score"].get<double>();
@@ -217,8 +217,10 @@ Json train(const Config& requested, const TrainOptions& options) {
   // Report the kept model as it is on disk, so `heed eval` on it prints the same numbers.
   Checkpoint kept = load_checkpoint(model_path);
   Json report;
-  if (data.valid.rows > 0) report["valid"] = metrics_json(evaluate_dataset(*kept.model, data.valid, threads));
-  if (data.has_test) report["test"] = metrics_json(evaluate_dataset(*kept.model, data.test, threads));
+  if (data.valid.rows > 0)
+    report["valid"] = evaluation_json(evaluate_dataset(*kept.model, data.valid, threads), config.eval.slice);
+  if (data.has_test)
+    report["test"] = evaluation_json(evaluate_dataset(*kept.model, data.test, threads), config.eval.slice);
   report["best_epoch"] = state["best_epoch"];
   report["epochs_run"] = state["epochs_done"];
   report["threads"] = threads;
