@@ -1,8 +1,16 @@
 #include "model/model.h"
 
+#include "core/error.h"
 #include "embedding/pooling.h"
 
 namespace heed {
+namespace {
+
+// Column block of field `field` in a [B, F*E] matrix.
+auto field_block(Matrix& m, int field, Index dim, Index rows) { return m.block(0, field * dim, rows, dim); }
+auto field_block(const Matrix& m, int field, Index dim, Index rows) { return m.block(0, field * dim, rows, dim); }
+
+}  // namespace
 
 std::size_t embedding_state_slots(const OptimizerConfig& optimizer) {
   return optimizer.embedding == "adam" ? 2 : 1;
@@ -16,45 +24,222 @@ Model::Model(Config config)
     tables_.emplace_back(t.name, static_cast<std::size_t>(dim_), static_cast<std::uint64_t>(config_.embedding.buckets),
                          static_cast<float>(config_.embedding.init_std), config_.train.seed,
                          embedding_state_slots(config_.optimizer));
+
+  DinOptions din_options;
+  din_options.hidden.assign(config_.din.hidden.begin(), config_.din.hidden.end());
+  din_options.activation = din_activation(config_.din.activation);
+  din_options.softmax = config_.din.softmax;
+  for (std::size_t g = 0; g < schema_.din_groups.size(); ++g) {
+    const auto& lead = schema_.features[static_cast<std::size_t>(schema_.din_groups[g].keys[0])];
+    const Index width = static_cast<Index>(schema_.din_groups[g].keys.size()) * dim_;
+    din_.emplace_back(params_, "din." + lead.name, width, din_options, rng);
+  }
+
+  if (config_.senet.enabled) {
+    SenetOptions o;
+    o.axis = senet_axis(config_.senet.axis);
+    o.squeeze = senet_squeeze(config_.senet.squeeze);
+    o.reduction = config_.senet.reduction;
+    o.gate = senet_gate(config_.senet.gate);
+    // All fields gated: an empty subset, which the layer reads as "every field".
+    if (config_.senet.fields.size() > 0) o.fields.assign(schema_.senet_fields.begin(), schema_.senet_fields.end());
+    senet_ = std::make_unique<Senet>(params_, "senet", static_cast<Index>(schema_.num_fields), dim_, o, rng);
+  }
+
   std::vector<Index> hidden(config_.model.hidden.begin(), config_.model.hidden.end());
+  if (config_.poso.enabled) {
+    std::vector<bool> gated(hidden.size(), config_.poso.layers.empty());
+    for (std::int64_t l : config_.poso.layers) gated[static_cast<std::size_t>(l)] = true;
+    PosoOptions o;
+    o.gate_hidden = config_.poso.gate_hidden;
+    o.scale = static_cast<float>(config_.poso.scale);
+    poso_ = std::make_unique<PosoGates>(params_, "poso", poso_input_width(), hidden, gated, o, rng);
+  }
   mlp_ = std::make_unique<Mlp>(params_, "mlp", input_width(), hidden, activation_kind(config_.model.activation),
                                static_cast<float>(config_.model.dropout), rng);
+}
+
+Index Model::poso_input_width() const {
+  return static_cast<Index>(schema_.poso_features.size()) * dim_ + (config_.poso.all_fields ? field_width() : 0);
 }
 
 std::unique_ptr<Model::Workspace> Model::make_workspace(Index max_rows) const {
   auto ws = std::make_unique<Workspace>(params_);
   ws->fields.resize(max_rows, field_width());
+  ws->d_fields.resize(max_rows, field_width());
   ws->input.resize(max_rows, input_width());
   ws->mlp = mlp_->make_cache(max_rows);
   ws->d_logit.resize(max_rows, 1);
   ws->d_input.resize(max_rows, input_width());
+  for (std::size_t g = 0; g < din_.size(); ++g) {
+    const Index width = static_cast<Index>(schema_.din_groups[g].keys.size()) * dim_;
+    const auto& lead = schema_.features[static_cast<std::size_t>(schema_.din_groups[g].keys[0])];
+    DinBuffers d;
+    d.key_capacity = max_rows * static_cast<Index>(lead.max_len > 0 ? lead.max_len : 16);
+    d.offsets.resize(static_cast<std::size_t>(max_rows) + 1);
+    d.queries.resize(max_rows, width);
+    d.keys.resize(d.key_capacity, width);
+    d.pooled.resize(max_rows, width);
+    d.d_pooled.resize(max_rows, width);
+    d.d_queries.resize(max_rows, width);
+    d.d_keys.resize(d.key_capacity, width);
+    d.cache = din_[g].make_cache(max_rows, d.key_capacity);
+    ws->din.push_back(std::move(d));
+  }
+  if (senet_) ws->senet = std::make_unique<Senet::Cache>(senet_->make_cache(max_rows));
+  if (poso_) {
+    ws->poso = std::make_unique<PosoGates::Cache>(poso_->make_cache(max_rows));
+    ws->poso_input.resize(max_rows, poso_input_width());
+    ws->d_poso_input.resize(max_rows, poso_input_width());
+  }
   ws->table_grads.resize(tables_.size());
   return ws;
 }
 
-void Model::forward(const Batch& batch, Index begin, Index count, Workspace& ws, bool training) const {
-  for (const FeatureInfo& f : schema_.features) {
-    if (f.is_dense()) continue;
-    pool_forward(tables_[static_cast<std::size_t>(f.table)], batch.features[&f - schema_.features.data()],
-                 f.pooling, begin, count, ws.fields.block(0, f.field * dim_, count, dim_));
+// Gathers the chunk's queries and keys of DIN attention `group` and pools the keys into the
+// key features' field columns.
+void Model::attend(const Batch& batch, std::size_t group, Index begin, Index count, Workspace& ws,
+                   bool training) const {
+  const DinGroup& g = schema_.din_groups[group];
+  DinBuffers& d = ws.din[group];
+  const FeatureBatch& lead = batch.features[static_cast<std::size_t>(g.keys[0])];
+  const std::uint32_t first = lead.offsets[static_cast<std::size_t>(begin)];
+  for (Index i = 0; i <= count; ++i)
+    d.offsets[static_cast<std::size_t>(i)] = lead.offsets[static_cast<std::size_t>(begin + i)] - first;
+  const Index total = d.offsets[static_cast<std::size_t>(count)];
+  if (total > d.key_capacity) {  // a longer batch than any before: grow once
+    d.key_capacity = std::max(total, 2 * d.key_capacity);
+    d.keys.resize(d.key_capacity, d.keys.cols());
+    d.d_keys.resize(d.key_capacity, d.d_keys.cols());
+    d.cache = din_[group].make_cache(d.queries.rows(), d.key_capacity);
   }
+  for (std::size_t k = 0; k < g.keys.size(); ++k) {
+    const auto E = dim_;
+    const auto query = static_cast<std::size_t>(g.queries[k]);
+    d.queries.block(0, static_cast<Index>(k) * E, count, E) =
+        field_block(ws.fields, schema_.features[query].field, E, count);
+    const FeatureInfo& key_feature = schema_.features[static_cast<std::size_t>(g.keys[k])];
+    const FeatureBatch& fb = batch.features[static_cast<std::size_t>(g.keys[k])];
+    const EmbeddingTable& table = tables_[static_cast<std::size_t>(key_feature.table)];
+    for (Index j = 0; j < total; ++j) {
+      const std::int32_t row = fb.rows[first + static_cast<std::size_t>(j)];
+      auto dst = d.keys.block(j, static_cast<Index>(k) * E, 1, E);
+      if (row < 0) {
+        dst.setZero();
+      } else {
+        dst = Eigen::Map<const Eigen::RowVectorXf>(table.row(static_cast<std::uint32_t>(row)), E);
+      }
+    }
+  }
+  din_[group].forward(params_, d.queries.topRows(count), d.keys.topRows(total), d.offsets.data(), count,
+                      d.pooled.topRows(count), d.cache, training);
+  for (std::size_t k = 0; k < g.keys.size(); ++k)
+    field_block(ws.fields, schema_.features[static_cast<std::size_t>(g.keys[k])].field, dim_, count) =
+        d.pooled.block(0, static_cast<Index>(k) * dim_, count, dim_);
+}
+
+void Model::forward(const Batch& batch, Index begin, Index count, Workspace& ws, bool training) const {
+  ws.rows = count;
+  for (const FeatureInfo& f : schema_.features) {
+    if (f.is_dense() || f.pooling == Pooling::kDin) continue;
+    pool_forward(tables_[static_cast<std::size_t>(f.table)], batch.features[static_cast<std::size_t>(&f - schema_.features.data())],
+                 f.pooling, begin, count, field_block(ws.fields, f.field, dim_, count));
+  }
+  for (std::size_t g = 0; g < din_.size(); ++g) attend(batch, g, begin, count, ws, training);
+
   auto input = ws.input.topRows(count);
-  input.leftCols(field_width()) = ws.fields.topRows(count);
+  if (senet_) {
+    senet_->forward(params_, ws.fields.topRows(count), count, input.leftCols(field_width()), *ws.senet);
+  } else {
+    input.leftCols(field_width()) = ws.fields.topRows(count);
+  }
   if (schema_.num_dense > 0)
     input.rightCols(static_cast<Index>(schema_.num_dense)) = batch.dense.middleRows(begin, count);
-  mlp_->forward(params_, input, count, ws.mlp, training, &ws.rng, {});
+
+  std::vector<const Matrix*> gates;
+  if (poso_) {
+    auto pc = ws.poso_input.topRows(count);
+    Index column = 0;
+    for (int fi : schema_.poso_features) {
+      pc.middleCols(column, dim_) = field_block(ws.fields, schema_.features[static_cast<std::size_t>(fi)].field, dim_, count);
+      column += dim_;
+    }
+    if (config_.poso.all_fields) pc.rightCols(field_width()) = ws.fields.topRows(count);
+    poso_->forward(params_, pc, count, *ws.poso);
+    gates = poso_->gates(*ws.poso);
+  }
+  mlp_->forward(params_, input, count, ws.mlp, training, &ws.rng, gates);
+}
+
+void Model::attend_backward(const Batch& batch, std::size_t group, Index begin, Index count, Workspace& ws) const {
+  const DinGroup& g = schema_.din_groups[group];
+  DinBuffers& d = ws.din[group];
+  const Index total = d.offsets[static_cast<std::size_t>(count)];
+  for (std::size_t k = 0; k < g.keys.size(); ++k)
+    d.d_pooled.block(0, static_cast<Index>(k) * dim_, count, dim_) =
+        field_block(ws.d_fields, schema_.features[static_cast<std::size_t>(g.keys[k])].field, dim_, count);
+  din_[group].backward(params_, d.queries.topRows(count), d.keys.topRows(total), d.offsets.data(), count,
+                       d.d_pooled.topRows(count), d.d_queries.topRows(count), d.d_keys.topRows(total), d.cache,
+                       ws.grads);
+  const std::uint32_t first = batch.features[static_cast<std::size_t>(g.keys[0])].offsets[static_cast<std::size_t>(begin)];
+  for (std::size_t k = 0; k < g.keys.size(); ++k) {
+    const FeatureInfo& query = schema_.features[static_cast<std::size_t>(g.queries[k])];
+    field_block(ws.d_fields, query.field, dim_, count) += d.d_queries.block(0, static_cast<Index>(k) * dim_, count, dim_);
+    const FeatureInfo& key_feature = schema_.features[static_cast<std::size_t>(g.keys[k])];
+    const FeatureBatch& fb = batch.features[static_cast<std::size_t>(g.keys[k])];
+    float* table_grad = ws.table_grads[static_cast<std::size_t>(key_feature.table)].data();
+    for (Index j = 0; j < total; ++j) {
+      const std::size_t v = first + static_cast<std::size_t>(j);
+      if (fb.rows[v] < 0) continue;
+      Eigen::Map<Eigen::RowVectorXf>(table_grad + static_cast<std::size_t>(fb.slots[v]) * static_cast<std::size_t>(dim_), dim_) +=
+          d.d_keys.block(j, static_cast<Index>(k) * dim_, 1, dim_);
+    }
+  }
 }
 
 void Model::backward(const Batch& batch, Index begin, Index count, Workspace& ws) const {
   MatrixView d_input = ws.d_input.topRows(count);
+  std::vector<const Matrix*> gates;
+  std::vector<Matrix*> d_gates;
+  if (poso_) {
+    gates = poso_->gates(*ws.poso);
+    d_gates = poso_->d_gates(*ws.poso);
+  }
   mlp_->backward(params_, ws.input.topRows(count), count, ws.d_logit.topRows(count), ws.mlp, &d_input, ws.grads,
-                 {}, {});
+                 gates, d_gates);
+  if (senet_) {
+    senet_->backward(params_, ws.fields.topRows(count), count, ws.d_input.topRows(count).leftCols(field_width()),
+                     ws.d_fields.topRows(count), *ws.senet, ws.grads);
+  } else {
+    ws.d_fields.topRows(count) = ws.d_input.topRows(count).leftCols(field_width());
+  }
+  if (poso_) {
+    // Only the pc features' own columns carry gradient; the all-fields copy is stop-gradient.
+    MatrixView d_pc = ws.d_poso_input.topRows(count);
+    poso_->backward(params_, ws.poso_input.topRows(count), count, *ws.poso, &d_pc, ws.grads);
+    Index column = 0;
+    for (int fi : schema_.poso_features) {
+      field_block(ws.d_fields, schema_.features[static_cast<std::size_t>(fi)].field, dim_, count) +=
+          ws.d_poso_input.block(0, column, count, dim_);
+      column += dim_;
+    }
+  }
+  for (std::size_t g = din_.size(); g-- > 0;) attend_backward(batch, g, begin, count, ws);
   for (const FeatureInfo& f : schema_.features) {
-    if (f.is_dense()) continue;
+    if (f.is_dense() || f.pooling == Pooling::kDin) continue;
     const auto t = static_cast<std::size_t>(f.table);
-    pool_backward(batch.features[&f - schema_.features.data()], f.pooling, begin, count,
-                  ws.d_input.block(0, f.field * dim_, count, dim_), static_cast<std::size_t>(dim_),
+    pool_backward(batch.features[static_cast<std::size_t>(&f - schema_.features.data())], f.pooling, begin, count,
+                  field_block(ws.d_fields, f.field, dim_, count), static_cast<std::size_t>(dim_),
                   ws.table_grads[t].data());
+  }
+}
+
+void Model::update_running_statistics(const std::vector<const Workspace*>& workspaces) {
+  for (std::size_t g = 0; g < din_.size(); ++g) {
+    std::vector<const DinAttention::Cache*> caches;
+    for (const Workspace* ws : workspaces)
+      if (ws->rows > 0) caches.push_back(&ws->din[g].cache);
+    din_[g].update_running_statistics(params_, caches);
   }
 }
 

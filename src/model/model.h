@@ -1,12 +1,14 @@
 #pragma once
-// A CTR model assembled from its config: embedding tables, pooled field vectors [B, F, E],
-// concatenation with the dense inputs, and the MLP tower ending in one logit.
+// A CTR model assembled from its config:
 //
-//   keys -> rows (BatchBuilder) -> pooled fields [B, F*E] -> [fields | dense] [B, F*E + D]
-//        -> MLP -> logit [B, 1]
+//   keys -> rows (BatchBuilder) -> field vectors [B, F*E]: sum/mean pooling, or DIN attention
+//        -> SENet re-weighting [B, F*E]                        (optional)
+//        -> [fields | dense inputs] [B, F*E + D]
+//        -> MLP, hidden layers scaled by POSO gates             (optional)
+//        -> logit [B, 1]
 //
 // The model's weights (tables, ParamSet, numeric statistics) are shared; every thread scores
-// its share of a batch in its own Workspace.
+// its share of a batch in its own Workspace. Every dimension is derived here from the schema.
 #include <memory>
 #include <vector>
 
@@ -15,8 +17,11 @@
 #include "data/batch.h"
 #include "data/numeric_normalizer.h"
 #include "embedding/embedding_table.h"
+#include "layers/din_attention.h"
 #include "layers/mlp.h"
 #include "layers/params.h"
+#include "layers/poso_gates.h"
+#include "layers/senet.h"
 
 namespace heed {
 
@@ -33,20 +38,44 @@ class Model {
   const std::vector<EmbeddingTable>& tables() const { return tables_; }
   NumericNormalizer& normalizer() { return normalizer_; }
   const NumericNormalizer& normalizer() const { return normalizer_; }
+  Index dim() const { return dim_; }
   Index field_width() const { return static_cast<Index>(schema_.num_fields) * dim_; }
   Index input_width() const { return field_width() + static_cast<Index>(schema_.num_dense); }
+  const Senet* senet() const { return senet_.get(); }
+  const PosoGates* poso() const { return poso_.get(); }
+  const std::vector<DinAttention>& din() const { return din_; }
+
+  // Per DIN attention, the buffers of one pass.
+  struct DinBuffers {
+    std::vector<std::uint32_t> offsets;  // [rows + 1], relative to the chunk
+    Matrix queries;    // [B, Q]
+    Matrix keys;       // [keys, Q]
+    Matrix pooled;     // [B, Q]
+    Matrix d_pooled;   // [B, Q]
+    Matrix d_queries;  // [B, Q]
+    Matrix d_keys;     // [keys, Q]
+    DinAttention::Cache cache;
+    Index key_capacity = 0;
+  };
 
   // Everything one thread writes during a pass.
   struct Workspace {
-    Matrix fields;   // [B, F*E] pooled field vectors
-    Matrix input;    // [B, F*E + D] the MLP's input
+    Index rows = 0;    // rows of the last forward
+    Matrix fields;     // [B, F*E] pooled field vectors
+    Matrix d_fields;   // [B, F*E]
+    Matrix input;      // [B, F*E + D] the MLP's input (SENet's output in its field part)
     Mlp::Cache mlp;
-    Matrix d_logit;  // [B, 1] set by the caller before backward
-    Matrix d_input;  // [B, F*E + D]
+    Matrix d_logit;    // [B, 1] set by the caller before backward
+    Matrix d_input;    // [B, F*E + D]
+    std::vector<DinBuffers> din;
+    std::unique_ptr<Senet::Cache> senet;
+    std::unique_ptr<PosoGates::Cache> poso;
+    Matrix poso_input;    // [B, P]
+    Matrix d_poso_input;  // [B, P]
     Gradients grads;
     std::vector<std::vector<float>> table_grads;  // per table: [touched, E]
-    Rng rng;         // dropout
-    Workspace(const ParamSet& params) : grads(params) {}
+    Rng rng;           // dropout
+    explicit Workspace(const ParamSet& params) : grads(params) {}
   };
   std::unique_ptr<Workspace> make_workspace(Index max_rows) const;
 
@@ -55,14 +84,24 @@ class Model {
   // After forward with the same rows and ws.d_logit set: accumulates dense gradients into
   // ws.grads and embedding gradients into ws.table_grads (which must be sized and zeroed).
   void backward(const Batch& batch, Index begin, Index count, Workspace& ws) const;
+  // After a training step: folds the batch statistics the workspaces saw (Dice) into the
+  // running statistics that evaluation uses.
+  void update_running_statistics(const std::vector<const Workspace*>& workspaces);
 
  private:
+  void attend(const Batch& batch, std::size_t group, Index begin, Index count, Workspace& ws, bool training) const;
+  void attend_backward(const Batch& batch, std::size_t group, Index begin, Index count, Workspace& ws) const;
+  Index poso_input_width() const;
+
   Config config_;
   Schema schema_;
   Index dim_;
   std::vector<EmbeddingTable> tables_;
   NumericNormalizer normalizer_;
   ParamSet params_;
+  std::vector<DinAttention> din_;
+  std::unique_ptr<Senet> senet_;
+  std::unique_ptr<PosoGates> poso_;
   std::unique_ptr<Mlp> mlp_;
 };
 

@@ -75,6 +75,7 @@ double train_step(Model& model, const Batch& batch, std::vector<std::unique_ptr<
   {
     const int t = omp_get_thread_num();
     Model::Workspace& ws = *workspaces[static_cast<std::size_t>(t)];
+    ws.rows = 0;
     ws.grads.zero();
     for (std::size_t k = 0; k < ws.table_grads.size(); ++k)
       ws.table_grads[k].assign(batch.tables[k].touched.size() * static_cast<std::size_t>(dim), 0.0f);
@@ -137,6 +138,8 @@ Json train(const Config& requested, const TrainOptions& options) {
   const Index per_thread = static_cast<Index>((batch_size + static_cast<std::size_t>(threads) - 1) / static_cast<std::size_t>(threads));
   std::vector<std::unique_ptr<Model::Workspace>> workspaces;
   for (int t = 0; t < threads; ++t) workspaces.push_back(model->make_workspace(per_thread));
+  std::vector<const Model::Workspace*> workspace_views;
+  for (const auto& ws : workspaces) workspace_views.push_back(ws.get());
   Adam adam(model->params(), config.optimizer);
   if (!optimizer_state.empty()) {
     std::istringstream in(optimizer_state);
@@ -173,6 +176,7 @@ Json train(const Config& requested, const TrainOptions& options) {
       builder.build(data.train, rows, /*training=*/true, &batch_rng, model->tables(), model->normalizer(), batch);
       loss_sum += train_step(*model, batch, workspaces, threads, step_seed);
       adam.step(model->params(), workspaces[0]->grads);
+      model->update_running_statistics(workspace_views);
       for (std::size_t k = 0; k < model->tables().size(); ++k)
         row_optimizer.update(model->tables()[k], batch.tables[k].touched, workspaces[0]->table_grads[k].data(),
                              adam.steps(), threads);
