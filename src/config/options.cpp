@@ -271,7 +271,8 @@ std::vector<Option<Config>> make_run_options() {
   o.push_back(option<C, Int>("poso.gate_hidden", 32, "Hidden width of each gate network.",
       [](C& c) -> auto& { return c.poso.gate_hidden; }, at_least<Int>(1)));
   o.push_back(option<C, double>("poso.scale", 2.0, "C in the gates' C * sigmoid (C = 2 keeps a fresh gate at 1).",
-      [](C& c) -> auto& { return c.poso.scale; }, positive()));
+      [](C& c) -> auto& { return c.poso.scale; },
+      [](const double& v) -> std::string { return v > 1.0 ? "" : "must be greater than 1 (a fresh gate is C * sigmoid(b) = 1)"; }));
   o.push_back(option<C, bool>("poso.all_fields", false,
       "Also feed the gates a stop-gradient copy of every field vector.",
       [](C& c) -> auto& { return c.poso.all_fields; }));
