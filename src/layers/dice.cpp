@@ -28,9 +28,10 @@ Dice::Cache Dice::make_cache(Index max_rows) const {
 void Dice::forward(const ParamSet& params, const ConstMatrixView& s, MatrixView y, Cache& cache,
                    bool training) const {
   const Index n = s.rows();
-  HEED_CHECK(s.cols() == width_ && y.cols() == width_, "dice: width {} expected, got input {} and output {}", width_,
-             s.cols(), y.cols());
-  HEED_CHECK(n <= cache.normalized.rows(), "dice: {} rows but the cache holds {}", n, cache.normalized.rows());
+  HEED_CHECK(s.cols() == width_ && y.cols() == width_,
+             "dice: width {} expected, got input {} and output {}", width_, s.cols(), y.cols());
+  HEED_CHECK(n <= cache.normalized.rows(), "dice: {} rows but the cache holds {}", n,
+             cache.normalized.rows());
   cache.rows = n;
   cache.training = training;
   if (n == 0) return;
@@ -57,11 +58,11 @@ void Dice::forward(const ParamSet& params, const ConstMatrixView& s, MatrixView 
     }
 }
 
-void Dice::backward(const ParamSet& params, const ConstMatrixView& s, const ConstMatrixView& dy, MatrixView ds,
-                    Cache& cache, Gradients& grads) const {
+void Dice::backward(const ParamSet& params, const ConstMatrixView& s, const ConstMatrixView& dy,
+                    MatrixView ds, Cache& cache, Gradients& grads) const {
   const Index n = cache.rows;
-  HEED_CHECK(s.rows() == n && dy.rows() == n && ds.rows() == n, "dice: backward over {} rows after a forward over {}",
-             s.rows(), n);
+  HEED_CHECK(s.rows() == n && dy.rows() == n && ds.rows() == n,
+             "dice: backward over {} rows after a forward over {}", s.rows(), n);
   if (n == 0) return;
   const auto alpha = params[alpha_].row(0);
   auto d_alpha = grads[alpha_].row(0);
@@ -84,19 +85,22 @@ void Dice::backward(const ParamSet& params, const ConstMatrixView& s, const Cons
     const float inv_n = 1.0f / static_cast<float>(n);
     for (Index r = 0; r < n; ++r)
       for (Index c = 0; c < width_; ++c)
-        ds(r, c) = cache.inv_std(c) *
-                   (ds(r, c) - cache.sum_d(c) * inv_n - cache.normalized(r, c) * cache.sum_dx(c) * inv_n);
+        ds(r, c) = cache.inv_std(c) * (ds(r, c) - cache.sum_d(c) * inv_n -
+                                       cache.normalized(r, c) * cache.sum_dx(c) * inv_n);
   } else {
     for (Index r = 0; r < n; ++r) ds.row(r).array() *= cache.inv_std.array();
   }
   // The direct path, p held fixed.
   for (Index r = 0; r < n; ++r)
-    for (Index c = 0; c < width_; ++c) ds(r, c) += dy(r, c) * (alpha(c) + cache.p(r, c) * (1.0f - alpha(c)));
+    for (Index c = 0; c < width_; ++c)
+      ds(r, c) += dy(r, c) * (alpha(c) + cache.p(r, c) * (1.0f - alpha(c)));
 }
 
-void Dice::update_running_statistics(ParamSet& params, const std::vector<const Cache*>& caches) const {
+void Dice::update_running_statistics(ParamSet& params,
+                                     const std::vector<const Cache*>& caches) const {
   int used = 0;
-  Eigen::RowVectorXf mean = Eigen::RowVectorXf::Zero(width_), var = Eigen::RowVectorXf::Zero(width_);
+  Eigen::RowVectorXf mean = Eigen::RowVectorXf::Zero(width_),
+                     var = Eigen::RowVectorXf::Zero(width_);
   for (const Cache* c : caches) {
     if (!c || !c->training || c->rows == 0) continue;
     mean += c->mean;

@@ -45,11 +45,12 @@ class Dice {
   };
   Cache make_cache(Index max_rows) const;
 
-  void forward(const ParamSet& params, const ConstMatrixView& s, MatrixView y, Cache& cache, bool training) const;
+  void forward(const ParamSet& params, const ConstMatrixView& s, MatrixView y, Cache& cache,
+               bool training) const;
   // Follows the forward that filled `cache`, on the same s. Writes ds (must not alias s or dy),
   // accumulates alpha's gradient; in training mode the gradient includes the batch statistics.
-  void backward(const ParamSet& params, const ConstMatrixView& s, const ConstMatrixView& dy, MatrixView ds,
-                Cache& cache, Gradients& grads) const;
+  void backward(const ParamSet& params, const ConstMatrixView& s, const ConstMatrixView& dy,
+                MatrixView ds, Cache& cache, Gradients& grads) const;
   // Caches whose last forward was a training pass over at least one row count equally; when
   // there are none the running statistics stay as they are.
   void update_running_statistics(ParamSet& params, const std::vector<const Cache*>& caches) const;

@@ -19,8 +19,8 @@ using testing::expect_gradient_matches;
 using testing::random_matrix;
 
 // y = p s + (1 - p) alpha s with p = sigmoid((s - mean) / sqrt(var + eps)), statistics in double.
-Matrix reference_dice(const Matrix& s, const Eigen::RowVectorXf& alpha, bool training, const Eigen::RowVectorXf& rm,
-                      const Eigen::RowVectorXf& rv) {
+Matrix reference_dice(const Matrix& s, const Eigen::RowVectorXf& alpha, bool training,
+                      const Eigen::RowVectorXf& rm, const Eigen::RowVectorXf& rv) {
   Matrix y(s.rows(), s.cols());
   for (Index c = 0; c < s.cols(); ++c) {
     double mean = rm(c), var = rv(c);
@@ -70,8 +70,9 @@ TEST_P(DiceModes, MatchesPlainLoopReference) {
   Matrix s = random_matrix(7, 4, f.rng, 1.5f), y(7, 4);
   Dice::Cache cache = f.dice.make_cache(10);
   f.dice.forward(f.params, s, y, cache, training);
-  const Matrix expected = reference_dice(s, f.params[f.dice.alpha()].row(0), training,
-                                         f.params[f.dice.running_mean()].row(0), f.params[f.dice.running_var()].row(0));
+  const Matrix expected =
+      reference_dice(s, f.params[f.dice.alpha()].row(0), training,
+                     f.params[f.dice.running_mean()].row(0), f.params[f.dice.running_var()].row(0));
   EXPECT_LT((y - expected).cwiseAbs().maxCoeff(), 1e-5f);
 }
 
@@ -135,7 +136,8 @@ TEST(Dice, TrainingOutputDependsOnTheBatch) {
 TEST(Dice, RunningStatisticsMoveTowardTheBatchStatisticsWithMomentum) {
   DiceFixture f;
   const Matrix mean0 = f.params[f.dice.running_mean()], var0 = f.params[f.dice.running_var()];
-  Matrix a = random_matrix(6, 4, f.rng, 2.0f), b = random_matrix(3, 4, f.rng) .array() + 1.0f, y(6, 4);
+  Matrix a = random_matrix(6, 4, f.rng, 2.0f), b = random_matrix(3, 4, f.rng).array() + 1.0f,
+         y(6, 4);
   Dice::Cache ca = f.dice.make_cache(6), cb = f.dice.make_cache(6), empty = f.dice.make_cache(6),
               eval = f.dice.make_cache(6);
   f.dice.forward(f.params, a, y, ca, true);
@@ -152,8 +154,10 @@ TEST(Dice, RunningStatisticsMoveTowardTheBatchStatisticsWithMomentum) {
     const auto [ma, va] = stats(a, c);
     const auto [mb, vb] = stats(b, c);
     // Equal weight per cache, whatever its rows.
-    EXPECT_NEAR(f.params[f.dice.running_mean()](0, c), 0.99 * mean0(0, c) + 0.01 * (ma + mb) / 2, 1e-5);
-    EXPECT_NEAR(f.params[f.dice.running_var()](0, c), 0.99 * var0(0, c) + 0.01 * (va + vb) / 2, 1e-5);
+    EXPECT_NEAR(f.params[f.dice.running_mean()](0, c), 0.99 * mean0(0, c) + 0.01 * (ma + mb) / 2,
+                1e-5);
+    EXPECT_NEAR(f.params[f.dice.running_var()](0, c), 0.99 * var0(0, c) + 0.01 * (va + vb) / 2,
+                1e-5);
   }
   // Repeated steps converge to the batch statistics.
   for (int step = 0; step < 2000; ++step) f.dice.update_running_statistics(f.params, {&ca});
