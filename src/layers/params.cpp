@@ -2,8 +2,10 @@
 
 namespace heed {
 
-ParamId ParamSet::add(std::string name, Index rows, Index cols) {
-  params_.push_back({std::move(name), Matrix::Zero(rows, cols)});
+ParamId ParamSet::add(std::string name, Index rows, Index cols) { return add(std::move(name), rows, cols, true); }
+
+ParamId ParamSet::add(std::string name, Index rows, Index cols, bool trainable) {
+  params_.push_back({std::move(name), Matrix::Zero(rows, cols), trainable});
   return params_.size() - 1;
 }
 

@@ -16,11 +16,15 @@ using ParamId = std::size_t;
 struct Param {
   std::string name;  // "mlp.0.weight": unique, used by checkpoints and explanations
   Matrix value;
+  // False for state that is saved with the weights but not learned by gradient descent (Dice's
+  // running mean and variance): optimizers skip it and its gradient stays zero.
+  bool trainable = true;
 };
 
 class ParamSet {
  public:
   ParamId add(std::string name, Index rows, Index cols);
+  ParamId add(std::string name, Index rows, Index cols, bool trainable);
   Matrix& operator[](ParamId id) { return params_[id].value; }
   const Matrix& operator[](ParamId id) const { return params_[id].value; }
   const Param& param(ParamId id) const { return params_[id]; }

@@ -22,6 +22,7 @@ void Adam::step(ParamSet& params, const Gradients& grads) {
   const float correction2 = 1.0f - std::pow(beta2_, static_cast<float>(t_));
   const float step_size = lr_ * std::sqrt(correction2) / correction1;
   for (std::size_t i = 0; i < params.size(); ++i) {
+    if (!params.param(i).trainable) continue;  // running statistics: updated by their layer, not learned
     float* w = params[i].data();
     const float* g = grads[i].data();
     float* m = m_[i].data();

@@ -1,5 +1,6 @@
 #pragma once
 // Adam for the dense weights, with bias correction and optional L2 (added to the gradient).
+// Parameters marked non-trainable (running statistics) are left untouched.
 #include <iosfwd>
 #include <vector>
 

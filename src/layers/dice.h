@@ -1,0 +1,63 @@
+#pragma once
+// Dice, the data-adaptive activation of DIN (Zhou et al. 2018), per neuron d:
+//   y = p(s) * s + (1 - p(s)) * alpha_d * s,   p(s) = sigmoid((s - mean_d) / sqrt(var_d + eps))
+// s: [B, D] -> y: [B, D]. alpha_d is learned ([1, D], starts at 0, as in the DIN authors' code).
+//
+// Training: mean and var are the (biased) statistics of the B rows of this chunk, whatever their
+// labels, and the gradient flows through them (batch norm without an affine step feeding a
+// sigmoid gate). Evaluation and serving: the running statistics, so a row's output does not
+// depend on the other rows. Running statistics start at mean 0, var 1; after a training step
+// update_running_statistics folds the chunks' batch statistics in with momentum 0.99:
+//   running = 0.99 * running + 0.01 * (average over the caches that saw rows of their batch stat)
+// They are stored in the ParamSet as non-trainable parameters ("<name>.running_mean",
+// "<name>.running_var", [1, D]) so checkpoints carry them and optimizers skip them.
+#include <string>
+#include <vector>
+
+#include "layers/layer_contract.h"
+#include "layers/params.h"
+
+namespace heed {
+
+class Dice {
+ public:
+  static constexpr float kMomentum = 0.99f;
+  static constexpr float kEpsilon = 1e-8f;
+
+  Dice(ParamSet& params, const std::string& name, Index width);
+
+  Index width() const { return width_; }
+  ParamId alpha() const { return alpha_; }
+  ParamId running_mean() const { return running_mean_; }
+  ParamId running_var() const { return running_var_; }
+
+  // Per-thread buffers for up to max_rows rows.
+  struct Cache {
+    Matrix normalized;           // [B, D] (s - mean) / sqrt(var + eps)
+    Matrix p;                    // [B, D] sigmoid(normalized)
+    Eigen::RowVectorXf mean;     // [D] statistics the last forward used (batch or running)
+    Eigen::RowVectorXf var;      // [D]
+    Eigen::RowVectorXf inv_std;  // [D] 1 / sqrt(var + eps)
+    Eigen::RowVectorXf sum_d;    // [D] backward scratch
+    Eigen::RowVectorXf sum_dx;   // [D] backward scratch
+    Index rows = 0;              // rows of the last forward
+    bool training = false;       // whether the last forward used batch statistics
+  };
+  Cache make_cache(Index max_rows) const;
+
+  void forward(const ParamSet& params, const ConstMatrixView& s, MatrixView y, Cache& cache,
+               bool training) const;
+  // Follows the forward that filled `cache`, on the same s. Writes ds (must not alias s or dy),
+  // accumulates alpha's gradient; in training mode the gradient includes the batch statistics.
+  void backward(const ParamSet& params, const ConstMatrixView& s, const ConstMatrixView& dy,
+                MatrixView ds, Cache& cache, Gradients& grads) const;
+  // Caches whose last forward was a training pass over at least one row count equally; when
+  // there are none the running statistics stay as they are.
+  void update_running_statistics(ParamSet& params, const std::vector<const Cache*>& caches) const;
+
+ private:
+  Index width_;
+  ParamId alpha_, running_mean_, running_var_;
+};
+
+}  // namespace heed

@@ -1,0 +1,258 @@
+#include "layers/din_attention.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+
+#include "core/error.h"
+
+namespace heed {
+
+DinActivation din_activation(const std::string& name) {
+  if (name == "prelu") return DinActivation::kPrelu;
+  if (name == "dice") return DinActivation::kDice;
+  throw Error(fmt::format("unknown DIN activation '{}' (prelu, dice)", name));
+}
+
+DinAttention::DinAttention(ParamSet& params, const std::string& name, Index width,
+                           const DinOptions& options, Rng& rng)
+    : width_(width), options_(options) {
+  HEED_CHECK(width > 0, "{}: the query/key width must be positive, got {}", name, width);
+  Index in = 4 * width;
+  for (std::size_t l = 0; l < options.hidden.size(); ++l) {
+    const Index out = options.hidden[l];
+    HEED_CHECK(out > 0, "{}: hidden layer {} must have a positive width, got {}", name, l, out);
+    const std::string layer = name + "." + std::to_string(l);
+    layers_.emplace_back(params, layer, in, out, rng);
+    if (options.activation == DinActivation::kDice) {
+      dice_.emplace_back(params, layer + ".dice", out);
+    } else {
+      activations_.emplace_back(params, layer + ".act", ActivationKind::kPrelu, out);
+    }
+    in = out;
+  }
+  layers_.emplace_back(params, name + ".output", in, 1, rng);
+}
+
+DinAttention::Cache DinAttention::make_cache(Index max_rows, Index max_keys) const {
+  const Index Q = width_, h1 = first_width();
+  Cache c;
+  c.query_weight = Matrix::Zero(Q, h1);
+  c.key_weight = Matrix::Zero(Q, h1);
+  c.query_term = Matrix::Zero(max_rows, h1);
+  c.key_term = Matrix::Zero(max_keys, h1);
+  c.product = Matrix::Zero(max_keys, Q);
+  for (std::size_t l = 0; l < options_.hidden.size(); ++l) {
+    const Index w = options_.hidden[l];
+    c.pre.push_back(Matrix::Zero(max_keys, w));
+    c.act.push_back(Matrix::Zero(max_keys, w));
+    c.d_act.push_back(Matrix::Zero(max_keys, w));
+    c.d_pre.push_back(Matrix::Zero(max_keys, w));
+    if (!dice_.empty()) c.dice.push_back(dice_[l].make_cache(max_keys));
+  }
+  c.score = Matrix::Zero(max_keys, 1);
+  c.weight = Matrix::Zero(max_keys, 1);
+  c.d_score = Matrix::Zero(max_keys, 1);
+  c.d_product = Matrix::Zero(max_keys, Q);
+  c.d_query_term = Matrix::Zero(max_rows, h1);
+  return c;
+}
+
+void DinAttention::check_shapes(const ConstMatrixView& queries, const ConstMatrixView& keys,
+                                const std::uint32_t* offsets, Index rows,
+                                const Cache& cache) const {
+  HEED_CHECK(queries.cols() == width_ && keys.cols() == width_,
+             "din attention: queries and keys must be {} wide, got {} and {}", width_,
+             queries.cols(), keys.cols());
+  HEED_CHECK(rows <= queries.rows() && rows <= cache.query_term.rows(),
+             "din attention: {} rows, but {} queries and a cache for {}", rows, queries.rows(),
+             cache.query_term.rows());
+  HEED_CHECK(offsets[0] == 0, "din attention: offsets must start at 0, got {}", offsets[0]);
+  const Index n = offsets[rows];
+  HEED_CHECK(n <= keys.rows() && n <= cache.key_term.rows(),
+             "din attention: {} keys, but {} given and a cache for {}", n, keys.rows(),
+             cache.key_term.rows());
+#ifndef NDEBUG
+  for (Index i = 0; i < rows; ++i) assert(offsets[i] <= offsets[i + 1]);
+#endif
+}
+
+void DinAttention::key_terms(const ParamSet& params, const ConstMatrixView& keys,
+                             MatrixView out) const {
+  const Index Q = width_;
+  const Matrix& w1 = params[first_weight()];
+  out.noalias() = keys * w1.middleRows(Q, Q);
+  out.noalias() -= keys * w1.middleRows(2 * Q, Q);
+}
+
+void DinAttention::forward(const ParamSet& params, const ConstMatrixView& queries,
+                           const ConstMatrixView& keys, const std::uint32_t* offsets, Index rows,
+                           MatrixView pooled, Cache& cache, bool training) const {
+  check_shapes(queries, keys, offsets, rows, cache);
+  const Index Q = width_, n = offsets[rows];
+  const Matrix& w1 = params[first_weight()];
+  cache.key_weight = w1.middleRows(Q, Q) - w1.middleRows(2 * Q, Q);
+  cache.key_term.topRows(n).noalias() = keys.topRows(n) * cache.key_weight;
+  forward_from_key_terms(params, queries, keys, cache.key_term.topRows(n), offsets, rows, pooled,
+                         cache, training);
+}
+
+void DinAttention::forward_with_key_terms(const ParamSet& params, const ConstMatrixView& queries,
+                                          const ConstMatrixView& keys,
+                                          const ConstMatrixView& key_terms,
+                                          const std::uint32_t* offsets, Index rows,
+                                          MatrixView pooled, Cache& cache) const {
+  check_shapes(queries, keys, offsets, rows, cache);
+  HEED_CHECK(key_terms.rows() >= offsets[rows] && key_terms.cols() == first_width(),
+             "din attention: key terms must be [{}, {}], got [{}, {}]", offsets[rows],
+             first_width(), key_terms.rows(), key_terms.cols());
+  forward_from_key_terms(params, queries, keys, key_terms, offsets, rows, pooled, cache, false);
+}
+
+void DinAttention::forward_from_key_terms(const ParamSet& params, const ConstMatrixView& queries,
+                                          const ConstMatrixView& keys,
+                                          const ConstMatrixView& key_terms,
+                                          const std::uint32_t* offsets, Index rows,
+                                          MatrixView pooled, Cache& cache, bool training) const {
+  const Index Q = width_, n = offsets[rows];
+  const std::size_t L = options_.hidden.size();
+  cache.rows = rows;
+  cache.keys = n;
+  const Matrix& w1 = params[first_weight()];
+
+  // First layer: q (Wq + Wd) + b per row, k (Wk - Wd) per key (given), (q * k) Wp per key.
+  cache.query_weight = w1.topRows(Q) + w1.middleRows(2 * Q, Q);
+  auto query_term = cache.query_term.topRows(rows);  // [R, h1]
+  query_term.noalias() = queries.topRows(rows) * cache.query_weight;
+  query_term.rowwise() += params[first_bias()].row(0);
+  auto product = cache.product.topRows(n);  // [N, Q]
+  for (Index i = 0; i < rows; ++i)
+    for (Index j = offsets[i]; j < offsets[i + 1]; ++j)
+      product.row(j) = queries.row(i).cwiseProduct(keys.row(j));
+  auto first = (L == 0 ? cache.score : cache.pre[0]).topRows(n);  // [N, h1]
+  first.noalias() = product * w1.bottomRows(Q);
+  first += key_terms.topRows(n);
+  for (Index i = 0; i < rows; ++i)
+    first.middleRows(offsets[i], offsets[i + 1] - offsets[i]).rowwise() += query_term.row(i);
+
+  // The rest of the activation unit.
+  for (std::size_t l = 0; l < L; ++l) {
+    if (l > 0) layers_[l].forward(params, cache.act[l - 1].topRows(n), cache.pre[l].topRows(n));
+    if (dice_.empty()) {
+      activations_[l].forward(params, cache.pre[l].topRows(n), cache.act[l].topRows(n));
+    } else {
+      dice_[l].forward(params, cache.pre[l].topRows(n), cache.act[l].topRows(n), cache.dice[l],
+                       training);
+    }
+  }
+  if (L > 0) layers_[L].forward(params, cache.act[L - 1].topRows(n), cache.score.topRows(n));
+
+  // Weights and pooling, row by row.
+  for (Index i = 0; i < rows; ++i) {
+    const Index begin = offsets[i], m = offsets[i + 1] - offsets[i];
+    if (m == 0) {
+      pooled.row(i).setZero();
+      continue;
+    }
+    auto score = cache.score.middleRows(begin, m);
+    auto weight = cache.weight.middleRows(begin, m);
+    if (options_.softmax) {
+      const float top = score.maxCoeff();
+      weight = (score.array() - top).exp().matrix();
+      weight /= weight.sum();
+    } else {
+      weight = score;
+    }
+    pooled.row(i).noalias() = weight.transpose() * keys.middleRows(begin, m);
+  }
+}
+
+void DinAttention::backward(const ParamSet& params, const ConstMatrixView& queries,
+                            const ConstMatrixView& keys, const std::uint32_t* offsets, Index rows,
+                            const ConstMatrixView& d_pooled, MatrixView d_queries,
+                            MatrixView d_keys, Cache& cache, Gradients& grads) const {
+  check_shapes(queries, keys, offsets, rows, cache);
+  const Index Q = width_, n = offsets[rows];
+  HEED_CHECK(rows == cache.rows && n == cache.keys,
+             "din attention: backward over {} rows, {} keys after a forward over {}, {}", rows, n,
+             cache.rows, cache.keys);
+  HEED_CHECK(d_keys.rows() == keys.rows() && d_queries.rows() >= rows,
+             "din attention: d_keys needs {} rows (got {}), d_queries {} (got {})", keys.rows(),
+             d_keys.rows(), rows, d_queries.rows());
+  const std::size_t L = options_.hidden.size();
+  const Matrix& w1 = params[first_weight()];
+
+  // Pooling: d k_j = w_j d pooled_i, d w_j = d pooled_i . k_j; then through the softmax.
+  auto d_score = cache.d_score.topRows(n);  // [N, 1]
+  for (Index i = 0; i < rows; ++i) {
+    const Index begin = offsets[i], m = offsets[i + 1] - offsets[i];
+    if (m == 0) continue;
+    auto weight = cache.weight.middleRows(begin, m);
+    auto d = d_score.middleRows(begin, m);
+    d.noalias() = keys.middleRows(begin, m) * d_pooled.row(i).transpose();
+    d_keys.middleRows(begin, m).noalias() = weight * d_pooled.row(i);
+    if (options_.softmax) {
+      const float expected = weight.col(0).dot(d.col(0));  // sum_l w_l d w_l
+      d = weight.cwiseProduct((d.array() - expected).matrix());
+    }
+  }
+  d_keys.bottomRows(d_keys.rows() - n).setZero();
+
+  // Back through the activation unit to the first layer's pre-activation.
+  for (std::size_t l = L; l-- > 0;) {
+    MatrixView d_act = cache.d_act[l].topRows(n);
+    const ConstMatrixView d_out =
+        l + 1 == L ? ConstMatrixView(d_score) : ConstMatrixView(cache.d_pre[l + 1].topRows(n));
+    layers_[l + 1].backward(params, cache.act[l].topRows(n), d_out, &d_act, grads);
+    if (dice_.empty()) {
+      activations_[l].backward(params, cache.pre[l].topRows(n), d_act, cache.d_pre[l].topRows(n),
+                               grads);
+    } else {
+      dice_[l].backward(params, cache.pre[l].topRows(n), d_act, cache.d_pre[l].topRows(n),
+                        cache.dice[l], grads);
+    }
+  }
+  const auto d_first = (L == 0 ? cache.d_score : cache.d_pre[0]).topRows(n);  // [N, h1]
+
+  // The first layer, term by term. W1 = [Wq; Wk; Wd; Wp]:
+  //   d(Wq + Wd) from the query term, d(Wk - Wd) from the key term, dWp from the product term.
+  auto d_query_term = cache.d_query_term.topRows(rows);  // [R, h1] sum of the row's d_first
+  for (Index i = 0; i < rows; ++i)
+    d_query_term.row(i) =
+        d_first.middleRows(offsets[i], offsets[i + 1] - offsets[i]).colwise().sum();
+  const auto q = queries.topRows(rows);
+  const auto k = keys.topRows(n);
+  const auto product = cache.product.topRows(n);
+  Matrix& g = grads[first_weight()];
+  g.topRows(Q).noalias() += q.transpose() * d_query_term;
+  g.middleRows(Q, Q).noalias() += k.transpose() * d_first;
+  g.middleRows(2 * Q, Q).noalias() += q.transpose() * d_query_term;
+  g.middleRows(2 * Q, Q).noalias() -= k.transpose() * d_first;
+  g.bottomRows(Q).noalias() += product.transpose() * d_first;
+  grads[first_bias()] += d_query_term.colwise().sum();
+
+  // Input gradients; the combined weights are recomputed (forward_with_key_terms skips one).
+  cache.query_weight = w1.topRows(Q) + w1.middleRows(2 * Q, Q);
+  cache.key_weight = w1.middleRows(Q, Q) - w1.middleRows(2 * Q, Q);
+  auto d_product = cache.d_product.topRows(n);  // [N, Q]
+  d_product.noalias() = d_first * w1.bottomRows(Q).transpose();
+  d_queries.topRows(rows).noalias() = d_query_term * cache.query_weight.transpose();
+  d_keys.topRows(n).noalias() += d_first * cache.key_weight.transpose();
+  for (Index i = 0; i < rows; ++i)
+    for (Index j = offsets[i]; j < offsets[i + 1]; ++j) {
+      d_queries.row(i) += d_product.row(j).cwiseProduct(keys.row(j));
+      d_keys.row(j) += d_product.row(j).cwiseProduct(queries.row(i));
+    }
+}
+
+void DinAttention::update_running_statistics(ParamSet& params,
+                                             const std::vector<const Cache*>& caches) const {
+  std::vector<const Dice::Cache*> layer(caches.size());
+  for (std::size_t l = 0; l < dice_.size(); ++l) {
+    for (std::size_t c = 0; c < caches.size(); ++c)
+      layer[c] = caches[c] ? &caches[c]->dice[l] : nullptr;
+    dice_[l].update_running_statistics(params, layer);
+  }
+}
+
+}  // namespace heed

@@ -1,0 +1,127 @@
+#pragma once
+// DIN target attention (Zhou et al. 2018): pools a row's behaviour sequence (keys) with weights
+// that depend on the candidate item (query).
+//
+//   queries [R, Q]   one query per batch row (Q = E times the features of the query tuple)
+//   keys    [N, Q]   every row's keys, flattened: row i owns keys[offsets[i], offsets[i+1]),
+//                    offsets [R + 1] relative to the chunk, offsets[0] = 0, N = offsets[R]
+//   pooled  [R, Q]   pooled_i = sum_j w_ij k_ij   (a row without keys pools to zero)
+//
+// Activation unit, per key: [q, k, q - k, q * k] [4Q] -> Dense(4Q, h1) -> act -> ... -> Dense(., 1)
+// -> score. The weight is the raw score (softmax off, as in the paper) or a softmax over the
+// row's keys (softmax on). Padding never exists physically: a key outside its row's range is
+// never read, gets no weight and no gradient.
+//
+// Fast path: with the first layer's weight W1 = [Wq; Wk; Wd; Wp] ([4Q, h1], stored as one
+// parameter "<name>.0.weight"), its pre-activation is
+//   q (Wq + Wd) + k (Wk - Wd) + (q * k) Wp + b
+// The query term is one GEMM over the R rows, the key term one GEMM over the N keys, the product
+// term one GEMM over the N elementwise products; the [N, 4Q] concatenation is never built.
+//
+// Serving: the key term depends on the keys alone, so a request can compute it once with
+// key_terms() and pass it to forward_with_key_terms() (evaluation mode). When every candidate of
+// a request shares one behaviour sequence, lay the sequence out once per candidate (keys and
+// key-term rows copied, no GEMM) and only the query and product terms are computed per candidate.
+//
+// Parameters, named after `name`: "<name>.0.weight" [4Q, h1], "<name>.0.bias" [1, h1], then
+// "<name>.l.weight"/".bias" for the other hidden layers, "<name>.output.weight"/".bias" [., 1];
+// per hidden layer its activation: "<name>.l.act.alpha" (PReLU, starts at 0.25) or
+// "<name>.l.dice.{alpha,running_mean,running_var}" (Dice, see dice.h). Without hidden layers
+// the first layer is the output layer, "<name>.output.weight" [4Q, 1]: first_weight() names it.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "layers/activation.h"
+#include "layers/dense.h"
+#include "layers/dice.h"
+
+namespace heed {
+
+enum class DinActivation { kPrelu, kDice };
+DinActivation din_activation(const std::string& name);  // "prelu" | "dice"
+
+struct DinOptions {
+  // Activation unit MLP widths (may be empty: a linear score).
+  std::vector<Index> hidden = {80, 40};
+  DinActivation activation = DinActivation::kDice;
+  bool softmax = false;  // false: raw scores as weights (the paper); true: masked softmax per row
+};
+
+class DinAttention {
+ public:
+  DinAttention(ParamSet& params, const std::string& name, Index width, const DinOptions& options,
+               Rng& rng);
+
+  Index width() const { return width_; }
+  const DinOptions& options() const { return options_; }
+  Index first_width() const { return layers_[0].out(); }        // h1 (1 without hidden layers)
+  ParamId first_weight() const { return layers_[0].weight(); }  // [4Q, h1]
+  ParamId first_bias() const { return layers_[0].bias(); }      // [1, h1]
+
+  // Per-thread buffers for up to max_rows rows and max_keys keys in all (N).
+  struct Cache {
+    Index rows = 0, keys = 0;  // of the last forward
+    Matrix query_weight;       // [Q, h1] Wq + Wd
+    Matrix key_weight;         // [Q, h1] Wk - Wd
+    Matrix query_term;         // [R, h1] q (Wq + Wd) + b
+    Matrix key_term;           // [N, h1] k (Wk - Wd)
+    Matrix product;            // [N, Q] q * k
+    // [N, h_l] pre-activation of hidden layer l (pre[0]: the split first layer)
+    std::vector<Matrix> pre;
+    std::vector<Matrix> act;        // [N, h_l]
+    std::vector<Dice::Cache> dice;  // per hidden layer (Dice only)
+    Matrix score;                   // [N, 1] output of the activation unit
+    Matrix weight;                  // [N, 1] pooling weight of each key
+    Matrix d_score;                 // [N, 1] backward: first d weight, then d score
+    std::vector<Matrix> d_act;      // [N, h_l]
+    std::vector<Matrix> d_pre;      // [N, h_l]
+    Matrix d_product;               // [N, Q]
+    Matrix d_query_term;            // [R, h1]
+  };
+  Cache make_cache(Index max_rows, Index max_keys) const;
+
+  // keys may hold more rows than offsets[rows]; those are never read.
+  void forward(const ParamSet& params, const ConstMatrixView& queries, const ConstMatrixView& keys,
+               const std::uint32_t* offsets, Index rows, MatrixView pooled, Cache& cache,
+               bool training) const;
+  // Follows the forward that filled `cache`, on the same inputs and parameters. Overwrites
+  // d_queries [R, Q] and d_keys (same rows as keys; rows past offsets[rows] are set to zero),
+  // accumulates the parameter gradients.
+  void backward(const ParamSet& params, const ConstMatrixView& queries, const ConstMatrixView& keys,
+                const std::uint32_t* offsets, Index rows, const ConstMatrixView& d_pooled,
+                MatrixView d_queries, MatrixView d_keys, Cache& cache, Gradients& grads) const;
+
+  // The key side of the first layer, k (Wk - Wd): keys [n, Q] -> out [n, h1].
+  void key_terms(const ParamSet& params, const ConstMatrixView& keys, MatrixView out) const;
+  // forward() in evaluation mode with key_terms [N, h1] = key_terms(keys) computed beforehand.
+  void forward_with_key_terms(const ParamSet& params, const ConstMatrixView& queries,
+                              const ConstMatrixView& keys, const ConstMatrixView& key_terms,
+                              const std::uint32_t* offsets, Index rows, MatrixView pooled,
+                              Cache& cache) const;
+
+  // Weight of each key in the last forward, [N] (for explain/serving).
+  const float* weights(const Cache& cache) const { return cache.weight.data(); }
+
+  // Dice running statistics: after a training step, fold the batch statistics of each thread's
+  // cache (equal weight per cache that saw keys) into the running statistics used in
+  // evaluation. Nothing to do with PReLU.
+  void update_running_statistics(ParamSet& params, const std::vector<const Cache*>& caches) const;
+
+ private:
+  void check_shapes(const ConstMatrixView& queries, const ConstMatrixView& keys,
+                    const std::uint32_t* offsets, Index rows, const Cache& cache) const;
+  // Everything after the key term: the product term, the unit's MLP, the weights, the pooling.
+  void forward_from_key_terms(const ParamSet& params, const ConstMatrixView& queries,
+                              const ConstMatrixView& keys, const ConstMatrixView& key_terms,
+                              const std::uint32_t* offsets, Index rows, MatrixView pooled,
+                              Cache& cache, bool training) const;
+
+  Index width_;
+  DinOptions options_;
+  std::vector<Dense> layers_;  // layers_[0] on [q, k, q-k, q*k]; the last one outputs the score
+  std::vector<Activation> activations_;  // PReLU, per hidden layer
+  std::vector<Dice> dice_;               // Dice, per hidden layer
+};
+
+}  // namespace heed
