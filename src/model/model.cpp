@@ -8,7 +8,6 @@ namespace {
 
 // Column block of field `field` in a [B, F*E] matrix.
 auto field_block(Matrix& m, int field, Index dim, Index rows) { return m.block(0, field * dim, rows, dim); }
-auto field_block(const Matrix& m, int field, Index dim, Index rows) { return m.block(0, field * dim, rows, dim); }
 
 }  // namespace
 
