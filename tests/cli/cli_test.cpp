@@ -120,6 +120,22 @@ TEST_F(CliErrors, MalformedRowNamesFileLineAndColumn) {
   EXPECT_THAT(r.err, HasSubstr((dir_ / "bad.tsv").string() + ":1002: column 1 (label)"));
 }
 
+TEST_F(CliErrors, ResumeThroughTheCommandLine) {
+  const std::string config = quoted(files_.config);
+  ASSERT_EQ(heed("train " + config + " --set train.epochs=2 --out " + quoted(dir_ / "straight")).status, 0);
+  ASSERT_EQ(heed("train " + config + " --set train.epochs=1 --out " + quoted(dir_ / "resumed")).status, 0);
+  const auto r = heed("train " + config + " --set train.epochs=2 --resume " + quoted(dir_ / "resumed"));
+  ASSERT_EQ(r.status, 0) << r.err;
+  const Json straight = Json::parse(testing::read_file(dir_ / "straight" / "metrics.json"));
+  const Json resumed = Json::parse(testing::read_file(dir_ / "resumed" / "metrics.json"));
+  EXPECT_EQ(resumed["test"], straight["test"]);
+  EXPECT_EQ(resumed["epochs_run"], 2);
+  // --out and --resume naming different folders is a mistake.
+  const auto both = heed("train " + config + " --out " + quoted(dir_ / "a") + " --resume " + quoted(dir_ / "resumed"));
+  EXPECT_EQ(both.status, 1);
+  EXPECT_THAT(both.err, HasSubstr("different folders"));
+}
+
 TEST_F(CliErrors, ConfigCommandPrintsTheResolvedConfig) {
   const auto r = heed("config " + quoted(files_.config) + " --set train.epochs=9");
   ASSERT_EQ(r.status, 0) << r.err;

@@ -12,6 +12,7 @@
 namespace heed {
 namespace {
 
+using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
@@ -253,9 +254,9 @@ TEST(ConfigChecks, EarlyStoppingOnGaucNeedsAGroupColumn) {
 
 TEST(ConfigMalformedToml, NamesLineAndColumn) {
   const std::string message = error_of("[features.item]\n[train]\nepochs = = 3\n");
-  EXPECT_THAT(message, HasSubstr("run.toml:3:"));
+  EXPECT_THAT(message, ContainsRegex("run\\.toml:3:[0-9]+: "));
   const std::string unterminated = error_of("[data]\nlabel = \"click\n[features.item]\n");
-  EXPECT_THAT(unterminated, HasSubstr("run.toml:2:"));
+  EXPECT_THAT(unterminated, ContainsRegex("run\\.toml:2:[0-9]+: "));
 }
 
 TEST(ConfigOrder, FeaturesKeepTheFileOrderNotAlphabetical) {
