@@ -2,6 +2,7 @@
 // errors a malformed file gets, each naming file, line and column.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 #include <cmath>
 
@@ -206,6 +207,22 @@ TEST(DatasetLoader, QuotedCsv) {
   EXPECT_EQ(keys_of(l, "title", 0), expected_keys(l, "title", {"Toy Story, 1995"}));
   EXPECT_EQ(keys_of(l, "title", 1), expected_keys(l, "title", {"say \"hi\""}));
   EXPECT_EQ(keys_of(l, "genres", 0), expected_keys(l, "genres", {"a", "b"}));
+}
+
+TEST(DatasetLoader, GzipFileAndCustomDelimiter) {
+  TempDir dir("dataset");
+  const std::string text = "label;item;genres\n1;a;x|y\n0;b;\n";
+  gzFile file = gzopen((dir / "rows.csv.gz").c_str(), "wb");
+  ASSERT_NE(file, nullptr);
+  ASSERT_EQ(gzwrite(file, text.data(), static_cast<unsigned>(text.size())), static_cast<int>(text.size()));
+  ASSERT_EQ(gzclose(file), Z_OK);
+  const Config config =
+      parse_config("[data]\ndelimiter = \";\"\n[features.item]\n[features.genres]\nkind = \"multi\"\n", "t.toml");
+  const Loaded l = load(dir / "rows.csv.gz", config);
+  ASSERT_EQ(l.data.rows, 2u);
+  EXPECT_EQ(l.data.labels, (std::vector<float>{1.0f, 0.0f}));
+  EXPECT_EQ(keys_of(l, "item", 1), expected_keys(l, "item", {"b"}));
+  EXPECT_EQ(keys_of(l, "genres", 0), expected_keys(l, "genres", {"x", "y"}));
 }
 
 TEST(DatasetLoader, PredictionFilesMayOmitTheLabel) {
