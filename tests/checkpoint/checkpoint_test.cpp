@@ -1,18 +1,19 @@
 // Model files: a saved model scores exactly like the one that was saved; damaged, truncated,
 // foreign and future-version files are refused with a message saying which; saving leaves no
 // temporary file behind.
+#include "checkpoint/checkpoint.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cstring>
 
-#include "checkpoint/checkpoint.h"
+#include "../support/synthetic_data.h"
 #include "config/config_loader.h"
 #include "core/error.h"
 #include "data/dataset_loader.h"
 #include "model/scorer.h"
 #include "train/trainer.h"
-#include "../support/synthetic_data.h"
 
 namespace heed {
 namespace {
@@ -102,7 +103,8 @@ TEST_F(CheckpointTest, NoTemporaryFileIsLeft) {
 TEST_F(CheckpointTest, FlippedPayloadByteIsCaughtByTheChecksum) {
   const std::string bytes = testing::read_file(model_path());
   // Flip bytes across the file: in the payloads of several sections, and the last byte.
-  for (const std::size_t at : {bytes.size() / 3, bytes.size() / 2, bytes.size() * 3 / 4, bytes.size() - 1}) {
+  for (const std::size_t at :
+       {bytes.size() / 3, bytes.size() / 2, bytes.size() * 3 / 4, bytes.size() - 1}) {
     SCOPED_TRACE(at);
     std::string damaged = bytes;
     damaged[at] = static_cast<char>(damaged[at] ^ 0x10);
@@ -112,7 +114,8 @@ TEST_F(CheckpointTest, FlippedPayloadByteIsCaughtByTheChecksum) {
 
 TEST_F(CheckpointTest, TruncatedFileIsRefused) {
   const std::string bytes = testing::read_file(model_path());
-  for (const std::size_t keep : {bytes.size() - 1, bytes.size() / 2, std::size_t{20}, std::size_t{10}, std::size_t{3}}) {
+  for (const std::size_t keep :
+       {bytes.size() - 1, bytes.size() / 2, std::size_t{20}, std::size_t{10}, std::size_t{3}}) {
     SCOPED_TRACE(keep);
     const std::string message = load_error(bytes.substr(0, keep), "truncated");
     if (keep >= 16) {

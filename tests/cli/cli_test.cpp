@@ -30,19 +30,20 @@ TEST(MovieLensEndToEnd, RecipeReachesItsAucAndEvalAgrees) {
                  << " (put the GroupLens ml-100k folder there to run this test)";
   testing::TempDir dir("ml100k");
   const std::string heed = testing::heed_binary();
-  auto r = testing::run_command(heed + " prepare ml-100k --source " + quoted(kMovieLens) + " --out " +
-                                    quoted(dir / "data"),
-                                dir.path());
+  auto r = testing::run_command(
+      heed + " prepare ml-100k --source " + quoted(kMovieLens) + " --out " + quoted(dir / "data"),
+      dir.path());
   ASSERT_EQ(r.status, 0) << r.err;
   ASSERT_TRUE(fs::exists(dir / "data" / "train.tsv"));
   ASSERT_TRUE(fs::exists(dir / "data" / "test.tsv"));
 
   // The example config as shipped, shortened to two epochs on one thread.
-  r = testing::run_command(heed + " train " + quoted(fs::path(HEED_SOURCE_DIR) / "examples/ml-100k/config.toml") +
-                               " --set data.dir=" + quoted(dir / "data") +
-                               " --set train.epochs=2 --set train.threads=1 --set train.progress=none --out " +
-                               quoted(dir / "run"),
-                           dir.path());
+  r = testing::run_command(
+      heed + " train " + quoted(fs::path(HEED_SOURCE_DIR) / "examples/ml-100k/config.toml") +
+          " --set data.dir=" + quoted(dir / "data") +
+          " --set train.epochs=2 --set train.threads=1 --set train.progress=none --out " +
+          quoted(dir / "run"),
+      dir.path());
   ASSERT_EQ(r.status, 0) << r.err;
   const Json metrics = Json::parse(testing::read_file(dir / "run" / "metrics.json"));
   const double auc = metrics["test"]["auc"].get<double>();
@@ -81,7 +82,8 @@ TEST_F(CliErrors, UnknownKeyInTheConfigSuggestsTheRightOne) {
 }
 
 TEST_F(CliErrors, UnknownKeyInSetSuggestsTheRightOne) {
-  const auto r = heed("train " + quoted(files_.config) + " --set features.genres.poling=mean --out " + quoted(dir_ / "run"));
+  const auto r = heed("train " + quoted(files_.config) +
+                      " --set features.genres.poling=mean --out " + quoted(dir_ / "run"));
   EXPECT_EQ(r.status, 1);
   EXPECT_THAT(r.err, HasSubstr("did you mean 'features.genres.pooling'"));
   const auto c = heed("config " + quoted(files_.config) + " --set train.epoch=3");
@@ -90,7 +92,8 @@ TEST_F(CliErrors, UnknownKeyInSetSuggestsTheRightOne) {
 }
 
 TEST_F(CliErrors, MissingDataFileNamesThePath) {
-  const auto r = heed("train " + quoted(files_.config) + " --set data.train=nowhere.tsv --out " + quoted(dir_ / "run"));
+  const auto r = heed("train " + quoted(files_.config) + " --set data.train=nowhere.tsv --out " +
+                      quoted(dir_ / "run"));
   EXPECT_EQ(r.status, 1);
   EXPECT_THAT(r.err, HasSubstr((dir_ / "nowhere.tsv").string()));
   EXPECT_THAT(r.err, Not(HasSubstr("internal error")));
@@ -113,25 +116,33 @@ TEST_F(CliErrors, MissingConfigAndBadArguments) {
 }
 
 TEST_F(CliErrors, MalformedRowNamesFileLineAndColumn) {
-  testing::write_file(dir_ / "bad.tsv", testing::read_file(files_.test) + "7\tu1\t3\tg1\t\t1.0\t4\n");
-  const auto r = heed("train " + quoted(files_.config) + " --set data.test=bad.tsv --set train.epochs=1 --out " +
-                      quoted(dir_ / "run"));
+  testing::write_file(dir_ / "bad.tsv",
+                      testing::read_file(files_.test) + "7\tu1\t3\tg1\t\t1.0\t4\n");
+  const auto r =
+      heed("train " + quoted(files_.config) +
+           " --set data.test=bad.tsv --set train.epochs=1 --out " + quoted(dir_ / "run"));
   EXPECT_EQ(r.status, 1);
   EXPECT_THAT(r.err, HasSubstr((dir_ / "bad.tsv").string() + ":1002: column 1 (label)"));
 }
 
 TEST_F(CliErrors, ResumeThroughTheCommandLine) {
   const std::string config = quoted(files_.config);
-  ASSERT_EQ(heed("train " + config + " --set train.epochs=2 --out " + quoted(dir_ / "straight")).status, 0);
-  ASSERT_EQ(heed("train " + config + " --set train.epochs=1 --out " + quoted(dir_ / "resumed")).status, 0);
-  const auto r = heed("train " + config + " --set train.epochs=2 --resume " + quoted(dir_ / "resumed"));
+  ASSERT_EQ(
+      heed("train " + config + " --set train.epochs=2 --out " + quoted(dir_ / "straight")).status,
+      0);
+  ASSERT_EQ(
+      heed("train " + config + " --set train.epochs=1 --out " + quoted(dir_ / "resumed")).status,
+      0);
+  const auto r =
+      heed("train " + config + " --set train.epochs=2 --resume " + quoted(dir_ / "resumed"));
   ASSERT_EQ(r.status, 0) << r.err;
   const Json straight = Json::parse(testing::read_file(dir_ / "straight" / "metrics.json"));
   const Json resumed = Json::parse(testing::read_file(dir_ / "resumed" / "metrics.json"));
   EXPECT_EQ(resumed["test"], straight["test"]);
   EXPECT_EQ(resumed["epochs_run"], 2);
   // --out and --resume naming different folders is a mistake.
-  const auto both = heed("train " + config + " --out " + quoted(dir_ / "a") + " --resume " + quoted(dir_ / "resumed"));
+  const auto both = heed("train " + config + " --out " + quoted(dir_ / "a") + " --resume " +
+                         quoted(dir_ / "resumed"));
   EXPECT_EQ(both.status, 1);
   EXPECT_THAT(both.err, HasSubstr("different folders"));
 }

@@ -1,13 +1,14 @@
 // Loading a run's config: declared defaults, every --set form, unknown keys with their
 // suggestion and location, type and value checks, the cross-key checks of features, the
 // resolved round trip and the order of features.
+#include "config/config_loader.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "config/config_loader.h"
+#include "../support/test_files.h"
 #include "config/options.h"
 #include "core/error.h"
-#include "../support/test_files.h"
 
 namespace heed {
 namespace {
@@ -90,16 +91,13 @@ TEST(ConfigDefaults, FeatureDefaultsFollowTheKind) {
 }
 
 TEST(ConfigOverrides, EveryValueForm) {
-  const Config c = parse(kMinimal, {
-                                       "train.epochs=7",
-                                       "optimizer.lr=0.25",
-                                       "train.shuffle=false",
-                                       "model.hidden=[64, 32, 8]",
-                                       "data.dir=some/path",
-                                       "data.label=click",
-                                       "data.columns=[\"a\", \"b\"]",
-                                       "embedding.init_std=1",  // an integer where a float is declared
-                                   });
+  const Config c =
+      parse(kMinimal, {
+                          "train.epochs=7", "optimizer.lr=0.25", "train.shuffle=false",
+                          "model.hidden=[64, 32, 8]", "data.dir=some/path", "data.label=click",
+                          "data.columns=[\"a\", \"b\"]",
+                          "embedding.init_std=1",  // an integer where a float is declared
+                      });
   EXPECT_EQ(c.train.epochs, 7);
   EXPECT_DOUBLE_EQ(c.optimizer.lr, 0.25);
   EXPECT_FALSE(c.train.shuffle);
@@ -111,14 +109,16 @@ TEST(ConfigOverrides, EveryValueForm) {
 }
 
 TEST(ConfigOverrides, ReplaceWhatTheFileSaysAndApplyInOrder) {
-  const Config c = parse("[train]\nepochs = 3\n[features.item]\n", {"train.epochs=4", "train.epochs=9"});
+  const Config c =
+      parse("[train]\nepochs = 3\n[features.item]\n", {"train.epochs=4", "train.epochs=9"});
   EXPECT_EQ(c.train.epochs, 9);
 }
 
 TEST(ConfigOverrides, FeatureKeysAndNewFeatures) {
-  const Config c = parse("[features.item]\n[features.genres]\nkind = \"multi\"\n",
-                         {"features.genres.pooling=mean", "features.genres.max_len=5", "features.brand.kind=multi",
-                          "features.brand.column=brand_ids", "features.brand.separator=,"});
+  const Config c = parse(
+      "[features.item]\n[features.genres]\nkind = \"multi\"\n",
+      {"features.genres.pooling=mean", "features.genres.max_len=5", "features.brand.kind=multi",
+       "features.brand.column=brand_ids", "features.brand.separator=,"});
   const FeatureConfig* genres = c.find_feature("genres");
   ASSERT_NE(genres, nullptr);
   EXPECT_EQ(genres->pooling, "mean");
@@ -149,7 +149,8 @@ TEST(ConfigUnknownKeys, InTheFileNamesKeyLocationAndSuggestion) {
 }
 
 TEST(ConfigUnknownKeys, FeatureKeyInTheFile) {
-  const std::string message = error_of("[features.item]\n[features.genres]\nkind = \"multi\"\npoling = \"mean\"\n");
+  const std::string message =
+      error_of("[features.item]\n[features.genres]\nkind = \"multi\"\npoling = \"mean\"\n");
   EXPECT_THAT(message, HasSubstr("run.toml:4"));
   EXPECT_THAT(message, HasSubstr("'features.genres.poling'"));
   EXPECT_THAT(message, HasSubstr("did you mean 'features.genres.pooling'"));
@@ -197,20 +198,24 @@ TEST(ConfigTypes, WrongTypesNameKeyTypeAndValue) {
 }
 
 TEST(ConfigChecks, ValuesOutOfRange) {
-  EXPECT_THAT(error_of(kMinimal, {"train.epochs=-1"}), HasSubstr("train.epochs = -1 must be at least 1"));
+  EXPECT_THAT(error_of(kMinimal, {"train.epochs=-1"}),
+              HasSubstr("train.epochs = -1 must be at least 1"));
   EXPECT_THAT(error_of(kMinimal, {"train.epochs=0"}), HasSubstr("must be at least 1"));
-  EXPECT_THAT(error_of(kMinimal, {"model.dropout=1.5"}), HasSubstr("model.dropout = 1.5 must be between"));
+  EXPECT_THAT(error_of(kMinimal, {"model.dropout=1.5"}),
+              HasSubstr("model.dropout = 1.5 must be between"));
   EXPECT_THAT(error_of(kMinimal, {"optimizer.lr=0"}), HasSubstr("must be positive"));
   EXPECT_THAT(error_of(kMinimal, {"model.hidden=[64, 0]"}), HasSubstr("positive integer"));
   EXPECT_THAT(error_of(kMinimal, {"data.format=parquet"}), HasSubstr("must be one of"));
   EXPECT_THAT(error_of(kMinimal, {"data.delimiter=ab"}), HasSubstr("single character"));
   EXPECT_THAT(error_of("[features.genres]\nkind = \"multi\"\npooling = \"max\"\n"),
               HasSubstr("features.genres.pooling = 'max' must be one of"));
-  EXPECT_THAT(error_of("[features.genres]\nkind = \"multi\"\nseparator = \"||\"\n"), HasSubstr("single character"));
+  EXPECT_THAT(error_of("[features.genres]\nkind = \"multi\"\nseparator = \"||\"\n"),
+              HasSubstr("single character"));
 }
 
 TEST(ConfigChecks, ValueErrorInTheFileNamesItsLine) {
-  const std::string message = error_of("[features.item]\n[model]\nactivation = \"relu\"\ndropout = 1.5\n");
+  const std::string message =
+      error_of("[features.item]\n[model]\nactivation = \"relu\"\ndropout = 1.5\n");
   EXPECT_THAT(message, HasSubstr("run.toml:4"));
   EXPECT_THAT(message, HasSubstr("model.dropout"));
 }
@@ -218,28 +223,35 @@ TEST(ConfigChecks, ValueErrorInTheFileNamesItsLine) {
 TEST(ConfigFeatureChecks, KindSpecificKeys) {
   EXPECT_THAT(error_of("[features.item]\npooling = \"mean\"\n"),
               HasSubstr("features.item.pooling applies only to multi and sequence features"));
-  EXPECT_THAT(error_of("[features.item]\nmax_len = 3\n"), HasSubstr("features.item.max_len applies only"));
+  EXPECT_THAT(error_of("[features.item]\nmax_len = 3\n"),
+              HasSubstr("features.item.max_len applies only"));
   EXPECT_THAT(error_of("[features.item]\nbucketize = \"log2\"\n"),
               HasSubstr("features.item.bucketize applies only to numeric features"));
-  EXPECT_THAT(error_of("[features.item]\ntransform = \"log1p\"\n"), HasSubstr("transform applies only to numeric"));
-  EXPECT_THAT(error_of("[features.price]\nkind = \"numeric\"\nbucketize = \"boundaries\"\nboundaries = [3.0, 1.0]\n"),
+  EXPECT_THAT(error_of("[features.item]\ntransform = \"log1p\"\n"),
+              HasSubstr("transform applies only to numeric"));
+  EXPECT_THAT(error_of("[features.price]\nkind = \"numeric\"\nbucketize = "
+                       "\"boundaries\"\nboundaries = [3.0, 1.0]\n"),
               HasSubstr("features.price.boundaries must be sorted ascending"));
   EXPECT_THAT(error_of("[features.price]\nkind = \"numeric\"\nbucketize = \"boundaries\"\n"),
               HasSubstr("must list the bucket edges"));
   EXPECT_THAT(error_of("[features.price]\nkind = \"numeric\"\nboundaries = [1.0]\n"),
               HasSubstr("needs bucketize = \"boundaries\""));
-  EXPECT_THAT(error_of("[features.price]\nkind = \"numeric\"\nbucketize = \"log2\"\ntransform = \"log1p\"\n"),
-              HasSubstr("does not apply to a bucketized feature"));
+  EXPECT_THAT(
+      error_of(
+          "[features.price]\nkind = \"numeric\"\nbucketize = \"log2\"\ntransform = \"log1p\"\n"),
+      HasSubstr("does not apply to a bucketized feature"));
   EXPECT_THAT(error_of("[features.price]\nkind = \"numeric\"\ntable = \"prices\"\n"),
               HasSubstr("has no embedding table"));
-  EXPECT_THAT(error_of("[features.item]\n[features.count]\nkind = \"numeric\"\nbucketize = \"log2\"\ntable = \"item\"\n"),
+  EXPECT_THAT(error_of("[features.item]\n[features.count]\nkind = \"numeric\"\nbucketize = "
+                       "\"log2\"\ntable = \"item\"\n"),
               HasSubstr("shares table 'item'"));
   EXPECT_THAT(error_of("[features.\"bad name\"]\n"), HasSubstr("may only hold letters"));
   EXPECT_THAT(error_of("[data]\nlabel = \"label\"\n"), HasSubstr("no features"));
 }
 
 TEST(ConfigFeatureChecks, AFeatureMayNotReadTheLabel) {
-  EXPECT_THAT(error_of("[features.label]\n"), HasSubstr("features.label reads the label column 'label'"));
+  EXPECT_THAT(error_of("[features.label]\n"),
+              HasSubstr("features.label reads the label column 'label'"));
   EXPECT_THAT(error_of("[data]\nlabel = \"click\"\n[features.item]\ncolumn = \"click\"\n"),
               HasSubstr("features.item reads the label column 'click'"));
   EXPECT_THAT(error_of(kMinimal, {"data.label=item"}), HasSubstr("reads the label column 'item'"));
@@ -249,7 +261,9 @@ TEST(ConfigChecks, EarlyStoppingOnGaucNeedsAGroupColumn) {
   // Without eval.group gAUC is NaN every epoch, and early stopping would silently keep them all.
   EXPECT_THAT(error_of(kMinimal, {"train.early_stop_metric=gauc"}),
               HasSubstr("train.early_stop_metric = \"gauc\" needs eval.group"));
-  EXPECT_EQ(parse(kMinimal, {"train.early_stop_metric=gauc", "eval.group=user"}).train.early_stop_metric, "gauc");
+  EXPECT_EQ(
+      parse(kMinimal, {"train.early_stop_metric=gauc", "eval.group=user"}).train.early_stop_metric,
+      "gauc");
 }
 
 TEST(ConfigMalformedToml, NamesLineAndColumn) {
@@ -260,8 +274,9 @@ TEST(ConfigMalformedToml, NamesLineAndColumn) {
 }
 
 TEST(ConfigOrder, FeaturesKeepTheFileOrderNotAlphabetical) {
-  const Config c = parse("[features.zeta]\n[features.alpha]\nkind = \"multi\"\n[features.mid]\n",
-                         {"features.alpha.pooling=mean", "features.beta.kind=multi", "features.aaa.kind=multi"});
+  const Config c =
+      parse("[features.zeta]\n[features.alpha]\nkind = \"multi\"\n[features.mid]\n",
+            {"features.alpha.pooling=mean", "features.beta.kind=multi", "features.aaa.kind=multi"});
   std::vector<std::string> names;
   for (const auto& f : c.features) names.push_back(f.name);
   // File order, then features created by --set (by name).
@@ -270,12 +285,14 @@ TEST(ConfigOrder, FeaturesKeepTheFileOrderNotAlphabetical) {
 
 TEST(ConfigRoundTrip, ResolvedTextParsesToTheSameConfig) {
   const Config c = parse(
-      "[data]\nlabel = \"click\"\nvalid_fraction = 0.3\ncolumns = [\"click\", \"zeta\", \"alpha\"]\nheader = false\n"
+      "[data]\nlabel = \"click\"\nvalid_fraction = 0.3\ncolumns = [\"click\", \"zeta\", "
+      "\"alpha\"]\nheader = false\n"
       "[features.zeta]\n"
       "[features.alpha]\nkind = \"multi\"\nseparator = \",\"\nmax_len = 4\n"
       "[features.hist]\nkind = \"sequence\"\ntable = \"zeta\"\n"
       "[features.price]\nkind = \"numeric\"\ntransform = \"standardize\"\n"
-      "[features.count]\nkind = \"numeric\"\nbucketize = \"boundaries\"\nboundaries = [0.1, 2.5, 1e6]\n"
+      "[features.count]\nkind = \"numeric\"\nbucketize = \"boundaries\"\nboundaries = [0.1, 2.5, "
+      "1e6]\n"
       "[optimizer]\nlr = 0.0031\nepsilon = 1e-7\nl2_embedding = 3.3e-5\n"
       "[model]\nhidden = [7, 3]\ndropout = 0.15\n"
       "[train]\nseed = 12345678901\n",

@@ -1,17 +1,18 @@
 // Reading rows into a Dataset: column mapping, labels, every feature kind's parsing, and the
 // errors a malformed file gets, each naming file, line and column.
+#include "data/dataset_loader.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <zlib.h>
 
 #include <cmath>
 
+#include "../support/test_files.h"
 #include "config/config_loader.h"
 #include "config/schema.h"
 #include "core/error.h"
-#include "data/dataset_loader.h"
 #include "hashing/feature_hash.h"
-#include "../support/test_files.h"
 
 namespace heed {
 namespace {
@@ -46,7 +47,8 @@ Loaded load(const std::filesystem::path& path, const Config& config, LoadOptions
 }
 
 std::uint64_t key_of(const Loaded& l, const std::string& feature, std::string_view value) {
-  const FeatureInfo& f = l.schema.features[static_cast<std::size_t>(l.schema.feature_index(feature))];
+  const FeatureInfo& f =
+      l.schema.features[static_cast<std::size_t>(l.schema.feature_index(feature))];
   return hash_value(value, l.schema.tables[static_cast<std::size_t>(f.table)].seed);
 }
 
@@ -65,7 +67,8 @@ std::vector<std::uint64_t> expected_keys(const Loaded& l, const std::string& fea
 
 TEST(DatasetLoader, ReadsEveryFeatureKind) {
   TempDir dir("dataset");
-  write_file(dir / "rows.tsv", std::string(kHeader) + "\n"
+  write_file(dir / "rows.tsv", std::string(kHeader) +
+                                   "\n"
                                    "1\ti7\ta|b\th1|h2\t2.5\t5\n"
                                    "0\ti8\t\t\t\t0\n");
   const Loaded l = load(dir / "rows.tsv", config_of());
@@ -81,8 +84,10 @@ TEST(DatasetLoader, ReadsEveryFeatureKind) {
   EXPECT_EQ(l.data.dense[0][0], 2.5f);
   EXPECT_TRUE(std::isnan(l.data.dense[0][1]));
   // The bucketized count is one key: its bucket in the count table's key space.
-  const auto count_seed = l.schema.tables[static_cast<std::size_t>(l.schema.features[4].table)].seed;
-  EXPECT_EQ(keys_of(l, "count", 0), (std::vector<std::uint64_t>{hash_integer(4, count_seed)}));  // floor(log2 5) + 2
+  const auto count_seed =
+      l.schema.tables[static_cast<std::size_t>(l.schema.features[4].table)].seed;
+  EXPECT_EQ(keys_of(l, "count", 0),
+            (std::vector<std::uint64_t>{hash_integer(4, count_seed)}));  // floor(log2 5) + 2
   EXPECT_EQ(keys_of(l, "count", 1), (std::vector<std::uint64_t>{hash_integer(0, count_seed)}));
 }
 
@@ -97,8 +102,9 @@ TEST(DatasetLoader, SharedTableSharesKeys) {
 
 TEST(DatasetLoader, MultiValuedParsing) {
   TempDir dir("dataset");
-  write_file(dir / "rows.tsv", std::string(kHeader) + "\n"
-                                   "1\ti\t|a||b|\t|h1||h2|\t1\t1\n"      // empty tokens carry nothing
+  write_file(dir / "rows.tsv", std::string(kHeader) +
+                                   "\n"
+                                   "1\ti\t|a||b|\t|h1||h2|\t1\t1\n"  // empty tokens carry nothing
                                    "1\ti\ta|b|c|d\th1|h2|h3|h4\t1\t1\n"  // over max_len = 2
                                    "1\ti\t||\t|\t1\t1\n");
   const Loaded l = load(dir / "rows.tsv", config_of());
@@ -114,7 +120,8 @@ TEST(DatasetLoader, MultiValuedParsing) {
 TEST(DatasetLoader, UnlimitedMaxLenKeepsEverythingAndCustomSeparator) {
   TempDir dir("dataset");
   write_file(dir / "rows.tsv", "label\ttags\n1\tx;y;z;w\n");
-  const Config config = parse_config("[features.tags]\nkind = \"sequence\"\nseparator = \";\"\n", "t.toml");
+  const Config config =
+      parse_config("[features.tags]\nkind = \"sequence\"\nseparator = \";\"\n", "t.toml");
   const Loaded l = load(dir / "rows.tsv", config);
   EXPECT_EQ(keys_of(l, "tags", 0), expected_keys(l, "tags", {"x", "y", "z", "w"}));
 }
@@ -150,8 +157,9 @@ TEST(NumericBucket, Boundaries) {
 TEST(DatasetLoader, BoundariesBucketsBecomeKeys) {
   TempDir dir("dataset");
   write_file(dir / "rows.tsv", "label\tage\n1\t17\n0\t30\n0\t\n1\t 30 \n");
-  const Config config =
-      parse_config("[features.age]\nkind = \"numeric\"\nbucketize = \"boundaries\"\nboundaries = [18, 25, 35]\n", "t.toml");
+  const Config config = parse_config(
+      "[features.age]\nkind = \"numeric\"\nbucketize = \"boundaries\"\nboundaries = [18, 25, 35]\n",
+      "t.toml");
   const Loaded l = load(dir / "rows.tsv", config);
   const auto seed = l.schema.tables[0].seed;
   EXPECT_EQ(keys_of(l, "age", 0), (std::vector<std::uint64_t>{hash_integer(0, seed)}));
@@ -186,22 +194,25 @@ TEST(DatasetLoader, CrlfBomAndBlankLines) {
 TEST(DatasetLoader, FileWithoutHeaderUsesDataColumns) {
   TempDir dir("dataset");
   write_file(dir / "rows.tsv", "x\t1\ny\t0\n");
-  const Config config =
-      parse_config("[data]\nheader = false\ncolumns = [\"item\", \"label\"]\n[features.item]\n", "t.toml");
+  const Config config = parse_config(
+      "[data]\nheader = false\ncolumns = [\"item\", \"label\"]\n[features.item]\n", "t.toml");
   const Loaded l = load(dir / "rows.tsv", config);
   ASSERT_EQ(l.data.rows, 2u);
   EXPECT_EQ(l.data.labels, (std::vector<float>{1.0f, 0.0f}));
   EXPECT_EQ(keys_of(l, "item", 0), expected_keys(l, "item", {"x"}));
 
   const Config no_names = parse_config("[data]\nheader = false\n[features.item]\n", "t.toml");
-  EXPECT_THAT(HEED_ERROR_MESSAGE(load(dir / "rows.tsv", no_names), Error), HasSubstr("data.columns"));
+  EXPECT_THAT(HEED_ERROR_MESSAGE(load(dir / "rows.tsv", no_names), Error),
+              HasSubstr("data.columns"));
 }
 
 TEST(DatasetLoader, QuotedCsv) {
   TempDir dir("dataset");
-  write_file(dir / "rows.csv", "label,title,genres\n1,\"Toy Story, 1995\",\"a|b\"\n0,\"say \"\"hi\"\"\",c\n");
-  const Config config =
-      parse_config("[data]\nformat = \"csv\"\n[features.title]\n[features.genres]\nkind = \"multi\"\n", "t.toml");
+  write_file(dir / "rows.csv",
+             "label,title,genres\n1,\"Toy Story, 1995\",\"a|b\"\n0,\"say \"\"hi\"\"\",c\n");
+  const Config config = parse_config(
+      "[data]\nformat = \"csv\"\n[features.title]\n[features.genres]\nkind = \"multi\"\n",
+      "t.toml");
   const Loaded l = load(dir / "rows.csv", config);
   ASSERT_EQ(l.data.rows, 2u);
   EXPECT_EQ(keys_of(l, "title", 0), expected_keys(l, "title", {"Toy Story, 1995"}));
@@ -214,10 +225,12 @@ TEST(DatasetLoader, GzipFileAndCustomDelimiter) {
   const std::string text = "label;item;genres\n1;a;x|y\n0;b;\n";
   gzFile file = gzopen((dir / "rows.csv.gz").c_str(), "wb");
   ASSERT_NE(file, nullptr);
-  ASSERT_EQ(gzwrite(file, text.data(), static_cast<unsigned>(text.size())), static_cast<int>(text.size()));
+  ASSERT_EQ(gzwrite(file, text.data(), static_cast<unsigned>(text.size())),
+            static_cast<int>(text.size()));
   ASSERT_EQ(gzclose(file), Z_OK);
-  const Config config =
-      parse_config("[data]\ndelimiter = \";\"\n[features.item]\n[features.genres]\nkind = \"multi\"\n", "t.toml");
+  const Config config = parse_config(
+      "[data]\ndelimiter = \";\"\n[features.item]\n[features.genres]\nkind = \"multi\"\n",
+      "t.toml");
   const Loaded l = load(dir / "rows.csv.gz", config);
   ASSERT_EQ(l.data.rows, 2u);
   EXPECT_EQ(l.data.labels, (std::vector<float>{1.0f, 0.0f}));
@@ -291,7 +304,8 @@ TEST(DatasetLoaderErrors, BadLabels) {
   TempDir dir("dataset");
   for (const std::string bad : {"2", "yes", "", "0.5", "nan"}) {
     SCOPED_TRACE(bad);
-    write_file(dir / "rows.tsv", std::string(kHeader) + "\n1\ta\tb\tc\t1\t1\n" + bad + "\ta\tb\tc\t1\t1\n");
+    write_file(dir / "rows.tsv",
+               std::string(kHeader) + "\n1\ta\tb\tc\t1\t1\n" + bad + "\ta\tb\tc\t1\t1\n");
     const ParseError e = parse_error_of(dir / "rows.tsv", config_of());
     EXPECT_EQ(e.reason(), "label");
     EXPECT_THAT(e.what(), HasSubstr("rows.tsv:3: column 1 (label)"));

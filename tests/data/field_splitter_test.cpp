@@ -1,7 +1,7 @@
 // Splitting one line into fields: plain TSV, and CSV with quoted fields.
-#include <gtest/gtest.h>
-
 #include "data/field_splitter.h"
+
+#include <gtest/gtest.h>
 
 namespace heed {
 namespace {
@@ -49,7 +49,8 @@ TEST(FieldSplitter, ManyQuotedFieldsStayValidTogether) {
   std::string line;
   Fields expected;
   for (int i = 0; i < 200; ++i) {
-    std::string value = "v,";  // appended piece by piece: GCC 12 warns falsely on "literal" + string
+    std::string value =
+        "v,";  // appended piece by piece: GCC 12 warns falsely on "literal" + string
     value += std::to_string(i);
     if (i) line += ",";
     line += "\"";

@@ -1,12 +1,13 @@
 // The line reader on the shapes real files come in: CRLF, a byte-order mark, no final newline,
 // gzip (whole and cut short), lines longer than the buffer, and lines over the limit.
+#include "data/line_reader.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <zlib.h>
 
-#include "core/error.h"
-#include "data/line_reader.h"
 #include "../support/test_files.h"
+#include "core/error.h"
 
 namespace heed {
 namespace {
@@ -30,7 +31,8 @@ std::vector<std::string> read_lines(const std::filesystem::path& path,
 void write_gzip(const std::filesystem::path& path, const std::string& text) {
   gzFile file = gzopen(path.c_str(), "wb");
   ASSERT_NE(file, nullptr);
-  ASSERT_EQ(gzwrite(file, text.data(), static_cast<unsigned>(text.size())), static_cast<int>(text.size()));
+  ASSERT_EQ(gzwrite(file, text.data(), static_cast<unsigned>(text.size())),
+            static_cast<int>(text.size()));
   ASSERT_EQ(gzclose(file), Z_OK);
 }
 
@@ -94,13 +96,17 @@ TEST(LineReader, EmptyFileHasNoLines) {
 
 TEST(LineReader, MissingFileAndFolderAreNamed) {
   TempDir dir("lines");
-  EXPECT_THAT(HEED_ERROR_MESSAGE(LineReader(dir / "absent.tsv"), Error), HasSubstr("absent.tsv: no such file"));
+  EXPECT_THAT(HEED_ERROR_MESSAGE(LineReader(dir / "absent.tsv"), Error),
+              HasSubstr("absent.tsv: no such file"));
   EXPECT_THAT(HEED_ERROR_MESSAGE(LineReader(dir.path()), Error), HasSubstr("is a folder"));
 }
 
 TEST(LineReader, GzipFileReadsLikeThePlainOne) {
   TempDir dir("lines");
-  const std::string text = "\xEF\xBB\xBF" "label\titem\r\n" + numbered_lines(20000) + "tail";
+  const std::string text =
+      "\xEF\xBB\xBF"
+      "label\titem\r\n" +
+      numbered_lines(20000) + "tail";
   write_file(dir / "plain.tsv", text);
   write_gzip(dir / "packed.tsv.gz", text);
   const auto plain = read_lines(dir / "plain.tsv");
@@ -116,7 +122,8 @@ TEST(LineReader, TruncatedGzipIsAnError) {
   const std::string bytes = testing::read_file(dir / "whole.gz");
   ASSERT_GT(bytes.size(), 1000u);
   // Cut in the middle of the compressed data, and cut only the 8-byte trailer (CRC + length).
-  for (const std::size_t keep : {bytes.size() / 2, bytes.size() - 4, bytes.size() - 8, std::size_t{12}}) {
+  for (const std::size_t keep :
+       {bytes.size() / 2, bytes.size() - 4, bytes.size() - 8, std::size_t{12}}) {
     SCOPED_TRACE(keep);
     write_file(dir / "cut.gz", bytes.substr(0, keep));
     const std::string message = HEED_ERROR_MESSAGE(read_lines(dir / "cut.gz"), Error);

@@ -1,5 +1,7 @@
 // Dense numeric transforms against their formulas, statistics from the training data only,
 // missing values, and save/load.
+#include "data/numeric_normalizer.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -8,7 +10,6 @@
 
 #include "config/config_loader.h"
 #include "core/error.h"
-#include "data/numeric_normalizer.h"
 
 namespace heed {
 namespace {
@@ -74,13 +75,15 @@ TEST(NumericNormalizer, SaveLoadRoundTripWithZeroPadding) {
   NumericNormalizer loaded(f.schema);
   loaded.load(saved);
   for (std::size_t d = 0; d < 4; ++d)
-    for (float x : {-3.0f, 0.0f, 0.5f, 7.0f}) EXPECT_EQ(loaded.apply(d, x), n.apply(d, x)) << d << " " << x;
+    for (float x : {-3.0f, 0.0f, 0.5f, 7.0f})
+      EXPECT_EQ(loaded.apply(d, x), n.apply(d, x)) << d << " " << x;
   // Each record is a flag and two floats; whatever lies between them is written as zeros, so
   // the same statistics always give the same bytes.
   const std::size_t record = (bytes.size() - 8) / 4;
   ASSERT_EQ(bytes.size(), 8 + 4 * record);
   for (std::size_t d = 0; d < 4; ++d)
-    for (std::size_t i = 1; i < record - 2 * sizeof(float); ++i) EXPECT_EQ(bytes[8 + d * record + i], 0) << d << " " << i;
+    for (std::size_t i = 1; i < record - 2 * sizeof(float); ++i)
+      EXPECT_EQ(bytes[8 + d * record + i], 0) << d << " " << i;
   // Another normalizer with the same statistics saves the same bytes.
   NumericNormalizer again(f.schema);
   again.fit(f.train);

@@ -1,16 +1,17 @@
 // The batch builder: keys resolved to rows, distinct touched rows per table with consistent
 // slots, shared tables, eval mode that never inserts, learned default rows, dense inputs.
+#include "embedding/batch_builder.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <numeric>
 #include <set>
 
+#include "../support/test_files.h"
 #include "config/config_loader.h"
 #include "config/schema.h"
 #include "data/dataset_loader.h"
-#include "embedding/batch_builder.h"
-#include "../support/test_files.h"
 
 namespace heed {
 namespace {
@@ -67,7 +68,8 @@ void expect_consistent(const Fixture& f, const std::vector<std::size_t>& rows, c
   ASSERT_EQ(batch.tables.size(), f.tables.size());
   for (std::size_t t = 0; t < batch.tables.size(); ++t) {
     const auto& touched = batch.tables[t].touched;
-    EXPECT_EQ(std::set<std::uint32_t>(touched.begin(), touched.end()).size(), touched.size()) << "table " << t;
+    EXPECT_EQ(std::set<std::uint32_t>(touched.begin(), touched.end()).size(), touched.size())
+        << "table " << t;
   }
   std::vector<std::set<std::uint32_t>> used(f.tables.size());
   for (std::size_t fi = 0; fi < f.schema.features.size(); ++fi) {
@@ -94,7 +96,8 @@ void expect_consistent(const Fixture& f, const std::vector<std::size_t>& rows, c
   }
   for (std::size_t t = 0; t < f.tables.size(); ++t) {
     const auto& touched = batch.tables[t].touched;
-    EXPECT_EQ(std::set<std::uint32_t>(touched.begin(), touched.end()), used[t]) << "touched = rows read, table " << t;
+    EXPECT_EQ(std::set<std::uint32_t>(touched.begin(), touched.end()), used[t])
+        << "touched = rows read, table " << t;
   }
 }
 
@@ -139,7 +142,8 @@ TEST(BatchBuilder, EvalModeNeverInserts) {
   BatchBuilder builder(f.schema, f.config.embedding);
   Batch batch;
   Rng rng(1);
-  builder.build(f.data, std::vector<std::size_t>{0}, true, &rng, f.tables, f.normalizer, batch);  // a, b, c, x, y
+  builder.build(f.data, std::vector<std::size_t>{0}, true, &rng, f.tables, f.normalizer,
+                batch);  // a, b, c, x, y
   const std::size_t before = f.table_rows();
   const auto rows = all_rows(f.data);
   builder.build(f.data, rows, false, nullptr, f.tables, f.normalizer, batch);

@@ -1,5 +1,7 @@
 // Embedding tables: deterministic initial rows whatever the insertion order, fixed buckets,
 // unseen keys, and save/load.
+#include "embedding/embedding_table.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -8,10 +10,9 @@
 #include <cstring>
 #include <sstream>
 
+#include "../support/test_files.h"
 #include "core/error.h"
 #include "core/rng.h"
-#include "embedding/embedding_table.h"
-#include "../support/test_files.h"
 
 namespace heed {
 namespace {
@@ -47,12 +48,14 @@ TEST(EmbeddingTable, InitialRowDependsOnKeyNotInsertionOrder) {
     const std::int32_t a = forward.find(k), b = backward.find(k);
     ASSERT_GE(a, 1);
     ASSERT_GE(b, 1);
-    EXPECT_EQ(row_of(forward, static_cast<std::uint32_t>(a)), row_of(backward, static_cast<std::uint32_t>(b)));
+    EXPECT_EQ(row_of(forward, static_cast<std::uint32_t>(a)),
+              row_of(backward, static_cast<std::uint32_t>(b)));
   }
   // Rows are not all the same, have roughly the configured spread and differ with the seed.
   EmbeddingTable other_seed("t", 8, 0, 0.05f, 43, 2);
   const std::uint32_t r0 = other_seed.find_or_insert(keys[0]);
-  EXPECT_NE(row_of(other_seed, r0), row_of(forward, static_cast<std::uint32_t>(forward.find(keys[0]))));
+  EXPECT_NE(row_of(other_seed, r0),
+            row_of(forward, static_cast<std::uint32_t>(forward.find(keys[0]))));
   double sum_sq = 0;
   for (std::uint32_t r = 1; r < forward.rows(); ++r)
     for (float v : row_of(forward, r)) sum_sq += static_cast<double>(v) * v;
@@ -139,10 +142,14 @@ TEST(EmbeddingTable, LoadRefusesAnotherShape) {
     std::stringstream in(bytes);
     other.load(in);
   };
-  EXPECT_THAT(HEED_ERROR_MESSAGE(load_into(EmbeddingTable("items", 6, 0, 0.1f, 11, 2)), Error), HasSubstr("does not match"));
-  EXPECT_THAT(HEED_ERROR_MESSAGE(load_into(EmbeddingTable("other", 5, 0, 0.1f, 11, 2)), Error), HasSubstr("does not match"));
-  EXPECT_THAT(HEED_ERROR_MESSAGE(load_into(EmbeddingTable("items", 5, 8, 0.1f, 11, 2)), Error), HasSubstr("does not match"));
-  EXPECT_THAT(HEED_ERROR_MESSAGE(load_into(EmbeddingTable("items", 5, 0, 0.1f, 11, 1)), Error), HasSubstr("does not match"));
+  EXPECT_THAT(HEED_ERROR_MESSAGE(load_into(EmbeddingTable("items", 6, 0, 0.1f, 11, 2)), Error),
+              HasSubstr("does not match"));
+  EXPECT_THAT(HEED_ERROR_MESSAGE(load_into(EmbeddingTable("other", 5, 0, 0.1f, 11, 2)), Error),
+              HasSubstr("does not match"));
+  EXPECT_THAT(HEED_ERROR_MESSAGE(load_into(EmbeddingTable("items", 5, 8, 0.1f, 11, 2)), Error),
+              HasSubstr("does not match"));
+  EXPECT_THAT(HEED_ERROR_MESSAGE(load_into(EmbeddingTable("items", 5, 0, 0.1f, 11, 1)), Error),
+              HasSubstr("does not match"));
   // Cut short: an error, not a crash or a huge allocation.
   EmbeddingTable fresh("items", 5, 0, 0.1f, 11, 2);
   std::stringstream cut(bytes.substr(0, bytes.size() - 7));

@@ -1,11 +1,12 @@
 // Sum and mean pooling against a hand computation, and the backward pass against finite
 // differences of the table rows it reads.
+#include "embedding/pooling.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 
-#include "embedding/pooling.h"
 #include "../layers/gradient_check.h"
 
 namespace heed {
@@ -23,19 +24,23 @@ constexpr std::size_t kDim = 3;
   return ::testing::AssertionFailure() << "\n" << a << "\nvs\n" << b;
 }
 
-bool is_zero(const Matrix& m) { return (m.array() == 0.0f).all(); }
+bool is_zero(const Matrix& m) {
+  return (m.array() == 0.0f).all();
+}
 
 // A table whose row r holds (r, 10 r, 100 r) + small offsets, so sums are easy to read.
 EmbeddingTable numbered_table(std::size_t rows) {
   EmbeddingTable table("t", kDim, 0, 0.0f, 1, 1);
   for (std::uint64_t k = 1; k < rows; ++k) table.find_or_insert(k);
   for (std::uint32_t r = 0; r < table.rows(); ++r)
-    for (std::size_t e = 0; e < kDim; ++e) table.row(r)[e] = static_cast<float>(r) * std::pow(10.0f, static_cast<float>(e)) + 0.5f;
+    for (std::size_t e = 0; e < kDim; ++e)
+      table.row(r)[e] = static_cast<float>(r) * std::pow(10.0f, static_cast<float>(e)) + 0.5f;
   return table;
 }
 
 // Bags of rows -> a FeatureBatch (slots: index of the row among the distinct rows, in order).
-FeatureBatch batch_of(const std::vector<std::vector<std::int32_t>>& bags, std::vector<std::uint32_t>* touched = nullptr) {
+FeatureBatch batch_of(const std::vector<std::vector<std::int32_t>>& bags,
+                      std::vector<std::uint32_t>* touched = nullptr) {
   FeatureBatch fb;
   fb.offsets.push_back(0);
   std::vector<std::uint32_t> seen;
@@ -57,13 +62,17 @@ FeatureBatch batch_of(const std::vector<std::vector<std::int32_t>>& bags, std::v
 }
 
 // The obviously correct pooling: unseen (-1) values read as zero vectors.
-Matrix reference_pool(const EmbeddingTable& table, const std::vector<std::vector<std::int32_t>>& bags, Pooling pooling) {
+Matrix reference_pool(const EmbeddingTable& table,
+                      const std::vector<std::vector<std::int32_t>>& bags, Pooling pooling) {
   Matrix out = Matrix::Zero(static_cast<Index>(bags.size()), kDim);
   for (std::size_t b = 0; b < bags.size(); ++b) {
     for (std::int32_t r : bags[b])
       if (r >= 0)
-        for (std::size_t e = 0; e < kDim; ++e) out(static_cast<Index>(b), static_cast<Index>(e)) += table.row(static_cast<std::uint32_t>(r))[e];
-    if (pooling == Pooling::kMean && !bags[b].empty()) out.row(static_cast<Index>(b)) /= static_cast<float>(bags[b].size());
+        for (std::size_t e = 0; e < kDim; ++e)
+          out(static_cast<Index>(b), static_cast<Index>(e)) +=
+              table.row(static_cast<std::uint32_t>(r))[e];
+    if (pooling == Pooling::kMean && !bags[b].empty())
+      out.row(static_cast<Index>(b)) /= static_cast<float>(bags[b].size());
   }
   return out;
 }
@@ -81,7 +90,8 @@ const std::vector<std::vector<std::int32_t>> kBags = {
 TEST(Pooling, SumMatchesHandComputation) {
   const EmbeddingTable table = numbered_table(8);
   const FeatureBatch fb = batch_of(kBags);
-  Matrix out = Matrix::Constant(static_cast<Index>(kBags.size()), kDim, 99.0f);  // stale values must be overwritten
+  Matrix out = Matrix::Constant(static_cast<Index>(kBags.size()), kDim,
+                                99.0f);  // stale values must be overwritten
   pool_forward(table, fb, Pooling::kSum, 0, static_cast<Index>(kBags.size()), out);
   EXPECT_TRUE(same(out, reference_pool(table, kBags, Pooling::kSum)));
   // Spelled out for two bags: 1 + 2 + 3 rows plus three times the 0.5 offset.
@@ -134,11 +144,13 @@ TEST_P(PoolingGradient, MatchesFiniteDifferences) {
   // The touched rows as a matrix the checker can perturb; the loss copies them into the table.
   Matrix rows(static_cast<Index>(touched.size()), kDim);
   for (std::size_t s = 0; s < touched.size(); ++s)
-    for (std::size_t e = 0; e < kDim; ++e) rows(static_cast<Index>(s), static_cast<Index>(e)) = table.row(touched[s])[e];
+    for (std::size_t e = 0; e < kDim; ++e)
+      rows(static_cast<Index>(s), static_cast<Index>(e)) = table.row(touched[s])[e];
   Matrix out(B, kDim);
   auto loss = [&] {
     for (std::size_t s = 0; s < touched.size(); ++s)
-      for (std::size_t e = 0; e < kDim; ++e) table.row(touched[s])[e] = rows(static_cast<Index>(s), static_cast<Index>(e));
+      for (std::size_t e = 0; e < kDim; ++e)
+        table.row(touched[s])[e] = rows(static_cast<Index>(s), static_cast<Index>(e));
     pool_forward(table, fb, pooling, 0, B, out);
     return dot(out, R);
   };
@@ -151,8 +163,10 @@ TEST_P(PoolingGradient, MatchesFiniteDifferences) {
   o.step = 1e-2f;
   expect_gradient_matches(pooling == Pooling::kSum ? "sum rows" : "mean rows", rows, grad, loss, o);
   // Row 2 appears in bag 0 once and in bag 3 twice: its gradient sums all three uses.
-  const auto slot2 = static_cast<Index>(std::find(touched.begin(), touched.end(), 2u) - touched.begin());
-  const float w0 = pooling == Pooling::kMean ? 1.0f / 3 : 1.0f, w3 = pooling == Pooling::kMean ? 1.0f : 2.0f;
+  const auto slot2 =
+      static_cast<Index>(std::find(touched.begin(), touched.end(), 2u) - touched.begin());
+  const float w0 = pooling == Pooling::kMean ? 1.0f / 3 : 1.0f,
+              w3 = pooling == Pooling::kMean ? 1.0f : 2.0f;
   for (Index e = 0; e < static_cast<Index>(kDim); ++e)
     EXPECT_NEAR(grad(slot2, e), w0 * R(0, e) + w3 * R(3, e), 1e-5);
 }

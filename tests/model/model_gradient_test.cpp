@@ -4,12 +4,12 @@
 
 #include <numeric>
 
+#include "../layers/gradient_check.h"
+#include "../support/test_files.h"
 #include "config/config_loader.h"
 #include "data/dataset_loader.h"
 #include "embedding/batch_builder.h"
 #include "model/model.h"
-#include "../layers/gradient_check.h"
-#include "../support/test_files.h"
 
 namespace heed {
 namespace {
@@ -77,7 +77,8 @@ TEST(ModelGradient, MatchesFiniteDifferences) {
       }
     auto table_loss = [&] {
       for (Index s = 0; s < n; ++s)
-        for (Index e = 0; e < 3; ++e) table.row(touched[static_cast<std::size_t>(s)])[e] = values(s, e);
+        for (Index e = 0; e < 3; ++e)
+          table.row(touched[static_cast<std::size_t>(s)])[e] = values(s, e);
       return loss();
     };
     expect_gradient_matches("table " + table.name(), values, analytic, table_loss, o);

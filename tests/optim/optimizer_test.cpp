@@ -49,7 +49,8 @@ TEST(Adam, FirstStepsMatchTheReference) {
   ParamSet params;
   const ParamId id = params.add("w", 1, 4);
   params[id] << 0.5f, -1.0f, 2.0f, 0.0f;
-  const std::vector<std::vector<double>> grad_steps = {{0.2, -0.4, 1e-3, 0.0}, {-0.1, -0.4, 5.0, 0.3}};
+  const std::vector<std::vector<double>> grad_steps = {{0.2, -0.4, 1e-3, 0.0},
+                                                       {-0.1, -0.4, 5.0, 0.3}};
   for (const double l2 : {0.0, 0.01}) {
     SCOPED_TRACE(l2);
     ParamSet p = params;
@@ -60,10 +61,13 @@ TEST(Adam, FirstStepsMatchTheReference) {
     std::vector<double> w = {0.5, -1.0, 2.0, 0.0};
     Gradients grads(p);
     for (const auto& g : grad_steps) {
-      for (int k = 0; k < 4; ++k) grads[id](0, k) = static_cast<float>(g[static_cast<std::size_t>(k)]);
+      for (int k = 0; k < 4; ++k)
+        grads[id](0, k) = static_cast<float>(g[static_cast<std::size_t>(k)]);
       adam.step(p, grads);
       ref.step(w, g);
-      for (int k = 0; k < 4; ++k) EXPECT_NEAR(p[id](0, k), w[static_cast<std::size_t>(k)], 1e-5) << "step " << ref.t << " k " << k;
+      for (int k = 0; k < 4; ++k)
+        EXPECT_NEAR(p[id](0, k), w[static_cast<std::size_t>(k)], 1e-5)
+            << "step " << ref.t << " k " << k;
     }
     EXPECT_EQ(adam.steps(), 2);
   }
@@ -124,8 +128,10 @@ void expect_only_touched_changed(EmbeddingTable& table, const std::vector<float>
   for (std::uint32_t r = 0; r < table.rows(); ++r) {
     const bool is_touched = std::find(touched.begin(), touched.end(), r) != touched.end();
     std::vector<float> now(table.row(r), table.row(r) + table.dim());
-    for (std::size_t s = 0; s < table.state_slots(); ++s) now.insert(now.end(), table.state(r, s), table.state(r, s) + table.dim());
-    const bool same = std::memcmp(now.data(), before.data() + r * per_row, per_row * sizeof(float)) == 0;
+    for (std::size_t s = 0; s < table.state_slots(); ++s)
+      now.insert(now.end(), table.state(r, s), table.state(r, s) + table.dim());
+    const bool same =
+        std::memcmp(now.data(), before.data() + r * per_row, per_row * sizeof(float)) == 0;
     EXPECT_EQ(same, !is_touched) << "row " << r;
   }
 }
@@ -139,7 +145,8 @@ TEST_P(RowOptimizerKinds, MovesOnlyTheTouchedRowsAsTheReferenceSays) {
   const std::size_t dim = 3;
   EmbeddingTable table = make_table(10, dim, kind == "adam" ? 2 : 1);
   const std::vector<std::uint32_t> touched = {7, 2, 9};
-  const std::vector<float> grad = {0.1f, -0.2f, 0.3f, 1.0f, 0.0f, -1.0f, 2e-3f, 5.0f, -0.5f};  // [3, dim]
+  const std::vector<float> grad = {0.1f,  -0.2f, 0.3f, 1.0f, 0.0f,
+                                   -1.0f, 2e-3f, 5.0f, -0.5f};  // [3, dim]
   // Reference weights and state, per touched row.
   std::vector<double> w, m(9, 0.0), v(9, 0.0), acc(9, config.adagrad_initial);
   for (std::uint32_t r : touched) w.insert(w.end(), table.row(r), table.row(r) + dim);
@@ -154,7 +161,8 @@ TEST_P(RowOptimizerKinds, MovesOnlyTheTouchedRowsAsTheReferenceSays) {
       if (kind == "adam") {
         m[i] = 0.9 * m[i] + 0.1 * g;
         v[i] = 0.999 * v[i] + 0.001 * g * g;
-        const double m_hat = m[i] / (1 - std::pow(0.9, step)), v_hat = v[i] / (1 - std::pow(0.999, step));
+        const double m_hat = m[i] / (1 - std::pow(0.9, step)),
+                     v_hat = v[i] / (1 - std::pow(0.999, step));
         w[i] -= config.embedding_lr * m_hat / (std::sqrt(v_hat) + config.epsilon);
       } else {
         acc[i] += g * g;
@@ -163,7 +171,8 @@ TEST_P(RowOptimizerKinds, MovesOnlyTheTouchedRowsAsTheReferenceSays) {
     }
     for (std::size_t t = 0; t < touched.size(); ++t)
       for (std::size_t e = 0; e < dim; ++e)
-        EXPECT_NEAR(table.row(touched[t])[e], w[t * dim + e], 1e-5) << kind << " step " << step << " row " << touched[t];
+        EXPECT_NEAR(table.row(touched[t])[e], w[t * dim + e], 1e-5)
+            << kind << " step " << step << " row " << touched[t];
   }
 }
 
@@ -176,7 +185,8 @@ TEST_P(RowOptimizerKinds, L2AppliesOnlyToTouchedRows) {
   const std::vector<float> zero_grad(2 * 4, 0.0f);
   const std::vector<float> before = snapshot(table);
   std::vector<float> touched_before;
-  for (std::uint32_t r : touched) touched_before.insert(touched_before.end(), table.row(r), table.row(r) + 4);
+  for (std::uint32_t r : touched)
+    touched_before.insert(touched_before.end(), table.row(r), table.row(r) + 4);
   RowOptimizer(config).update(table, touched, zero_grad.data(), 1, 1);
   expect_only_touched_changed(table, before, touched);
   // With no data gradient, L2 moves each touched weight towards zero (Adam's first step has

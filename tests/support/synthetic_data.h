@@ -47,7 +47,7 @@ inline std::string synthetic_rows(std::size_t rows, std::uint64_t seed, bool wit
     std::string user_id = "u";
     user_id += std::to_string(user);
     for (const std::string& cell : {user_id, std::to_string(item), genres, history,
-                                     r % 50 == 7 ? std::string() : std::to_string(price)}) {
+                                    r % 50 == 7 ? std::string() : std::to_string(price)}) {
       text += cell;
       text += "\t";
     }
@@ -59,7 +59,9 @@ inline std::string synthetic_rows(std::size_t rows, std::uint64_t seed, bool wit
 
 inline std::string synthetic_config_text(const std::filesystem::path& data_dir) {
   return "[data]\n"
-         "dir = \"" + data_dir.string() + "\"\n"
+         "dir = \"" +
+         data_dir.string() +
+         "\"\n"
          "train = \"train.tsv\"\n"
          "test = \"test.tsv\"\n"
          "valid_fraction = 0.2\n"

@@ -22,8 +22,8 @@ class TempDir {
  public:
   explicit TempDir(const std::string& tag) {
     static std::atomic<int> counter{0};
-    path_ = fs::temp_directory_path() /
-            ("heed_test_" + tag + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+    path_ = fs::temp_directory_path() / ("heed_test_" + tag + "_" + std::to_string(::getpid()) +
+                                         "_" + std::to_string(counter++));
     fs::remove_all(path_);
     fs::create_directories(path_);
   }
@@ -73,22 +73,24 @@ inline CommandResult run_command(const std::string& command, const fs::path& dir
   return r;
 }
 
-inline std::string heed_binary() { return HEED_BINARY; }
+inline std::string heed_binary() {
+  return HEED_BINARY;
+}
 
 // The message of the heed::Error (or subclass) `statement` throws; fails the test when it
 // throws nothing or something else.
-#define HEED_ERROR_MESSAGE(statement, ErrorType)                                       \
-  [&]() -> std::string {                                                               \
-    try {                                                                              \
-      static_cast<void>(statement);                                                                     \
-    } catch (const ErrorType& e) {                                                     \
-      return e.what();                                                                 \
-    } catch (const std::exception& e) {                                                \
-      ADD_FAILURE() << #statement " threw a different exception: " << e.what();        \
-      return {};                                                                       \
-    }                                                                                  \
-    ADD_FAILURE() << #statement " did not throw";                                      \
-    return {};                                                                         \
+#define HEED_ERROR_MESSAGE(statement, ErrorType)                                \
+  [&]() -> std::string {                                                        \
+    try {                                                                       \
+      static_cast<void>(statement);                                             \
+    } catch (const ErrorType& e) {                                              \
+      return e.what();                                                          \
+    } catch (const std::exception& e) {                                         \
+      ADD_FAILURE() << #statement " threw a different exception: " << e.what(); \
+      return {};                                                                \
+    }                                                                           \
+    ADD_FAILURE() << #statement " did not throw";                               \
+    return {};                                                                  \
   }()
 
 }  // namespace heed::testing

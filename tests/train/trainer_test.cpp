@@ -1,21 +1,21 @@
 // Training end to end on small generated data: the run folder's files, reproducibility from a
 // seed (for one and two threads), agreement of `heed eval` / `heed predict` with the library,
 // and resuming from a checkpoint exactly where a straight run would be.
+#include "train/trainer.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <fstream>
-
 #include <nlohmann/json.hpp>
 
+#include "../support/synthetic_data.h"
 #include "checkpoint/checkpoint.h"
 #include "config/config_loader.h"
 #include "core/error.h"
 #include "data/dataset_loader.h"
 #include "model/scorer.h"
-#include "train/trainer.h"
-#include "../support/synthetic_data.h"
 
 namespace heed {
 namespace {
@@ -35,10 +35,13 @@ class TrainerTest : public ::testing::Test {
     delete dir_;
   }
 
-  static Config config(const std::vector<std::string>& overrides = {}) { return load_config(files_->config, overrides); }
+  static Config config(const std::vector<std::string>& overrides = {}) {
+    return load_config(files_->config, overrides);
+  }
 
   // Trains into a fresh run folder named `run` and returns metrics.json as read back from disk.
-  static Json run(const std::string& name, const std::vector<std::string>& overrides = {}, bool resume = false) {
+  static Json run(const std::string& name, const std::vector<std::string>& overrides = {},
+                  bool resume = false) {
     TrainOptions options;
     options.run_dir = dir_->path() / name;
     options.resume = resume;
@@ -94,7 +97,8 @@ TEST_F(TrainerTest, WritesTheRunFolder) {
   double best = -1;
   int best_epoch = 0;
   for (const Json& entry : m["history"])
-    if (entry["valid"]["auc"].get<double>() > best) best = entry["valid"]["auc"], best_epoch = entry["epoch"];
+    if (entry["valid"]["auc"].get<double>() > best)
+      best = entry["valid"]["auc"], best_epoch = entry["epoch"];
   EXPECT_EQ(m["best_epoch"], best_epoch);
   // config.toml is the resolved config.
   EXPECT_EQ(testing::read_file(folder / "config.toml"), to_toml(config()));
@@ -182,7 +186,8 @@ TEST_F(TrainerTest, ResumeWithoutACheckpointIsAnError) {
 TEST_F(TrainerTest, MissingDataFileIsNamed) {
   TrainOptions options;
   options.run_dir = dir_->path() / "missing";
-  const std::string message = HEED_ERROR_MESSAGE(train(config({"data.train=absent.tsv"}), options), Error);
+  const std::string message =
+      HEED_ERROR_MESSAGE(train(config({"data.train=absent.tsv"}), options), Error);
   EXPECT_THAT(message, HasSubstr((dir_->path() / "absent.tsv").string()));
 }
 
@@ -200,9 +205,10 @@ TEST_F(TrainerTest, EvalCommandPrintsTheTestMetrics) {
   const Json m = run("cli_eval");  // trained and evaluated on one thread
   const fs::path model = dir_->path() / "cli_eval" / "model";
   for (const char* threads : {"1", "2", "0"}) {
-    const auto r = testing::run_command(testing::heed_binary() + " eval '" + model.string() + "' --data '" +
-                                            files_->test.string() + "' --threads " + threads,
-                                        dir_->path());
+    const auto r =
+        testing::run_command(testing::heed_binary() + " eval '" + model.string() + "' --data '" +
+                                 files_->test.string() + "' --threads " + threads,
+                             dir_->path());
     ASSERT_EQ(r.status, 0) << r.err;
     const Json printed = Json::parse(r.out);
     EXPECT_EQ(printed["auc"], m["test"]["auc"]) << threads << " threads";
@@ -218,16 +224,17 @@ TEST_F(TrainerTest, PredictCommandWritesTheScorersScores) {
   const std::vector<float> expected = score_dataset(*cp.model, test, 1);
 
   const fs::path out = dir_->path() / "predictions.txt";
-  auto r = testing::run_command(testing::heed_binary() + " predict '" + model.string() + "' --data '" +
-                                    files_->test.string() + "' --threads 1 --out '" + out.string() + "'",
-                                dir_->path());
+  auto r =
+      testing::run_command(testing::heed_binary() + " predict '" + model.string() + "' --data '" +
+                               files_->test.string() + "' --threads 1 --out '" + out.string() + "'",
+                           dir_->path());
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(parse_scores(testing::read_file(out)), expected);
 
   // Without the label column, to standard output, on two threads: the same scores.
-  r = testing::run_command(
-      testing::heed_binary() + " predict '" + model.string() + "' --data '" + files_->unlabeled.string() + "' --threads 2",
-      dir_->path());
+  r = testing::run_command(testing::heed_binary() + " predict '" + model.string() + "' --data '" +
+                               files_->unlabeled.string() + "' --threads 2",
+                           dir_->path());
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(parse_scores(r.out), expected);
 }
@@ -241,7 +248,8 @@ TEST_F(TrainerTest, ScoresDoNotDependOnThreads) {
   for (const int threads : {2, 3, 7}) {
     const std::vector<float> many = score_dataset(*cp.model, test, threads);
     ASSERT_EQ(one.size(), many.size());
-    for (std::size_t i = 0; i < one.size(); ++i) ASSERT_EQ(one[i], many[i]) << threads << " threads, row " << i;
+    for (std::size_t i = 0; i < one.size(); ++i)
+      ASSERT_EQ(one[i], many[i]) << threads << " threads, row " << i;
   }
 }
 
