@@ -191,7 +191,7 @@ std::string closest_key(const std::string& key, const std::vector<std::string>& 
   std::size_t best_distance = std::numeric_limits<std::size_t>::max();
   for (const auto& c : candidates) {
     // Compare against the last component too, so "train.epoch" and "epochs" both find "train.epochs".
-    const std::size_t d = edit_distance(key, c);
+    const std::size_t d = std::min(edit_distance(key, c), edit_distance(key, c.substr(c.rfind('.') + 1)));
     if (d < best_distance) best_distance = d, best = c;
   }
   const std::size_t tolerance = std::max<std::size_t>(2, key.size() / 3);

@@ -86,6 +86,9 @@ void check_attention_modules(Config& config, Fail fail) {
 void resolve_feature_defaults(Config& config, const std::string& source_name) {
   auto fail = [&](const std::string& message) { throw Error(fmt::format("{}: {}", source_name, message)); };
   if (config.features.empty()) fail("no features: add at least one [features.NAME] section");
+  // Without a group column gAUC is never computed: early stopping on it would keep every epoch.
+  if (config.train.early_stop_metric == "gauc" && config.eval.group.empty())
+    fail("train.early_stop_metric = \"gauc\" needs eval.group, the column that identifies a user");
 
   std::map<std::string, std::string> table_kinds;  // table -> "keys" of which kind, for sharing checks
   for (FeatureConfig& f : config.features) {

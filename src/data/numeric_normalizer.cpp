@@ -1,6 +1,8 @@
 #include "data/numeric_normalizer.h"
 
 #include <cmath>
+#include <cstddef>
+#include <cstring>
 
 #include "core/binary_io.h"
 
@@ -43,7 +45,15 @@ void NumericNormalizer::fit(const Dataset& train) {
 
 void NumericNormalizer::save(std::ostream& out) const {
   write_pod<std::uint64_t>(out, stats_.size());
-  for (const Stat& s : stats_) write_pod(out, s);
+  for (const Stat& s : stats_) {
+    // Member by member into a zeroed record of the same layout: writing the struct itself
+    // would copy its padding bytes, which are uninitialized, into the model file.
+    char record[sizeof(Stat)] = {};
+    std::memcpy(record + offsetof(Stat, log1p), &s.log1p, sizeof s.log1p);
+    std::memcpy(record + offsetof(Stat, shift), &s.shift, sizeof s.shift);
+    std::memcpy(record + offsetof(Stat, scale), &s.scale, sizeof s.scale);
+    out.write(record, sizeof record);
+  }
 }
 
 void NumericNormalizer::load(std::istream& in) {

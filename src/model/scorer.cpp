@@ -15,12 +15,17 @@ int resolve_threads(std::int64_t configured) {
   return configured > 0 ? static_cast<int>(configured) : std::max(1, omp_get_num_procs());
 }
 
+// Rows are scored in chunks of a fixed size, whatever the thread count: Eigen's products round
+// differently for blocks of different shapes, so splitting a batch by thread count would make
+// a row's score (and `heed eval`'s metrics) depend on how many threads ran.
+constexpr std::size_t kScoreChunkRows = 256;
+
 std::vector<float> score_dataset(Model& model, const Dataset& data, int threads) {
   const auto batch_size = static_cast<std::size_t>(model.config().eval.batch_size);
   BatchBuilder builder(model.schema(), model.config().embedding);
   std::vector<std::unique_ptr<Model::Workspace>> workspaces;
-  const Index per_thread = static_cast<Index>((batch_size + static_cast<std::size_t>(threads) - 1) / static_cast<std::size_t>(threads));
-  for (int t = 0; t < threads; ++t) workspaces.push_back(model.make_workspace(per_thread));
+  const auto chunk = static_cast<Index>(std::min(batch_size, kScoreChunkRows));
+  for (int t = 0; t < threads; ++t) workspaces.push_back(model.make_workspace(chunk));
 
   std::vector<float> scores(data.rows);
   std::vector<std::size_t> rows;
@@ -31,15 +36,13 @@ std::vector<float> score_dataset(Model& model, const Dataset& data, int threads)
     std::iota(rows.begin(), rows.end(), start);
     builder.build(data, rows, /*training=*/false, nullptr, model.tables(), model.normalizer(), batch);
     const auto B = static_cast<Index>(rows.size());
-#pragma omp parallel num_threads(threads)
-    {
-      const int t = omp_get_thread_num();
-      const Index begin = B * t / threads, stop = B * (t + 1) / threads;
-      if (stop > begin) {
-        Model::Workspace& ws = *workspaces[static_cast<std::size_t>(t)];
-        model.forward(batch, begin, stop - begin, ws, /*training=*/false);
-        for (Index i = begin; i < stop; ++i) scores[start + static_cast<std::size_t>(i)] = sigmoid(ws.mlp.logit(i - begin, 0));
-      }
+    const Index chunks = (B + chunk - 1) / chunk;
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (Index c = 0; c < chunks; ++c) {
+      Model::Workspace& ws = *workspaces[static_cast<std::size_t>(omp_get_thread_num())];
+      const Index begin = c * chunk, count = std::min(chunk, B - begin);
+      model.forward(batch, begin, count, ws, /*training=*/false);
+      for (Index i = 0; i < count; ++i) scores[start + static_cast<std::size_t>(begin + i)] = sigmoid(ws.mlp.logit(i, 0));
     }
   }
   return scores;

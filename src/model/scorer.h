@@ -1,5 +1,6 @@
 #pragma once
-// Scores rows with a trained model: batches in file order, each batch split across threads,
+// Scores rows with a trained model: batches in file order, each cut into fixed-size chunks
+// that threads share, so the numbers do not depend on the thread count;
 // unseen keys read as the config says (zero or the learned default). Used by training's
 // evaluation, `heed eval` and `heed predict`, so all three compute the same numbers.
 #include <vector>

@@ -1,0 +1,257 @@
+// Training end to end on small generated data: the run folder's files, reproducibility from a
+// seed (for one and two threads), agreement of `heed eval` / `heed predict` with the library,
+// and resuming from a checkpoint exactly where a straight run would be.
+#include "train/trainer.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "../support/synthetic_data.h"
+#include "checkpoint/checkpoint.h"
+#include "config/config_loader.h"
+#include "core/error.h"
+#include "data/dataset_loader.h"
+#include "model/scorer.h"
+
+namespace heed {
+namespace {
+
+using ::testing::HasSubstr;
+using Json = nlohmann::json;
+namespace fs = std::filesystem;
+
+class TrainerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new testing::TempDir("train");
+    files_ = new testing::SyntheticFiles(testing::write_synthetic_data(dir_->path()));
+  }
+  static void TearDownTestSuite() {
+    delete files_;
+    delete dir_;
+  }
+
+  static Config config(const std::vector<std::string>& overrides = {}) {
+    return load_config(files_->config, overrides);
+  }
+
+  // Trains into a fresh run folder named `run` and returns metrics.json as read back from disk.
+  static Json run(const std::string& name, const std::vector<std::string>& overrides = {},
+                  bool resume = false) {
+    TrainOptions options;
+    options.run_dir = dir_->path() / name;
+    options.resume = resume;
+    train(config(overrides), options);
+    return Json::parse(testing::read_file(options.run_dir / "metrics.json"));
+  }
+
+  // metrics.json without what depends on the clock.
+  static Json without_timings(Json metrics) {
+    for (auto& entry : metrics["history"]) {
+      entry.erase("seconds");
+      entry.erase("samples_per_second");
+    }
+    return metrics;
+  }
+
+  static testing::TempDir* dir_;
+  static testing::SyntheticFiles* files_;
+};
+
+testing::TempDir* TrainerTest::dir_ = nullptr;
+testing::SyntheticFiles* TrainerTest::files_ = nullptr;
+
+TEST_F(TrainerTest, WritesTheRunFolder) {
+  const Json m = run("basic");
+  const fs::path folder = dir_->path() / "basic";
+  EXPECT_TRUE(fs::exists(folder / "model"));
+  EXPECT_TRUE(fs::exists(folder / "checkpoint"));
+  EXPECT_TRUE(fs::exists(folder / "config.toml"));
+  // metrics.json: test metrics of the kept model and the per-epoch history.
+  ASSERT_TRUE(m.contains("test"));
+  const Json& test = m["test"];
+  EXPECT_GT(test["auc"].get<double>(), 0.7) << "the planted signal is learned";
+  EXPECT_LE(test["auc"].get<double>(), 1.0);
+  EXPECT_GT(test["gauc"].get<double>(), 0.5);
+  EXPECT_GT(test["logloss"].get<double>(), 0.0);
+  EXPECT_LT(test["logloss"].get<double>(), 0.69);
+  EXPECT_EQ(test["rows"], 1000);
+  ASSERT_TRUE(m.contains("valid"));
+  EXPECT_GT(m["valid"]["rows"].get<int>(), 400);  // 20% of 3000 by hash
+  EXPECT_LT(m["valid"]["rows"].get<int>(), 800);
+  EXPECT_EQ(m["train_rows"].get<int>() + m["valid"]["rows"].get<int>(), 3000);
+  ASSERT_TRUE(m["history"].is_array());
+  EXPECT_EQ(m["history"].size(), 3u);
+  EXPECT_EQ(m["epochs_run"], 3);
+  for (std::size_t e = 0; e < m["history"].size(); ++e) {
+    const Json& entry = m["history"][e];
+    EXPECT_EQ(entry["epoch"], e + 1);
+    EXPECT_TRUE(entry.contains("train_logloss"));
+    EXPECT_TRUE(entry["valid"].contains("auc"));
+  }
+  // The kept epoch is the best validation AUC in the history.
+  double best = -1;
+  int best_epoch = 0;
+  for (const Json& entry : m["history"])
+    if (entry["valid"]["auc"].get<double>() > best)
+      best = entry["valid"]["auc"], best_epoch = entry["epoch"];
+  EXPECT_EQ(m["best_epoch"], best_epoch);
+  // config.toml is the resolved config.
+  EXPECT_EQ(testing::read_file(folder / "config.toml"), to_toml(config()));
+}
+
+TEST_F(TrainerTest, SameSeedSameNumbersOneThread) {
+  const Json a = run("seed_a1"), b = run("seed_b1");
+  EXPECT_EQ(a["test"], b["test"]);
+  EXPECT_EQ(without_timings(a), without_timings(b));
+}
+
+TEST_F(TrainerTest, SameSeedSameNumbersTwoThreads) {
+  const Json a = run("seed_a2", {"train.threads=2"}), b = run("seed_b2", {"train.threads=2"});
+  EXPECT_EQ(a["threads"], 2);
+  EXPECT_EQ(a["test"], b["test"]);
+  EXPECT_EQ(without_timings(a), without_timings(b));
+}
+
+TEST_F(TrainerTest, AnotherSeedOtherNumbers) {
+  const Json a = run("seed_1"), b = run("seed_2", {"train.seed=2"});
+  EXPECT_NE(a["test"]["auc"], b["test"]["auc"]);
+  EXPECT_NE(a["test"]["logloss"], b["test"]["logloss"]);
+}
+
+TEST_F(TrainerTest, ResumeEqualsAStraightRun) {
+  const Json straight = run("straight", {"train.epochs=4"});
+  run("resumed", {"train.epochs=2"});
+  const Json resumed = run("resumed", {"train.epochs=4"}, /*resume=*/true);
+  EXPECT_EQ(resumed["epochs_run"], 4);
+  EXPECT_EQ(resumed["test"], straight["test"]);
+  EXPECT_EQ(resumed["valid"], straight["valid"]);
+  EXPECT_EQ(resumed["best_epoch"], straight["best_epoch"]);
+  EXPECT_EQ(without_timings(resumed)["history"], without_timings(straight)["history"]);
+  // The kept models hold the same weights, bit for bit.
+  const Checkpoint a = load_checkpoint(dir_->path() / "resumed" / "model");
+  const Checkpoint b = load_checkpoint(dir_->path() / "straight" / "model");
+  ASSERT_EQ(a.model->params().size(), b.model->params().size());
+  for (std::size_t i = 0; i < a.model->params().size(); ++i)
+    EXPECT_TRUE(a.model->params()[i] == b.model->params()[i]) << a.model->params().param(i).name;
+  ASSERT_EQ(a.model->tables().size(), b.model->tables().size());
+  for (std::size_t t = 0; t < a.model->tables().size(); ++t) {
+    const EmbeddingTable &ta = a.model->tables()[t], &tb = b.model->tables()[t];
+    ASSERT_EQ(ta.rows(), tb.rows());
+    EXPECT_TRUE(std::equal(ta.row(0), ta.row(0) + ta.rows() * ta.dim(), tb.row(0))) << ta.name();
+  }
+}
+
+TEST_F(TrainerTest, ResumeWithoutValidationEqualsAStraightRun) {
+  const std::vector<std::string> keys = {"train.early_stop_metric=none", "train.threads=2"};
+  auto with = [&](std::string extra) {
+    auto all = keys;
+    all.push_back(std::move(extra));
+    return all;
+  };
+  const Json straight = run("straight_none", with("train.epochs=3"));
+  run("resumed_none", with("train.epochs=1"));
+  const Json resumed = run("resumed_none", with("train.epochs=3"), true);
+  EXPECT_EQ(resumed["test"], straight["test"]);
+  EXPECT_EQ(resumed["best_epoch"], 3);
+}
+
+TEST_F(TrainerTest, ResumeRefusesAChangedModel) {
+  run("refuse", {"train.epochs=1"});
+  TrainOptions options;
+  options.run_dir = dir_->path() / "refuse";
+  options.resume = true;
+  const std::string message =
+      HEED_ERROR_MESSAGE(train(config({"train.epochs=2", "model.hidden=[32, 8]"}), options), Error);
+  EXPECT_THAT(message, HasSubstr("--resume"));
+  EXPECT_THAT(message, HasSubstr("hidden"));
+  EXPECT_THAT(HEED_ERROR_MESSAGE(train(config({"train.epochs=2", "train.seed=9"}), options), Error),
+              HasSubstr("seed"));
+  // Nothing was trained by the refused attempts.
+  const Checkpoint cp = load_checkpoint(options.run_dir / "checkpoint");
+  EXPECT_EQ((*cp.trainer)["epochs_done"], 1);
+}
+
+TEST_F(TrainerTest, ResumeWithoutACheckpointIsAnError) {
+  TrainOptions options;
+  options.run_dir = dir_->path() / "never_trained";
+  options.resume = true;
+  EXPECT_THAT(HEED_ERROR_MESSAGE(train(config(), options), Error), HasSubstr("checkpoint"));
+}
+
+TEST_F(TrainerTest, MissingDataFileIsNamed) {
+  TrainOptions options;
+  options.run_dir = dir_->path() / "missing";
+  const std::string message =
+      HEED_ERROR_MESSAGE(train(config({"data.train=absent.tsv"}), options), Error);
+  EXPECT_THAT(message, HasSubstr((dir_->path() / "absent.tsv").string()));
+}
+
+// --- the CLI agrees with the library ------------------------------------------------------------
+
+std::vector<float> parse_scores(const std::string& text) {
+  std::vector<float> scores;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) scores.push_back(std::strtof(line.c_str(), nullptr));
+  return scores;
+}
+
+TEST_F(TrainerTest, EvalCommandPrintsTheTestMetrics) {
+  const Json m = run("cli_eval");  // trained and evaluated on one thread
+  const fs::path model = dir_->path() / "cli_eval" / "model";
+  for (const char* threads : {"1", "2", "0"}) {
+    const auto r =
+        testing::run_command(testing::heed_binary() + " eval '" + model.string() + "' --data '" +
+                                 files_->test.string() + "' --threads " + threads,
+                             dir_->path());
+    ASSERT_EQ(r.status, 0) << r.err;
+    const Json printed = Json::parse(r.out);
+    EXPECT_EQ(printed["auc"], m["test"]["auc"]) << threads << " threads";
+    EXPECT_EQ(printed, m["test"]) << threads << " threads";
+  }
+}
+
+TEST_F(TrainerTest, PredictCommandWritesTheScorersScores) {
+  run("cli_predict");
+  const fs::path model = dir_->path() / "cli_predict" / "model";
+  Checkpoint cp = load_checkpoint(model);
+  const Dataset test = load_dataset(files_->test, cp.model->config(), cp.model->schema());
+  const std::vector<float> expected = score_dataset(*cp.model, test, 1);
+
+  const fs::path out = dir_->path() / "predictions.txt";
+  auto r =
+      testing::run_command(testing::heed_binary() + " predict '" + model.string() + "' --data '" +
+                               files_->test.string() + "' --threads 1 --out '" + out.string() + "'",
+                           dir_->path());
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(parse_scores(testing::read_file(out)), expected);
+
+  // Without the label column, to standard output, on two threads: the same scores.
+  r = testing::run_command(testing::heed_binary() + " predict '" + model.string() + "' --data '" +
+                               files_->unlabeled.string() + "' --threads 2",
+                           dir_->path());
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(parse_scores(r.out), expected);
+}
+
+TEST_F(TrainerTest, ScoresDoNotDependOnThreads) {
+  // `heed eval` defaults to every core; it must print what training computed on its threads.
+  run("threads");
+  Checkpoint cp = load_checkpoint(dir_->path() / "threads" / "model");
+  const Dataset test = load_dataset(files_->test, cp.model->config(), cp.model->schema());
+  const std::vector<float> one = score_dataset(*cp.model, test, 1);
+  for (const int threads : {2, 3, 7}) {
+    const std::vector<float> many = score_dataset(*cp.model, test, threads);
+    ASSERT_EQ(one.size(), many.size());
+    for (std::size_t i = 0; i < one.size(); ++i)
+      ASSERT_EQ(one[i], many[i]) << threads << " threads, row " << i;
+  }
+}
+
+}  // namespace
+}  // namespace heed
