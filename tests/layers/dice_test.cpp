@@ -118,7 +118,9 @@ TEST(Dice, EvaluationScoresARowAloneAsInABatch) {
   f.dice.forward(f.params, s, y, cache, false);
   for (Index r = 0; r < 5; ++r) {
     f.dice.forward(f.params, s.row(r), alone, cache, false);
-    EXPECT_EQ(alone, y.row(r)) << "row " << r;
+    // Equal up to rounding: vectorized exp may take another code path for a lone row, while
+    // batch statistics (the bug this guards against) would move the output by far more.
+    EXPECT_LT((alone - y.row(r)).cwiseAbs().maxCoeff(), 1e-6f) << "row " << r;
   }
 }
 
