@@ -17,6 +17,7 @@
 #include "optim/adam.h"
 #include "optim/row_optimizer.h"
 #include "train/data_splits.h"
+#include "train/early_stopping.h"
 #include "train/progress.h"
 
 namespace heed {
@@ -108,8 +109,9 @@ Json train(const Config& requested, const TrainOptions& options) {
   const auto checkpoint_path = options.run_dir / "checkpoint";
 
   std::unique_ptr<Model> model;
-  Json state = {{"epochs_done", 0}, {"best_score", nullptr}, {"best_epoch", 0}, {"bad_epochs", 0},
-                {"finished", false}, {"history", Json::array()}};
+  std::int64_t epoch = 0;  // epochs completed
+  EarlyStopping stopping;
+  Json history = Json::array();
   std::string optimizer_state;
   if (options.resume) {
     Checkpoint cp = load_checkpoint(checkpoint_path);
@@ -121,7 +123,9 @@ Json train(const Config& requested, const TrainOptions& options) {
     std::swap(model->params(), cp.model->params());
     std::swap(model->tables(), cp.model->tables());
     std::swap(model->normalizer(), cp.model->normalizer());
-    state = Json(*cp.trainer);
+    epoch = (*cp.trainer).at("epochs_done").get<std::int64_t>();
+    stopping = EarlyStopping::from_json((*cp.trainer).at("early_stopping"));
+    history = Json((*cp.trainer).at("history"));
     optimizer_state = cp.optimizer;
   } else {
     model = std::make_unique<Model>(requested);
@@ -153,14 +157,13 @@ Json train(const Config& requested, const TrainOptions& options) {
                                validate ? fmt::format("{} rows ({})", data.valid.rows, data.valid_source) : "nothing"));
 
   auto meta_of = [&](std::int64_t epoch) {
-    return Json{{"format_version", kCheckpointVersion}, {"heed_version", "0.1.0"}, {"trained_at", now_iso8601()},
+    return Json{{"format_version", kCheckpointVersion}, {"heed_version", HEED_VERSION}, {"trained_at", now_iso8601()},
                 {"epoch", epoch}, {"train_rows", data.train.rows}};
   };
 
   std::vector<std::size_t> order(data.train.rows);
   Batch batch;
-  std::int64_t epoch = state["epochs_done"].get<std::int64_t>();
-  while (!state["finished"].get<bool>() && epoch < config.train.epochs) {
+  while (!stopping.finished && epoch < config.train.epochs) {
     ++epoch;
     const auto started = std::chrono::steady_clock::now();
     std::iota(order.begin(), order.end(), std::size_t{0});
@@ -192,29 +195,19 @@ Json train(const Config& requested, const TrainOptions& options) {
     if (validate) {
       const metrics::Metrics m = evaluate_dataset(*model, data.valid, threads).overall;
       entry["valid"] = metrics_json(m);
-      const double score = score_of(m, config.train.early_stop_metric);
-      keep = state["best_score"].is_null() || score > state["best_score"].get<double>();
-      if (!std::isfinite(score)) keep = state["best_score"].is_null();
+      keep = stopping.observe(epoch, score_of(m, config.train.early_stop_metric), config.train.patience);
       summary += fmt::format(", valid auc {:.5f} gauc {:.5f} logloss {:.5f}{}", m.auc, m.gauc, m.logloss,
                              keep ? " (kept)" : "");
-      if (keep) {
-        state["best_score"] = std::isfinite(score) ? Json(score) : Json();
-        state["bad_epochs"] = 0;
-      } else {
-        state["bad_epochs"] = state["bad_epochs"].get<std::int64_t>() + 1;
-        if (state["bad_epochs"].get<std::int64_t>() >= config.train.patience) state["finished"] = true;
-      }
+    } else {
+      stopping.best_epoch = epoch;  // without validation the last epoch is kept
     }
-    if (keep) {
-      state["best_epoch"] = epoch;
-      save_checkpoint(model_path, *model, meta_of(epoch), "", nullptr);
-    }
-    state["history"].push_back(entry);
-    state["epochs_done"] = epoch;
+    if (keep) save_checkpoint(model_path, *model, meta_of(epoch), "", nullptr);
+    history.push_back(entry);
     progress.finish_epoch(summary);
     std::ostringstream optimizer_out;
     adam.save(optimizer_out);
-    const nlohmann::json trainer_state = nlohmann::json::parse(state.dump());
+    const nlohmann::json trainer_state = {
+        {"epochs_done", epoch}, {"early_stopping", stopping.to_json()}, {"history", nlohmann::json::parse(history.dump())}};
     save_checkpoint(checkpoint_path, *model, meta_of(epoch), optimizer_out.str(), &trainer_state);
   }
 
@@ -225,15 +218,15 @@ Json train(const Config& requested, const TrainOptions& options) {
     report["valid"] = evaluation_json(evaluate_dataset(*kept.model, data.valid, threads), config.eval.slice);
   if (data.has_test)
     report["test"] = evaluation_json(evaluate_dataset(*kept.model, data.test, threads), config.eval.slice);
-  report["best_epoch"] = state["best_epoch"];
-  report["epochs_run"] = state["epochs_done"];
+  report["best_epoch"] = stopping.best_epoch;
+  report["epochs_run"] = epoch;
   report["threads"] = threads;
   report["train_rows"] = data.train.rows;
   report["dense_parameters"] = kept.model->params().count();
   std::size_t embedding_rows = 0;
   for (const auto& t : kept.model->tables()) embedding_rows += t.rows();
   report["embedding_rows"] = embedding_rows;
-  report["history"] = state["history"];
+  report["history"] = history;
   write_file_atomically(options.run_dir / "metrics.json", report.dump(2) + "\n");
   return report;
 }
