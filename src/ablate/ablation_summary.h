@@ -1,0 +1,53 @@
+#pragma once
+// The figures an ablation report shows, computed from the runs: each variant's spread over
+// seeds, its difference to the plain model paired by seed, and the recommendation.
+//
+// Recommendation rule (on VALIDATION AUC; the test split chooses nothing):
+//   best      = the variant with the highest mean validation AUC over seeds
+//   in noise  = best mean - variant mean <= max(seed std of best, seed std of variant)
+//               (with one seed there is no std: only variants tying the best qualify)
+//   pick      = among variants in noise, the fewest modules, then the fewest parameters
+#include <cstddef>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ablate/ablation.h"
+#include "ablate/seed_stats.h"
+
+namespace heed::ablate {
+
+struct VariantSummary {
+  Spread valid_auc, test_auc, test_gauc, test_logloss, train_seconds, parameters;
+  std::vector<std::pair<std::string, Spread>> slice_auc;  // test AUC per slice value
+  bool has_diff = false;  // false for the plain model itself (or when there is none)
+  PairedDiff diff_valid_auc, diff_test_auc, diff_test_gauc, diff_test_logloss;  // variant - plain
+};
+
+struct Recommendation {
+  bool available = false;
+  std::size_t variant = 0;            // index into the result's variants
+  std::size_t best = 0;               // highest mean validation AUC
+  double noise = 0;                   // max(std of best, std of variant); NaN with one seed
+  std::vector<std::size_t> in_noise;  // every variant within the noise of the best
+  std::string text;                   // one line
+};
+
+struct AblationSummary {
+  std::vector<VariantSummary> variants;   // parallel to AblationResult::variants
+  std::vector<std::string> slice_values;  // union over runs, sorted
+  std::size_t plain = 0;                  // index of the plain model
+  bool has_plain = false;
+  Recommendation recommendation;
+};
+
+// The rules, in words, as reports and --help print them.
+extern const char* const kIntervalRule;
+extern const char* const kRecommendationRule;
+
+AblationSummary summarize(const AblationResult& result);
+
+// 1234567 -> "1,234,567" (rounded); "n/a" when not finite.
+std::string count_text(double value);
+
+}  // namespace heed::ablate
