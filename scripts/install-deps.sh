@@ -13,6 +13,7 @@ packages=(
   libfmt-dev             # message formatting
   libgtest-dev           # unit and integration tests
   zlib1g-dev libzstd-dev # compressed inputs
+  chromium               # renders heed explain reports in a test
 )
 
 missing=()

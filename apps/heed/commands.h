@@ -11,5 +11,6 @@ void add_synth_command(CLI::App& app);
 void add_prepare_command(CLI::App& app);
 void add_config_command(CLI::App& app);
 void add_ablate_command(CLI::App& app);
+void add_explain_command(CLI::App& app);
 
 }  // namespace heed::cli
