@@ -64,8 +64,8 @@ bool complete_metrics(const fs::path& path) {
   if (!fs::exists(path)) return false;
   try {
     const Json j = Json::parse(read_text(path));
-    return j.contains("valid") && j.contains("history") && j.contains("dense_parameters") &&
-           j.contains("embedding_rows");
+    // The trainer writes metrics.json once, atomically, after the last epoch.
+    return j.contains("history") && j.contains("dense_parameters") && j.contains("embedding_rows");
   } catch (const std::exception&) {
     return false;
   }
