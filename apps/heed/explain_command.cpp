@@ -27,8 +27,9 @@ void add_explain_command(CLI::App& app) {
   cmd->add_option("--out", args->out,
                   "The page to write, e.g. report.html; the JSON goes beside it (report.json)")
       ->required();
-  cmd->add_option("--rows", args->rows,
-                  "Rows explained: every row of a smaller file, else this many evenly spaced")
+  cmd->add_option(
+         "--rows", args->rows,
+         "Rows explained: every row of a smaller file (or with 0), else this many evenly spaced")
       ->capture_default_str();
   cmd->add_option("--samples", args->samples, "Rows shown per DIN attention")
       ->capture_default_str();

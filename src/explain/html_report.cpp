@@ -205,6 +205,13 @@ BarChart weight_chart(const std::vector<WeightStat>& weights, const SenetReport&
   }
   chart.axis_lo = lo;
   chart.axis_hi = hi > lo ? hi : lo + 1;
+  // Enough decimals to tell the means apart.
+  double smallest_gap = INFINITY;
+  for (std::size_t i = 1; i < weights.size(); ++i)
+    if (weights[i - 1].mean != weights[i].mean)
+      smallest_gap = std::min(smallest_gap, std::abs(weights[i - 1].mean - weights[i].mean));
+  if (std::isfinite(smallest_gap))
+    chart.digits = std::clamp(static_cast<int>(std::ceil(-std::log10(smallest_gap))), 3, 5);
   // Weights bunched far from zero would make equal-looking bars: start the axis near them.
   double data_lo = INFINITY, data_hi = -INFINITY;
   for (const Bar& b : chart.bars)
@@ -227,7 +234,7 @@ std::string zoom_note(const BarChart& chart) {
       "<p class=\"note\">The axis starts at {}, not 0, so that close weights can be told apart: "
       "compare "
       "bar ends, not lengths.</p>",
-      format_number(chart.axis_lo, 2));
+      fmt::format("{:g}", chart.axis_lo));
 }
 
 std::string element_heatmap(const SenetReport& r) {

@@ -26,9 +26,9 @@ std::vector<double> nice_ticks(double lo, double hi, int target) {
   const double raw = (hi - lo) / target;
   const double magnitude = std::pow(10.0, std::floor(std::log10(raw)));
   double step = magnitude;
-  for (double m : {1.0, 2.0, 2.5, 5.0, 10.0}) {
+  for (double m : {1.0, 2.0, 5.0, 10.0}) {
     step = m * magnitude;
-    if (step >= raw) break;
+    if (step >= raw * (1 - 1e-9)) break;
   }
   for (double t = std::ceil(lo / step - 1e-9) * step; t <= hi + step * 1e-9; t += step)
     ticks.push_back(std::abs(t) < step * 1e-9 ? 0.0 : t);
@@ -158,8 +158,8 @@ std::string horizontal_bars(const BarChart& chart) {
     s += fmt::format(
         "<text x=\"{}\" y=\"{}\" dominant-baseline=\"middle\">{} <tspan fill=\"{}\">± "
         "{}</tspan></text>",
-        px(label_width + plot + 10), px(mid), format_number(b.value), kMuted,
-        format_number((b.high - b.low) / 2));
+        px(label_width + plot + 10), px(mid), format_number(b.value, chart.digits), kMuted,
+        format_number((b.high - b.low) / 2, chart.digits));
   }
   s += "</svg>";
   return s;

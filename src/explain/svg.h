@@ -32,6 +32,7 @@ struct BarChart {
   std::string axis_label;
   std::string title;  // the <title> of the svg, read by screen readers
   int width = 900;
+  int digits = 3;  // decimals of the values printed beside the bars
 };
 std::string horizontal_bars(const BarChart& chart);
 
