@@ -10,5 +10,6 @@ void add_predict_command(CLI::App& app);
 void add_synth_command(CLI::App& app);
 void add_prepare_command(CLI::App& app);
 void add_config_command(CLI::App& app);
+void add_serve_command(CLI::App& app);
 
 }  // namespace heed::cli

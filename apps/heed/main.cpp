@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   heed::cli::add_synth_command(app);
   heed::cli::add_prepare_command(app);
   heed::cli::add_config_command(app);
+  heed::cli::add_serve_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
