@@ -484,7 +484,7 @@ TEST_F(ServeLimits, ConnectionsBeyondTheWorkersAndQueueGet503) {
   EXPECT_THAT(refused->body, HasSubstr("overloaded"));
   ::close(idle);
   int status = 0;
-  for (int i = 0; i < 50 && status != 200; ++i) {
+  for (int i = 0; i < 100 && status != 200; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     httplib::Client again("127.0.0.1", server.port());
     const auto res = again.Get("/healthz");
