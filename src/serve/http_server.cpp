@@ -247,7 +247,9 @@ Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>()) {
         const std::size_t limit = impl_->options.max_body_bytes;
         std::string body;
         bool too_large = false;
-        const bool complete = reader([&](const char* data, std::size_t n) {
+        // A POST with neither Content-Length nor Transfer-Encoding has no body (curl -X POST).
+        const bool has_body = req.has_header("Content-Length") || req.has_header("Transfer-Encoding");
+        const bool complete = !has_body || reader([&](const char* data, std::size_t n) {
           too_large = body.size() + n > limit;
           if (!too_large) body.append(data, n);
           return !too_large;

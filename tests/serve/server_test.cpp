@@ -391,6 +391,16 @@ TEST_F(ServeLimits, EveryBadRequestGetsItsStatusAndIsCounted) {
     EXPECT_THAT(answer["message"].get<std::string>(), HasSubstr(c.says));
     ++expected_counts[c.kind];
   }
+  // A POST without Content-Length has an empty body (curl -X POST sends that).
+  const int raw = testing::connect_loopback(server.port());
+  ASSERT_GE(raw, 0);
+  testing::send_all(raw, "POST /v1/score HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+  const std::string no_body = testing::receive(raw, std::chrono::milliseconds(5000));
+  ::close(raw);
+  EXPECT_THAT(no_body, HasSubstr("400 Bad Request"));
+  EXPECT_THAT(no_body, HasSubstr("\"error\":\"bad_json\""));
+  ++expected_counts["bad_json"];
+
   const auto wrong_method = client.Get("/v1/score");
   ASSERT_TRUE(wrong_method);
   EXPECT_EQ(wrong_method->status, 405);
@@ -401,7 +411,7 @@ TEST_F(ServeLimits, EveryBadRequestGetsItsStatusAndIsCounted) {
     EXPECT_EQ(server.server().metrics().errors(kind), static_cast<std::uint64_t>(n)) << kind;
   const auto metrics = client.Get("/metrics");
   ASSERT_TRUE(metrics);
-  EXPECT_THAT(metrics->body, HasSubstr("heed_http_request_errors_total{kind=\"bad_json\"} 2"));
+  EXPECT_THAT(metrics->body, HasSubstr("heed_http_request_errors_total{kind=\"bad_json\"} 3"));
   EXPECT_THAT(metrics->body,
               HasSubstr("heed_http_requests_total{endpoint=\"/v1/score\",status=\"413\"}"));
   EXPECT_THAT(
