@@ -12,6 +12,7 @@ packages=(
   nlohmann-json3-dev     # metrics.json, synth.json, reports
   libfmt-dev             # message formatting
   libgtest-dev           # unit and integration tests
+  libcpp-httplib-dev     # the HTTP server of `heed serve` (and the client its tests use)
   zlib1g-dev libzstd-dev # compressed inputs
   chromium               # renders heed explain reports in a test
 )

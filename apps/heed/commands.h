@@ -12,5 +12,6 @@ void add_prepare_command(CLI::App& app);
 void add_config_command(CLI::App& app);
 void add_ablate_command(CLI::App& app);
 void add_explain_command(CLI::App& app);
+void add_serve_command(CLI::App& app);
 
 }  // namespace heed::cli

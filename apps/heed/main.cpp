@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   heed::cli::add_config_command(app);
   heed::cli::add_ablate_command(app);
   heed::cli::add_explain_command(app);
+  heed::cli::add_serve_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

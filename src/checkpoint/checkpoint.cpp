@@ -133,7 +133,11 @@ void save_checkpoint(const std::filesystem::path& path, const Model& model, cons
 Checkpoint load_checkpoint(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(fmt::format("{}: cannot open model file", path.string()));
-  auto fail = [&](const std::string& what) { return Error(fmt::format("{}: {}", path.string(), what)); };
+  return load_checkpoint(in, path.string());
+}
+
+Checkpoint load_checkpoint(std::istream& in, const std::string& name) {
+  auto fail = [&](const std::string& what) { return Error(fmt::format("{}: {}", name, what)); };
   char magic[8];
   if (!in.read(magic, sizeof magic) || std::memcmp(magic, kMagic, sizeof magic) != 0)
     throw fail("not a heed model file (bad magic)");
@@ -158,7 +162,7 @@ Checkpoint load_checkpoint(const std::filesystem::path& path) {
     }
   } catch (const Error& e) {
     const std::string what = e.what();
-    if (what.rfind(path.string(), 0) == 0) throw;
+    if (what.rfind(name, 0) == 0) throw;
     throw fail(what);
   }
   for (const char* required : {"meta", "config", "dense", "tables", "normalizer"})
@@ -167,7 +171,7 @@ Checkpoint load_checkpoint(const std::filesystem::path& path) {
   Checkpoint cp;
   try {
     cp.meta = nlohmann::json::parse(sections["meta"]);
-    cp.model = std::make_unique<Model>(parse_config(sections["config"], path.string() + " (saved config)"));
+    cp.model = std::make_unique<Model>(parse_config(sections["config"], name + " (saved config)"));
     std::istringstream dense(sections["dense"]);
     load_dense(dense, cp.model->params());
     std::istringstream tables(sections["tables"]);

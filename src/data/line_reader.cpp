@@ -22,6 +22,12 @@ LineReader::LineReader(const std::filesystem::path& path, std::size_t max_line_b
   buffer_.resize(kChunkBytes);
 }
 
+LineReader::LineReader(const Text& text, std::size_t max_line_bytes)
+    : path_(text.name), max_line_bytes_(max_line_bytes), buffer_(text.text.begin(), text.text.end()), eof_(true) {
+  end_ = buffer_.size();
+  buffer_.reserve(1);  // data() is never null
+}
+
 LineReader::~LineReader() {
   if (file_) gzclose(static_cast<gzFile>(file_));
 }

@@ -1,7 +1,7 @@
 #pragma once
 // Reads a text file line by line through a large buffer, plain or gzip-compressed (zlib reads
-// both), tracking line numbers and byte offsets for error messages. A UTF-8 byte-order mark at
-// the start and a CR before each LF are dropped. Lines longer than the limit are an error, so
+// both), or text already in memory, tracking line numbers and byte offsets for error messages.
+// A UTF-8 byte-order mark at the start and a CR before each LF are dropped. Lines longer than the limit are an error, so
 // memory stays bounded whatever the input.
 #include <cstdint>
 #include <filesystem>
@@ -16,6 +16,12 @@ class LineReader {
   static constexpr std::size_t kDefaultMaxLineBytes = 16u << 20;
 
   explicit LineReader(const std::filesystem::path& path, std::size_t max_line_bytes = kDefaultMaxLineBytes);
+  // Text already in memory (a request body); `name` stands for the file name in messages.
+  struct Text {
+    std::string name;
+    std::string_view text;
+  };
+  explicit LineReader(const Text& text, std::size_t max_line_bytes = kDefaultMaxLineBytes);
   ~LineReader();
   LineReader(const LineReader&) = delete;
   LineReader& operator=(const LineReader&) = delete;
@@ -32,7 +38,7 @@ class LineReader {
   bool fill();  // reads more input after the unread part of the buffer; false at end of file
 
   std::string path_;
-  void* file_ = nullptr;  // gzFile
+  void* file_ = nullptr;  // gzFile; null for text in memory
   std::size_t max_line_bytes_;
   std::vector<char> buffer_;
   std::size_t begin_ = 0, end_ = 0;  // unread bytes are buffer_[begin_, end_)

@@ -23,8 +23,17 @@ class BatchBuilder {
   // the default row (drawn from rng). Otherwise unseen keys read zero or the default row.
   void build(const Dataset& data, std::span<const std::size_t> rows, bool training, Rng* rng,
              std::vector<EmbeddingTable>& tables, const NumericNormalizer& normalizer, Batch& out);
+  // Scoring (training = false above): the tables are only read, so a model shared by many
+  // threads can be scored from each of them with a builder of its own.
+  void build(const Dataset& data, std::span<const std::size_t> rows, const std::vector<EmbeddingTable>& tables,
+             const NumericNormalizer& normalizer, Batch& out);
 
  private:
+  // Fills `out` with every feature's rows; resolve(table, key, feature batch) appends the row.
+  template <class Resolve>
+  void gather(const Dataset& data, std::span<const std::size_t> rows, std::size_t tables,
+              const NumericNormalizer& normalizer, Batch& out, Resolve&& resolve);
+
   const Schema& schema_;
   bool learned_default_;
   double default_rate_;

@@ -145,7 +145,11 @@ void Model::forward(const Batch& batch, Index begin, Index count, Workspace& ws,
                  f.pooling, begin, count, field_block(ws.fields, f.field, dim_, count));
   }
   for (std::size_t g = 0; g < din_.size(); ++g) attend(batch, g, begin, count, ws, training);
+  forward_fields(batch.dense.middleRows(begin, count), count, ws, training);
+}
 
+void Model::forward_fields(const ConstMatrixView& dense, Index count, Workspace& ws, bool training) const {
+  ws.rows = count;
   auto input = ws.input.topRows(count);
   if (senet_) {
     senet_->forward(params_, ws.fields.topRows(count), count, input.leftCols(field_width()), *ws.senet);
@@ -153,7 +157,7 @@ void Model::forward(const Batch& batch, Index begin, Index count, Workspace& ws,
     input.leftCols(field_width()) = ws.fields.topRows(count);
   }
   if (schema_.num_dense > 0)
-    input.rightCols(static_cast<Index>(schema_.num_dense)) = batch.dense.middleRows(begin, count);
+    input.rightCols(static_cast<Index>(schema_.num_dense)) = dense.topRows(count);
 
   std::vector<const Matrix*> gates;
   if (poso_) {

@@ -81,6 +81,10 @@ class Model {
 
   // Logits of batch rows [begin, begin + count) into ws.mlp.logit.topRows(count).
   void forward(const Batch& batch, Index begin, Index count, Workspace& ws, bool training) const;
+  // forward() after the field vectors: from ws.fields.topRows(count) (pooled, DIN included)
+  // and the rows' normalized dense inputs [count, D] through SENet, POSO and the MLP to
+  // ws.mlp.logit.topRows(count). The request scorer (src/serve/) pools on its own and calls it.
+  void forward_fields(const ConstMatrixView& dense, Index count, Workspace& ws, bool training) const;
   // After forward with the same rows and ws.d_logit set: accumulates dense gradients into
   // ws.grads and embedding gradients into ws.table_grads (which must be sized and zeroed).
   void backward(const Batch& batch, Index begin, Index count, Workspace& ws) const;

@@ -20,7 +20,7 @@ int resolve_threads(std::int64_t configured) {
 // a row's score (and `heed eval`'s metrics) depend on how many threads ran.
 constexpr std::size_t kScoreChunkRows = 256;
 
-std::vector<float> score_dataset(Model& model, const Dataset& data, int threads) {
+std::vector<float> score_dataset(const Model& model, const Dataset& data, int threads) {
   const auto batch_size = static_cast<std::size_t>(model.config().eval.batch_size);
   BatchBuilder builder(model.schema(), model.config().embedding);
   std::vector<std::unique_ptr<Model::Workspace>> workspaces;
@@ -34,7 +34,7 @@ std::vector<float> score_dataset(Model& model, const Dataset& data, int threads)
     const std::size_t end = std::min(data.rows, start + batch_size);
     rows.resize(end - start);
     std::iota(rows.begin(), rows.end(), start);
-    builder.build(data, rows, /*training=*/false, nullptr, model.tables(), model.normalizer(), batch);
+    builder.build(data, rows, model.tables(), model.normalizer(), batch);
     const auto B = static_cast<Index>(rows.size());
     const Index chunks = (B + chunk - 1) / chunk;
 #pragma omp parallel for num_threads(threads) schedule(static)
@@ -69,7 +69,7 @@ Evaluation evaluate_scores(const std::vector<float>& scores, const Dataset& data
   return e;
 }
 
-Evaluation evaluate_dataset(Model& model, const Dataset& data, int threads) {
+Evaluation evaluate_dataset(const Model& model, const Dataset& data, int threads) {
   return evaluate_scores(score_dataset(model, data, threads), data);
 }
 

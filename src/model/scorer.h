@@ -14,14 +14,14 @@
 namespace heed {
 
 // Click probabilities of every row of `data`, in order.
-std::vector<float> score_dataset(Model& model, const Dataset& data, int threads);
+std::vector<float> score_dataset(const Model& model, const Dataset& data, int threads);
 
 // Metrics over every row, and per value of eval.slice when the config names one.
 struct Evaluation {
   metrics::Metrics overall;
   std::vector<std::pair<std::string, metrics::Metrics>> slices;  // sorted by value
 };
-Evaluation evaluate_dataset(Model& model, const Dataset& data, int threads);
+Evaluation evaluate_dataset(const Model& model, const Dataset& data, int threads);
 Evaluation evaluate_scores(const std::vector<float>& scores, const Dataset& data);
 
 // {"auc":…, "gauc":…, "logloss":…, "calibration":…, "rows":…}; NaN becomes null.

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Latency and throughput of `heed serve` on loopback, driven by wrk: /v1/score requests of 100
+# candidates (one synth user with the longest history of the rows read) against the full demo
+# model (DIN, SENet, POSO), at 1, 4 and 16 connections. Prints p50/p99 latency and requests/s.
+#
+#   bash bench/serve_bench.sh                 # synth data + a 1-epoch model in $WORK, then wrk
+#   MODEL=runs/x/model DATA=data/test.tsv bash bench/serve_bench.sh
+#
+# Environment: BUILD (build folder, default build), WORK (default /tmp/heed_serve_bench),
+# DURATION (seconds per level, default 10), THREADS (server workers, default 16), PORT (8765).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+WORK=${WORK:-/tmp/heed_serve_bench}
+DURATION=${DURATION:-10}
+THREADS=${THREADS:-16}
+PORT=${PORT:-8765}
+HEED="$BUILD/heed"
+[ -x "$HEED" ] || { echo "no $HEED: build heed first (bash scripts/build.sh)" >&2; exit 1; }
+
+if ! command -v wrk >/dev/null; then  # the benchmark's own tool, not a build dependency
+  sudo_cmd=()
+  [ "$(id -u)" = 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends wrk
+fi
+
+mkdir -p "$WORK"
+if [ -z "${MODEL:-}" ]; then
+  if [ ! -f "$WORK/run/model" ]; then
+    "$HEED" synth --out "$WORK/data" --rows 40000 --seed 1 >/dev/null
+    "$HEED" train examples/synth/config.toml --set data.dir="$WORK/data" --set train.epochs=1 \
+      --set train.progress=none --out "$WORK/run" >/dev/null
+  fi
+  MODEL="$WORK/run/model"
+  DATA="$WORK/data/test.tsv"
+fi
+python3 bench/serve_request.py "$DATA" 100 >"$WORK/body.json"
+
+"$HEED" serve "$MODEL" --port "$PORT" --threads "$THREADS" --no-watch 2>"$WORK/serve.log" &
+server=$!
+trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true' EXIT
+for _ in $(seq 100); do
+  curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+curl -sf "http://127.0.0.1:$PORT/v1/score" --data-binary @"$WORK/body.json" | head -c 200
+echo
+
+echo "model $MODEL, 100 candidates per request, ${DURATION}s per level, $(nproc) cores, $THREADS server threads"
+for c in 1 4 16; do
+  t=$((c < 4 ? c : 4))
+  printf 'connections=%-3s ' "$c"
+  BODY_FILE="$WORK/body.json" wrk -t"$t" -c"$c" -d"${DURATION}s" --latency -s bench/serve_bench.lua \
+    "http://127.0.0.1:$PORT/v1/score" | tail -n 1
+done

@@ -1,0 +1,121 @@
+#include "data/row_encoder.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <limits>
+
+#include "hashing/feature_hash.h"
+
+namespace heed {
+namespace {
+
+constexpr std::int64_t kMissingBucket = std::numeric_limits<std::int64_t>::min();
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ')) s.remove_suffix(1);
+  return s;
+}
+
+FeatureValueError not_a_number(std::size_t fi, const FeatureInfo& f, std::string_view text) {
+  return FeatureValueError(fi, "numeric",
+                           fmt::format("feature '{}' expects a number, found '{}'", f.name, text));
+}
+
+}  // namespace
+
+bool parse_number(std::string_view text, double& out) {
+  text = trim(text);
+  if (text.empty()) return false;
+  if (text.front() == '+') text.remove_prefix(1);
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && end == text.data() + text.size() && std::isfinite(out);
+}
+
+std::int64_t numeric_bucket(const FeatureInfo& feature, double value) {
+  if (feature.bucketizer == Bucketizer::kBoundaries) {
+    return std::upper_bound(feature.boundaries.begin(), feature.boundaries.end(), value) -
+           feature.boundaries.begin();
+  }
+  // log2: small values keep their integer part (counts 0 and 1 stay distinct), larger ones
+  // share a bucket per power of two, as the Criteo winners bucketed counts.
+  if (value < 1.0) return static_cast<std::int64_t>(std::floor(std::max(value, -1e15)));
+  return static_cast<std::int64_t>(std::floor(std::log2(value))) + 2;
+}
+
+void RowEncoder::prepare(Dataset& data) const {
+  data.keys.resize(schema_.features.size());
+  data.dense.resize(schema_.num_dense);
+}
+
+void RowEncoder::add_number(std::size_t fi, double value, Dataset& data) const {
+  const FeatureInfo& f = schema_.features[fi];
+  HEED_CHECK(f.kind == FeatureKind::kNumeric, "feature '{}' is not numeric", f.name);
+  if (!std::isnan(value) && !std::isfinite(value))
+    throw not_a_number(fi, f, fmt::format("{}", value));
+  if (f.is_dense()) {
+    data.dense[static_cast<std::size_t>(f.dense)].push_back(static_cast<float>(value));
+    return;
+  }
+  KeyColumn& out = data.keys[fi];
+  const std::uint64_t seed = schema_.tables[static_cast<std::size_t>(f.table)].seed;
+  out.keys.push_back(
+      hash_integer(std::isnan(value) ? kMissingBucket : numeric_bucket(f, value), seed));
+  out.offsets.push_back(out.keys.size());
+}
+
+void RowEncoder::add_text(std::size_t fi, std::string_view text, Dataset& data) const {
+  const FeatureInfo& f = schema_.features[fi];
+  if (f.kind == FeatureKind::kNumeric) {
+    double v = std::numeric_limits<double>::quiet_NaN();
+    if (!trim(text).empty() && !parse_number(text, v)) throw not_a_number(fi, f, text);
+    add_number(fi, v, data);
+    return;
+  }
+  KeyColumn& out = data.keys[fi];
+  const std::uint64_t seed = schema_.tables[static_cast<std::size_t>(f.table)].seed;
+  if (!f.has_values()) {
+    out.keys.push_back(hash_value(text, seed));
+  } else {
+    // Values in order; empty tokens carry nothing. Sequences keep the most recent max_len,
+    // multi-valued features the first max_len.
+    const std::size_t first = out.keys.size();
+    std::size_t start = 0;
+    while (start <= text.size()) {
+      std::size_t stop = text.find(f.separator, start);
+      if (stop == std::string_view::npos) stop = text.size();
+      if (stop > start) out.keys.push_back(hash_value(text.substr(start, stop - start), seed));
+      start = stop + 1;
+    }
+    const std::size_t count = out.keys.size() - first;
+    if (f.max_len > 0 && count > f.max_len) {
+      if (f.kind == FeatureKind::kSequence)
+        out.keys.erase(out.keys.begin() + static_cast<std::ptrdiff_t>(first),
+                       out.keys.begin() + static_cast<std::ptrdiff_t>(first + count - f.max_len));
+      else
+        out.keys.resize(first + f.max_len);
+    }
+  }
+  out.offsets.push_back(out.keys.size());
+}
+
+void RowEncoder::finish_row(Dataset& data) const {
+  // Features attended together by DIN must be aligned value by value.
+  for (const DinGroup& group : schema_.din_groups) {
+    const auto lead = static_cast<std::size_t>(group.keys[0]);
+    const std::size_t expected = data.keys[lead].count(data.rows);
+    for (std::size_t k = 1; k < group.keys.size(); ++k) {
+      const auto fi = static_cast<std::size_t>(group.keys[k]);
+      const std::size_t found = data.keys[fi].count(data.rows);
+      if (found != expected)
+        throw FeatureValueError(
+            fi, "din_alignment",
+            fmt::format("'{}' has {} values but '{}', which it is attended with, has {}",
+                        schema_.features[fi].name, found, schema_.features[lead].name, expected));
+    }
+  }
+  ++data.rows;
+}
+
+}  // namespace heed

@@ -1,0 +1,62 @@
+#pragma once
+// One row's raw values -> hashed keys and dense values, exactly as training reads them. The
+// dataset loader feeds it the cells of each file row and `heed serve` the values of each
+// request, so a value scores the same whichever way it arrived.
+//
+//   categorical   one value                  -> one key (the empty string is a value too)
+//   multi         values joined by separator -> a key per non-empty value, the first max_len
+//   sequence      values joined by separator -> a key per non-empty value, the last max_len
+//   numeric       a number, or empty         -> a dense input (NaN when empty), or the key of
+//                                               its bucket when bucketized
+//
+// A bad value throws FeatureValueError, naming the feature and the problem but not where the
+// value came from: the caller adds that (file, line and column; or the request field).
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "config/schema.h"
+#include "core/error.h"
+#include "data/dataset.h"
+
+namespace heed {
+
+class FeatureValueError : public Error {
+ public:
+  FeatureValueError(std::size_t feature, std::string reason, const std::string& message)
+      : Error(message), feature_(feature), reason_(std::move(reason)) {}
+  std::size_t feature() const { return feature_; }       // index into Schema::features
+  const std::string& reason() const { return reason_; }  // "numeric", "din_alignment"
+
+ private:
+  std::size_t feature_;
+  std::string reason_;
+};
+
+// A whole finite number, as files write them (surrounding spaces and a leading '+' allowed).
+bool parse_number(std::string_view text, double& out);
+
+// Bucket id of a numeric value under a feature's bucketizer (log2: floor(log2 x) + 2 for
+// x >= 1, the integer part below that; boundaries: index of the first edge above x).
+std::int64_t numeric_bucket(const FeatureInfo& feature, double value);
+
+// Appends rows to a Dataset one feature at a time: every feature of the schema gets exactly one
+// add_text or add_number call per row, in any order, then finish_row closes the row.
+class RowEncoder {
+ public:
+  explicit RowEncoder(const Schema& schema) : schema_(schema) {}
+
+  // Gives `data` a key column per feature and a value column per dense input.
+  void prepare(Dataset& data) const;
+  // Feature `feature`'s value as a file cell holds it.
+  void add_text(std::size_t feature, std::string_view text, Dataset& data) const;
+  // A numeric feature's value as a number (NaN: missing, like an empty cell).
+  void add_number(std::size_t feature, double value, Dataset& data) const;
+  // Checks that the features DIN attends together have as many values each, and counts the row.
+  void finish_row(Dataset& data) const;
+
+ private:
+  const Schema& schema_;
+};
+
+}  // namespace heed

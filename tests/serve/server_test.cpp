@@ -1,0 +1,508 @@
+// `heed serve` over loopback HTTP: scores equal `heed predict` on the same rows before and
+// after hot reloads (over HTTP with the admin token, and by a changed file), refused reloads
+// keep the old model serving, every bad request gets its 4xx and its count in /metrics, slow
+// and half-closed clients are counted and do not stall anyone else, and excess connections get
+// 503.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "../support/synthetic_data.h"
+#include "serve/httplib.h"
+#include "serve_support.h"
+
+namespace heed {
+namespace {
+
+using ::testing::HasSubstr;
+using Json = nlohmann::json;
+namespace fs = std::filesystem;
+
+std::string quoted(const fs::path& p) {
+  std::string s = "'";
+  s += p.string();
+  s += "'";
+  return s;
+}
+
+std::vector<std::string> split(const std::string& line, char by) {
+  std::vector<std::string> parts;
+  std::stringstream in(line);
+  std::string part;
+  while (std::getline(in, part, by)) parts.push_back(part);
+  if (!line.empty() && line.back() == by) parts.emplace_back();
+  return parts;
+}
+
+std::vector<std::vector<std::string>> read_rows(const fs::path& tsv) {
+  std::vector<std::vector<std::string>> rows;
+  std::ifstream in(tsv);
+  std::string line;
+  std::getline(in, line);  // header
+  while (std::getline(in, line)) rows.push_back(split(line, '\t'));
+  return rows;
+}
+
+std::vector<double> predict(const fs::path& model, const fs::path& rows, const fs::path& dir) {
+  const auto r = testing::run_command(testing::heed_binary() + " predict " + quoted(model) +
+                                          " --data " + quoted(rows) + " --threads 1",
+                                      dir);
+  EXPECT_EQ(r.status, 0) << r.err;
+  std::vector<double> scores;
+  std::stringstream in(r.out);
+  for (double s; in >> s;) scores.push_back(s);
+  return scores;
+}
+
+// Copies `from` over `to` the way a deploy would: a temporary file renamed into place.
+void replace_file(const fs::path& from, const fs::path& to) {
+  fs::copy_file(from, to.string() + ".new", fs::copy_options::overwrite_existing);
+  fs::rename(to.string() + ".new", to);
+}
+
+void expect_scores(const std::string& body, const std::vector<double>& expected,
+                   std::size_t first = 0) {
+  const Json answer = Json::parse(body);
+  ASSERT_TRUE(answer.contains("scores")) << body;
+  ASSERT_LE(first + answer["scores"].size(), expected.size());
+  for (std::size_t i = 0; i < answer["scores"].size(); ++i)
+    EXPECT_NEAR(answer["scores"][i].get<double>(), expected[first + i], 1e-6) << "score " << i;
+}
+
+// Unlabeled synthetic rows with the user side of row u and the candidate side of row c.
+struct Requests {
+  static constexpr std::size_t kUsers = 5, kCandidates = 20;
+  std::vector<Json> bodies;  // one /v1/score request per user
+  std::string rows_tsv;      // the same pairs as rows, for `heed predict`
+};
+
+Requests build_requests(const fs::path& test_tsv) {
+  const auto rows = read_rows(test_tsv);  // user item genres history price count
+  Requests out;
+  out.rows_tsv = "user\titem\tgenres\thistory\tprice\tcount\n";
+  for (std::size_t u = 0; u < Requests::kUsers; ++u) {
+    const auto& user = rows[u];
+    Json body{{"user", {{"user", user[0]}}}, {"candidates", Json::array()}};
+    // Even users send lists and numbers, odd ones the file's own strings.
+    body["user"]["history"] = u % 2 == 0 ? Json(split(user[3], '|')) : Json(user[3]);
+    if (u % 2 == 0 && user[3].empty()) body["user"]["history"] = Json::array();
+    for (std::size_t c = 0; c < Requests::kCandidates; ++c) {
+      const auto& cand = rows[10 + c];
+      Json candidate{{"item", cand[1]}, {"genres", cand[2]}};
+      if (u % 2 == 0) {
+        candidate["price"] = cand[4].empty() ? Json(nullptr) : Json(std::stod(cand[4]));
+        candidate["count"] = std::stoi(cand[5]);
+      } else {
+        candidate["price"] = cand[4];
+        candidate["count"] = cand[5];
+      }
+      body["candidates"].push_back(candidate);
+      for (const std::string& cell : {user[0], cand[1], cand[2], user[3], cand[4]}) {
+        out.rows_tsv += cell;
+        out.rows_tsv += '\t';
+      }
+      out.rows_tsv += cand[5];
+      out.rows_tsv += '\n';
+    }
+    out.bodies.push_back(body);
+  }
+  return out;
+}
+
+httplib::Headers bearer(const std::string& token) {
+  std::string value = "Bearer ";
+  value += token;
+  return {{"Authorization", value}};
+}
+
+TEST(ServeEndToEnd, ScoresEqualPredictBeforeAndAfterHotReloads) {
+  testing::TempDir dir("serve_e2e");
+  const testing::SyntheticFiles files = testing::write_synthetic_data(dir.path());
+  testing::write_file(dir / "serve.toml", testing::serve_config_text(dir.path()));
+  for (const std::string seed : {"1", "2"}) {
+    std::string run = "run";
+    run += seed;
+    const auto r =
+        testing::run_command(testing::heed_binary() + " train " + quoted(dir / "serve.toml") +
+                                 " --set train.seed=" + seed + " --out " + quoted(dir / run),
+                             dir.path());
+    ASSERT_EQ(r.status, 0) << r.err;
+  }
+  const fs::path run1 = dir / "run1", run2 = dir / "run2";
+  const Requests requests = build_requests(files.unlabeled);
+  testing::write_file(dir / "pairs.tsv", requests.rows_tsv);
+  const std::vector<double> pairs1 = predict(run1 / "model", dir / "pairs.tsv", dir.path());
+  const std::vector<double> pairs2 = predict(run2 / "model", dir / "pairs.tsv", dir.path());
+  const std::vector<double> rows1 = predict(run1 / "model", files.unlabeled, dir.path());
+  const std::vector<double> rows2 = predict(run2 / "model", files.unlabeled, dir.path());
+  ASSERT_EQ(pairs1.size(), Requests::kUsers * Requests::kCandidates);
+  ASSERT_EQ(rows1.size(), 1000u);
+  ASSERT_EQ(rows2.size(), 1000u);
+  double differ = 0;
+  for (std::size_t i = 0; i < rows1.size(); ++i) differ = std::max(differ, std::abs(rows1[i] - rows2[i]));
+  ASSERT_GT(differ, 1e-3) << "the two models should score differently";
+  const std::string unlabeled = testing::read_file(files.unlabeled);
+
+  auto check_all = [&](httplib::Client& client, const std::vector<double>& pairs,
+                       const std::vector<double>& rows) {
+    for (std::size_t u = 0; u < requests.bodies.size(); ++u) {
+      const auto res = client.Post("/v1/score", requests.bodies[u].dump(), "application/json");
+      ASSERT_TRUE(res);
+      ASSERT_EQ(res->status, 200) << res->body;
+      expect_scores(res->body, pairs, u * Requests::kCandidates);
+    }
+    const auto res = client.Post("/v1/score_rows", unlabeled, "text/tab-separated-values");
+    ASSERT_TRUE(res);
+    ASSERT_EQ(res->status, 200) << res->body;
+    expect_scores(res->body, rows);
+  };
+
+  // Reload over HTTP, on a server that does not watch the file.
+  fs::create_directories(dir / "serving");
+  const fs::path served = dir / "serving" / "model";
+  fs::copy_file(run1 / "model", served);
+  fs::copy_file(run1 / "metrics.json", dir / "serving" / "metrics.json");
+  {
+    serve::ServerOptions options;
+    options.model = served;
+    options.threads = 3;
+    options.watch = false;
+    options.admin_token = "s3cret";
+    testing::RunningServer server(options);
+    httplib::Client client("127.0.0.1", server.port());
+    client.set_read_timeout(10, 0);
+    check_all(client, pairs1, rows1);
+
+    auto res = client.Get("/v1/model");
+    ASSERT_TRUE(res);
+    ASSERT_EQ(res->status, 200);
+    const Json described = Json::parse(res->body);
+    EXPECT_EQ(described["fields"].size(), 6u);
+    EXPECT_FALSE(described["model"]["trained_at"].get<std::string>().empty());
+    EXPECT_EQ(described["metrics"]["test"]["rows"], 1000) << "metrics.json beside the model";
+    EXPECT_EQ(described["config"]["din"]["activation"], "dice");
+    const std::string version1 = described["model"]["version"];
+
+    replace_file(run2 / "model", served);
+    res = client.Post("/v1/reload", "", "application/json");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 403) << "no token";
+    res = client.Post("/v1/reload", bearer("wrong"), "", "application/json");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 403) << "a wrong token";
+    check_all(client, pairs1, rows1);  // still the first model
+
+    res = client.Post("/v1/reload", bearer("s3cret"), "", "application/json");
+    ASSERT_TRUE(res);
+    ASSERT_EQ(res->status, 200) << res->body;
+    EXPECT_EQ(Json::parse(res->body)["reloaded"], true);
+    EXPECT_NE(Json::parse(res->body)["model"]["version"], version1);
+    check_all(client, pairs2, rows2);
+
+    // A corrupt file is refused and the model before it keeps serving.
+    std::string bytes = testing::read_file(run1 / "model");
+    bytes[bytes.size() / 2] ^= 0x5a;
+    testing::write_file(dir / "corrupt", bytes);
+    replace_file(dir / "corrupt", served);
+    res = client.Post("/v1/reload", bearer("s3cret"), "", "application/json");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 422) << res->body;
+    EXPECT_THAT(res->body, HasSubstr("corrupt"));
+    check_all(client, pairs2, rows2);
+    res = client.Get("/metrics");
+    ASSERT_TRUE(res);
+    EXPECT_THAT(res->body, HasSubstr("heed_model_reloads_total{trigger=\"http\",result=\"ok\"} 1"));
+    EXPECT_THAT(res->body,
+                HasSubstr("heed_model_reloads_total{trigger=\"http\",result=\"failed\"} 1"));
+    EXPECT_THAT(res->body, HasSubstr("heed_http_request_errors_total{kind=\"forbidden\"} 2"));
+    EXPECT_THAT(res->body, HasSubstr("heed_http_request_errors_total{kind=\"reload_failed\"} 1"));
+
+    // A model that reads other fields would break clients: refused too.
+    Config other =
+        parse_config(testing::serve_config_text(dir.path(), "[features.colour]\n"), "other.toml");
+    Model untrained(other);
+    save_checkpoint(dir / "other", untrained, {{"trained_at", "now"}}, "", nullptr);
+    replace_file(dir / "other", served);
+    res = client.Post("/v1/reload", bearer("s3cret"), "", "application/json");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 409) << res->body;
+    EXPECT_THAT(res->body, HasSubstr("colour"));
+    check_all(client, pairs2, rows2);
+  }
+
+  // Reload by a changed file.
+  replace_file(run1 / "model", served);
+  {
+    serve::ServerOptions options;
+    options.model = served;
+    options.threads = 2;
+    options.watch_interval_s = 0.1;
+    testing::RunningServer server(options);
+    httplib::Client client("127.0.0.1", server.port());
+    client.set_read_timeout(10, 0);
+    check_all(client, pairs1, rows1);
+    const std::string version1 = server.server().model()->version();
+
+    replace_file(run2 / "model", served);
+    for (int i = 0; i < 100 && server.server().model()->version() == version1; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ASSERT_NE(server.server().model()->version(), version1) << "the changed file was not picked up";
+    check_all(client, pairs2, rows2);
+
+    testing::write_file(dir / "truncated", testing::read_file(run1 / "model").substr(0, 1000));
+    replace_file(dir / "truncated", served);
+    auto res = client.Get("/metrics");
+    for (int i = 0; i < 100 && res &&
+                    res->body.find("trigger=\"watch\",result=\"failed\"") == std::string::npos;
+         ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      res = client.Get("/metrics");
+    }
+    ASSERT_TRUE(res);
+    EXPECT_THAT(res->body,
+                HasSubstr("heed_model_reloads_total{trigger=\"watch\",result=\"failed\"} 1"));
+    EXPECT_THAT(res->body,
+                HasSubstr("heed_model_reloads_total{trigger=\"watch\",result=\"ok\"} 1"));
+    check_all(client, pairs2, rows2);
+  }
+}
+
+class ServeLimits : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    files_ = testing::write_synthetic_data(dir_.path());
+    config_ = parse_config(testing::serve_config_text(dir_.path()), "serve.toml");
+    testing::write_keyed_model(dir_ / "model", config_, files_.train);
+  }
+  serve::ServerOptions options() const {
+    serve::ServerOptions o;
+    o.model = dir_ / "model";
+    o.threads = 3;
+    o.watch = false;
+    o.read_timeout_s = 1.0;
+    o.max_body_bytes = 4096;
+    o.limits.max_candidates = 5;
+    o.limits.max_values = 10;
+    o.limits.max_rows = 50;
+    return o;
+  }
+  static Json good_request() {
+    return Json{
+        {"user", {{"user", "u1"}, {"history", Json::array({"3", "4"})}}},
+        {"candidates",
+         Json::array({Json{{"item", "7"}, {"genres", "g0|g7"}, {"price", 2.5}, {"count", 3}}})}};
+  }
+  testing::TempDir dir_{"serve_limits"};
+  testing::SyntheticFiles files_;
+  Config config_;
+};
+
+TEST_F(ServeLimits, EveryBadRequestGetsItsStatusAndIsCounted) {
+  testing::RunningServer server(options());
+  httplib::Client client("127.0.0.1", server.port());
+  client.set_read_timeout(10, 0);
+
+  struct Case {
+    std::string name, path, body;
+    int status;
+    std::string kind, says;
+  };
+  std::vector<Case> cases;
+  auto with = [](auto edit) {
+    Json j = good_request();
+    edit(j);
+    return j.dump();
+  };
+  cases.push_back(
+      {"malformed JSON", "/v1/score", "{\"candidates\": [", 400, "bad_json", "not valid JSON"});
+  cases.push_back(
+      {"not an object", "/v1/score", "[1, 2]", 400, "wrong_type", "must be a JSON object"});
+  cases.push_back({"nested too deep", "/v1/score", "{\"candidates\": [[[[[[[1]]]]]]]}", 400,
+                   "bad_json", "deeper"});
+  cases.push_back({"candidates not a list", "/v1/score",
+                   with([](Json& j) { j["candidates"] = "7"; }), 400, "wrong_type", "candidates"});
+  cases.push_back({"a boolean value", "/v1/score",
+                   with([](Json& j) { j["candidates"][0]["item"] = true; }), 400, "wrong_type",
+                   "candidates[0].item"});
+  cases.push_back({"a list for a categorical field", "/v1/score",
+                   with([](Json& j) { j["candidates"][0]["item"] = Json::array({"7"}); }), 400,
+                   "wrong_type", "item"});
+  cases.push_back({"a fraction for a categorical field", "/v1/score",
+                   with([](Json& j) { j["candidates"][0]["item"] = 7.5; }), 400, "wrong_type",
+                   "item"});
+  cases.push_back({"an unknown field", "/v1/score",
+                   with([](Json& j) { j["user"]["colour"] = "red"; }), 400, "unknown_field",
+                   "'colour'"});
+  cases.push_back({"an unknown top-level field", "/v1/score",
+                   with([](Json& j) { j["users"] = Json::object(); }), 400, "unknown_field",
+                   "'users'"});
+  cases.push_back({"no candidates", "/v1/score", with([](Json& j) { j.erase("candidates"); }), 400,
+                   "missing_field", "candidates"});
+  cases.push_back({"a missing field", "/v1/score",
+                   with([](Json& j) { j["candidates"][0].erase("price"); }), 400, "missing_field",
+                   "'price'"});
+  cases.push_back({"a field given twice", "/v1/score",
+                   with([](Json& j) { j["user"]["item"] = "8"; }), 400, "conflicting_field",
+                   "item"});
+  cases.push_back({"an empty candidate list", "/v1/score",
+                   with([](Json& j) { j["candidates"] = Json::array(); }), 400, "empty_candidates",
+                   "empty"});
+  cases.push_back({"too many candidates", "/v1/score", with([](Json& j) {
+                     for (int i = 0; i < 5; ++i) j["candidates"].push_back(j["candidates"][0]);
+                   }),
+                   413, "too_many_candidates", "--max-candidates"});
+  cases.push_back({"a sequence over the limit", "/v1/score", with([](Json& j) {
+                     j["user"]["history"] = Json(std::vector<std::string>(11, "3"));
+                   }),
+                   413, "too_many_values", "--max-values"});
+  cases.push_back({"a sequence string over the limit", "/v1/score",
+                   with([](Json& j) { j["user"]["history"] = "1|2|3|4|5|6|7|8|9|10|11"; }), 413,
+                   "too_many_values", "history"});
+  cases.push_back({"not a number", "/v1/score",
+                   with([](Json& j) { j["candidates"][0]["price"] = "cheap"; }), 400, "bad_value",
+                   "expects a number"});
+  cases.push_back({"a body over the limit", "/v1/score", std::string(5000, ' '), 413,
+                   "body_too_large", "--max-body-bytes"});
+  cases.push_back({"rows without a needed column", "/v1/score_rows", "user\titem\nu1\t7\n", 400,
+                   "bad_rows", "no column 'genres'"});
+  cases.push_back({"rows with a bad value", "/v1/score_rows",
+                   "user\titem\tgenres\thistory\tprice\tcount\nu1\t7\tg1\t3\tcheap\t4\n", 400,
+                   "bad_rows", "body:2: column 5 (price)"});
+  std::string many_rows = "user\titem\tgenres\thistory\tprice\tcount\n";
+  many_rows.append(60 * 2, '\n');
+  cases.push_back(
+      {"too many rows", "/v1/score_rows", many_rows, 413, "too_many_rows", "--max-rows"});
+  cases.push_back({"an unknown path", "/v1/nothing", "{}", 404, "not_found", "/v1/nothing"});
+
+  std::map<std::string, int> expected_counts;
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    const auto res = client.Post(c.path, c.body, "application/json");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, c.status) << res->body;
+    const Json answer = Json::parse(res->body, nullptr, false);
+    ASSERT_FALSE(answer.is_discarded()) << res->body;
+    EXPECT_EQ(answer["error"], c.kind) << res->body;
+    EXPECT_THAT(answer["message"].get<std::string>(), HasSubstr(c.says));
+    ++expected_counts[c.kind];
+  }
+  // A POST without Content-Length has an empty body (curl -X POST sends that).
+  const int raw = testing::connect_loopback(server.port());
+  ASSERT_GE(raw, 0);
+  testing::send_all(raw, "POST /v1/score HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+  const std::string no_body = testing::receive(raw, std::chrono::milliseconds(5000));
+  ::close(raw);
+  EXPECT_THAT(no_body, HasSubstr("400 Bad Request"));
+  EXPECT_THAT(no_body, HasSubstr("\"error\":\"bad_json\""));
+  ++expected_counts["bad_json"];
+
+  const auto wrong_method = client.Get("/v1/score");
+  ASSERT_TRUE(wrong_method);
+  EXPECT_EQ(wrong_method->status, 405);
+  EXPECT_EQ(wrong_method->get_header_value("Allow"), "POST");
+  ++expected_counts["method_not_allowed"];
+
+  for (const auto& [kind, n] : expected_counts)
+    EXPECT_EQ(server.server().metrics().errors(kind), static_cast<std::uint64_t>(n)) << kind;
+  const auto metrics = client.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_THAT(metrics->body, HasSubstr("heed_http_request_errors_total{kind=\"bad_json\"} 3"));
+  EXPECT_THAT(metrics->body,
+              HasSubstr("heed_http_requests_total{endpoint=\"/v1/score\",status=\"413\"}"));
+  EXPECT_THAT(
+      metrics->body,
+      HasSubstr("heed_http_request_duration_seconds_bucket{endpoint=\"/v1/score\",le=\"+Inf\"}"));
+  EXPECT_THAT(metrics->body, HasSubstr("heed_model_info{version=\""));
+
+  const auto health = client.Get("/healthz");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+  const auto good = client.Post("/v1/score", good_request().dump(), "application/json");
+  ASSERT_TRUE(good);
+  EXPECT_EQ(good->status, 200) << good->body;
+}
+
+TEST_F(ServeLimits, SlowAndHalfClosedClientsDoNotStallOthers) {
+  serve::ServerOptions o = options();
+  o.read_timeout_s = 3.0;
+  testing::RunningServer server(o);
+  const std::string body = good_request().dump();
+  std::string head =
+      "POST /v1/score HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+      "application/json\r\nContent-Length: ";
+  head += std::to_string(body.size());
+  head += "\r\n\r\n";
+
+  // Half a request, then nothing: the read timeout (1 s) ends it.
+  const int slow = testing::connect_loopback(server.port());
+  ASSERT_GE(slow, 0);
+  testing::send_all(slow, head + body.substr(0, body.size() / 2));
+  // Half a request, then the write side closed.
+  const int half_closed = testing::connect_loopback(server.port());
+  ASSERT_GE(half_closed, 0);
+  testing::send_all(half_closed, head + body.substr(0, body.size() / 3));
+  ::shutdown(half_closed, SHUT_WR);
+
+  httplib::Client client("127.0.0.1", server.port());
+  client.set_read_timeout(5, 0);
+  const auto started = std::chrono::steady_clock::now();
+  for (int i = 0; i < 10; ++i) {
+    const auto res = client.Post("/v1/score", body, "application/json");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200);
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(2500))
+      << "others were served while the slow client waited";
+
+  // The half-closed one is refused (and counted) at once; cpp-httplib writes nothing to a peer
+  // that has shut down its side, so the connection just closes.
+  const auto closing = std::chrono::steady_clock::now();
+  const std::string to_half_closed = testing::receive(half_closed, std::chrono::milliseconds(5000));
+  EXPECT_LT(std::chrono::steady_clock::now() - closing, std::chrono::milliseconds(2500)) << to_half_closed;
+  const std::string to_slow = testing::receive(slow, std::chrono::milliseconds(5000));
+  EXPECT_THAT(to_slow, HasSubstr("400"));
+  EXPECT_THAT(to_slow, HasSubstr("incomplete_body"));
+  ::close(slow);
+  ::close(half_closed);
+  EXPECT_EQ(server.server().metrics().errors("incomplete_body"), 2u);
+  const auto health = client.Get("/healthz");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+}
+
+TEST_F(ServeLimits, ConnectionsBeyondTheWorkersAndQueueGet503) {
+  serve::ServerOptions o = options();
+  o.threads = 1;
+  o.max_queue = 0;
+  o.read_timeout_s = 2.0;
+  testing::RunningServer server(o);
+  // An idle connection holds the only worker.
+  const int idle = testing::connect_loopback(server.port());
+  ASSERT_GE(idle, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  httplib::Client client("127.0.0.1", server.port());
+  client.set_read_timeout(5, 0);
+  const auto refused = client.Get("/healthz");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 503);
+  EXPECT_EQ(refused->get_header_value("Retry-After"), "1");
+  EXPECT_THAT(refused->body, HasSubstr("overloaded"));
+  ::close(idle);
+  int status = 0;
+  for (int i = 0; i < 100 && status != 200; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    httplib::Client again("127.0.0.1", server.port());
+    const auto res = again.Get("/healthz");
+    status = res ? res->status : 0;
+  }
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(server.server().metrics().errors("overloaded"), 1u);
+}
+
+}  // namespace
+}  // namespace heed
