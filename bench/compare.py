@@ -114,7 +114,12 @@ def main():
     parser.add_argument("--config", default=os.path.join(BENCH, "configs", "reference.toml"))
     parser.add_argument("--latency-repeats", type=int, default=500)
     parser.add_argument("--out", help="write every number here as JSON")
+    parser.add_argument("--table", metavar="RESULTS_JSON", help="only print the tables of an earlier --out file")
     args = parser.parse_args()
+    if args.table:
+        with open(args.table) as f:
+            print(markdown(json.load(f)))
+        return
 
     threads = [int(t) for t in args.threads.split(",")]
     with open(os.path.join(BENCH, "configs", "variants.toml"), "rb") as f:
@@ -224,7 +229,10 @@ def markdown(results):
     def k(x):
         return f"{x / 1000:.1f}k"
 
-    runs = results["runs"]
+    with open(os.path.join(BENCH, "configs", "variants.toml"), "rb") as f:
+        order = list(tomllib.load(f))
+    runs = sorted(results["runs"], key=lambda r: (order.index(r["variant"]) if r["variant"] in order else len(order),
+                                                   r["threads"]))
     gemm = results["gemm_gflops"]
     lines = []
     m = results["machine"]
