@@ -13,7 +13,7 @@ packages=(
   libfmt-dev             # message formatting
   libgtest-dev           # unit and integration tests
   libcpp-httplib-dev     # the HTTP server of `heed serve` (and the client its tests use)
-  zlib1g-dev libzstd-dev # compressed inputs
+  zlib1g-dev             # gzip-compressed inputs
   chromium               # renders heed explain reports in a test
 )
 
