@@ -6,32 +6,11 @@
 
 #include "ablate/ablation_report.h"
 #include "core/error.h"
+#include "core/html_escape.h"
 
 namespace heed::ablate {
 namespace {
 
-std::string escape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
 
 std::string svg_plot(const AblationResult& result, const AblationSummary& summary) {
   constexpr double kWidth = 760, kHeight = 380, kLeft = 80, kRight = 20, kTop = 36, kBottom = 64;
@@ -121,14 +100,14 @@ std::string svg_plot(const AblationResult& result, const AblationSummary& summar
           "<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"{}\" fill=\"{}\"><title>{}: "
           "{:.5f}</title></circle>\n",
           x, y_of(s.mean), recommended ? 6 : 4.5, recommended ? "#2a7" : "#246",
-          escape(result.variants[i].variant.name), s.mean);
+          escape_html(result.variants[i].variant.name), s.mean);
     svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\"{}>{}</text>\n", x,
                        kTop + plot_h + 18, recommended ? " font-weight=\"bold\"" : "",
-                       escape(result.variants[i].variant.name));
+                       escape_html(result.variants[i].variant.name));
     svg += fmt::format(
         "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\" fill=\"#666\" "
         "font-size=\"10\">{}</text>\n",
-        x, kTop + plot_h + 34, escape(result.variants[i].variant.description()));
+        x, kTop + plot_h + 34, escape_html(result.variants[i].variant.description()));
   }
   svg += fmt::format(
       "<text x=\"{}\" y=\"{}\" fill=\"#666\" font-size=\"11\">dot: mean over seeds; bar: ± one "
@@ -140,11 +119,11 @@ std::string svg_plot(const AblationResult& result, const AblationSummary& summar
 
 std::string html_table(const ReportTable& table) {
   std::string html = "<table>\n<tr>";
-  for (const std::string& h : table.headers) html.append("<th>").append(escape(h)).append("</th>");
+  for (const std::string& h : table.headers) html.append("<th>").append(escape_html(h)).append("</th>");
   html += "</tr>\n";
   for (const auto& row : table.rows) {
     html += "<tr>";
-    for (const std::string& cell : row) html.append("<td>").append(escape(cell)).append("</td>");
+    for (const std::string& cell : row) html.append("<td>").append(escape_html(cell)).append("</td>");
     html += "</tr>\n";
   }
   return html + "</table>\n";
@@ -168,23 +147,23 @@ std::string ablation_html(const AblationResult& result, const AblationSummary& s
     seeds += std::to_string(s);
   }
   html.append("<p class=\"small\">Seeds ")
-      .append(escape(seeds))
+      .append(escape_html(seeds))
       .append(
           ". Early stopping and the recommendation read the validation split; the test split is "
           "only reported.</p>\n");
   for (const std::string& note : result.notes)
-    html.append("<p class=\"small\">Note: ").append(escape(note)).append("</p>\n");
-  html.append("<p class=\"rec\">").append(escape(summary.recommendation.text)).append("</p>\n");
+    html.append("<p class=\"small\">Note: ").append(escape_html(note)).append("</p>\n");
+  html.append("<p class=\"rec\">").append(escape_html(summary.recommendation.text)).append("</p>\n");
   html += svg_plot(result, summary);
   for (const ReportTable& t : report_tables(result, summary)) {
-    html.append("<h2>").append(escape(t.title)).append("</h2>\n");
+    html.append("<h2>").append(escape_html(t.title)).append("</h2>\n");
     if (!t.caption.empty())
-      html.append("<p class=\"small\">").append(escape(t.caption)).append("</p>\n");
+      html.append("<p class=\"small\">").append(escape_html(t.caption)).append("</p>\n");
     html += html_table(t);
   }
   html += std::string("<h2>Rules</h2>\n<p class=\"small\">Recommendation: ") +
-          escape(kRecommendationRule) +
-          ".</p>\n<p class=\"small\">Differences: " + escape(kIntervalRule) +
+          escape_html(kRecommendationRule) +
+          ".</p>\n<p class=\"small\">Differences: " + escape_html(kIntervalRule) +
           ".</p>\n</body>\n</html>\n";
   return html;
 }

@@ -7,10 +7,9 @@
 #include <string_view>
 #include <vector>
 
-namespace heed::explain {
+#include "core/html_escape.h"
 
-// Text safe inside HTML elements and double- or single-quoted attributes.
-std::string escape_html(std::string_view text);
+namespace heed::explain {
 
 // A number for people: `digits` significant decimals, "–" for NaN or infinity.
 std::string format_number(double value, int digits = 3);

@@ -119,54 +119,8 @@ TEST(ModelGradient, MatchesFiniteDifferences) {
       "[embedding]\ndim = 3\ninit_std = 0.5\n"
       "[model]\nhidden = [6, 4]\nactivation = \"prelu\"\n",
       "t.toml");
-  Model model(config);
-  ASSERT_EQ(model.input_width(), 3 * 3 + 1);
-  const Dataset data = load_dataset(dir / "rows.tsv", model.config(), model.schema());
-  std::vector<std::size_t> rows(data.rows);
-  std::iota(rows.begin(), rows.end(), std::size_t{0});
-  BatchBuilder builder(model.schema(), model.config().embedding);
-  Batch batch;
-  Rng rng(1);
-  builder.build(data, rows, /*training=*/true, &rng, model.tables(), model.normalizer(), batch);
-
-  const Index B = static_cast<Index>(rows.size());
-  auto ws = model.make_workspace(B);
-  const Matrix R = random_matrix(B, 1, rng);
-  auto loss = [&] {
-    model.forward(batch, 0, B, *ws, /*training=*/true);
-    return dot(ws->mlp.logit.topRows(B), R);
-  };
-  loss();
-  ws->d_logit.topRows(B) = R;
-  ws->grads.zero();
-  for (std::size_t t = 0; t < model.tables().size(); ++t)
-    ws->table_grads[t].assign(batch.tables[t].touched.size() * 3, 0.0f);
-  model.backward(batch, 0, B, *ws);
-
-  testing::GradientCheckOptions o;
-  o.step = 3e-3f;
-  for (std::size_t p = 0; p < model.params().size(); ++p)
-    expect_gradient_matches(model.params().param(p).name, model.params()[p], ws->grads[p], loss, o);
-
-  // Embedding rows: the touched rows of each table as a matrix the checker perturbs.
-  for (std::size_t t = 0; t < model.tables().size(); ++t) {
-    EmbeddingTable& table = model.tables()[t];
-    const auto& touched = batch.tables[t].touched;
-    const auto n = static_cast<Index>(touched.size());
-    Matrix values(n, 3), analytic(n, 3);
-    for (Index s = 0; s < n; ++s)
-      for (Index e = 0; e < 3; ++e) {
-        values(s, e) = table.row(touched[static_cast<std::size_t>(s)])[e];
-        analytic(s, e) = ws->table_grads[t][static_cast<std::size_t>(s * 3 + e)];
-      }
-    auto table_loss = [&] {
-      for (Index s = 0; s < n; ++s)
-        for (Index e = 0; e < 3; ++e)
-          table.row(touched[static_cast<std::size_t>(s)])[e] = values(s, e);
-      return loss();
-    };
-    expect_gradient_matches("table " + table.name(), values, analytic, table_loss, o);
-  }
+  ASSERT_EQ(Model(config).input_width(), 3 * 3 + 1);
+  check_model_gradients(config, dir / "rows.tsv", 3e-3f);
 }
 
 }  // namespace
