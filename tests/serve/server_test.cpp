@@ -499,15 +499,19 @@ TEST_F(ServeLimits, ConnectionsBeyondTheWorkersAndQueueGet503) {
   EXPECT_EQ(refused->get_header_value("Retry-After"), "1");
   EXPECT_THAT(refused->body, HasSubstr("overloaded"));
   ::close(idle);
+  // Served again once the worker is free (on a loaded machine that may take a few tries, each
+  // refused and counted the same way).
   int status = 0;
+  std::uint64_t refusals = 1;
   for (int i = 0; i < 100 && status != 200; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     httplib::Client again("127.0.0.1", server.port());
     const auto res = again.Get("/healthz");
     status = res ? res->status : 0;
+    if (status == 503) ++refusals;
   }
   EXPECT_EQ(status, 200);
-  EXPECT_EQ(server.server().metrics().errors("overloaded"), 1u);
+  EXPECT_EQ(server.server().metrics().errors("overloaded"), refusals);
 }
 
 }  // namespace
