@@ -187,6 +187,8 @@ TEST(ServeEndToEnd, ScoresEqualPredictBeforeAndAfterHotReloads) {
     EXPECT_FALSE(described["model"]["trained_at"].get<std::string>().empty());
     EXPECT_EQ(described["metrics"]["test"]["rows"], 1000) << "metrics.json beside the model";
     EXPECT_EQ(described["config"]["din"]["activation"], "dice");
+    EXPECT_EQ(described["schema"]["din"][0]["keys"][0], "history");
+    EXPECT_EQ(described["schema"]["din"][0]["queries"][0], "item");
     const std::string version1 = described["model"]["version"];
 
     replace_file(run2 / "model", served);
