@@ -31,7 +31,7 @@ void add_serve_command(CLI::App& app) {
                   "Most candidates per /v1/score request")
       ->capture_default_str();
   cmd->add_option("--max-values", options->limits.max_values,
-                  "Most values of one multi-valued or sequence field in /v1/score")
+                  "Most values of one multi-valued or sequence field of a request")
       ->capture_default_str();
   cmd->add_option("--max-rows", options->limits.max_rows, "Most rows per /v1/score_rows request")
       ->capture_default_str();

@@ -28,23 +28,26 @@ void AdmissionQueue::work(Lane& lane, bool shedding, std::atomic<long>* gauge) {
     std::function<void()> task;
     {
       std::unique_lock<std::mutex> lock(lane.mutex);
-      ++lane.idle;
       lane.ready.wait(lock, [&] { return lane.stopping || !lane.tasks.empty(); });
-      --lane.idle;
       if (lane.tasks.empty()) return;  // stopping, and nothing left to run
       task = std::move(lane.tasks.front());
       lane.tasks.pop_front();
+      ++lane.busy;
       if (gauge) *gauge = static_cast<long>(lane.tasks.size());
     }
     lane.space.notify_one();
     task();
+    std::lock_guard<std::mutex> lock(lane.mutex);
+    --lane.busy;
   }
 }
 
 void AdmissionQueue::enqueue(std::function<void()> task) {
   {
     std::lock_guard<std::mutex> lock(workers_.mutex);
-    if (workers_.tasks.size() < workers_.idle + max_waiting_) {
+    // Free workers (counted by what runs, not by who waits: threads still starting count as
+    // free) plus the wait list.
+    if (workers_.busy + workers_.tasks.size() < workers_.threads.size() + max_waiting_) {
       workers_.tasks.push_back(std::move(task));
       waiting_ = static_cast<long>(workers_.tasks.size());
       workers_.ready.notify_one();

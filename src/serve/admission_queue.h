@@ -39,7 +39,7 @@ class AdmissionQueue : public httplib::TaskQueue {
     std::mutex mutex;
     std::condition_variable ready, space;
     std::deque<std::function<void()>> tasks;
-    std::size_t idle = 0;
+    std::size_t busy = 0;  // tasks running
     bool stopping = false;
     std::vector<std::thread> threads;
   };

@@ -50,6 +50,7 @@ Json describe_model(const ServedModel& m, const ServerOptions& options) {
     for (std::size_t fi : field.features) {
       const FeatureInfo& f = schema.features[fi];
       Json e{{"name", f.name}, {"kind", to_string(f.kind)}};
+      if (f.field >= 0) e["field"] = f.field;
       if (f.table >= 0) e["table"] = schema.tables[static_cast<std::size_t>(f.table)].name;
       if (f.has_values()) {
         e["separator"] = std::string(1, f.separator);
@@ -61,6 +62,25 @@ Json describe_model(const ServedModel& m, const ServerOptions& options) {
     }
     fields.push_back({{"name", field.name}, {"features", std::move(features)}});
   }
+  // The schema the model was built from: the field axis of [B, F, E], the dense inputs, the
+  // DIN attentions, SENet's and POSO's inputs.
+  auto names = [&](const auto& indices) {
+    Json list = Json::array();
+    for (auto i : indices) list.push_back(schema.features[static_cast<std::size_t>(i)].name);
+    return list;
+  };
+  Json described_schema{{"fields", static_cast<std::uint64_t>(schema.num_fields)},
+                        {"dense_inputs", static_cast<std::uint64_t>(schema.num_dense)},
+                        {"embedding_dim", static_cast<std::int64_t>(model.dim())},
+                        {"din", Json::array()}};
+  for (const DinGroup& g : schema.din_groups)
+    described_schema["din"].push_back({{"keys", names(g.keys)}, {"queries", names(g.queries)}});
+  Json gated = Json::array();
+  for (int field : schema.senet_fields)
+    for (const FeatureInfo& f : schema.features)
+      if (f.field == field) gated.push_back(f.name);
+  described_schema["senet_fields"] = std::move(gated);
+  described_schema["poso_features"] = names(schema.poso_features);
   // The resolved config, as JSON (the TOML a checkpoint stores, converted by toml++).
   std::ostringstream config;
   config << toml::json_formatter{toml::parse(to_toml(model.config()))};
@@ -69,6 +89,7 @@ Json describe_model(const ServedModel& m, const ServerOptions& options) {
   out["model"]["path"] = m.path().string();
   out["model"]["meta"] = Json::parse(m.meta().dump());
   out["fields"] = std::move(fields);
+  out["schema"] = std::move(described_schema);
   out["config"] = Json::parse(config.str());
   out["metrics"] = Json::parse(m.metrics().dump());
   out["limits"] = {{"max_candidates", options.limits.max_candidates},
@@ -248,7 +269,8 @@ Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>()) {
         std::string body;
         bool too_large = false;
         // A POST with neither Content-Length nor Transfer-Encoding has no body (curl -X POST).
-        const bool has_body = req.has_header("Content-Length") || req.has_header("Transfer-Encoding");
+        const bool has_body =
+            req.has_header("Content-Length") || req.has_header("Transfer-Encoding");
         const bool complete = !has_body || reader([&](const char* data, std::size_t n) {
           too_large = body.size() + n > limit;
           if (!too_large) body.append(data, n);

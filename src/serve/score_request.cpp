@@ -355,6 +355,18 @@ EncodedRequest parse_rows(std::string_view body, const ServedModel& model, const
   }
   if (out.candidates.rows == 0)
     throw RequestError(400, "empty_candidates", "the body holds no rows");
+  // Values kept per row (after max_len): what the scorer's buffers grow with.
+  const Schema& schema = model.model().schema();
+  for (std::size_t fi = 0; fi < schema.features.size(); ++fi) {
+    if (!schema.features[fi].has_values()) continue;
+    const KeyColumn& column = out.candidates.keys[fi];
+    for (std::size_t r = 0; r < out.candidates.rows; ++r)
+      if (column.count(r) > limits.max_values)
+        throw RequestError(
+            413, "too_many_values",
+            fmt::format("row {}: {} values of '{}', more than the limit of {} (--max-values)",
+                        r + 1, column.count(r), schema.features[fi].column, limits.max_values));
+  }
   return out;
 }
 

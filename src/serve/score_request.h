@@ -25,7 +25,7 @@ namespace heed::serve {
 
 struct Limits {
   std::size_t max_candidates = 1000;  // per /v1/score request
-  std::size_t max_values = 1000;      // per multi-valued or sequence field of /v1/score
+  std::size_t max_values = 1000;      // per multi-valued or sequence field (score_rows: as kept)
   std::size_t max_rows = 10000;       // per /v1/score_rows request
 };
 
