@@ -14,7 +14,7 @@ Columns (tab separated, one header line):
     gender          F / M
     age             1, 18, 25, 35, 45, 50, 56 (MovieLens' buckets)
     occupation      0 .. 20
-    zip             one of ~3400 five-digit codes
+    zip             a five-digit code (3,439 drawn, about 2,750 in use)
     user_activity   new / light / medium / heavy: the user's clicks so far (<5, <20, <50, more)
     movie_id        candidate movie, 1 .. 3706
     genres          the candidate's 1-6 genres (of 18), '|'-joined
