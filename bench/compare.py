@@ -162,7 +162,7 @@ def main():
         specs[v] = spec
         flops = model_spec.flops_per_sample(spec, info["mean_history_length"])
         for t in threads:
-            r = {"variant": v, "threads": t, "flops_per_sample": flops}
+            r = {"variant": v, "threads": t, "flops_per_sample": flops, "load_average": os.getloadavg()}
             run_dir = os.path.join(work, f"heed-{v}-t{t}")
             _, wall = run([heed, "train", resolved, "--set", f"train.threads={t}", "--out", run_dir], env=thread_env(t))
             with open(os.path.join(run_dir, "metrics.json")) as f:

@@ -4,8 +4,8 @@
     bench/gen_data.py --out DIR --rows 1000000 --seed 1
 
 writes DIR/train.tsv (the first 90% of the rows in time order), DIR/test.tsv (the rest),
-DIR/requests.tsv (200 scoring requests: one test user's features and history with 100
-candidate movies each, 100 consecutive rows per request) and DIR/data.json (sizes, constants, click rates, mean history length). Both engines of the
+DIR/requests.tsv (200 scoring requests: one test user's features and 50-item history with
+100 candidate movies each, 100 consecutive rows per request) and DIR/data.json (sizes, constants, click rates, mean history length). Both engines of the
 comparison read the same files. The same options give the same bytes.
 
 Columns (tab separated, one header line):
@@ -14,7 +14,7 @@ Columns (tab separated, one header line):
     gender          F / M
     age             1, 18, 25, 35, 45, 50, 56 (MovieLens' buckets)
     occupation      0 .. 20
-    zip             one of ~3400 five-digit codes
+    zip             a five-digit code (3,439 drawn, about 2,750 in use)
     user_activity   new / light / medium / heavy: the user's clicks so far (<5, <20, <50, more)
     movie_id        candidate movie, 1 .. 3706
     genres          the candidate's 1-6 genres (of 18), '|'-joined
@@ -224,9 +224,11 @@ def write_split(path, w, sim, rows):
 
 
 def write_requests(path, w, sim, test_rows, rng, requests, candidates):
-    """Scoring requests: per request one test impression's user (features and history) with
-    `candidates` candidate movies taken from other test impressions; label 0."""
-    anchor = rng.choice(test_rows, size=requests)
+    """Scoring requests: per request one test impression's user (features and a full
+    MAX_HISTORY-item history) with `candidates` candidate movies taken from other test
+    impressions; label 0."""
+    full = test_rows[sim["before"][test_rows] >= MAX_HISTORY]
+    anchor = rng.choice(full if len(full) else test_rows, size=requests)
     movies = sim["movie"][rng.choice(test_rows, size=(requests, candidates))]
     user = np.repeat(sim["user"][anchor], candidates)
     before = np.repeat(sim["before"][anchor], candidates)
