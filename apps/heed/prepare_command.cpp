@@ -1,32 +1,61 @@
 #include <cstdio>
+#include <memory>
 
 #include "commands.h"
 #include "core/error.h"
 #include "data/recipes/movielens.h"
 
 namespace heed::cli {
+namespace {
+
+void report(const recipes::PrepareSummary& summary, const std::string& out) {
+  std::printf("wrote %zu train, %zu valid and %zu test rows to %s\n", summary.train_rows,
+              summary.valid_rows, summary.test_rows, out.c_str());
+}
+
+// --source and --out, which every recipe takes.
+struct Paths {
+  std::string source, out;
+};
+
+std::shared_ptr<Paths> add_paths(CLI::App* recipe, const std::string& source_help) {
+  auto paths = std::make_shared<Paths>();
+  recipe->add_option("--source", paths->source, source_help)->required();
+  recipe->add_option("--out", paths->out, "Output folder for the TSVs and prepare.json")->required();
+  return paths;
+}
+
+void add_movielens(CLI::App* prepare, const std::string& name, const std::string& help,
+                   const std::string& source_help, const std::string& default_split,
+                   recipes::PrepareSummary (*run)(const recipes::MovieLensOptions&)) {
+  auto options = std::make_shared<recipes::MovieLensOptions>();
+  options->split = default_split;
+  CLI::App* ml = prepare->add_subcommand(name, help);
+  auto paths = add_paths(ml, source_help);
+  ml->add_option("--split", options->split,
+                 name == "ml-100k" ? "u1..u5, ua, ub (GroupLens splits) or time (each user's latest ratings)"
+                                   : "time (each user's latest ratings are held out)")
+      ->capture_default_str();
+  ml->add_option("--max-history", options->max_history, "Longest behaviour sequence kept")->capture_default_str();
+  ml->add_option("--test-fraction", options->time_test_fraction, "With --split time: each user's share held out")
+      ->capture_default_str();
+  ml->callback([options, paths, run] {
+    options->source = paths->source;
+    options->out = paths->out;
+    report(run(*options), paths->out);
+  });
+}
+
+}  // namespace
 
 void add_prepare_command(CLI::App& app) {
   CLI::App* prepare = app.add_subcommand("prepare", "Turn a public dataset's files into heed's training TSVs");
   prepare->require_subcommand(1);
 
-  auto ml = std::make_shared<recipes::MovieLensOptions>();
-  auto source = std::make_shared<std::string>();
-  auto out = std::make_shared<std::string>();
-  CLI::App* ml100k = prepare->add_subcommand("ml-100k", "MovieLens-100K (GroupLens u.data, u.user, u.item)");
-  ml100k->add_option("--source", *source, "Folder holding u.data, u.user, u.item, u1.base, ...")->required();
-  ml100k->add_option("--out", *out, "Output folder for train.tsv, test.tsv and prepare.json")->required();
-  ml100k->add_option("--split", ml->split, "u1..u5, ua, ub (GroupLens splits) or time (each user's latest ratings)")
-      ->capture_default_str();
-  ml100k->add_option("--max-history", ml->max_history, "Longest behaviour sequence kept")->capture_default_str();
-  ml100k->add_option("--test-fraction", ml->time_test_fraction, "With --split time: each user's share held out")
-      ->capture_default_str();
-  ml100k->callback([ml, source, out] {
-    ml->source = *source;
-    ml->out = *out;
-    const auto summary = recipes::prepare_movielens_100k(*ml);
-    std::printf("wrote %zu train and %zu test rows to %s\n", summary.train_rows, summary.test_rows, out->c_str());
-  });
+  add_movielens(prepare, "ml-100k", "MovieLens-100K (GroupLens u.data, u.user, u.item)",
+                "Folder holding u.data, u.user, u.item, u1.base, ...", "u1", recipes::prepare_movielens_100k);
+  add_movielens(prepare, "ml-1m", "MovieLens-1M (GroupLens ratings.dat, users.dat, movies.dat)",
+                "Folder holding ratings.dat, users.dat, movies.dat", "time", recipes::prepare_movielens_1m);
 }
 
 }  // namespace heed::cli

@@ -1,15 +1,18 @@
 #pragma once
-// A small delimited text file (MovieLens's u.data, u.user, ...) read whole and walked record by
-// record. Every problem is a ParseError naming the file, the line and the column, so a user can
-// open the file at the right place.
+// A delimited text file (MovieLens's u.data, Criteo's train.txt, ...) streamed record by record,
+// plain or gzip-compressed, so memory stays bounded however large the file. Every problem is a
+// ParseError naming the file, the line and the column, so a user can open the file at the right
+// place.
 #include <cstdint>
 #include <filesystem>
 #include <limits>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/error.h"
+#include "data/line_reader.h"
 
 namespace heed::recipes {
 
@@ -18,13 +21,14 @@ class DelimitedFile {
   // Column index meaning "the whole line" in where() and fail().
   static constexpr std::size_t kWholeLine = std::numeric_limits<std::size_t>::max();
 
-  // Reads the whole file (throws heed::Error when it cannot). `column_names` fixes how many
-  // fields each record has and names them in error messages.
-  DelimitedFile(const std::filesystem::path& path, char delimiter,
+  // Opens the file (throws heed::Error when it cannot). `delimiter` separates fields (one or
+  // more characters: MovieLens-1M uses "::"). `column_names` fixes how many fields each record
+  // has and names them in error messages.
+  DelimitedFile(const std::filesystem::path& path, std::string delimiter,
                 std::vector<std::string> column_names);
-  // Fields are views into the contents, so the reader stays where it was made.
-  DelimitedFile(const DelimitedFile&) = delete;
-  DelimitedFile& operator=(const DelimitedFile&) = delete;
+  DelimitedFile(const std::filesystem::path& path, char delimiter,
+                std::vector<std::string> column_names)
+      : DelimitedFile(path, std::string(1, delimiter), std::move(column_names)) {}
 
   // Skip empty lines instead of rejecting them (u.genre ends with one).
   void skip_blank_lines() { skip_blank_lines_ = true; }
@@ -33,16 +37,21 @@ class DelimitedFile {
   // fields is an error at the first missing or first extra column.
   bool next();
 
-  // Field `column` (0-based) of the current record.
+  // Field `column` (0-based) of the current record; the current line as a whole.
   std::string_view field(std::size_t column) const { return fields_[column]; }
+  std::size_t field_count() const { return fields_.size(); }
+  std::string_view line() const { return line_; }
   // The field as an integer in [min, max]; anything else is an error at that column.
   std::int64_t integer(std::size_t column, std::int64_t min, std::int64_t max) const;
+  // The field as a finite decimal number; empty is allowed only when `allow_empty`.
+  void check_number(std::size_t column, bool allow_empty) const;
   // The field as text that can go into a TSV cell unchanged: no TAB, optionally non-empty.
   std::string_view cell_text(std::size_t column, bool allow_empty) const;
 
-  const std::string& path() const { return path_; }
-  std::uint64_t line_number() const { return line_number_; }
+  const std::string& path() const { return reader_->path(); }
+  std::uint64_t line_number() const { return reader_->line_number(); }
   std::size_t records_read() const { return records_read_; }
+  const std::vector<std::string>& column_names() const { return column_names_; }
 
   // Where `column` (0-based, or kWholeLine) of the current record is.
   SourceLocation where(std::size_t column) const;
@@ -51,13 +60,10 @@ class DelimitedFile {
   [[noreturn]] void fail_empty(const std::string& expected) const;
 
  private:
-  std::string path_;
-  char delimiter_;
+  std::unique_ptr<LineReader> reader_;
+  std::string delimiter_;
   std::vector<std::string> column_names_;
-  std::string contents_;
-  std::size_t position_ = 0;       // byte where the next line starts
-  std::size_t line_start_ = 0;     // byte where the current line starts
-  std::uint64_t line_number_ = 0;  // 1-based; 0 before the first record
+  std::string_view line_;
   std::size_t records_read_ = 0;
   bool skip_blank_lines_ = false;
   std::vector<std::string_view> fields_;

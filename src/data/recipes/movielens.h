@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "data/recipes/recipe_output.h"
+
 namespace heed::recipes {
 
 struct MovieLensOptions {
@@ -17,14 +19,12 @@ struct MovieLensOptions {
   double time_test_fraction = 0.2;  // split "time": each user's latest fraction goes to test
 };
 
-struct PrepareSummary {
-  std::size_t train_rows = 0;
-  std::size_t test_rows = 0;
-  std::vector<std::string> files;  // paths written: train.tsv, test.tsv, prepare.json
-};
-
 // Writes options.out/train.tsv, test.tsv and prepare.json. Throws heed::Error for bad options
 // or missing files, heed::ParseError (file, line, column) for a malformed input line.
 PrepareSummary prepare_movielens_100k(const MovieLensOptions& options);
+
+// `heed prepare ml-1m`: the same columns and rules from MovieLens-1M's ratings.dat, users.dat and
+// movies.dat in options.source. ML-1M ships no split files, so options.split must be "time".
+PrepareSummary prepare_movielens_1m(const MovieLensOptions& options);
 
 }  // namespace heed::recipes

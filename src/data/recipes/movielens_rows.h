@@ -10,28 +10,24 @@
 #include <string_view>
 
 #include "data/recipes/movielens_tables.h"
+#include "data/recipes/recipe_output.h"
 #include "data/recipes/user_timelines.h"
 
 namespace heed::recipes::movielens {
 
-struct Column {
-  std::string_view name;
-  std::string_view description;
-};
-
 inline constexpr std::array<Column, 15> kColumns = {{
     {"label", "1 if rating >= 4, else 0"},
-    {"user_id", "u.user id"},
-    {"item_id", "u.item id"},
+    {"user_id", "user id (u.user / users.dat)"},
+    {"item_id", "movie id (u.item / movies.dat)"},
     {"rating", "1..5 stars; kept for reference, it is the label's source, not a feature"},
     {"timestamp", "unix seconds of the rating"},
-    {"age", "age in years, from u.user"},
-    {"gender", "M or F, from u.user"},
-    {"occupation", "from u.user"},
-    {"zip", "zip code as given in u.user (a string)"},
+    {"age", "age as the users file gives it (ML-100K: years; ML-1M: the age-group code)"},
+    {"gender", "M or F"},
+    {"occupation", "occupation as the users file gives it (ML-100K: a name; ML-1M: a code)"},
+    {"zip", "zip code as given (a string)"},
     {"genres", "the movie's genres joined by '|' (multi-valued); 'unknown' if unclassified"},
     {"genre_set", "the same genres joined by ',' as one token: the DIN query for hist_genres"},
-    {"release_year", "year of the release date, empty when u.item has none"},
+    {"release_year", "year of release (ML-100K: the release date; ML-1M: the title's '(1995)'), empty when unknown"},
     {"hist_item_ids",
      "ids of the movies the user rated >= 4 strictly before this rating, oldest first, most "
      "recent last, at most max_history; same-second ratings by item id; joined by '|'"},
@@ -40,14 +36,6 @@ inline constexpr std::array<Column, 15> kColumns = {{
      "bucket of the user's ratings (any stars) strictly before this one: 0, 1-4, 5-19, 20-49, "
      "50-99, 100-199, 200+"},
 }};
-
-// The user_activity bucket of a user with `earlier_ratings` ratings before this one.
-std::string_view activity_bucket(std::size_t earlier_ratings);
-
-struct TsvStats {
-  std::size_t rows = 0;
-  std::size_t positives = 0;
-};
 
 // Writes the header and one row per rating, in the given order, to `path` (through a temporary
 // file renamed at the end, so a failed run never leaves a half-written TSV behind).

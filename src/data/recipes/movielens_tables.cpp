@@ -137,9 +137,87 @@ Catalog read_catalog(const std::filesystem::path& folder) {
   return catalog;
 }
 
+std::vector<User> read_users_1m(const std::filesystem::path& file) {
+  DelimitedFile reader(file, "::", {"user_id", "gender", "age", "occupation", "zip"});
+  std::vector<User> users;
+  std::unordered_map<std::uint32_t, std::uint64_t> first_line;
+  while (reader.next()) {
+    User user;
+    user.id = static_cast<std::uint32_t>(reader.integer(0, 0, kMaxId));
+    check_new_id(first_line, user.id, reader);
+    user.id_text = std::to_string(user.id);
+    user.gender = reader.cell_text(1, /*allow_empty=*/false);
+    // Age and occupation are codes (age group 1, 18, 25, ...; occupation 0..20) kept as tokens.
+    user.age = std::to_string(reader.integer(2, 0, 200));
+    user.occupation = std::to_string(reader.integer(3, 0, 1000));
+    user.zip = reader.cell_text(4, /*allow_empty=*/true);
+    users.push_back(std::move(user));
+  }
+  if (users.empty()) reader.fail_empty("lines 'UserID::Gender::Age::Occupation::Zip-code'");
+  return users;
+}
+
+namespace {
+
+// "Toy Story (1995)" -> "1995"; empty when the title does not end with a year in parentheses.
+std::string year_of_title(std::string_view title) {
+  while (!title.empty() && title.back() == ' ') title.remove_suffix(1);
+  if (title.size() < 6 || title.back() != ')' || title[title.size() - 6] != '(') return "";
+  const std::string_view year = title.substr(title.size() - 5, 4);
+  const bool digits = std::all_of(year.begin(), year.end(),
+                                  [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+  return digits ? std::string(year) : "";
+}
+
+}  // namespace
+
+std::vector<Movie> read_movies_1m(const std::filesystem::path& file) {
+  // Titles are latin-1 but only their year is written out, so no transcoding is needed.
+  DelimitedFile reader(file, "::", {"item_id", "title", "genres"});
+  std::vector<Movie> movies;
+  std::unordered_map<std::uint32_t, std::uint64_t> first_line;
+  while (reader.next()) {
+    Movie movie;
+    movie.id = static_cast<std::uint32_t>(reader.integer(0, 0, kMaxId));
+    check_new_id(first_line, movie.id, reader);
+    movie.id_text = std::to_string(movie.id);
+    movie.release_year = year_of_title(reader.field(1));
+    const std::string_view genres = reader.cell_text(2, /*allow_empty=*/true);
+    if (genres.find(',') != std::string_view::npos) {
+      reader.fail(2, "bad_genre",
+                  fmt::format("genres {} contain ',', the separator of genre_set", quoted(genres)));
+    }
+    for (std::size_t start = 0; start <= genres.size();) {
+      std::size_t stop = genres.find('|', start);
+      if (stop == std::string_view::npos) stop = genres.size();
+      if (stop == start && !genres.empty()) {
+        reader.fail(2, "bad_genre", fmt::format("empty genre name in {}", quoted(genres)));
+      }
+      start = stop + 1;
+    }
+    movie.genres = genres.empty() ? "unknown" : std::string(genres);
+    movie.genre_set = movie.genres;
+    std::replace(movie.genre_set.begin(), movie.genre_set.end(), '|', ',');
+    movies.push_back(std::move(movie));
+  }
+  if (movies.empty()) reader.fail_empty("lines 'MovieID::Title::Genres'");
+  return movies;
+}
+
+Catalog read_catalog_1m(const std::filesystem::path& folder) {
+  Catalog catalog;
+  catalog.users_file = "users.dat";
+  catalog.movies_file = "movies.dat";
+  catalog.users = read_users_1m(folder / "users.dat");
+  catalog.movies = read_movies_1m(folder / "movies.dat");
+  catalog.user_index = sort_and_index(catalog.users);
+  catalog.movie_index = sort_and_index(catalog.movies);
+  return catalog;
+}
+
 std::vector<Rating> read_ratings(const std::filesystem::path& file, const Catalog& catalog,
-                                 const RatingCheck& check) {
-  DelimitedFile reader(file, '\t', {"user_id", "item_id", "rating", "timestamp"});
+                                 const RatingCheck& check, const std::string& delimiter) {
+  DelimitedFile reader(file, delimiter, {"user_id", "item_id", "rating", "timestamp"});
   std::vector<Rating> ratings;
   ratings.reserve(100'000);  // u.data's size: one allocation in the usual case
   const auto lookup = [&](std::size_t column, const auto& index, const char* table) {
@@ -152,14 +230,17 @@ std::vector<Rating> read_ratings(const std::filesystem::path& file, const Catalo
   };
   while (reader.next()) {
     Rating rating;
-    rating.user = lookup(0, catalog.user_index, "u.user");
-    rating.movie = lookup(1, catalog.movie_index, "u.item");
+    rating.user = lookup(0, catalog.user_index, catalog.users_file.c_str());
+    rating.movie = lookup(1, catalog.movie_index, catalog.movies_file.c_str());
     rating.stars = static_cast<std::int32_t>(reader.integer(2, 1, 5));
     rating.timestamp = reader.integer(3, 0, std::numeric_limits<std::int64_t>::max());
     if (check) check(rating, reader);
     ratings.push_back(rating);
   }
-  if (ratings.empty()) reader.fail_empty("lines 'user_id TAB item_id TAB rating TAB timestamp'");
+  if (ratings.empty()) {
+    const std::string sep = delimiter == "\t" ? " TAB " : delimiter;
+    reader.fail_empty(fmt::format("lines 'user_id{0}item_id{0}rating{0}timestamp'", sep));
+  }
   return ratings;
 }
 

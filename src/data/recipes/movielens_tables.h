@@ -1,6 +1,7 @@
 #pragma once
-// The raw MovieLens-100K tables (u.genre, u.user, u.item, u.data and the split files) read into
-// memory and checked, field by field. Users and movies are kept sorted by id, so ordering by a
+// The raw MovieLens tables read into memory and checked, field by field: MovieLens-100K's
+// u.genre, u.user, u.item, u.data and split files, and MovieLens-1M's users.dat, movies.dat and
+// ratings.dat ('::'-separated). Users and movies are kept sorted by id, so ordering by a
 // dense index is the same as ordering by the id it stands for.
 #include <cstdint>
 #include <filesystem>
@@ -50,6 +51,8 @@ struct Catalog {
   std::vector<Movie> movies;                                     // sorted by id
   std::unordered_map<std::uint32_t, std::uint32_t> user_index;   // id -> position in users
   std::unordered_map<std::uint32_t, std::uint32_t> movie_index;  // id -> position in movies
+  std::string users_file = "u.user";   // names used in error messages
+  std::string movies_file = "u.item";
 };
 
 // Genre names in the order of u.item's flag columns. Names must not contain ',' '|' or TAB,
@@ -66,9 +69,17 @@ Catalog read_catalog(const std::filesystem::path& folder);
 // can name it: reader.fail(DelimitedFile::kWholeLine, ...).
 using RatingCheck = std::function<void(const Rating&, const DelimitedFile& reader)>;
 
-// u.data or a split file (u1.base, ...): TAB-separated user, item, rating, timestamp. An empty
-// file and an id missing from the catalog are errors.
+// u.data or a split file (u1.base, ...): TAB-separated user, item, rating, timestamp; or
+// ML-1M's ratings.dat with `delimiter` "::". An empty file and an id missing from the catalog
+// are errors.
 std::vector<Rating> read_ratings(const std::filesystem::path& file, const Catalog& catalog,
-                                 const RatingCheck& check = {});
+                                 const RatingCheck& check = {}, const std::string& delimiter = "\t");
+
+// MovieLens-1M: users.dat (UserID::Gender::Age::Occupation::Zip-code) and movies.dat
+// (MovieID::Title::Genres, genres '|'-separated; the release year is the title's "(1995)").
+std::vector<User> read_users_1m(const std::filesystem::path& file);
+std::vector<Movie> read_movies_1m(const std::filesystem::path& file);
+// users.dat and movies.dat of `folder`.
+Catalog read_catalog_1m(const std::filesystem::path& folder);
 
 }  // namespace heed::recipes::movielens
