@@ -3,6 +3,7 @@
 
 #include "commands.h"
 #include "core/error.h"
+#include "data/recipes/frappe.h"
 #include "data/recipes/movielens.h"
 
 namespace heed::cli {
@@ -56,6 +57,15 @@ void add_prepare_command(CLI::App& app) {
                 "Folder holding u.data, u.user, u.item, u1.base, ...", "u1", recipes::prepare_movielens_100k);
   add_movielens(prepare, "ml-1m", "MovieLens-1M (GroupLens ratings.dat, users.dat, movies.dat)",
                 "Folder holding ratings.dat, users.dat, movies.dat", "time", recipes::prepare_movielens_1m);
+
+  auto frappe = std::make_shared<recipes::FrappeOptions>();
+  CLI::App* frappe_app = prepare->add_subcommand("frappe", "Frappe app usage (libFM files of the NFM split)");
+  auto frappe_paths = add_paths(frappe_app, "Folder holding frappe.train.libfm, frappe.validation.libfm, frappe.test.libfm");
+  frappe_app->callback([frappe, frappe_paths] {
+    frappe->source = frappe_paths->source;
+    frappe->out = frappe_paths->out;
+    report(recipes::prepare_frappe(*frappe), frappe_paths->out);
+  });
 }
 
 }  // namespace heed::cli
