@@ -3,6 +3,7 @@
 
 #include "commands.h"
 #include "core/error.h"
+#include "data/recipes/criteo.h"
 #include "data/recipes/frappe.h"
 #include "data/recipes/movielens.h"
 
@@ -24,6 +25,15 @@ std::shared_ptr<Paths> add_paths(CLI::App* recipe, const std::string& source_hel
   recipe->add_option("--source", paths->source, source_help)->required();
   recipe->add_option("--out", paths->out, "Output folder for the TSVs and prepare.json")->required();
   return paths;
+}
+
+void add_split_fractions(CLI::App* recipe, recipes::HashSplit& split) {
+  recipe->add_option("--valid-fraction", split.valid_fraction,
+                     "One source file only: share of rows (by a stable hash) written to valid.tsv")
+      ->capture_default_str();
+  recipe->add_option("--test-fraction", split.test_fraction,
+                     "One source file only: share of rows (by a stable hash) written to test.tsv")
+      ->capture_default_str();
 }
 
 void add_movielens(CLI::App* prepare, const std::string& name, const std::string& help,
@@ -65,6 +75,16 @@ void add_prepare_command(CLI::App& app) {
     frappe->source = frappe_paths->source;
     frappe->out = frappe_paths->out;
     report(recipes::prepare_frappe(*frappe), frappe_paths->out);
+  });
+
+  auto criteo = std::make_shared<recipes::CriteoOptions>();
+  CLI::App* criteo_app = prepare->add_subcommand("criteo", "Criteo display ads (Kaggle layout: label, I1..I13, C1..C26)");
+  auto criteo_paths = add_paths(criteo_app, "Folder with Kaggle's train.txt or train.csv/dev.csv/test.csv, or one file");
+  add_split_fractions(criteo_app, criteo->split);
+  criteo_app->callback([criteo, criteo_paths] {
+    criteo->source = criteo_paths->source;
+    criteo->out = criteo_paths->out;
+    report(recipes::prepare_criteo(*criteo), criteo_paths->out);
   });
 }
 

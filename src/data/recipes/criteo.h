@@ -1,0 +1,21 @@
+#pragma once
+// `heed prepare criteo`: the Criteo display-advertising logs (Kaggle layout: label, I1..I13,
+// C1..C26, TAB-separated) turned into heed's TSVs. Rules in docs/datasets.md.
+#include <filesystem>
+
+#include "data/recipes/recipe_output.h"
+#include "data/recipes/split_writers.h"
+
+namespace heed::recipes {
+
+struct CriteoOptions {
+  // A folder holding Kaggle's train.txt (split here by hash), or a head's train.csv / dev.csv /
+  // test.csv (kept as given); or one file, split here by hash. Plain or .gz.
+  std::filesystem::path source;
+  std::filesystem::path out;  // created if missing
+  HashSplit split;            // for a single source file
+};
+
+PrepareSummary prepare_criteo(const CriteoOptions& options);
+
+}  // namespace heed::recipes
