@@ -3,6 +3,7 @@
 
 #include "commands.h"
 #include "core/error.h"
+#include "data/recipes/avazu.h"
 #include "data/recipes/criteo.h"
 #include "data/recipes/frappe.h"
 #include "data/recipes/movielens.h"
@@ -85,6 +86,16 @@ void add_prepare_command(CLI::App& app) {
     criteo->source = criteo_paths->source;
     criteo->out = criteo_paths->out;
     report(recipes::prepare_criteo(*criteo), criteo_paths->out);
+  });
+
+  auto avazu = std::make_shared<recipes::AvazuOptions>();
+  CLI::App* avazu_app = prepare->add_subcommand("avazu", "Avazu mobile ads (Kaggle CSV: id, click, hour, ...)");
+  auto avazu_paths = add_paths(avazu_app, "Folder with Kaggle's train(.gz) or train.csv/dev.csv/test.csv, or one file");
+  add_split_fractions(avazu_app, avazu->split);
+  avazu_app->callback([avazu, avazu_paths] {
+    avazu->source = avazu_paths->source;
+    avazu->out = avazu_paths->out;
+    report(recipes::prepare_avazu(*avazu), avazu_paths->out);
   });
 }
 
