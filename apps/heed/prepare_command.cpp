@@ -7,6 +7,7 @@
 #include "data/recipes/criteo.h"
 #include "data/recipes/frappe.h"
 #include "data/recipes/movielens.h"
+#include "data/recipes/taobao.h"
 
 namespace heed::cli {
 namespace {
@@ -96,6 +97,27 @@ void add_prepare_command(CLI::App& app) {
     avazu->source = avazu_paths->source;
     avazu->out = avazu_paths->out;
     report(recipes::prepare_avazu(*avazu), avazu_paths->out);
+  });
+
+  auto taobao = std::make_shared<recipes::TaobaoOptions>();
+  CLI::App* taobao_app = prepare->add_subcommand("taobao", "Taobao UserBehavior (Tianchi CSV: user, item, category, behaviour, time)");
+  auto taobao_paths = add_paths(taobao_app, "UserBehavior.csv (plain or .gz), or a folder holding it");
+  taobao_app->add_option("--max-history", taobao->max_history, "Longest behaviour sequence kept")->capture_default_str();
+  taobao_app->add_option("--label-window", taobao->label_window,
+                         "Seconds after a view in which a fav, cart or buy of the item makes its label 1")
+      ->capture_default_str();
+  taobao_app->add_option("--test-days", taobao->test_days, "Last days of the period held out as test")
+      ->capture_default_str();
+  taobao_app->add_option("--period-start", taobao->period_start, "First second of the log (unix time)")
+      ->capture_default_str();
+  taobao_app->add_option("--period-end", taobao->period_end, "End of the log, exclusive (unix time)")
+      ->capture_default_str();
+  taobao_app->add_option("--user-fraction", taobao->user_fraction, "Keep this share of users (stable hash)")
+      ->capture_default_str();
+  taobao_app->callback([taobao, taobao_paths] {
+    taobao->source = taobao_paths->source;
+    taobao->out = taobao_paths->out;
+    report(recipes::prepare_taobao(*taobao), taobao_paths->out);
   });
 }
 

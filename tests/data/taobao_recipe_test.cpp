@@ -1,0 +1,128 @@
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "core/error.h"
+#include "data/recipes/taobao.h"
+#include "support/test_files.h"
+
+namespace heed::recipes {
+namespace {
+
+using ::testing::HasSubstr;
+using heed::testing::read_file;
+using heed::testing::TempDir;
+using heed::testing::write_file;
+
+const char* const kHeader =
+    "label\tuser_id\titem_id\tcategory_id\ttimestamp\thour_of_day\tweekday\thist_item_ids\t"
+    "hist_category_ids\tuser_activity\n";
+
+constexpr long kStart = 1511539200;          // 2017-11-25 00:00 China time, a Saturday
+constexpr long kEnd = 1512316800;            // 2017-12-04 00:00 China time
+constexpr long kCutoff = kEnd - 86400;       // the last day (a Sunday) is the test part
+
+std::string action(long user, long item, long category, const char* behaviour, long time) {
+  return fmt::format("{},{},{},{},{}\n", user, item, category, behaviour, time);
+}
+
+// In the file's order; the recipe must not depend on it.
+std::vector<std::string> actions() {
+  return {
+      action(1, 100, 7, "pv", kStart + 1000),    // row: carted in the same second -> 1
+      action(1, 100, 7, "cart", kStart + 1000),
+      action(1, 200, 8, "pv", kStart + 2000),    // row: bought exactly one window later -> 0
+      action(1, 200, 8, "buy", kStart + 5600),
+      action(1, 100, 7, "pv", kStart + 6000),    // row: favourited 3599 s later -> 1
+      action(1, 100, 7, "fav", kStart + 9599),
+      action(2, 300, 9, "pv", kCutoff - 100),    // its window crosses into the test day: dropped
+      action(2, 300, 9, "pv", kCutoff),          // test row, carted 10 s later -> 1
+      action(2, 300, 9, "cart", kCutoff + 10),
+      action(2, 400, 9, "pv", kEnd - 100),       // its window runs past the log: dropped
+      action(3, 500, 9, "pv", kStart - 1),       // outside the period: skipped
+      action(3, 500, 9, "pv", kEnd),
+  };
+}
+
+TaobaoOptions options_for(const TempDir& dir) {
+  TaobaoOptions options;
+  options.source = dir / "src";
+  options.out = dir / "out";
+  return options;
+}
+
+TEST(TaobaoRecipe, ViewsLabelledByLaterEngagementWithHistoriesStrictlyBefore) {
+  TempDir dir("taobao");
+  std::filesystem::create_directories(dir / "src");
+  std::string text;
+  for (const std::string& line : actions()) text += line;
+  write_file(dir / "src" / "UserBehavior.csv", text);
+  const PrepareSummary summary = prepare_taobao(options_for(dir));
+  EXPECT_EQ(summary.train_rows, 3u);
+  EXPECT_EQ(summary.test_rows, 1u);
+  const std::string train = read_file(dir / "out" / "train.tsv");
+  EXPECT_EQ(train, fmt::format("{}1\t1\t100\t7\t{}\t00\tSat\t\t\t0\n"
+                               "0\t1\t200\t8\t{}\t00\tSat\t100|100\t7|7\t1-4\n"
+                               "1\t1\t100\t7\t{}\t01\tSat\t100|100|200|200\t7|7|8|8\t1-4\n",
+                               kHeader, kStart + 1000, kStart + 2000, kStart + 6000));
+  EXPECT_EQ(read_file(dir / "out" / "test.tsv"),
+            fmt::format("{}1\t2\t300\t9\t{}\t00\tSun\t300\t9\t1-4\n", kHeader, kCutoff));
+  const std::string json = read_file(dir / "out" / "prepare.json");
+  EXPECT_THAT(json, HasSubstr("\"out_of_period\": 2"));
+  EXPECT_THAT(json, HasSubstr("\"views\": 6"));
+  EXPECT_THAT(json, HasSubstr("\"views_dropped_window_censored\": 2"));
+
+  // Reversed input lines give the same files; max_history keeps the most recent actions.
+  std::string reversed;
+  const auto lines = actions();
+  for (auto it = lines.rbegin(); it != lines.rend(); ++it) reversed += *it;
+  write_file(dir / "src" / "UserBehavior.csv", reversed);
+  prepare_taobao(options_for(dir));
+  EXPECT_EQ(read_file(dir / "out" / "train.tsv"), train);
+  TaobaoOptions shorter = options_for(dir);
+  shorter.max_history = 1;
+  prepare_taobao(shorter);
+  EXPECT_THAT(read_file(dir / "out" / "train.tsv"), HasSubstr("\t01\tSat\t200\t8\t1-4\n"));
+  // A wider window turns the buy at exactly one hour into a positive.
+  TaobaoOptions wider = options_for(dir);
+  wider.label_window = 3601;
+  prepare_taobao(wider);
+  EXPECT_THAT(read_file(dir / "out" / "train.tsv"), HasSubstr("1\t1\t200\t8\t"));
+}
+
+std::string error_for(const std::string& text) {
+  TempDir dir("taobao_bad");
+  std::filesystem::create_directories(dir / "src");
+  write_file(dir / "src" / "UserBehavior.csv", text);
+  return HEED_ERROR_MESSAGE(prepare_taobao(options_for(dir)), ParseError);
+}
+
+TEST(TaobaoRecipeErrors, NameFileLineAndColumn) {
+  const std::string good = action(1, 100, 7, "pv", kStart + 1000);
+  EXPECT_THAT(error_for(good + "1,100,7,click,1511540200\n"),
+              HasSubstr("UserBehavior.csv:2: column 4 (behavior_type): expected a behaviour pv, fav, cart or buy, found 'click'"));
+  EXPECT_THAT(error_for(good + "1,100,7,pv,soon\n"),
+              HasSubstr("UserBehavior.csv:2: column 5 (timestamp): expected an integer, found 'soon'"));
+  EXPECT_THAT(error_for(good + "1,-5,7,pv,1511540200\n"),
+              HasSubstr("UserBehavior.csv:2: column 2 (item_id): expected an integer in [0, 4294967295]"));
+  EXPECT_THAT(error_for(good + "1,100,7,pv\n"),
+              HasSubstr("UserBehavior.csv:2: column 5 (timestamp): expected 5 fields"));
+  EXPECT_THAT(error_for(""), HasSubstr("the file is empty"));
+}
+
+TEST(TaobaoRecipeErrors, Options) {
+  TempDir dir("taobao_opts");
+  std::filesystem::create_directories(dir / "src");
+  TaobaoOptions options = options_for(dir);
+  EXPECT_THAT(HEED_ERROR_MESSAGE(prepare_taobao(options), Error), HasSubstr("no UserBehavior.csv"));
+  options.label_window = 0;
+  EXPECT_THAT(HEED_ERROR_MESSAGE(prepare_taobao(options), Error), HasSubstr("label_window must be a positive"));
+  options = options_for(dir);
+  options.test_days = 9;
+  EXPECT_THAT(HEED_ERROR_MESSAGE(prepare_taobao(options), Error), HasSubstr("test_days must be at least 1"));
+  options = options_for(dir);
+  options.user_fraction = 0;
+  EXPECT_THAT(HEED_ERROR_MESSAGE(prepare_taobao(options), Error), HasSubstr("user_fraction must be in (0, 1]"));
+}
+
+}  // namespace
+}  // namespace heed::recipes
