@@ -14,6 +14,9 @@ packages=(
   libgtest-dev           # unit and integration tests
   libcpp-httplib-dev     # the HTTP server of `heed serve` (and the client its tests use)
   zlib1g-dev             # gzip-compressed inputs
+  libcurl4-openssl-dev   # heed download: https/file transfers with resume
+  libssl-dev             # heed download: SHA-256 / MD5 checksums (OpenSSL)
+  libminizip-dev         # heed download: unpacking the owners' zip archives
   chromium               # renders heed explain reports in a test
 )
 

@@ -9,6 +9,7 @@ void add_eval_command(CLI::App& app);
 void add_predict_command(CLI::App& app);
 void add_synth_command(CLI::App& app);
 void add_prepare_command(CLI::App& app);
+void add_download_command(CLI::App& app);
 void add_config_command(CLI::App& app);
 void add_ablate_command(CLI::App& app);
 void add_explain_command(CLI::App& app);

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   heed::cli::add_predict_command(app);
   heed::cli::add_synth_command(app);
   heed::cli::add_prepare_command(app);
+  heed::cli::add_download_command(app);
   heed::cli::add_config_command(app);
   heed::cli::add_ablate_command(app);
   heed::cli::add_explain_command(app);
