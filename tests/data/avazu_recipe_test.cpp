@@ -5,7 +5,7 @@
 
 #include "core/error.h"
 #include "data/recipes/avazu.h"
-#include "support/test_files.h"
+#include "../support/test_files.h"
 
 namespace heed::recipes {
 namespace {
@@ -32,7 +32,7 @@ std::vector<std::string> lines_of(const std::filesystem::path& path) {
 }
 
 std::string row(const std::string& id, const std::string& click, const std::string& hour) {
-  return id + "," + click + "," + hour +
+  return fmt::format("{},{},{}", id, click, hour) +
          ",1005,0,1fbe01fe,f3845767,28905ebd,ecad2386,7801e8d9,07d7df22,a99f214a,ddd2926e,44956a24,"
          "1,2,15706,320,50,1722,0,35,-1,79\n";
 }
@@ -51,9 +51,9 @@ TEST(AvazuRecipe, HourBecomesHourOfDayAndWeekdayAndTheIdIsDropped) {
   EXPECT_EQ(summary.train_rows, 2u);
   EXPECT_EQ(summary.valid_rows, 0u);
   EXPECT_EQ(summary.test_rows, 1u);
-  EXPECT_EQ(read_file(dir / "out" / "train.tsv"), std::string(kHeader) + "\n" + "1\t00\tTue" + kRest +
-                                                      "\n" + "0\t23\tThu" + kRest + "\n");
-  EXPECT_EQ(read_file(dir / "out" / "test.tsv"), std::string(kHeader) + "\n" + "0\t07\tMon" + kRest + "\n");
+  EXPECT_EQ(read_file(dir / "out" / "train.tsv"),
+            fmt::format("{}\n1\t00\tTue{}\n0\t23\tThu{}\n", kHeader, kRest, kRest));
+  EXPECT_EQ(read_file(dir / "out" / "test.tsv"), fmt::format("{}\n0\t07\tMon{}\n", kHeader, kRest));
 }
 
 TEST(AvazuRecipe, OneFileIsSplitByTheImpressionId) {

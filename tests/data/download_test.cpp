@@ -6,7 +6,7 @@
 #include "data/download/digest.h"
 #include "data/download/download.h"
 #include "data/download/unzip.h"
-#include "support/test_files.h"
+#include "../support/test_files.h"
 
 namespace heed::download {
 namespace {
@@ -45,7 +45,7 @@ struct Mirror {
   TempDir dir{"download"};
   std::filesystem::path folder = dir / "mirror";
   std::filesystem::path zip = folder / "ml-100k.zip";
-  std::string url = "file://" + folder.string();
+  std::string url = fmt::format("file://{}", folder.string());
   Mirror() {
     std::filesystem::create_directories(folder);
     write_zip(zip, ml100k_entries());
@@ -62,14 +62,14 @@ struct Mirror {
 TEST(Download, FetchesVerifiesThePublishedMd5AndUnpacks) {
   Mirror mirror;
   write_file(mirror.folder / "ml-100k.zip.md5",
-             "MD5 (ml-100k.zip) = " + file_digest(mirror.zip, DigestKind::kMd5) + "\n");
+             fmt::format("MD5 (ml-100k.zip) = {}\n", file_digest(mirror.zip, DigestKind::kMd5)));
   const DownloadReport report = download_dataset(mirror.options());
   const auto out = mirror.dir / "out";
   EXPECT_EQ(read_file(out / "ml-100k.zip"), read_file(mirror.zip));
   EXPECT_EQ(read_file(out / "ml-100k" / "u.data"), ml100k_entries()[0].second);
   EXPECT_FALSE(std::filesystem::exists(out / "ml-100k.zip.part"));
   EXPECT_THAT(report.lines, ::testing::Contains(HasSubstr("MD5 verified")));
-  EXPECT_EQ(report.next, "heed prepare ml-100k --source " + out.string() + "/ml-100k --out data/ml100k");
+  EXPECT_EQ(report.next, fmt::format("heed prepare ml-100k --source {}/ml-100k --out data/ml100k", out.string()));
   // A second run finds the file complete and only unpacks again.
   const DownloadReport again = download_dataset(mirror.options());
   EXPECT_THAT(again.lines, ::testing::Contains(HasSubstr("already downloaded, MD5 verified")));

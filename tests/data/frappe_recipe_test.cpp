@@ -3,7 +3,7 @@
 
 #include "core/error.h"
 #include "data/recipes/frappe.h"
-#include "support/test_files.h"
+#include "../support/test_files.h"
 
 namespace heed::recipes {
 namespace {
@@ -45,7 +45,7 @@ std::string error_for(const std::string& line) {
   TempDir dir("frappe_bad");
   std::filesystem::create_directories(dir / "source");
   write_file(dir / "source" / "frappe.validation.libfm",
-             "1 204:1 4798:1 5041:1 5046:1 5053:1 5055:1 5058:1 5060:1 5073:1 5183:1\n" + line + "\n");
+             fmt::format("1 204:1 4798:1 5041:1 5046:1 5053:1 5055:1 5058:1 5060:1 5073:1 5183:1\n{}\n", line));
   const std::string message = HEED_ERROR_MESSAGE(prepare(dir), ParseError);
   EXPECT_FALSE(std::filesystem::exists(dir / "out" / "valid.tsv"));
   EXPECT_FALSE(std::filesystem::exists(dir / "out" / "valid.tsv.partial"));

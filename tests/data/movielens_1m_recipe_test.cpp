@@ -8,7 +8,7 @@
 
 #include "core/error.h"
 #include "data/recipes/movielens.h"
-#include "support/test_files.h"
+#include "../support/test_files.h"
 
 namespace heed::recipes {
 namespace {
@@ -162,10 +162,10 @@ TEST(MovieLens1mRecipe, SharedSampleAgainstABruteForceReference) {
     const auto f = csv_fields(lines[i]);
     ASSERT_EQ(f.size(), 10u) << lines[i];
     ratings.push_back({std::stoi(f[0]), std::stoi(f[1]), std::stoi(f[2]), std::stol(f[3])});
-    users[std::stoi(f[0])] = f[0] + "::" + f[6] + "::" + f[7] + "::" + f[8] + "::" + f[9];
-    movies[std::stoi(f[1])] = f[1] + "::" + f[4] + "::" + f[5];
+    users[std::stoi(f[0])] = fmt::format("{}::{}::{}::{}::{}", f[0], f[6], f[7], f[8], f[9]);
+    movies[std::stoi(f[1])] = fmt::format("{}::{}::{}", f[1], f[4], f[5]);
     genres_of[std::stoi(f[1])] = f[5];
-    ratings_text += f[0] + "::" + f[1] + "::" + f[2] + "::" + f[3] + "\n";
+    ratings_text += fmt::format("{}::{}::{}::{}\n", f[0], f[1], f[2], f[3]);
   }
   std::string users_text, movies_text;
   for (const auto& [id, text] : users) users_text += text + "\n";
@@ -201,7 +201,7 @@ TEST(MovieLens1mRecipe, SharedSampleAgainstABruteForceReference) {
       std::sort(liked.begin(), liked.end());
       if (liked.size() > 3) liked.erase(liked.begin(), liked.end() - 3);
       std::string items;
-      for (const auto& [t, i] : liked) items += (items.empty() ? "" : "|") + std::to_string(i);
+      for (const auto& [t, i] : liked) items += fmt::format("{}{}", items.empty() ? "" : "|", i);
       EXPECT_EQ(cell[12], items) << rows[r];
       EXPECT_EQ(cell[14], activity_bucket(earlier));
       if (std::string(file) == "train.tsv") {

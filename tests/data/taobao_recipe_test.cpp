@@ -3,7 +3,7 @@
 
 #include "core/error.h"
 #include "data/recipes/taobao.h"
-#include "support/test_files.h"
+#include "../support/test_files.h"
 
 namespace heed::recipes {
 namespace {
