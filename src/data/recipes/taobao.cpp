@@ -133,7 +133,7 @@ void append_integer(std::string& out, std::int64_t value) {
   out.append(digits, written.ptr);
 }
 
-// Writes the row of the view `views[v]`, whose user's actions are `actions` (time-ordered).
+// Writes the row of the view `actions[v]`; `actions` are its user's, in time order.
 void write_row(TsvWriter& out, std::span<const Action> actions, std::size_t v, bool positive,
                const TaobaoOptions& options) {
   static constexpr std::array<std::string_view, 7> kWeekdays = {"Thu", "Fri", "Sat", "Sun",
