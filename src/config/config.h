@@ -59,6 +59,7 @@ struct SenetConfig {
   std::int64_t reduction = 3;
   std::string gate;     // final activation: "sigmoid", "relu" or "none"
   std::vector<std::string> fields;  // features gated; empty: every embedding feature
+  double weight_l1 = 0;  // training pressure towards weight 0 (see Senet::backward)
 };
 
 struct DinConfig {

@@ -252,6 +252,10 @@ std::vector<Option<Config>> make_run_options() {
       [](C& c) -> auto& { return c.senet.gate; }, one_of({"sigmoid", "relu", "none"})));
   o.push_back(option<C, Strings>("senet.fields", {}, "Features SENet gates (empty: every embedding feature).",
       [](C& c) -> auto& { return c.senet.fields; }));
+  o.push_back(option<C, double>("senet.weight_l1", 0.0,
+      "L1 penalty on SENet's weights, added to the training loss per row: a field the loss does not need "
+      "drifts towards weight 0, so heed explain's field ranking separates signal from noise. 0: off (FiBiNET).",
+      [](C& c) -> auto& { return c.senet.weight_l1; }, at_least<double>(0.0)));
   // din
   o.push_back(option<C, std::vector<Int>>("din.hidden", {80, 40}, "Widths of DIN's activation unit MLP.",
       [](C& c) -> auto& { return c.din.hidden; }, all_positive()));

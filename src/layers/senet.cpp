@@ -151,7 +151,7 @@ void Senet::forward(const ParamSet& params, const ConstMatrixView& x, Index rows
 
 void Senet::backward(const ParamSet& params, const ConstMatrixView& x, Index rows,
                      const ConstMatrixView& dy, MatrixView dx, Cache& cache,
-                     Gradients& grads) const {
+                     Gradients& grads, float weight_l1) const {
   const Index E = dim_;
   const Index n = static_cast<Index>(fields_.size());
   const bool dense = options_.squeeze == SenetSqueeze::kDense;
@@ -176,6 +176,8 @@ void Senet::backward(const ParamSet& params, const ConstMatrixView& x, Index row
           break;
       }
     }
+  // The L1 penalty's share: d|a|/da = sign(a) (sigmoid and relu weights are never negative).
+  if (weight_l1 > 0.0f) d_pre.array() += weight_l1 * a.array().sign();
   // Through the gate, in place: d weights -> d pre.
   switch (options_.gate) {
     case SenetGate::kSigmoid:

@@ -85,8 +85,12 @@ class Senet {
   void forward(const ParamSet& params, const ConstMatrixView& x, Index rows, MatrixView y,
                Cache& cache) const;
   // dy, dx: [rows, F*E]; follows a forward of the same x. Overwrites dx, accumulates param grads.
+  // weight_l1 > 0 adds weight_l1 * sum |weight| of every row to the loss being differentiated
+  // (pass the L1 coefficient times the row's share of the loss): a weight that the loss does not
+  // hold up drifts towards 0, which is what makes the weights readable as field importance.
   void backward(const ParamSet& params, const ConstMatrixView& x, Index rows,
-                const ConstMatrixView& dy, MatrixView dx, Cache& cache, Gradients& grads) const;
+                const ConstMatrixView& dy, MatrixView dx, Cache& cache, Gradients& grads,
+                float weight_l1 = 0.0f) const;
 
   // The weights of the last forward, [rows, weight_width] (for `heed explain`).
   ConstMatrixView weights(const Cache& cache, Index rows) const;

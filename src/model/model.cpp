@@ -212,7 +212,8 @@ void Model::backward(const Batch& batch, Index begin, Index count, Workspace& ws
                  gates, d_gates);
   if (senet_) {
     senet_->backward(params_, ws.fields.topRows(count), count, ws.d_input.topRows(count).leftCols(field_width()),
-                     ws.d_fields.topRows(count), *ws.senet, ws.grads);
+                     ws.d_fields.topRows(count), *ws.senet, ws.grads,
+                     static_cast<float>(config_.senet.weight_l1) * ws.row_weight);
   } else {
     ws.d_fields.topRows(count) = ws.d_input.topRows(count).leftCols(field_width());
   }

@@ -66,6 +66,7 @@ class Model {
     Matrix input;      // [B, F*E + D] the MLP's input (SENet's output in its field part)
     Mlp::Cache mlp;
     Matrix d_logit;    // [B, 1] set by the caller before backward
+    float row_weight = 0;  // each row's share of the training loss (1/batch), set with d_logit; scales penalties
     Matrix d_input;    // [B, F*E + D]
     std::vector<DinBuffers> din;
     std::unique_ptr<Senet::Cache> senet;

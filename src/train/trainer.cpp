@@ -87,6 +87,7 @@ double train_step(Model& model, const Batch& batch, std::vector<std::unique_ptr<
       losses[static_cast<std::size_t>(t)] =
           logloss_with_logits(ws.mlp.logit.data(), batch.labels.data() + begin, static_cast<std::size_t>(stop - begin),
                               ws.d_logit.data(), scale);
+      ws.row_weight = scale;
       model.backward(batch, begin, stop - begin, ws);
     }
   }
