@@ -15,6 +15,8 @@ packages=(
   libcpp-httplib-dev     # the HTTP server of `heed serve` (and the client its tests use)
   zlib1g-dev             # gzip-compressed inputs
   chromium               # renders heed explain reports in a test
+  clang libclang-rt-14-dev  # sanitizer builds (ASan, UBSan, TSan) and libFuzzer targets
+  libomp-14-dev          # OpenMP for the clang builds (libarcher lets TSan see its synchronization)
 )
 
 missing=()
