@@ -18,6 +18,8 @@ packages=(
   libssl-dev             # heed download: SHA-256 / MD5 checksums (OpenSSL)
   libminizip-dev         # heed download: unpacking the owners' zip archives
   chromium               # renders heed explain reports in a test
+  clang libclang-rt-14-dev  # sanitizer builds (ASan, UBSan, TSan) and libFuzzer targets
+  libomp-14-dev          # OpenMP for the clang builds (libarcher lets TSan see its synchronization)
 )
 
 missing=()

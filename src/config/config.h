@@ -17,6 +17,7 @@ struct DataConfig {
   std::string label;
   double valid_fraction = 0.0;   // carved from train when no valid file is given
   std::string valid_by;          // column whose value decides the carve (empty: the row)
+  std::int64_t max_line_bytes = 16 << 20;  // longer lines are an error (memory stays bounded)
 };
 
 enum class FeatureKind { kCategorical, kMulti, kSequence, kNumeric };
@@ -85,6 +86,7 @@ struct OptimizerConfig {
   double l2_embedding = 0.0;   // on the rows a batch touched
   double l2_dense = 0.0;
   double adagrad_initial = 0.1;
+  double clip_norm = 0.0;      // global L2 norm of a step's gradients; 0: no clipping
 };
 
 struct TrainConfig {
@@ -96,6 +98,10 @@ struct TrainConfig {
   std::string early_stop_metric;  // "auc", "gauc", "logloss" or "none"
   std::int64_t patience = 2;
   std::string progress;  // "auto", "bar", "log", "none"
+  std::int64_t checkpoint_steps = 0;     // also checkpoint every N steps within an epoch (0: epoch ends only)
+  double checkpoint_minutes = 0.0;       // ... and every this many minutes (0: off)
+  std::int64_t keep_checkpoints = 2;     // checkpoints kept in the run folder (the newest is `checkpoint`)
+  bool check_finite = true;              // stop on NaN/Inf in loss, gradients or weights
 };
 
 struct EvalConfig {

@@ -213,6 +213,11 @@ std::vector<Option<Config>> make_run_options() {
       "Column whose value decides the validation carve, so e.g. all of a user's rows fall on one side "
       "(empty: each row by its position).",
       [](C& c) -> auto& { return c.data.valid_by; }));
+  o.push_back(option<C, Int>("data.max_line_bytes", 16 << 20,
+      "Longest line a data file may have; a longer one is an error naming its file and line (this also "
+      "bounds the values of a multi-valued or sequence cell), never an out-of-memory kill.",
+      [](C& c) -> auto& { return c.data.max_line_bytes; },
+      [](const Int& v) -> std::string { return v >= 1 && v <= (Int{1} << 30) ? "" : "must be between 1 and 1073741824"; }));
   // embedding
   o.push_back(option<C, Int>("embedding.dim", 16, "Length of every embedding vector.",
       [](C& c) -> auto& { return c.embedding.dim; }, at_least<Int>(1)));
@@ -300,6 +305,9 @@ std::vector<Option<Config>> make_run_options() {
       [](C& c) -> auto& { return c.optimizer.l2_dense; }, at_least(0.0)));
   o.push_back(option<C, double>("optimizer.adagrad_initial", 0.1, "Adagrad's initial accumulator value.",
       [](C& c) -> auto& { return c.optimizer.adagrad_initial; }, at_least(0.0)));
+  o.push_back(option<C, double>("optimizer.clip_norm", 0.0,
+      "Scale each step's gradients (dense and embedding together) down to this global L2 norm when larger (0: no clipping).",
+      [](C& c) -> auto& { return c.optimizer.clip_norm; }, at_least(0.0)));
   // train
   o.push_back(option<C, Int>("train.epochs", 5, "Passes over the training data.",
       [](C& c) -> auto& { return c.train.epochs; }, at_least<Int>(1)));
@@ -319,6 +327,18 @@ std::vector<Option<Config>> make_run_options() {
   o.push_back(option<C, std::string>("train.progress", "auto",
       "Progress display: a live bar on a terminal, log lines otherwise (auto), or forced.",
       [](C& c) -> auto& { return c.train.progress; }, one_of({"auto", "bar", "log", "none"})));
+  o.push_back(option<C, Int>("train.checkpoint_steps", 0,
+      "Also write a resumable checkpoint every this many optimizer steps within an epoch (0: at epoch ends only).",
+      [](C& c) -> auto& { return c.train.checkpoint_steps; }, at_least<Int>(0)));
+  o.push_back(option<C, double>("train.checkpoint_minutes", 0.0,
+      "Also write a resumable checkpoint when this many minutes have passed since the last one (0: off).",
+      [](C& c) -> auto& { return c.train.checkpoint_minutes; }, at_least(0.0)));
+  o.push_back(option<C, Int>("train.keep_checkpoints", 2,
+      "Checkpoints kept in the run folder: `checkpoint` (the newest) and older ones as checkpoint.step-N.",
+      [](C& c) -> auto& { return c.train.keep_checkpoints; }, at_least<Int>(1)));
+  o.push_back(option<C, bool>("train.check_finite", true,
+      "Stop training at the first NaN or Inf in the loss, gradients or weights, naming the step, rows and layer.",
+      [](C& c) -> auto& { return c.train.check_finite; }));
   // eval
   o.push_back(option<C, std::string>("eval.group", "",
       "Column that identifies a user for gAUC (empty: gAUC is not computed).",

@@ -25,6 +25,8 @@ struct Dataset {
   std::vector<std::string> slice_names; // eval.slice's distinct values, in first-seen order
   std::vector<KeyColumn> keys;          // per feature; empty columns for dense features
   std::vector<std::vector<float>> dense;// per dense input: the raw value (NaN: missing)
+  std::string source;                   // the file the rows came from (for messages)
+  std::vector<std::uint64_t> source_lines; // each row's line number in `source`
 
   bool has_labels() const { return !labels.empty(); }
   // The subset of rows `selected`, in that order.

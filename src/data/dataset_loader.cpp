@@ -70,7 +70,7 @@ ColumnMap map_columns(const std::vector<std::string>& names, const Config& confi
 
 Dataset load_dataset(const std::filesystem::path& path, const Config& config, const Schema& schema,
                      const LoadOptions& options) {
-  LineReader reader(path);
+  LineReader reader(path, static_cast<std::size_t>(config.data.max_line_bytes));
   return load_dataset(reader, config, schema, options);
 }
 
@@ -100,6 +100,7 @@ Dataset load_dataset(LineReader& reader, const Config& config, const Schema& sch
   const ColumnMap map = map_columns(names, config, schema, options, reader.path());
 
   Dataset data;
+  data.source = reader.path();
   std::unordered_map<std::string, std::uint32_t> slice_ids;
   const RowEncoder encoder(schema);
   encoder.prepare(data);
@@ -130,6 +131,7 @@ Dataset load_dataset(LineReader& reader, const Config& config, const Schema& sch
     data.split_keys.push_back(map.split >= 0 ? hash_value(fields[static_cast<std::size_t>(map.split)], 1)
                                              : hash_value(line, 1));
 
+    data.source_lines.push_back(reader.line_number());
     try {
       for (std::size_t fi = 0; fi < schema.features.size(); ++fi) encoder.add_text(fi, fields[map.feature[fi]], data);
       encoder.finish_row(data);

@@ -3,7 +3,12 @@
 #include <chrono>
 #include <cmath>
 #include <ctime>
+#include <cstdio>
 #include <numeric>
+#include <optional>
+#include <span>
+
+#include <fmt/ranges.h>
 #include <sstream>
 
 #include <omp.h>
@@ -16,7 +21,9 @@
 #include "model/scorer.h"
 #include "optim/adam.h"
 #include "optim/row_optimizer.h"
+#include "train/checkpoint_files.h"
 #include "train/data_splits.h"
+#include "train/divergence.h"
 #include "train/early_stopping.h"
 #include "train/progress.h"
 
@@ -44,6 +51,10 @@ Config with_resumable_keys(Config saved, const Config& requested) {
   saved.train.epochs = requested.train.epochs;
   saved.train.patience = requested.train.patience;
   saved.train.progress = requested.train.progress;
+  saved.train.checkpoint_steps = requested.train.checkpoint_steps;
+  saved.train.checkpoint_minutes = requested.train.checkpoint_minutes;
+  saved.train.keep_checkpoints = requested.train.keep_checkpoints;
+  saved.train.check_finite = requested.train.check_finite;
   saved.data.dir = requested.data.dir;
   saved.eval.batch_size = requested.eval.batch_size;
   return saved;
@@ -59,7 +70,8 @@ void check_resume_compatible(const Config& saved, const Config& requested) {
     if (!la.empty() && la[0] == '[') section = la;
     if (la != lb)
       throw Error(fmt::format("--resume: the config differs from the checkpoint's in {} ('{}' vs '{}'); only "
-                              "train.epochs, train.patience, train.progress, data.dir and eval.batch_size may change",
+                              "train.epochs, train.patience, train.progress, train.checkpoint_*, train.keep_checkpoints, "
+                              "train.check_finite, data.dir and eval.batch_size may change",
                               section, lb, la));
   }
   throw Error("--resume: the config differs from the checkpoint's");
@@ -102,34 +114,55 @@ double train_step(Model& model, const Batch& batch, std::vector<std::unique_ptr<
   return std::accumulate(losses.begin(), losses.end(), 0.0);
 }
 
+// Where a checkpoint taken inside an epoch stopped: the epoch's permutation is derived from the
+// seed and the epoch number, so the next row's position is all the data position there is.
+struct EpochInProgress {
+  std::size_t next_row = 0;
+  double loss_sum = 0;  // summed batch losses so far (for the epoch's train_logloss)
+  double seconds = 0;   // time spent on the epoch so far
+
+  nlohmann::json to_json() const { return {{"next_row", next_row}, {"loss_sum", loss_sum}, {"seconds", seconds}}; }
+  static EpochInProgress from_json(const nlohmann::json& j) {
+    return {j.at("next_row").get<std::size_t>(), j.at("loss_sum").get<double>(), j.at("seconds").get<double>()};
+  }
+};
+
 }  // namespace
 
 Json train(const Config& requested, const TrainOptions& options) {
   std::filesystem::create_directories(options.run_dir);
   const auto model_path = options.run_dir / "model";
-  const auto checkpoint_path = options.run_dir / "checkpoint";
+  CheckpointFiles checkpoints(options.run_dir, requested.train.keep_checkpoints);
 
   std::unique_ptr<Model> model;
   std::int64_t epoch = 0;  // epochs completed
   EarlyStopping stopping;
   Json history = Json::array();
   std::string optimizer_state;
+  std::optional<EpochInProgress> partial;
   if (options.resume) {
-    Checkpoint cp = load_checkpoint(checkpoint_path);
+    Checkpoint cp = checkpoints.load_newest([](const std::string& line) { std::fprintf(stderr, "heed: %s\n", line.c_str()); });
     check_resume_compatible(cp.model->config(), requested);
-    if (!cp.trainer) throw Error(fmt::format("{} holds no training state to resume", checkpoint_path.string()));
     Config config = with_resumable_keys(cp.model->config(), requested);
     model = std::make_unique<Model>(config);
     // Rebuild with the updated keys, then take every weight from the checkpoint.
     std::swap(model->params(), cp.model->params());
     std::swap(model->tables(), cp.model->tables());
     std::swap(model->normalizer(), cp.model->normalizer());
-    epoch = (*cp.trainer).at("epochs_done").get<std::int64_t>();
-    stopping = EarlyStopping::from_json((*cp.trainer).at("early_stopping"));
-    history = Json((*cp.trainer).at("history"));
+    try {
+      const nlohmann::json& state = *cp.trainer;
+      epoch = state.at("epochs_done").get<std::int64_t>();
+      stopping = EarlyStopping::from_json(state.at("early_stopping"));
+      history = Json(state.at("history"));
+      if (state.contains("epoch_in_progress") && !state.at("epoch_in_progress").is_null())
+        partial = EpochInProgress::from_json(state.at("epoch_in_progress"));
+    } catch (const nlohmann::json::exception& e) {
+      throw Error(fmt::format("{}: unreadable training state: {}", checkpoints.latest().string(), e.what()));
+    }
     optimizer_state = cp.optimizer;
   } else {
     model = std::make_unique<Model>(requested);
+    checkpoints.forget_previous_run();
   }
   const Config& config = model->config();
   write_file_atomically(options.run_dir / "config.toml", to_toml(config));
@@ -137,6 +170,9 @@ Json train(const Config& requested, const TrainOptions& options) {
   Splits data = load_splits(config, model->schema());
   if (data.train.rows == 0) throw Error(fmt::format("{}: no training rows", data_file(config, config.data.train).string()));
   if (!options.resume) model->normalizer().fit(data.train);
+  if (partial && partial->next_row > data.train.rows)
+    throw Error(fmt::format("--resume: the checkpoint stopped at row {} of an epoch, but {} has {} training rows",
+                            partial->next_row, config.data.train, data.train.rows));
 
   const int threads = resolve_threads(config.train.threads);
   const auto batch_size = static_cast<std::size_t>(config.train.batch_size);
@@ -156,39 +192,105 @@ Json train(const Config& requested, const TrainOptions& options) {
   const bool validate = data.valid.rows > 0 && config.train.early_stop_metric != "none";
   progress.message(fmt::format("training on {} rows ({} threads), validating on {}", data.train.rows, threads,
                                validate ? fmt::format("{} rows ({})", data.valid.rows, data.valid_source) : "nothing"));
+  if (partial)
+    progress.message(fmt::format("resuming epoch {} at row {} (step {})", epoch + 1, partial->next_row, adam.steps()));
 
   auto meta_of = [&](std::int64_t epoch) {
     return Json{{"format_version", kCheckpointVersion}, {"heed_version", HEED_VERSION}, {"trained_at", now_iso8601()},
                 {"epoch", epoch}, {"train_rows", data.train.rows}};
   };
-
+  // The full training state: with the weights, Adam's moments and step, and the embedding
+  // rows' optimizer state, this is all a resumed run needs to take the same steps.
+  auto save_resumable = [&](std::int64_t epochs_done, const std::optional<EpochInProgress>& in_progress) {
+    std::ostringstream optimizer_out;
+    adam.save(optimizer_out);
+    const nlohmann::json trainer_state = {
+        {"epochs_done", epochs_done}, {"step", adam.steps()}, {"early_stopping", stopping.to_json()},
+        {"history", nlohmann::json::parse(history.dump())},
+        {"epoch_in_progress", in_progress ? in_progress->to_json() : nlohmann::json()}};
+    try {
+      checkpoints.save(adam.steps(), *model, meta_of(epochs_done), optimizer_out.str(), trainer_state);
+    } catch (const std::exception& e) {
+      throw Error(fmt::format("training stopped at step {}: {}", adam.steps(), e.what()));
+    }
+  };
+  using Clock = std::chrono::steady_clock;
+  auto last_checkpoint = Clock::now();
+  auto checkpoint_due = [&]() {
+    if (config.train.checkpoint_steps > 0 && adam.steps() % config.train.checkpoint_steps == 0) return true;
+    return config.train.checkpoint_minutes > 0 &&
+           std::chrono::duration<double>(Clock::now() - last_checkpoint).count() >= config.train.checkpoint_minutes * 60;
+  };
   std::vector<std::size_t> order(data.train.rows);
   Batch batch;
+  // Training row -> "file:line" for messages.
+  auto source_of = [&](std::size_t row) {
+    return row < data.train.source_lines.size() ? fmt::format("{}:{}", data.train.source, data.train.source_lines[row])
+                                                : fmt::format("{} row {}", data.train.source, row + 1);
+  };
+  auto diverged = [&](const NonFinite& found, std::int64_t step, std::size_t start) {
+    std::vector<std::string> lines;
+    for (std::size_t r : found.rows) {
+      if (lines.size() == 5) break;
+      lines.push_back(source_of(order[start + r]));
+    }
+    std::vector<std::string> batch_lines;
+    for (std::size_t r = 0; r < batch.size && r < 5; ++r) batch_lines.push_back(source_of(order[start + r]));
+    const std::string rows =
+        found.rows.empty()
+            ? fmt::format("the batch of {} rows starts with {}", batch.size, fmt::join(batch_lines, ", "))
+            : fmt::format("in {} of the batch's {} rows: {}{}", found.rows.size(), batch.size, fmt::join(lines, ", "),
+                          found.rows.size() > lines.size() ? ", ..." : "");
+    const auto kept = checkpoints.present();
+    return Error(fmt::format("training diverged at step {} (epoch {}): NaN or Inf first in the {}, {}. Nothing from "
+                             "this step was saved; {}",
+                             step, epoch, found.where, rows,
+                             kept.empty() ? "no checkpoint had been written yet"
+                                          : fmt::format("the last good checkpoint is {}", kept.front().string())));
+  };
   while (!stopping.finished && epoch < config.train.epochs) {
     ++epoch;
-    const auto started = std::chrono::steady_clock::now();
     std::iota(order.begin(), order.end(), std::size_t{0});
     Rng shuffle_rng(mix64(config.train.seed ^ mix64(static_cast<std::uint64_t>(epoch))));
     if (config.train.shuffle)
       for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[shuffle_rng.below(i)]);
+    EpochInProgress now;
+    if (partial) now = *partial, partial.reset();
+    const auto started = Clock::now() - std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(now.seconds));
     progress.start_epoch(epoch);
-    double loss_sum = 0;
-    for (std::size_t start = 0; start < order.size(); start += batch_size) {
+    for (std::size_t start = now.next_row; start < order.size(); start += batch_size) {
       const std::span<const std::size_t> rows(order.data() + start, std::min(batch_size, order.size() - start));
-      const std::uint64_t step_seed = mix64(config.train.seed ^ mix64(static_cast<std::uint64_t>(adam.steps() + 1) << 20));
+      const std::int64_t step = adam.steps() + 1;
+      const std::uint64_t step_seed = mix64(config.train.seed ^ mix64(static_cast<std::uint64_t>(step) << 20));
       Rng batch_rng(step_seed);
       builder.build(data.train, rows, /*training=*/true, &batch_rng, model->tables(), model->normalizer(), batch);
-      loss_sum += train_step(*model, batch, workspaces, threads, step_seed);
+      const double loss = train_step(*model, batch, workspaces, threads, step_seed);
+      if (config.train.check_finite && !std::isfinite(loss))
+        throw diverged(*first_non_finite_stage(*model, batch, workspaces, threads), step, start);
+      if (config.train.check_finite)
+        if (auto found = first_non_finite_gradient(*model, *workspaces[0])) throw diverged(*found, step, start);
+      if (config.optimizer.clip_norm > 0) clip_gradients(*workspaces[0], config.optimizer.clip_norm);
+      now.loss_sum += loss;
       adam.step(model->params(), workspaces[0]->grads);
       model->update_running_statistics(workspace_views);
       for (std::size_t k = 0; k < model->tables().size(); ++k)
         row_optimizer.update(model->tables()[k], batch.tables[k].touched, workspaces[0]->table_grads[k].data(),
                              adam.steps(), threads);
-      const std::size_t done = start + rows.size();
-      progress.update(done, loss_sum / static_cast<double>(done));
+      if (config.train.check_finite)
+        if (auto found = first_non_finite_weight(*model, batch)) {
+          found->where += " after the update";
+          throw diverged(*found, step, start);
+        }
+      now.next_row = start + rows.size();
+      progress.update(now.next_row, now.loss_sum / static_cast<double>(now.next_row));
+      if (now.next_row < order.size() && checkpoint_due()) {
+        now.seconds = std::chrono::duration<double>(Clock::now() - started).count();
+        save_resumable(epoch - 1, now);
+        last_checkpoint = Clock::now();
+      }
     }
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    Json entry{{"epoch", epoch}, {"train_logloss", loss_sum / static_cast<double>(order.size())},
+    const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+    Json entry{{"epoch", epoch}, {"train_logloss", now.loss_sum / static_cast<double>(order.size())},
                {"seconds", seconds}, {"samples_per_second", static_cast<double>(order.size()) / seconds}};
     std::string summary = fmt::format("epoch {}: train logloss {:.5f}, {:.0f} samples/s", epoch,
                                       entry["train_logloss"].get<double>(), entry["samples_per_second"].get<double>());
@@ -205,11 +307,8 @@ Json train(const Config& requested, const TrainOptions& options) {
     if (keep) save_checkpoint(model_path, *model, meta_of(epoch), "", nullptr);
     history.push_back(entry);
     progress.finish_epoch(summary);
-    std::ostringstream optimizer_out;
-    adam.save(optimizer_out);
-    const nlohmann::json trainer_state = {
-        {"epochs_done", epoch}, {"early_stopping", stopping.to_json()}, {"history", nlohmann::json::parse(history.dump())}};
-    save_checkpoint(checkpoint_path, *model, meta_of(epoch), optimizer_out.str(), &trainer_state);
+    save_resumable(epoch, std::nullopt);
+    last_checkpoint = Clock::now();
   }
 
   // Report the kept model as it is on disk, so `heed eval` on it prints the same numbers.

@@ -1,11 +1,13 @@
 #pragma once
 // Training a model end to end: epochs over shuffled batches on every configured thread,
-// validation after each epoch, early stopping that keeps the best model, a resumable
-// checkpoint after each epoch, and the kept model's test metrics.
+// validation after each epoch, early stopping that keeps the best model, resumable
+// checkpoints after each epoch and every train.checkpoint_steps / _minutes within one (exact
+// resume, mid-epoch included), a stop at the first NaN or Inf naming step, rows and layer
+// (train/divergence.h), and the kept model's test metrics.
 //
 // Files in the run folder:
 //   model         the kept model (best validation epoch, or the last without validation)
-//   checkpoint    the latest epoch's full state, for --resume
+//   checkpoint    the latest full training state, for --resume (older ones: checkpoint.step-N)
 //   metrics.json  {"valid":…, "test":…, "best_epoch":…, "history": [...]}
 //   config.toml   the resolved config
 #include <filesystem>
