@@ -14,6 +14,7 @@ packages=(
   libgtest-dev           # unit and integration tests
   libcpp-httplib-dev     # the HTTP server of `heed serve` (and the client its tests use)
   zlib1g-dev             # gzip-compressed inputs
+  libzstd-dev            # zstd-compressed inputs
   chromium               # renders heed explain reports in a test
 )
 

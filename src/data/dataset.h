@@ -21,6 +21,7 @@ struct Dataset {
   std::vector<float> labels;            // empty when the file had no label column
   std::vector<std::uint64_t> groups;    // eval.group's hashed value per row; empty when none
   std::vector<std::uint64_t> split_keys;// stable per-row hash deciding validation carves
+  std::vector<double> times;            // data.valid_by_time's value per row; empty when none
   std::vector<std::uint32_t> slices;    // eval.slice's value per row, as an index into slice_names
   std::vector<std::string> slice_names; // eval.slice's distinct values, in first-seen order
   std::vector<KeyColumn> keys;          // per feature; empty columns for dense features
@@ -29,6 +30,9 @@ struct Dataset {
   bool has_labels() const { return !labels.empty(); }
   // The subset of rows `selected`, in that order.
   Dataset select(const std::vector<std::size_t>& selected) const;
+  // Appends `other`'s rows `selected` (all when null), in that order; its slice values are
+  // matched to this one's by name. Both must come from the same schema.
+  void append(const Dataset& other, const std::vector<std::size_t>* selected = nullptr);
 };
 
 }  // namespace heed

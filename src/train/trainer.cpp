@@ -11,6 +11,8 @@
 #include "checkpoint/checkpoint.h"
 #include "config/config_loader.h"
 #include "core/error.h"
+#include "data/file_patterns.h"
+#include "data/quantile_buckets.h"
 #include "embedding/batch_builder.h"
 #include "layers/logloss.h"
 #include "model/scorer.h"
@@ -19,6 +21,7 @@
 #include "train/data_splits.h"
 #include "train/early_stopping.h"
 #include "train/progress.h"
+#include "train/training_rows.h"
 
 namespace heed {
 namespace {
@@ -103,7 +106,9 @@ double train_step(Model& model, const Batch& batch, std::vector<std::unique_ptr<
 
 }  // namespace
 
-Json train(const Config& requested, const TrainOptions& options) {
+Json train(const Config& given, const TrainOptions& options) {
+  // Quantile bucket edges come from the training data, before anything is built from the config.
+  const Config requested = with_quantile_boundaries(given, expand_file_pattern(data_file(given, given.data.train)));
   std::filesystem::create_directories(options.run_dir);
   const auto model_path = options.run_dir / "model";
   const auto checkpoint_path = options.run_dir / "checkpoint";
@@ -133,9 +138,24 @@ Json train(const Config& requested, const TrainOptions& options) {
   const Config& config = model->config();
   write_file_atomically(options.run_dir / "config.toml", to_toml(config));
 
-  Splits data = load_splits(config, model->schema());
-  if (data.train.rows == 0) throw Error(fmt::format("{}: no training rows", data_file(config, config.data.train).string()));
-  if (!options.resume) model->normalizer().fit(data.train);
+  const bool stream = should_stream(config.data, expand_file_pattern(data_file(config, config.data.train)));
+  Splits data = load_splits(config, model->schema(), options.run_dir, stream);
+  std::unique_ptr<TrainingRows> training_rows =
+      stream ? streamed_rows(data.train_files, config, model->schema(), data.held_out, *data.train_log,
+                             data.train_reported)
+             : in_memory_rows(data.train, config);
+  if (!stream && data.train.rows == 0)
+    throw Error(fmt::format("{}: no training rows", data_file(config, config.data.train).string()));
+  if (!options.resume) {
+    if (!stream) {
+      model->normalizer().fit(data.train);
+    } else if (model->normalizer().needs_statistics()) {  // a pass over the files for the dense statistics
+      training_rows->start_epoch(0);
+      BatchRows rows;
+      while (training_rows->next(rows)) model->normalizer().add_to_fit(rows.data->select({rows.rows.begin(), rows.rows.end()}));
+      model->normalizer().finish_fit();
+    }
+  }
 
   const int threads = resolve_threads(config.train.threads);
   const auto batch_size = static_cast<std::size_t>(config.train.batch_size);
@@ -151,44 +171,47 @@ Json train(const Config& requested, const TrainOptions& options) {
   }
   RowOptimizer row_optimizer(config.optimizer);
   BatchBuilder builder(model->schema(), config.embedding);
-  Progress progress(config.train.progress, data.train.rows, config.train.epochs);
+  Progress progress(config.train.progress, training_rows->rows_per_epoch(), config.train.epochs);
   const bool validate = data.valid.rows > 0 && config.train.early_stop_metric != "none";
-  progress.message(fmt::format("training on {} rows ({} threads), validating on {}", data.train.rows, threads,
+  progress.message(fmt::format("training on {} ({} threads), validating on {}",
+                               stream ? fmt::format("{} streamed through a shuffle buffer of {} rows", config.data.train,
+                                                    config.data.shuffle_buffer)
+                                      : fmt::format("{} rows", data.train.rows),
+                               threads,
                                validate ? fmt::format("{} rows ({})", data.valid.rows, data.valid_source) : "nothing"));
 
   auto meta_of = [&](std::int64_t epoch) {
     return Json{{"format_version", kCheckpointVersion}, {"heed_version", HEED_VERSION}, {"trained_at", now_iso8601()},
-                {"epoch", epoch}, {"train_rows", data.train.rows}};
+                {"epoch", epoch}, {"train_rows", training_rows->rows_per_epoch()}};
   };
 
-  std::vector<std::size_t> order(data.train.rows);
   Batch batch;
+  BatchRows rows;
   while (!stopping.finished && epoch < config.train.epochs) {
     ++epoch;
     const auto started = std::chrono::steady_clock::now();
-    std::iota(order.begin(), order.end(), std::size_t{0});
-    Rng shuffle_rng(mix64(config.train.seed ^ mix64(static_cast<std::uint64_t>(epoch))));
-    if (config.train.shuffle)
-      for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[shuffle_rng.below(i)]);
+    training_rows->start_epoch(epoch);
     progress.start_epoch(epoch);
     double loss_sum = 0;
-    for (std::size_t start = 0; start < order.size(); start += batch_size) {
-      const std::span<const std::size_t> rows(order.data() + start, std::min(batch_size, order.size() - start));
+    std::size_t done = 0;
+    while (training_rows->next(rows)) {
       const std::uint64_t step_seed = mix64(config.train.seed ^ mix64(static_cast<std::uint64_t>(adam.steps() + 1) << 20));
       Rng batch_rng(step_seed);
-      builder.build(data.train, rows, /*training=*/true, &batch_rng, model->tables(), model->normalizer(), batch);
+      builder.build(*rows.data, rows.rows, /*training=*/true, &batch_rng, model->tables(), model->normalizer(), batch);
       loss_sum += train_step(*model, batch, workspaces, threads, step_seed);
       adam.step(model->params(), workspaces[0]->grads);
       model->update_running_statistics(workspace_views);
       for (std::size_t k = 0; k < model->tables().size(); ++k)
         row_optimizer.update(model->tables()[k], batch.tables[k].touched, workspaces[0]->table_grads[k].data(),
                              adam.steps(), threads);
-      const std::size_t done = start + rows.size();
+      done += rows.rows.size();
       progress.update(done, loss_sum / static_cast<double>(done));
     }
+    if (done == 0) throw Error(fmt::format("{}: no training rows", data_file(config, config.data.train).string()));
+    progress.set_rows_per_epoch(done);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    Json entry{{"epoch", epoch}, {"train_logloss", loss_sum / static_cast<double>(order.size())},
-               {"seconds", seconds}, {"samples_per_second", static_cast<double>(order.size()) / seconds}};
+    Json entry{{"epoch", epoch}, {"train_logloss", loss_sum / static_cast<double>(done)},
+               {"seconds", seconds}, {"samples_per_second", static_cast<double>(done) / seconds}};
     std::string summary = fmt::format("epoch {}: train logloss {:.5f}, {:.0f} samples/s", epoch,
                                       entry["train_logloss"].get<double>(), entry["samples_per_second"].get<double>());
     bool keep = true;
@@ -221,7 +244,8 @@ Json train(const Config& requested, const TrainOptions& options) {
   report["best_epoch"] = stopping.best_epoch;
   report["epochs_run"] = epoch;
   report["threads"] = threads;
-  report["train_rows"] = data.train.rows;
+  report["train_rows"] = training_rows->rows_per_epoch();
+  if (stream) report["streamed"] = true;
   report["dense_parameters"] = kept.model->params().count();
   std::size_t embedding_rows = 0;
   for (const auto& t : kept.model->tables()) embedding_rows += t.rows();
