@@ -96,7 +96,7 @@ bool LineReader::next(std::string_view& line) {
       }
       line_offset_ = consumed_ + begin_;
       line_length_ = length;
-      unterminated_ = newline == nullptr;
+      unterminated_ = newline == nullptr && input_ != nullptr;  // text in memory (a request) is whole
       begin_ += length + (newline ? 1 : 0);
       ++line_number_;
       if (length > options_.max_line_bytes)
