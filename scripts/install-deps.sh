@@ -17,6 +17,7 @@ packages=(
   libcurl4-openssl-dev   # heed download: https/file transfers with resume
   libssl-dev             # heed download: SHA-256 / MD5 checksums (OpenSSL)
   libminizip-dev         # heed download: unpacking the owners' zip archives
+  libzstd-dev            # zstd-compressed inputs
   chromium               # renders heed explain reports in a test
   clang libclang-rt-14-dev  # sanitizer builds (ASan, UBSan, TSan) and libFuzzer targets
   libomp-14-dev          # OpenMP for the clang builds (libarcher lets TSan see its synchronization)

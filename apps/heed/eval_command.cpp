@@ -19,7 +19,9 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--threads", args->threads, "Threads (0: every core)");
   cmd->callback([args] {
     Checkpoint cp = load_checkpoint(args->model);
-    const Dataset data = load_dataset(args->data, cp.model->config(), cp.model->schema());
+    LoadOptions load;
+    load.rejects_name = "rejected_eval.txt";  // under data.on_error = "skip"
+    const Dataset data = load_dataset(args->data, cp.model->config(), cp.model->schema(), load);
     const Evaluation e = evaluate_dataset(*cp.model, data, resolve_threads(args->threads));
     std::printf("%s\n", evaluation_json(e, cp.model->config().eval.slice).dump(2).c_str());
   });

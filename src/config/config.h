@@ -10,14 +10,27 @@ namespace heed {
 struct DataConfig {
   std::string dir;               // folder the split files are relative to
   std::string train, valid, test;
-  std::string format;            // "tsv" or "csv"
+  std::string format;            // "tsv", "csv", "libsvm", "libffm" or "criteo"
   std::string delimiter;         // empty: the format's own
   bool header = true;
-  std::vector<std::string> columns;  // column names when the files have no header
+  std::vector<std::string> columns;  // column names when the files have no header; sparse formats: field names
   std::string label;
+  std::vector<double> label_values;  // [negative, positive] as the files write them
+  std::string sparse_fields;     // libsvm: "position" or "ranges" (which field an idx:val pair feeds)
+  std::vector<std::int64_t> field_starts;  // libsvm with "ranges": first index of each field
   double valid_fraction = 0.0;   // carved from train when no valid file is given
   std::string valid_by;          // column whose value decides the carve (empty: the row)
-  std::int64_t max_line_bytes = 16 << 20;  // longer lines are an error (memory stays bounded)
+  std::string valid_by_time;     // timestamp column: the carve holds out the latest rows
+  // streaming
+  std::string stream;            // "auto", "on" or "off"
+  std::int64_t shuffle_buffer = 0;  // rows held for shuffling when streaming
+  std::int64_t parser_threads = 1;  // threads parsing chunks when streaming
+  // bad input
+  std::string on_error;          // "fail" or "skip"
+  double max_skip_fraction = 0.0;// skip: share of bad rows that still stops the run
+  std::string rejects_dir;       // skip: folder of the rejected-lines files (empty: the run folder)
+  std::int64_t max_line_bytes = 16 << 20;  // longer lines are bad rows (memory stays bounded)
+  std::int64_t max_field_bytes = 0;
 };
 
 enum class FeatureKind { kCategorical, kMulti, kSequence, kNumeric };
@@ -32,8 +45,9 @@ struct FeatureConfig {
   std::int64_t max_len = 0;  // values kept (sequences keep the most recent)
   // numeric features
   std::string transform;  // "none", "log1p", "standardize", "minmax"
-  std::string bucketize;  // "" (dense input), "log2" or "boundaries"
-  std::vector<double> boundaries;
+  std::string bucketize;  // "" (dense input), "log2", "boundaries" or "quantile"
+  std::vector<double> boundaries;  // given, or (quantile) computed from the training data
+  std::int64_t quantiles = 16;     // bucketize = "quantile": number of buckets
   // DIN pooling (pooling = "din")
   std::vector<std::string> query;        // the query feature(s): the candidate item, its category, ...
   std::vector<std::string> attend_with;  // sequences aligned with this one, attended as one tuple

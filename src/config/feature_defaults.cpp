@@ -89,6 +89,8 @@ void resolve_feature_defaults(Config& config, const std::string& source_name) {
   // Without a group column gAUC is never computed: early stopping on it would keep every epoch.
   if (config.train.early_stop_metric == "gauc" && config.eval.group.empty())
     fail("train.early_stop_metric = \"gauc\" needs eval.group, the column that identifies a user");
+  if (!config.data.valid_by.empty() && !config.data.valid_by_time.empty())
+    fail("data.valid_by and data.valid_by_time both choose how validation is carved; set one");
 
   std::map<std::string, std::string> table_kinds;  // table -> "keys" of which kind, for sharing checks
   for (FeatureConfig& f : config.features) {
@@ -110,12 +112,16 @@ void resolve_feature_defaults(Config& config, const std::string& source_name) {
       if (f.transform != "none") fail(fmt::format("{}.transform applies only to numeric features", key));
       if (!f.bucketize.empty()) fail(fmt::format("{}.bucketize applies only to numeric features", key));
     }
-    if (f.bucketize == "boundaries") {
+    if (f.bucketize == "quantile") {
+      // Empty until training computes them; a resolved config (a model's) carries them.
+      if (!std::is_sorted(f.boundaries.begin(), f.boundaries.end()))
+        fail(fmt::format("{}.boundaries must be sorted ascending", key));
+    } else if (f.bucketize == "boundaries") {
       if (f.boundaries.empty()) fail(fmt::format("{}.boundaries must list the bucket edges", key));
       if (!std::is_sorted(f.boundaries.begin(), f.boundaries.end()))
         fail(fmt::format("{}.boundaries must be sorted ascending", key));
     } else if (!f.boundaries.empty()) {
-      fail(fmt::format("{}.boundaries needs bucketize = \"boundaries\"", key));
+      fail(fmt::format("{}.boundaries needs bucketize = \"boundaries\" (or \"quantile\")", key));
     }
     if (bucketized && f.transform != "none")
       fail(fmt::format("{}.transform does not apply to a bucketized feature (buckets read the raw value)", key));

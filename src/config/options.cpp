@@ -195,8 +195,10 @@ std::vector<Option<Config>> make_run_options() {
       [](C& c) -> auto& { return c.data.valid; }));
   o.push_back(option<C, std::string>("data.test", "test.tsv", "Test file (empty: none).",
       [](C& c) -> auto& { return c.data.test; }));
-  o.push_back(option<C, std::string>("data.format", "tsv", "Row format of the files.",
-      [](C& c) -> auto& { return c.data.format; }, one_of({"tsv", "csv"})));
+  o.push_back(option<C, std::string>("data.format", "tsv",
+      "Row format of the files: tsv, csv (quoted fields allowed), libsvm (also libFM: `label idx:val ...`), "
+      "libffm (`label field:idx:val ...`) or criteo (the raw Criteo layout: TAB, no header, label, I1..I13, C1..C26).",
+      [](C& c) -> auto& { return c.data.format; }, one_of({"tsv", "csv", "libsvm", "libffm", "criteo"})));
   o.push_back(option<C, std::string>("data.delimiter", "", "Column delimiter (empty: tab for tsv, comma for csv).",
       [](C& c) -> auto& { return c.data.delimiter; },
       [](const std::string& v) -> std::string { return v.size() <= 1 ? "" : "must be a single character"; }));
@@ -204,8 +206,29 @@ std::vector<Option<Config>> make_run_options() {
       [](C& c) -> auto& { return c.data.header; }));
   o.push_back(option<C, Strings>("data.columns", {}, "Column names, for files without a header.",
       [](C& c) -> auto& { return c.data.columns; }));
-  o.push_back(option<C, std::string>("data.label", "label", "Column holding the 0/1 label.",
+  o.push_back(option<C, std::string>("data.label", "label",
+      "Column holding the label (libsvm and libffm: the name given to the first token of each line).",
       [](C& c) -> auto& { return c.data.label; }));
+  o.push_back(option<C, std::vector<double>>("data.label_values", {0.0, 1.0},
+      "The label's negative and positive values as the files write them, e.g. [-1, 1] for libFM files; any "
+      "other label is a bad row.",
+      [](C& c) -> auto& { return c.data.label_values; },
+      [](const std::vector<double>& v) -> std::string {
+        return v.size() == 2 && v[0] != v[1] ? "" : "must be two different numbers: [negative, positive]";
+      }));
+  o.push_back(option<C, std::string>("data.sparse_fields", "position",
+      "libsvm: which field an idx:val pair feeds. position: the k-th pair of a line is field k (every line has "
+      "one pair per field, as Frappe's); ranges: the field whose data.field_starts range holds idx.",
+      [](C& c) -> auto& { return c.data.sparse_fields; }, one_of({"position", "ranges"})));
+  o.push_back(option<C, std::vector<Int>>("data.field_starts", {},
+      "libsvm with sparse_fields = \"ranges\": the first index of each field, ascending (field k holds "
+      "indices from field_starts[k] up to the next start).",
+      [](C& c) -> auto& { return c.data.field_starts; },
+      [](const std::vector<Int>& v) -> std::string {
+        for (std::size_t i = 0; i < v.size(); ++i)
+          if (v[i] < 0 || (i > 0 && v[i] <= v[i - 1])) return "must be non-negative and strictly ascending";
+        return {};
+      }));
   o.push_back(option<C, double>("data.valid_fraction", 0.1,
       "Share of train rows held out for validation when data.valid is empty (0: no validation).",
       [](C& c) -> auto& { return c.data.valid_fraction; }, between(0.0, 0.9)));
@@ -213,11 +236,40 @@ std::vector<Option<Config>> make_run_options() {
       "Column whose value decides the validation carve, so e.g. all of a user's rows fall on one side "
       "(empty: each row by its position).",
       [](C& c) -> auto& { return c.data.valid_by; }));
+  o.push_back(option<C, std::string>("data.valid_by_time", "",
+      "Timestamp column (any number that grows with time, e.g. unix seconds): the validation carve holds out "
+      "the latest data.valid_fraction of the training rows instead of a hashed share (empty: no time split).",
+      [](C& c) -> auto& { return c.data.valid_by_time; }));
+  o.push_back(option<C, std::string>("data.stream", "auto",
+      "Training data in memory (off), or streamed from the files every epoch through a shuffle buffer, "
+      "memory bounded whatever the file size (on). auto: on when the training files take 1 GiB or more on disk.",
+      [](C& c) -> auto& { return c.data.stream; }, one_of({"auto", "on", "off"})));
+  o.push_back(option<C, Int>("data.shuffle_buffer", 262144,
+      "Streaming: rows held and shuffled at a time; each round trains on a random half and keeps the other "
+      "half to mix with the next rows (a larger buffer mixes more and takes more memory).",
+      [](C& c) -> auto& { return c.data.shuffle_buffer; }, at_least<Int>(2)));
+  o.push_back(option<C, Int>("data.parser_threads", 1,
+      "Streaming: threads parsing and hashing rows, overlapped with training (one more reads and decompresses). "
+      "Results do not depend on it.",
+      [](C& c) -> auto& { return c.data.parser_threads; }, at_least<Int>(1)));
+  o.push_back(option<C, std::string>("data.on_error", "fail",
+      "A malformed row: fail stops with a message naming file, line, byte offset and column; skip leaves it "
+      "out, counts it per reason, writes it to a rejected-lines file and prints a summary.",
+      [](C& c) -> auto& { return c.data.on_error; }, one_of({"fail", "skip"})));
+  o.push_back(option<C, double>("data.max_skip_fraction", 0.01,
+      "With on_error = \"skip\": the run still stops once more than this share of a split's rows was bad "
+      "(checked from the 1000th row on, and at the end).",
+      [](C& c) -> auto& { return c.data.max_skip_fraction; }, between(0.0, 1.0)));
+  o.push_back(option<C, std::string>("data.rejects_dir", "",
+      "With on_error = \"skip\": folder of the rejected-lines files rejected_<split>.txt (empty: the run "
+      "folder when training, the current folder otherwise).",
+      [](C& c) -> auto& { return c.data.rejects_dir; }));
   o.push_back(option<C, Int>("data.max_line_bytes", 16 << 20,
-      "Longest line a data file may have; a longer one is an error naming its file and line (this also "
-      "bounds the values of a multi-valued or sequence cell), never an out-of-memory kill.",
-      [](C& c) -> auto& { return c.data.max_line_bytes; },
-      [](const Int& v) -> std::string { return v >= 1 && v <= (Int{1} << 30) ? "" : "must be between 1 and 1073741824"; }));
+      "Longest line accepted; a longer one is a bad row naming its file and line, read past without being held "
+      "in memory (this also bounds the values of a multi-valued or sequence cell): never an out-of-memory kill.",
+      [](C& c) -> auto& { return c.data.max_line_bytes; }, at_least<Int>(16)));
+  o.push_back(option<C, Int>("data.max_field_bytes", 1 << 20, "Longest single field accepted; a longer one is a bad row.",
+      [](C& c) -> auto& { return c.data.max_field_bytes; }, at_least<Int>(1)));
   // embedding
   o.push_back(option<C, Int>("embedding.dim", 16, "Length of every embedding vector.",
       [](C& c) -> auto& { return c.embedding.dim; }, at_least<Int>(1)));
@@ -376,11 +428,17 @@ std::vector<Option<FeatureConfig>> make_feature_options() {
       "Numeric features: none, log1p, standardize or minmax (statistics from the training data).",
       [](F& f) -> auto& { return f.transform; }, one_of({"none", "log1p", "standardize", "minmax"})));
   o.push_back(option<F, std::string>("bucketize", "",
-      "Numeric features: empty for a dense input, or log2 / boundaries to make it categorical.",
-      [](F& f) -> auto& { return f.bucketize; }, one_of({"", "log2", "boundaries"})));
+      "Numeric features: empty for a dense input, or log2 / boundaries / quantile to make it categorical "
+      "(quantile: `quantiles` buckets of about equal counts, edges from one pass over the training data).",
+      [](F& f) -> auto& { return f.bucketize; }, one_of({"", "log2", "boundaries", "quantile"})));
   o.push_back(option<F, std::vector<double>>("boundaries", {},
-      "Numeric features with bucketize = \"boundaries\": sorted bucket edges.",
+      "Numeric features with bucketize = \"boundaries\": sorted bucket edges. With \"quantile\" training "
+      "fills them in (the resolved config.toml records them, so scoring uses the same edges).",
       [](F& f) -> auto& { return f.boundaries; }));
+  o.push_back(option<F, Int>("quantiles", 16,
+      "Numeric features with bucketize = \"quantile\": number of buckets (fewer when the data has fewer "
+      "distinct values).",
+      [](F& f) -> auto& { return f.quantiles; }, at_least<Int>(2)));
   o.push_back(option<F, Strings>("query", {},
       "With pooling = \"din\": the feature(s) the values are scored against, e.g. the candidate item "
       "(several: one per feature of the key tuple, in the same order).",

@@ -14,7 +14,7 @@ NumericTransform transform_of(const std::string& name) {
 
 Bucketizer bucketizer_of(const std::string& name) {
   if (name == "log2") return Bucketizer::kLog2;
-  if (name == "boundaries") return Bucketizer::kBoundaries;
+  if (name == "boundaries" || name == "quantile") return Bucketizer::kBoundaries;  // quantile: computed edges
   return Bucketizer::kNone;
 }
 

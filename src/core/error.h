@@ -41,13 +41,16 @@ class ParseError : public Error {
   ParseError(SourceLocation where, std::string reason, const std::string& detail)
       : Error(fmt::format("{}: {}", where.describe(), detail)),
         where_(std::move(where)),
-        reason_(std::move(reason)) {}
+        reason_(std::move(reason)),
+        detail_(detail) {}
   const SourceLocation& where() const { return where_; }
   const std::string& reason() const { return reason_; }
+  const std::string& detail() const { return detail_; }  // the message without the location
 
  private:
   SourceLocation where_;
   std::string reason_;
+  std::string detail_;
 };
 
 // Precondition checks that stay on in release builds (cheap, outside hot loops).

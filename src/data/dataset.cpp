@@ -1,31 +1,73 @@
 #include "data/dataset.h"
 
+#include <algorithm>
+
+#include <fmt/format.h>
+
 namespace heed {
+
+std::string Dataset::source_of(std::size_t r) const {
+  if (r < source_lines.size()) return fmt::format("{}:{}", source_files[source_file[r]], source_lines[r]);
+  return fmt::format("row {}", r + 1);
+}
+
+std::uint32_t Dataset::source_file_index(const std::string& path) {
+  const auto it = std::find(source_files.begin(), source_files.end(), path);
+  if (it != source_files.end()) return static_cast<std::uint32_t>(it - source_files.begin());
+  source_files.push_back(path);
+  return static_cast<std::uint32_t>(source_files.size() - 1);
+}
 
 Dataset Dataset::select(const std::vector<std::size_t>& selected) const {
   Dataset out;
-  out.rows = selected.size();
   out.keys.resize(keys.size());
   out.dense.resize(dense.size());
   out.slice_names = slice_names;
-  out.source = source;
-  for (std::size_t r : selected) {
-    if (!labels.empty()) out.labels.push_back(labels[r]);
-    if (!groups.empty()) out.groups.push_back(groups[r]);
-    if (!split_keys.empty()) out.split_keys.push_back(split_keys[r]);
-    if (!slices.empty()) out.slices.push_back(slices[r]);
-    if (!source_lines.empty()) out.source_lines.push_back(source_lines[r]);
-    for (std::size_t f = 0; f < keys.size(); ++f) {
-      const KeyColumn& from = keys[f];
+  out.append(*this, &selected);
+  return out;
+}
+
+void Dataset::append(const Dataset& other, const std::vector<std::size_t>* selected) {
+  if (keys.empty() && dense.empty() && rows == 0) {
+    keys.resize(other.keys.size());
+    dense.resize(other.dense.size());
+  }
+  // Slice values by name: other's index -> this one's.
+  std::vector<std::uint32_t> slice_map(other.slice_names.size());
+  for (std::size_t i = 0; i < other.slice_names.size(); ++i) {
+    const auto it = std::find(slice_names.begin(), slice_names.end(), other.slice_names[i]);
+    if (it == slice_names.end()) {
+      slice_map[i] = static_cast<std::uint32_t>(slice_names.size());
+      slice_names.push_back(other.slice_names[i]);
+    } else {
+      slice_map[i] = static_cast<std::uint32_t>(it - slice_names.begin());
+    }
+  }
+  std::vector<std::uint32_t> file_map(other.source_files.size());
+  for (std::size_t i = 0; i < other.source_files.size(); ++i) file_map[i] = source_file_index(other.source_files[i]);
+  const std::size_t count = selected ? selected->size() : other.rows;
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::size_t r = selected ? (*selected)[i] : i;
+    if (!other.labels.empty()) labels.push_back(other.labels[r]);
+    if (!other.groups.empty()) groups.push_back(other.groups[r]);
+    if (!other.split_keys.empty()) split_keys.push_back(other.split_keys[r]);
+    if (!other.times.empty()) times.push_back(other.times[r]);
+    if (!other.slices.empty()) slices.push_back(slice_map[other.slices[r]]);
+    if (!other.source_lines.empty()) {
+      source_file.push_back(file_map[other.source_file[r]]);
+      source_lines.push_back(other.source_lines[r]);
+    }
+    for (std::size_t f = 0; f < other.keys.size(); ++f) {
+      const KeyColumn& from = other.keys[f];
       if (from.keys.empty() && from.offsets.size() <= 1) continue;
-      KeyColumn& to = out.keys[f];
+      KeyColumn& to = keys[f];
       to.keys.insert(to.keys.end(), from.keys.begin() + static_cast<std::ptrdiff_t>(from.offsets[r]),
                      from.keys.begin() + static_cast<std::ptrdiff_t>(from.offsets[r + 1]));
       to.offsets.push_back(to.keys.size());
     }
-    for (std::size_t d = 0; d < dense.size(); ++d) out.dense[d].push_back(dense[d][r]);
+    for (std::size_t d = 0; d < other.dense.size(); ++d) dense[d].push_back(other.dense[d][r]);
   }
-  return out;
+  rows += count;
 }
 
 }  // namespace heed

@@ -21,16 +21,27 @@ struct Dataset {
   std::vector<float> labels;            // empty when the file had no label column
   std::vector<std::uint64_t> groups;    // eval.group's hashed value per row; empty when none
   std::vector<std::uint64_t> split_keys;// stable per-row hash deciding validation carves
+  std::vector<double> times;            // data.valid_by_time's value per row; empty when none
   std::vector<std::uint32_t> slices;    // eval.slice's value per row, as an index into slice_names
   std::vector<std::string> slice_names; // eval.slice's distinct values, in first-seen order
   std::vector<KeyColumn> keys;          // per feature; empty columns for dense features
   std::vector<std::vector<float>> dense;// per dense input: the raw value (NaN: missing)
-  std::string source;                   // the file the rows came from (for messages)
-  std::vector<std::uint64_t> source_lines; // each row's line number in `source`
+  // Where each row came from (for messages): its file, as an index into source_files, and
+  // its line number there. Empty when the rows were not read from files.
+  std::vector<std::string> source_files;
+  std::vector<std::uint32_t> source_file;
+  std::vector<std::uint64_t> source_lines;
 
   bool has_labels() const { return !labels.empty(); }
+  // "file:line" of row r, or "row N" when its source is not known.
+  std::string source_of(std::size_t r) const;
+  // Index of `path` in source_files, adding it when new.
+  std::uint32_t source_file_index(const std::string& path);
   // The subset of rows `selected`, in that order.
   Dataset select(const std::vector<std::size_t>& selected) const;
+  // Appends `other`'s rows `selected` (all when null), in that order; its slice values are
+  // matched to this one's by name. Both must come from the same schema.
+  void append(const Dataset& other, const std::vector<std::size_t>* selected = nullptr);
 };
 
 }  // namespace heed

@@ -20,27 +20,47 @@ NumericNormalizer::NumericNormalizer(const Schema& schema) {
 }
 
 void NumericNormalizer::fit(const Dataset& train) {
+  add_to_fit(train);
+  finish_fit();
+}
+
+bool NumericNormalizer::needs_statistics() const {
+  for (NumericTransform t : transforms_)
+    if (t == NumericTransform::kStandardize || t == NumericTransform::kMinMax) return true;
+  return false;
+}
+
+void NumericNormalizer::add_to_fit(const Dataset& part) {
+  running_.resize(stats_.size());
   for (std::size_t d = 0; d < stats_.size(); ++d) {
     if (transforms_[d] != NumericTransform::kStandardize && transforms_[d] != NumericTransform::kMinMax) continue;
-    double sum = 0, sum_sq = 0, low = INFINITY, high = -INFINITY;
-    std::size_t n = 0;
-    for (float v : train.dense[d]) {
+    Running& r = running_[d];
+    for (float v : part.dense[d]) {
       if (v != v) continue;
-      sum += v, sum_sq += static_cast<double>(v) * v, ++n;
-      low = std::min<double>(low, v), high = std::max<double>(high, v);
+      r.sum += v, r.sum_sq += static_cast<double>(v) * v, ++r.n;
+      r.low = std::min<double>(r.low, v), r.high = std::max<double>(r.high, v);
     }
+  }
+}
+
+void NumericNormalizer::finish_fit() {
+  running_.resize(stats_.size());
+  for (std::size_t d = 0; d < stats_.size(); ++d) {
+    if (transforms_[d] != NumericTransform::kStandardize && transforms_[d] != NumericTransform::kMinMax) continue;
+    const Running& r = running_[d];
     Stat& s = stats_[d];
-    if (n == 0) continue;  // nothing to learn from: identity
+    if (r.n == 0) continue;  // nothing to learn from: identity
     if (transforms_[d] == NumericTransform::kStandardize) {
-      const double mean = sum / static_cast<double>(n);
-      const double var = std::max(0.0, sum_sq / static_cast<double>(n) - mean * mean);
+      const double mean = r.sum / static_cast<double>(r.n);
+      const double var = std::max(0.0, r.sum_sq / static_cast<double>(r.n) - mean * mean);
       s.shift = static_cast<float>(mean);
       s.scale = var > 0 ? static_cast<float>(1.0 / std::sqrt(var)) : 1.0f;
     } else {
-      s.shift = static_cast<float>(low);
-      s.scale = high > low ? static_cast<float>(1.0 / (high - low)) : 1.0f;
+      s.shift = static_cast<float>(r.low);
+      s.scale = r.high > r.low ? static_cast<float>(1.0 / (r.high - r.low)) : 1.0f;
     }
   }
+  running_.clear();
 }
 
 void NumericNormalizer::save(std::ostream& out) const {

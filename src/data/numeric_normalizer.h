@@ -20,6 +20,10 @@ class NumericNormalizer {
   explicit NumericNormalizer(const Schema& schema);
 
   void fit(const Dataset& train);
+  // The same over data that arrives in parts (a streamed training file): add each, then finish.
+  bool needs_statistics() const;  // false: no transform reads statistics, fitting is a no-op
+  void add_to_fit(const Dataset& part);
+  void finish_fit();
   float apply(std::size_t dense_index, float raw) const {
     if (raw != raw) return 0.0f;  // missing
     const Stat& s = stats_[dense_index];
@@ -36,8 +40,13 @@ class NumericNormalizer {
     bool log1p = false;
     float shift = 0.0f, scale = 1.0f;
   };
+  struct Running {
+    double sum = 0, sum_sq = 0, low = INFINITY, high = -INFINITY;
+    std::size_t n = 0;
+  };
   std::vector<NumericTransform> transforms_;
   std::vector<Stat> stats_;
+  std::vector<Running> running_;  // while fitting
 };
 
 }  // namespace heed

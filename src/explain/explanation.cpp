@@ -464,6 +464,7 @@ Explanation explain(Model& model, const nlohmann::json& meta, const std::string&
 
   LoadOptions load;
   load.require_label = false;
+  load.never_skip = true;  // data row r must be raw row r, read again below
   Dataset data = load_dataset(data_path, model.config(), model.schema(), load);
   out.summary.file_rows = data.rows;
   const std::vector<std::size_t> picked = pick_rows(data.rows, options.rows);

@@ -3,27 +3,22 @@
 #include "core/error.h"
 
 namespace heed::explain {
-namespace {
-
-char delimiter_of(const DataConfig& data) {
-  if (!data.delimiter.empty()) return data.delimiter[0];
-  return data.format == "csv" ? ',' : '\t';
-}
-
-}  // namespace
 
 RawRowReader::RawRowReader(const std::filesystem::path& path, const Config& config)
-    : reader_(path), splitter_(delimiter_of(config.data), config.data.format == "csv") {
-  names_ = config.data.columns;
-  if (config.data.header) {
+    : layout_(file_layout(config.data)), reader_(path) {
+  names_ = layout_.columns;
+  if (layout_.header) {
     std::string_view line;
     if (!reader_.next(line))
       throw Error(fmt::format("{}: the file is empty (expected a header line)", reader_.path()));
+    FieldSplitter splitter(layout_.delimiter, layout_.quoting);
+    std::vector<std::string_view> fields;
     std::size_t bad_column = 0;
-    const std::string problem = splitter_.split(line, fields_, bad_column);
+    const std::string problem = splitter.split(line, fields, bad_column);
     if (!problem.empty()) throw Error(fmt::format("{}:1: header: {}", reader_.path(), problem));
-    names_.assign(fields_.begin(), fields_.end());
+    names_.assign(fields.begin(), fields.end());
   }
+  splitter_ = std::make_unique<RowSplitter>(layout_, names_.size());
 }
 
 std::size_t RawRowReader::column(const std::string& name) const {
@@ -38,17 +33,25 @@ bool RawRowReader::next() {
     if (line.empty()) continue;  // the loader skips blank lines too
     if (started_) ++row_;
     started_ = true;
-    std::size_t bad_column = 0;
-    const std::string problem = splitter_.split(line, fields_, bad_column);
-    if (!problem.empty())
-      throw Error(fmt::format("{}:{}: column {}: {}", reader_.path(), reader_.line_number(),
-                              bad_column, problem));
-    if (fields_.size() != names_.size())
-      throw Error(fmt::format("{}:{}: expected {} columns, found {}", reader_.path(),
-                              reader_.line_number(), names_.size(), fields_.size()));
+    LineProblem problem;
+    if (!splitter_->split(line, cells_, problem))
+      throw Error(fmt::format("{}:{}: column {}: {}", reader_.path(), reader_.line_number(), problem.position,
+                              problem.message));
     return true;
   }
   return false;
+}
+
+std::string_view RawRowReader::value(std::size_t column) {
+  const std::size_t n = cells_.count(column);
+  if (n == 0) return {};
+  if (n == 1) return cells_.begin(column)->key;
+  joined_.clear();
+  for (std::size_t k = 0; k < n; ++k) {
+    if (k) joined_.push_back('|');
+    joined_.append(cells_.begin(column)[k].key);
+  }
+  return joined_;
 }
 
 std::vector<std::string> split_values(const FeatureInfo& feature, std::string_view text) {

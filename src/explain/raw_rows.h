@@ -11,14 +11,16 @@
 
 #include "config/config.h"
 #include "config/schema.h"
-#include "data/field_splitter.h"
+#include "data/file_layout.h"
+#include "data/row_cells.h"
 #include "data/line_reader.h"
 
 namespace heed::explain {
 
 class RawRowReader {
  public:
-  // Opens `path` laid out as `config.data` says (format, delimiter, header or data.columns).
+  // Opens `path` laid out as `config.data` says (file_layout.h: format, delimiter, header or
+  // data.columns).
   RawRowReader(const std::filesystem::path& path, const Config& config);
 
   // Position of the column named `name`; throws heed::Error when the file has none.
@@ -27,13 +29,16 @@ class RawRowReader {
   bool next();
   std::size_t row() const { return row_; }                      // data row, from 0
   std::uint64_t line() const { return reader_.line_number(); }  // line in the file, from 1
-  std::string_view value(std::size_t column) const { return fields_[column]; }
+  // The column's text; for sparse formats its indices, joined by '|' when there are several.
+  std::string_view value(std::size_t column);
 
  private:
+  FileLayout layout_;
   LineReader reader_;
-  FieldSplitter splitter_;
   std::vector<std::string> names_;
-  std::vector<std::string_view> fields_;
+  std::unique_ptr<RowSplitter> splitter_;
+  RowCells cells_;
+  std::string joined_;
   std::size_t row_ = 0;
   bool started_ = false;
 };

@@ -348,6 +348,7 @@ EncodedRequest parse_rows(std::string_view body, const ServedModel& model, const
   LoadOptions options;
   options.require_label = false;
   options.features_only = true;
+  options.never_skip = true;
   try {
     out.candidates = load_dataset(reader, config, model.model().schema(), options);
   } catch (const Error& e) {

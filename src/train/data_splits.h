@@ -1,24 +1,50 @@
 #pragma once
-// The train / validation / test datasets of a run, read from the configured files. Without a
-// validation file, data.valid_fraction of the training rows is held out by a stable hash (of
-// the data.valid_by column, or of the whole line), so the same rows are held out every run.
+// The train / validation / test datasets of a run, read from the configured files (each a name
+// or a glob pattern: file_patterns.h). Without a validation file, data.valid_fraction of the
+// training rows is held out by a stable hash (of the data.valid_by column, or of the whole
+// line), so the same rows are held out every run; or, with data.valid_by_time, the latest rows.
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "config/config.h"
 #include "config/schema.h"
+#include "data/bad_rows.h"
 #include "data/dataset.h"
 
 namespace heed {
 
 struct Splits {
-  Dataset train, valid, test;
+  Dataset train, valid, test;     // train stays empty when streamed
   std::string valid_source;  // a file name, or how valid was carved; empty: no validation
   bool has_test = false;
+  // Streamed training (data.stream): the files, the training split's bad-row log, whether a
+  // pass already reported its bad rows, and which rows the validation carve holds out.
+  bool streamed = false;
+  std::vector<std::filesystem::path> train_files;
+  std::unique_ptr<BadRowLog> train_log;
+  bool train_reported = false;
+  std::function<bool(std::uint64_t)> held_out;
 };
+
+// The hash carve: whether a row with this split key is among the `fraction` held out.
+bool held_out_by_hash(std::uint64_t split_key, double fraction);
+
+// A time split: the rows at or after the cut time (the earliest timestamp among the latest
+// `fraction` of rows) are held out; `keep` and `hold` are row indices in file order.
+struct TimeCarve {
+  std::vector<std::size_t> keep, hold;
+  double cut_time = 0;
+};
+TimeCarve carve_latest(const std::vector<double>& times, double fraction);
 
 std::filesystem::path data_file(const Config& config, const std::string& name);
 
-Splits load_splits(const Config& config, const Schema& schema);
+// `rejects_dir`: where rejected_<split>.txt go under data.on_error = "skip" (data.rejects_dir wins).
+// `stream_train`: leave the training rows in their files (the validation carve still reads them once).
+Splits load_splits(const Config& config, const Schema& schema, const std::filesystem::path& rejects_dir = {},
+                   bool stream_train = false);
 
 }  // namespace heed

@@ -11,6 +11,8 @@ class Progress {
   Progress(const std::string& mode, std::size_t rows_per_epoch, std::int64_t epochs);
 
   void start_epoch(std::int64_t epoch);
+  // A streamed epoch's size becomes known when the first epoch ends.
+  void set_rows_per_epoch(std::size_t rows) { rows_per_epoch_ = rows; }
   void update(std::size_t rows_done, double running_loss);
   // Ends the epoch's bar and prints `summary` on its own line.
   void finish_epoch(const std::string& summary);

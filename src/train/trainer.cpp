@@ -16,6 +16,8 @@
 #include "checkpoint/checkpoint.h"
 #include "config/config_loader.h"
 #include "core/error.h"
+#include "data/file_patterns.h"
+#include "data/quantile_buckets.h"
 #include "embedding/batch_builder.h"
 #include "layers/logloss.h"
 #include "model/scorer.h"
@@ -26,6 +28,7 @@
 #include "train/divergence.h"
 #include "train/early_stopping.h"
 #include "train/progress.h"
+#include "train/training_rows.h"
 
 namespace heed {
 namespace {
@@ -129,7 +132,9 @@ struct EpochInProgress {
 
 }  // namespace
 
-Json train(const Config& requested, const TrainOptions& options) {
+Json train(const Config& given, const TrainOptions& options) {
+  // Quantile bucket edges come from the training data, before anything is built from the config.
+  const Config requested = with_quantile_boundaries(given, expand_file_pattern(data_file(given, given.data.train)));
   std::filesystem::create_directories(options.run_dir);
   const auto model_path = options.run_dir / "model";
   CheckpointFiles checkpoints(options.run_dir, requested.train.keep_checkpoints);
@@ -167,12 +172,27 @@ Json train(const Config& requested, const TrainOptions& options) {
   const Config& config = model->config();
   write_file_atomically(options.run_dir / "config.toml", to_toml(config));
 
-  Splits data = load_splits(config, model->schema());
-  if (data.train.rows == 0) throw Error(fmt::format("{}: no training rows", data_file(config, config.data.train).string()));
-  if (!options.resume) model->normalizer().fit(data.train);
-  if (partial && partial->next_row > data.train.rows)
+  const bool stream = should_stream(config.data, expand_file_pattern(data_file(config, config.data.train)));
+  Splits data = load_splits(config, model->schema(), options.run_dir, stream);
+  std::unique_ptr<TrainingRows> training_rows =
+      stream ? streamed_rows(data.train_files, config, model->schema(), data.held_out, *data.train_log,
+                             data.train_reported)
+             : in_memory_rows(data.train, config);
+  if (!stream && data.train.rows == 0)
+    throw Error(fmt::format("{}: no training rows", data_file(config, config.data.train).string()));
+  if (partial && !stream && partial->next_row > data.train.rows)
     throw Error(fmt::format("--resume: the checkpoint stopped at row {} of an epoch, but {} has {} training rows",
                             partial->next_row, config.data.train, data.train.rows));
+  if (!options.resume) {
+    if (!stream) {
+      model->normalizer().fit(data.train);
+    } else if (model->normalizer().needs_statistics()) {  // a pass over the files for the dense statistics
+      training_rows->start_epoch(0);
+      BatchRows rows;
+      while (training_rows->next(rows)) model->normalizer().add_to_fit(rows.data->select({rows.rows.begin(), rows.rows.end()}));
+      model->normalizer().finish_fit();
+    }
+  }
 
   const int threads = resolve_threads(config.train.threads);
   const auto batch_size = static_cast<std::size_t>(config.train.batch_size);
@@ -188,16 +208,20 @@ Json train(const Config& requested, const TrainOptions& options) {
   }
   RowOptimizer row_optimizer(config.optimizer);
   BatchBuilder builder(model->schema(), config.embedding);
-  Progress progress(config.train.progress, data.train.rows, config.train.epochs);
+  Progress progress(config.train.progress, training_rows->rows_per_epoch(), config.train.epochs);
   const bool validate = data.valid.rows > 0 && config.train.early_stop_metric != "none";
-  progress.message(fmt::format("training on {} rows ({} threads), validating on {}", data.train.rows, threads,
+  progress.message(fmt::format("training on {} ({} threads), validating on {}",
+                               stream ? fmt::format("{} streamed through a shuffle buffer of {} rows", config.data.train,
+                                                    config.data.shuffle_buffer)
+                                      : fmt::format("{} rows", data.train.rows),
+                               threads,
                                validate ? fmt::format("{} rows ({})", data.valid.rows, data.valid_source) : "nothing"));
   if (partial)
     progress.message(fmt::format("resuming epoch {} at row {} (step {})", epoch + 1, partial->next_row, adam.steps()));
 
   auto meta_of = [&](std::int64_t epoch) {
     return Json{{"format_version", kCheckpointVersion}, {"heed_version", HEED_VERSION}, {"trained_at", now_iso8601()},
-                {"epoch", epoch}, {"train_rows", data.train.rows}};
+                {"epoch", epoch}, {"train_rows", training_rows->rows_per_epoch()}};
   };
   // The full training state: with the weights, Adam's moments and step, and the embedding
   // rows' optimizer state, this is all a resumed run needs to take the same steps.
@@ -221,21 +245,18 @@ Json train(const Config& requested, const TrainOptions& options) {
     return config.train.checkpoint_minutes > 0 &&
            std::chrono::duration<double>(Clock::now() - last_checkpoint).count() >= config.train.checkpoint_minutes * 60;
   };
-  std::vector<std::size_t> order(data.train.rows);
   Batch batch;
-  // Training row -> "file:line" for messages.
-  auto source_of = [&](std::size_t row) {
-    return row < data.train.source_lines.size() ? fmt::format("{}:{}", data.train.source, data.train.source_lines[row])
-                                                : fmt::format("{} row {}", data.train.source, row + 1);
-  };
-  auto diverged = [&](const NonFinite& found, std::int64_t step, std::size_t start) {
+  BatchRows rows;
+  // The batch's row r -> "file:line" for messages.
+  auto source_of = [&](std::size_t r) { return rows.data->source_of(rows.rows[r]); };
+  auto diverged = [&](const NonFinite& found, std::int64_t step) {
     std::vector<std::string> lines;
     for (std::size_t r : found.rows) {
       if (lines.size() == 5) break;
-      lines.push_back(source_of(order[start + r]));
+      lines.push_back(source_of(r));
     }
     std::vector<std::string> batch_lines;
-    for (std::size_t r = 0; r < batch.size && r < 5; ++r) batch_lines.push_back(source_of(order[start + r]));
+    for (std::size_t r = 0; r < batch.size && r < 5; ++r) batch_lines.push_back(source_of(r));
     const std::string rows =
         found.rows.empty()
             ? fmt::format("the batch of {} rows starts with {}", batch.size, fmt::join(batch_lines, ", "))
@@ -250,25 +271,29 @@ Json train(const Config& requested, const TrainOptions& options) {
   };
   while (!stopping.finished && epoch < config.train.epochs) {
     ++epoch;
-    std::iota(order.begin(), order.end(), std::size_t{0});
-    Rng shuffle_rng(mix64(config.train.seed ^ mix64(static_cast<std::uint64_t>(epoch))));
-    if (config.train.shuffle)
-      for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[shuffle_rng.below(i)]);
     EpochInProgress now;
     if (partial) now = *partial, partial.reset();
     const auto started = Clock::now() - std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(now.seconds));
+    training_rows->start_epoch(epoch);
+    // A resumed epoch passes over the rows it had trained on: the order depends only on the
+    // seed, the epoch and the data, so the same rows come next.
+    for (std::size_t skipped = 0; skipped < now.next_row;) {
+      if (!training_rows->next(rows))
+        throw Error(fmt::format("--resume: the checkpoint stopped at row {} of an epoch, but the training data has {} rows",
+                                now.next_row, skipped));
+      skipped += rows.rows.size();
+    }
     progress.start_epoch(epoch);
-    for (std::size_t start = now.next_row; start < order.size(); start += batch_size) {
-      const std::span<const std::size_t> rows(order.data() + start, std::min(batch_size, order.size() - start));
+    while (training_rows->next(rows)) {
       const std::int64_t step = adam.steps() + 1;
       const std::uint64_t step_seed = mix64(config.train.seed ^ mix64(static_cast<std::uint64_t>(step) << 20));
       Rng batch_rng(step_seed);
-      builder.build(data.train, rows, /*training=*/true, &batch_rng, model->tables(), model->normalizer(), batch);
+      builder.build(*rows.data, rows.rows, /*training=*/true, &batch_rng, model->tables(), model->normalizer(), batch);
       const double loss = train_step(*model, batch, workspaces, threads, step_seed);
       if (config.train.check_finite && !std::isfinite(loss))
-        throw diverged(*first_non_finite_stage(*model, batch, workspaces, threads), step, start);
+        throw diverged(*first_non_finite_stage(*model, batch, workspaces, threads), step);
       if (config.train.check_finite)
-        if (auto found = first_non_finite_gradient(*model, *workspaces[0])) throw diverged(*found, step, start);
+        if (auto found = first_non_finite_gradient(*model, *workspaces[0])) throw diverged(*found, step);
       if (config.optimizer.clip_norm > 0) clip_gradients(*workspaces[0], config.optimizer.clip_norm);
       now.loss_sum += loss;
       adam.step(model->params(), workspaces[0]->grads);
@@ -279,19 +304,22 @@ Json train(const Config& requested, const TrainOptions& options) {
       if (config.train.check_finite)
         if (auto found = first_non_finite_weight(*model, batch)) {
           found->where += " after the update";
-          throw diverged(*found, step, start);
+          throw diverged(*found, step);
         }
-      now.next_row = start + rows.size();
+      now.next_row += rows.rows.size();
       progress.update(now.next_row, now.loss_sum / static_cast<double>(now.next_row));
-      if (now.next_row < order.size() && checkpoint_due()) {
+      if (checkpoint_due()) {
         now.seconds = std::chrono::duration<double>(Clock::now() - started).count();
         save_resumable(epoch - 1, now);
         last_checkpoint = Clock::now();
       }
     }
+    const std::size_t done = now.next_row;
+    if (done == 0) throw Error(fmt::format("{}: no training rows", data_file(config, config.data.train).string()));
+    progress.set_rows_per_epoch(done);
     const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
-    Json entry{{"epoch", epoch}, {"train_logloss", now.loss_sum / static_cast<double>(order.size())},
-               {"seconds", seconds}, {"samples_per_second", static_cast<double>(order.size()) / seconds}};
+    Json entry{{"epoch", epoch}, {"train_logloss", now.loss_sum / static_cast<double>(done)},
+               {"seconds", seconds}, {"samples_per_second", static_cast<double>(done) / seconds}};
     std::string summary = fmt::format("epoch {}: train logloss {:.5f}, {:.0f} samples/s", epoch,
                                       entry["train_logloss"].get<double>(), entry["samples_per_second"].get<double>());
     bool keep = true;
@@ -321,7 +349,8 @@ Json train(const Config& requested, const TrainOptions& options) {
   report["best_epoch"] = stopping.best_epoch;
   report["epochs_run"] = epoch;
   report["threads"] = threads;
-  report["train_rows"] = data.train.rows;
+  report["train_rows"] = training_rows->rows_per_epoch();
+  if (stream) report["streamed"] = true;
   report["dense_parameters"] = kept.model->params().count();
   std::size_t embedding_rows = 0;
   for (const auto& t : kept.model->tables()) embedding_rows += t.rows();

@@ -1,0 +1,45 @@
+#include "data/file_layout.h"
+
+#include "core/error.h"
+
+namespace heed {
+
+FileLayout file_layout(const DataConfig& data) {
+  FileLayout layout;
+  if (data.format == "libsvm" || data.format == "libffm") {
+    layout.kind = data.format == "libsvm" ? FileLayout::Kind::kLibsvm : FileLayout::Kind::kLibffm;
+    layout.header = false;
+    if (data.columns.empty())
+      throw Error(fmt::format("data.format = \"{}\" needs data.columns: a name for each field, in field order "
+                              "(features read fields by these names)", data.format));
+    layout.columns.push_back(data.label);
+    layout.columns.insert(layout.columns.end(), data.columns.begin(), data.columns.end());
+    layout.fields_by_position = data.sparse_fields != "ranges";
+    if (layout.kind == FileLayout::Kind::kLibsvm && !layout.fields_by_position) {
+      if (data.field_starts.size() != data.columns.size())
+        throw Error(fmt::format("data.sparse_fields = \"ranges\" needs data.field_starts with one start per field "
+                                "({} fields named in data.columns, {} starts)",
+                                data.columns.size(), data.field_starts.size()));
+      layout.field_starts = data.field_starts;
+    }
+    return layout;
+  }
+  layout.quoting = data.format == "csv";
+  layout.delimiter = data.format == "csv" ? ',' : '\t';
+  if (!data.delimiter.empty()) layout.delimiter = data.delimiter[0];
+  layout.header = data.header;
+  layout.columns = data.columns;
+  if (data.format == "criteo") {
+    layout.header = false;
+    if (layout.columns.empty()) {
+      layout.columns.push_back(data.label);
+      for (int i = 1; i <= 13; ++i) layout.columns.push_back(fmt::format("I{}", i));
+      for (int i = 1; i <= 26; ++i) layout.columns.push_back(fmt::format("C{}", i));
+    }
+  }
+  if (!layout.header && layout.columns.empty())
+    throw Error("data.header = false needs data.columns to name the columns");
+  return layout;
+}
+
+}  // namespace heed

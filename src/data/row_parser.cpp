@@ -1,0 +1,288 @@
+#include "data/row_parser.h"
+
+#include <cmath>
+
+#include "core/error.h"
+#include "data/line_reader.h"
+#include "data/utf8.h"
+#include "hashing/feature_hash.h"
+
+namespace heed {
+namespace {
+
+std::string list_columns(const std::vector<std::string>& names) {
+  std::string s;
+  for (const auto& n : names) s += (s.empty() ? "" : ", ") + n;
+  return s;
+}
+
+ColumnMap map_columns(const std::vector<std::string>& names, const Config& config, const Schema& schema,
+                      const ParseScope& options, const std::string& path) {
+  ColumnMap map;
+  map.columns = names.size();
+  auto find = [&](const std::string& name) -> int {
+    for (std::size_t i = 0; i < names.size(); ++i)
+      if (names[i] == name) return static_cast<int>(i);
+    return -1;
+  };
+  map.label = find(config.data.label);
+  if (map.label < 0 && options.require_label)
+    throw Error(fmt::format("{}: no label column '{}' (columns: {})", path, config.data.label, list_columns(names)));
+  if (!config.eval.group.empty() && !options.features_only) {
+    map.group = find(config.eval.group);
+    if (map.group < 0)
+      throw Error(fmt::format("{}: no column '{}' for eval.group (columns: {})", path, config.eval.group,
+                              list_columns(names)));
+  }
+  if (!config.data.valid_by.empty() && !options.features_only) {
+    map.split = find(config.data.valid_by);
+    if (map.split < 0)
+      throw Error(fmt::format("{}: no column '{}' for data.valid_by (columns: {})", path, config.data.valid_by,
+                              list_columns(names)));
+  }
+  if (!config.data.valid_by_time.empty() && !options.features_only) {
+    map.time = find(config.data.valid_by_time);
+    if (map.time < 0)
+      throw Error(fmt::format("{}: no column '{}' for data.valid_by_time (columns: {})", path,
+                              config.data.valid_by_time, list_columns(names)));
+  }
+  if (!config.eval.slice.empty() && !options.features_only) {
+    map.slice = find(config.eval.slice);
+    if (map.slice < 0)
+      throw Error(fmt::format("{}: no column '{}' for eval.slice (columns: {})", path, config.eval.slice,
+                              list_columns(names)));
+  }
+  for (const FeatureInfo& f : schema.features) {
+    const int i = find(f.column);
+    if (i < 0)
+      throw Error(fmt::format("{}: no column '{}' for feature '{}' (columns: {})", path, f.column, f.name,
+                              list_columns(names)));
+    map.feature.push_back(static_cast<std::size_t>(i));
+  }
+  return map;
+}
+
+// Cuts every column of `data` back to its complete rows, dropping what a rejected row added.
+void drop_partial_row(Dataset& data) {
+  const std::size_t n = data.rows;
+  if (data.labels.size() > n) data.labels.resize(n);
+  if (data.groups.size() > n) data.groups.resize(n);
+  if (data.split_keys.size() > n) data.split_keys.resize(n);
+  if (data.times.size() > n) data.times.resize(n);
+  if (data.slices.size() > n) data.slices.resize(n);
+  if (data.source_file.size() > n) data.source_file.resize(n);
+  if (data.source_lines.size() > n) data.source_lines.resize(n);
+  for (KeyColumn& c : data.keys) {
+    if (c.offsets.size() <= n) continue;  // a dense input's column holds no keys
+    c.offsets.resize(n + 1);
+    c.keys.resize(c.offsets[n]);
+  }
+  for (auto& d : data.dense)
+    if (d.size() > n) d.resize(n);
+}
+
+}  // namespace
+
+LineInfo LineInfo::of(const LineReader& reader) {
+  const bool damaged = reader.line_unterminated() && !reader.damage().empty();
+  return LineInfo{reader.line_number(),    reader.line_offset(),       reader.line_length(),
+                  reader.line_too_long(),  reader.line_unterminated(), damaged ? &reader.damage() : nullptr};
+}
+
+RowParser::RowParser(const Config& config, const Schema& schema, const ParseScope& scope, BadRowLog& log)
+    : config_(config), schema_(schema), scope_(scope), log_(log), layout_(file_layout(config.data)),
+      encoder_(schema), label_negative_(config.data.label_values.at(0)),
+      label_positive_(config.data.label_values.at(1)) {
+  encoder_.prepare(data_);
+}
+
+Dataset RowParser::take() {
+  Dataset out = std::move(data_);
+  data_ = Dataset();
+  encoder_.prepare(data_);
+  slice_ids_.clear();
+  file_index_.reset();
+  return out;
+}
+
+std::vector<std::string> RowParser::header_names(const FileLayout& layout, const std::string& path,
+                                                 std::string_view line) {
+  FieldSplitter splitter(layout.delimiter, layout.quoting);
+  std::vector<std::string_view> fields;
+  std::size_t bad_column = 0;
+  const std::string problem = splitter.split(line, fields, bad_column);
+  if (!problem.empty()) throw ParseError(SourceLocation{path, 1, 0, bad_column, ""}, "header", problem);
+  return {fields.begin(), fields.end()};
+}
+
+void RowParser::start_file(const std::string& path, std::vector<std::string> names) {
+  path_ = path;
+  file_index_.reset();
+  names_ = std::move(names);
+  map_ = map_columns(names_, config_, schema_, scope_, path_);
+  splitter_ = std::make_unique<RowSplitter>(layout_, map_.columns);
+}
+
+SourceLocation RowParser::location(const LineInfo& info, std::size_t column) const {
+  SourceLocation where{path_, info.number, info.offset, column, ""};
+  if (column > 0 && column <= names_.size() && !layout_.sparse()) where.column_name = names_[column - 1];
+  return where;
+}
+
+// The location of a column's first cell, named by the column (sparse formats: by the field).
+SourceLocation RowParser::cell_location(const LineInfo& info, std::size_t column) const {
+  SourceLocation where = location(info, cells_.count(column) ? cells_.begin(column)->position : 0);
+  where.column_name = names_[column];
+  if (where.column == 0 && layout_.sparse()) where.column_name.clear();
+  return where;
+}
+
+void RowParser::parse_line(const LineInfo& info, std::string_view line) {
+  if (info.too_long) {
+    log_.count_row();
+    log_.reject(ParseError(location(info, 0), "long_line",
+                           fmt::format("line of {} bytes is longer than data.max_line_bytes = {}", info.length,
+                                       config_.data.max_line_bytes)),
+                line);
+    return;
+  }
+  if (line.empty()) return;  // blank lines carry no row
+  log_.count_row();
+  if (info.damage) {
+    // The data stops inside this line: whatever parses from it is a cut-off value.
+    log_.reject(ParseError(location(info, 0), "truncated_file",
+                           fmt::format("the file's data ends inside this line: {}", *info.damage)),
+                line);
+    return;
+  }
+  try {
+    if (!splitter_->split(line, cells_, problem_))
+      throw ParseError(location(info, problem_.position), problem_.reason, problem_.message);
+    encode_row(info, line);
+  } catch (const ParseError& e) {
+    drop_partial_row(data_);
+    if (info.unterminated)
+      log_.reject(ParseError(e.where(), "cut_line",
+                             e.detail() + " (the file ends inside this line, without a newline: it may be cut short)"),
+                  line);
+    else
+      log_.reject(e, line);
+  }
+}
+
+void RowParser::data_ended_early(const LineInfo& after, const std::string& damage) {
+  SourceLocation where{path_, after.number + 1, after.offset + after.length, 0, ""};
+  log_.count_row();
+  log_.reject(ParseError(where, "truncated_file", fmt::format("the file's data ends early: {}", damage)), "");
+}
+
+void RowParser::encode_row(const LineInfo& info, std::string_view line) {
+  const auto max_field = static_cast<std::size_t>(config_.data.max_field_bytes);
+  for (const Cell& cell : cells_.cells)
+    if (cell.key.size() > max_field || cell.value.size() > max_field)
+      throw ParseError(location(info, cell.position), "long_field",
+                       fmt::format("field of {} bytes is longer than data.max_field_bytes = {}",
+                                   std::max(cell.key.size(), cell.value.size()), max_field));
+  if (find_invalid_utf8(line) != std::string_view::npos) {
+    std::uint32_t position = 0;
+    for (const Cell& cell : cells_.cells)
+      if (find_invalid_utf8(cell.key) != std::string_view::npos ||
+          find_invalid_utf8(cell.value) != std::string_view::npos) {
+        position = cell.position;
+        break;
+      }
+    throw ParseError(location(info, position), "utf8", "invalid UTF-8 (the files must be UTF-8 text)");
+  }
+  if (map_.label >= 0) {
+    const auto column = static_cast<std::size_t>(map_.label);
+    const std::string_view text = cells_.count(column) ? cells_.begin(column)->key : std::string_view();
+    double label = 0;
+    const bool number = parse_number(text, label);
+    if (!number || (label != label_negative_ && label != label_positive_))
+      throw ParseError(cell_location(info, column), "label",
+                       fmt::format("label must be {} or {}, found '{}'", label_negative_, label_positive_, text));
+    data_.labels.push_back(label == label_positive_ ? 1.0f : 0.0f);
+  }
+  auto first_key = [&](int column) {
+    const auto c = static_cast<std::size_t>(column);
+    return cells_.count(c) ? cells_.begin(c)->key : std::string_view();
+  };
+  if (map_.group >= 0) data_.groups.push_back(hash_value(first_key(map_.group), 0));
+  if (map_.slice >= 0) {
+    const std::string value(first_key(map_.slice));
+    auto [it, added] = slice_ids_.emplace(value, static_cast<std::uint32_t>(data_.slice_names.size()));
+    if (added) data_.slice_names.push_back(value);
+    data_.slices.push_back(it->second);
+  }
+  if (map_.time >= 0) {
+    double time = 0;
+    if (!parse_number(first_key(map_.time), time))
+      throw ParseError(cell_location(info, static_cast<std::size_t>(map_.time)), "time",
+                       fmt::format("data.valid_by_time column '{}' needs a number, found '{}'",
+                                   names_[static_cast<std::size_t>(map_.time)], first_key(map_.time)));
+    data_.times.push_back(time);
+  }
+  data_.split_keys.push_back(map_.split >= 0 ? hash_value(first_key(map_.split), 1) : hash_value(line, 1));
+  if (!file_index_) file_index_ = data_.source_file_index(path_);
+  data_.source_file.push_back(*file_index_);
+  data_.source_lines.push_back(info.number);
+
+  for (std::size_t fi = 0; fi < schema_.features.size(); ++fi) encode_feature(info, fi);
+  try {
+    encoder_.finish_row(data_);
+  } catch (const FeatureValueError& e) {
+    throw ParseError(cell_location(info, map_.feature[e.feature()]), e.reason(), e.what());
+  }
+}
+
+void RowParser::encode_feature(const LineInfo& info, std::size_t fi) {
+  const FeatureInfo& f = schema_.features[fi];
+  const std::size_t column = map_.feature[fi];
+  const std::size_t n = cells_.count(column);
+  const Cell* cell = cells_.begin(column);
+  try {
+    if (!layout_.sparse()) {  // one cell, as the file wrote it
+      encoder_.add_text(fi, cell->key, data_);
+      return;
+    }
+    if (f.kind == FeatureKind::kNumeric) {
+      if (n > 1)
+        throw ParseError(cell_location(info, column), "sparse_field",
+                         fmt::format("numeric feature '{}' takes one index:value pair from field '{}', found {}",
+                                     f.name, names_[column], n));
+      if (n == 0)
+        encoder_.add_number(fi, std::nan(""), data_);
+      else
+        encoder_.add_text(fi, cell->value, data_);
+      return;
+    }
+    // Categorical values are the indices, one-hot: a value other than 1 would be silently lost.
+    for (std::size_t k = 0; k < n; ++k) {
+      double v = 0;
+      if (!parse_number(cell[k].value, v) || v != 1.0)
+        throw ParseError(location(info, cell[k].position), "sparse_value",
+                         fmt::format("feature '{}' is {} and reads index:1 pairs, found value '{}' (declare it "
+                                     "kind = \"numeric\" to read the number)",
+                                     f.name, to_string(f.kind), cell[k].value));
+    }
+    if (!f.has_values()) {
+      if (n > 1)
+        throw ParseError(cell_location(info, column), "sparse_field",
+                         fmt::format("categorical feature '{}' takes one index from field '{}', found {} (declare "
+                                     "it kind = \"multi\" for several)",
+                                     f.name, names_[column], n));
+      encoder_.add_text(fi, n ? cell->key : std::string_view(), data_);
+      return;
+    }
+    joined_.clear();
+    for (std::size_t k = 0; k < n; ++k) {
+      if (k) joined_.push_back(f.separator);
+      joined_.append(cell[k].key);
+    }
+    encoder_.add_text(fi, joined_, data_);
+  } catch (const FeatureValueError& e) {
+    throw ParseError(cell_location(info, column), e.reason(), e.what());
+  }
+}
+
+}  // namespace heed

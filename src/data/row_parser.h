@@ -1,0 +1,95 @@
+#pragma once
+// Lines -> rows of a Dataset, for one file's columns: splits each line (row_cells.h), checks it
+// (field lengths, UTF-8, the label), and hashes its features (RowEncoder). A bad line goes to
+// the BadRowLog, which stops (fail) or counts and keeps it (skip); a rejected row leaves nothing
+// behind in the Dataset. The whole-file loader (dataset_loader.h) and the streaming reader
+// (row_stream.h) both parse through it, so a line reads the same either way.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "config/config.h"
+#include "config/schema.h"
+#include "data/bad_rows.h"
+#include "data/dataset.h"
+#include "data/file_layout.h"
+#include "data/row_cells.h"
+#include "data/row_encoder.h"
+
+namespace heed {
+
+class LineReader;
+
+// Where a line came from and what the reader noticed about it.
+struct LineInfo {
+  std::uint64_t number = 0;  // from 1
+  std::uint64_t offset = 0;  // its first byte in the (decompressed) file
+  std::uint64_t length = 0;  // its full length (an over-long line is passed cut short)
+  bool too_long = false;
+  bool unterminated = false;  // the file ends inside it
+  const std::string* damage = nullptr;  // why the data stops inside it (damaged compressed data)
+
+  static LineInfo of(const LineReader& reader);
+};
+
+// What a file's rows hold where: found from its header or data.columns.
+struct ColumnMap {
+  std::size_t columns = 0;
+  int label = -1, group = -1, split = -1, slice = -1, time = -1;
+  std::vector<std::size_t> feature;  // per schema feature
+};
+
+struct ParseScope {
+  bool require_label = true;  // prediction files may omit the label column
+  bool features_only = false; // scoring: the eval.group, eval.slice and data.valid_by columns may be absent
+};
+
+class RowParser {
+ public:
+  RowParser(const Config& config, const Schema& schema, const ParseScope& scope, BadRowLog& log);
+
+  // Starts a file with these column names (throws heed::Error when a configured column is missing).
+  void start_file(const std::string& path, std::vector<std::string> names);
+  // Reads a header line into column names (delimited files with data.header).
+  static std::vector<std::string> header_names(const FileLayout& layout, const std::string& path,
+                                               std::string_view line);
+  void parse_line(const LineInfo& info, std::string_view line);
+  // The file's data ended early (damaged compressed data) after its last complete line.
+  void data_ended_early(const LineInfo& after, const std::string& damage);
+
+  const FileLayout& layout() const { return layout_; }
+  Dataset& data() { return data_; }
+  // Hands over the rows parsed so far and starts an empty Dataset.
+  Dataset take();
+
+ private:
+  SourceLocation location(const LineInfo& info, std::size_t position) const;
+  SourceLocation cell_location(const LineInfo& info, std::size_t column) const;
+  void encode_row(const LineInfo& info, std::string_view line);
+  void encode_feature(const LineInfo& info, std::size_t fi);
+
+  const Config& config_;
+  const Schema& schema_;
+  const ParseScope scope_;
+  BadRowLog& log_;
+  const FileLayout layout_;
+  const RowEncoder encoder_;
+  const double label_negative_, label_positive_;
+  Dataset data_;
+  std::unordered_map<std::string, std::uint32_t> slice_ids_;
+  // the current file
+  std::string path_;
+  std::optional<std::uint32_t> file_index_;  // path_'s index in data_.source_files, once a row is kept
+  std::vector<std::string> names_;
+  ColumnMap map_;
+  std::unique_ptr<RowSplitter> splitter_;
+  RowCells cells_;
+  LineProblem problem_;
+  std::string joined_;   // a sparse multi feature's indices joined by its separator
+};
+
+}  // namespace heed
