@@ -5,6 +5,7 @@
 //   heed_bench --model RUN/model --data DIR --threads 2 [--parse train.tsv]
 //   heed_bench --gemm-only --threads 2
 //   heed_bench --model RUN/model --data DIR --serving-only [--repeats N]
+//   heed_bench --memory-rows 1000000 [--memory-dim 16]   memory per million embedding rows
 //
 // prints one JSON object:
 //   parse_seconds      load_dataset() of the training file: reading, splitting, hashing every
@@ -13,7 +14,8 @@
 //   latency_ms         per request of --candidates consecutive rows of DIR/requests.tsv (one
 //                      user's features and history, that many candidate movies): resolving the
 //                      keys to rows (BatchBuilder) and the forward pass, the rows split over
-//                      the threads as training splits a batch; p50 / p99 over --repeats
+//                      the threads as training splits a batch; p50 / p99 over --repeats ("cpu":
+//                      the thread's CPU time, with --threads 1)
 //   serving_latency_ms the same requests through `heed serve`'s scorer on one thread
 //                      (serve::RequestScorer: the user's features, history and first-layer
 //                      share once per request): "score" the scorer alone, "request" with the
@@ -27,6 +29,7 @@
 #include <omp.h>
 
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -44,6 +47,7 @@
 #include "core/error.h"
 #include "data/dataset_loader.h"
 #include "embedding/batch_builder.h"
+#include "embedding/embedding_table.h"
 #include "layers/logloss.h"
 #include "model/scorer.h"
 #include "serve/request_scorer.h"
@@ -99,7 +103,9 @@ struct Args {
   std::string model, data, parse, requests = "requests.tsv";
   int threads = 1, candidates = 100, repeats = 500;
   bool gemm_only = false;
-  bool serving_only = false;  // only serving_latency_ms (quick, and for callgrind)
+  bool serving_only = false;
+  long memory_rows = 0;  // --memory-rows N: memory of tables of N rows, then exit
+  int memory_dim = 16;  // only serving_latency_ms (quick, and for callgrind)
 };
 
 Args parse_args(int argc, char** argv) {
@@ -119,15 +125,19 @@ Args parse_args(int argc, char** argv) {
     else if (k == "--repeats") a.repeats = std::stoi(value());
     else if (k == "--gemm-only") a.gemm_only = true;
     else if (k == "--serving-only") a.serving_only = true;
+    else if (k == "--memory-rows") a.memory_rows = std::stol(value());
+    else if (k == "--memory-dim") a.memory_dim = std::stoi(value());
     else throw heed::Error(fmt::format("unknown option {} (--model --data --threads --parse --requests "
-                                       "--candidates --repeats --gemm-only --serving-only)", k));
+                                       "--candidates --repeats --gemm-only --serving-only --memory-rows --memory-dim)", k));
   }
-  if (!a.gemm_only && (a.model.empty() || a.data.empty())) throw heed::Error("heed_bench needs --model RUN/model and --data DIR");
+  if (!a.gemm_only && a.memory_rows == 0 && (a.model.empty() || a.data.empty())) throw heed::Error("heed_bench needs --model RUN/model and --data DIR");
   return a;
 }
 
 // Scores every block of `candidates` rows of `requests` as one request; returns ms per request.
-std::vector<double> request_latencies(heed::Model& model, const heed::Dataset& requests, const Args& args) {
+// cpu_ms: the calling thread's CPU time per request (the whole cost with one thread).
+std::vector<double> request_latencies(heed::Model& model, const heed::Dataset& requests, const Args& args,
+                                      std::vector<double>& cpu_ms) {
   const int threads = args.threads;
   const auto n = static_cast<std::size_t>(args.candidates);
   const std::size_t count = requests.rows / n;
@@ -156,10 +166,13 @@ std::vector<double> request_latencies(heed::Model& model, const heed::Dataset& r
   };
   for (std::size_t r = 0; r < std::min<std::size_t>(count, 20); ++r) score(r);  // warm up
   std::vector<double> ms;
+  cpu_ms.clear();
   for (int i = 0; i < args.repeats; ++i) {
+    const double cpu0 = thread_cpu_seconds();
     const auto t0 = Clock::now();
     score(static_cast<std::size_t>(i) % count);
     ms.push_back(seconds_since(t0) * 1e3);
+    cpu_ms.push_back((thread_cpu_seconds() - cpu0) * 1e3);
   }
   return ms;
 }
@@ -246,7 +259,42 @@ nlohmann::ordered_json serving_latencies(const Args& args, const std::filesystem
           {"candidates", args.candidates}, {"threads", 1}, {"max_abs_diff", max_diff}};
 }
 
+// Resident memory of this process, bytes (from /proc/self/statm).
+double resident_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  double size = 0, resident = 0;
+  statm >> size >> resident;
+  return resident * static_cast<double>(sysconf(_SC_PAGESIZE));
+}
+
+// Memory per million embedding rows of `dim` floats with Adam's state (2 slots: first and second
+// moments) and row-wise Adagrad's (1 slot), each table filled with `rows` keys: the process's
+// resident-memory growth (what the tables, their key vectors and key index touched) and the
+// tables' own count of weights and state.
+nlohmann::ordered_json embedding_memory(long rows, int dim) {
+  nlohmann::ordered_json out;
+  out["rows"] = rows;
+  out["dim"] = dim;
+  for (const auto& [name, slots] : {std::pair<const char*, std::size_t>{"adam", 2}, {"adagrad", 1}}) {
+    const double before = resident_bytes();
+    auto table = std::make_unique<heed::EmbeddingTable>("t", static_cast<std::size_t>(dim), 0, 0.05f, 1, slots);
+    for (long k = 0; k < rows; ++k) table->find_or_insert(heed::mix64(static_cast<std::uint64_t>(k) + 1));
+    const double rss = resident_bytes() - before;
+    const double per_million = 1e6 / static_cast<double>(rows);
+    out[name] = {{"state_slots", slots},
+                 {"resident_mib_per_million_rows", rss * per_million / (1 << 20)},
+                 {"weights_and_state_mib_per_million_rows",
+                  static_cast<double>(table->memory_bytes()) * per_million / (1 << 20)},
+                 {"payload_bytes_per_row", (1 + slots) * static_cast<std::size_t>(dim) * sizeof(float)}};
+  }
+  return out;
+}
+
 int run(const Args& args) {
+  if (args.memory_rows > 0) {
+    std::printf("%s\n", embedding_memory(args.memory_rows, args.memory_dim).dump(2).c_str());
+    return 0;
+  }
   if (args.gemm_only) {
     nlohmann::ordered_json out;
     out["eigen_gemm_gflops"]["1"] = eigen_gemm_gflops(1, 10);
@@ -288,12 +336,15 @@ int run(const Args& args) {
   const std::filesystem::path requests_path = dir / args.requests;
   if (std::filesystem::exists(requests_path)) {
     const heed::Dataset requests = heed::load_dataset(requests_path, config, model.schema());
-    const std::vector<double> ms = request_latencies(model, requests, args);
+    std::vector<double> cpu_ms;
+    const std::vector<double> ms = request_latencies(model, requests, args, cpu_ms);
     out["latency_ms"] = {{"p50", percentile(ms, 50)},
                          {"p99", percentile(ms, 99)},
                          {"mean", std::accumulate(ms.begin(), ms.end(), 0.0) / static_cast<double>(ms.size())},
                          {"requests", ms.size()},
                          {"candidates", args.candidates}};
+    if (args.threads == 1)
+      out["latency_ms"]["cpu"] = {{"p50", percentile(cpu_ms, 50)}, {"p99", percentile(cpu_ms, 99)}};
     out["serving_latency_ms"] = serving_latencies(args, requests_path);
   }
 
