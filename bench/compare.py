@@ -181,6 +181,7 @@ def main():
                 "train_command_seconds": wall,
                 "test": metrics["test"], "inference_samples_per_second": hb["inference_samples_per_second"],
                 "inference_batch": hb["inference_batch"], "latency_ms": hb.get("latency_ms"),
+                "serving_latency_ms": hb.get("serving_latency_ms"),
                 "dense_parameters": metrics["dense_parameters"], "embedding_rows": metrics["embedding_rows"],
             }
             torch_out = os.path.join(work, f"torch-{v}-t{t}.json")
@@ -269,6 +270,27 @@ def markdown(results):
                      f"{h['inference_samples_per_second'] / t['inference_samples_per_second']:.2f}x | "
                      f"{hl.get('p50', float('nan')):.2f} | {hl.get('p99', float('nan')):.2f} | "
                      f"{tl.get('p50', float('nan')):.2f} | {tl.get('p99', float('nan')):.2f} |")
+    serving = [r for r in runs if r["heed"].get("serving_latency_ms")]
+    if serving:
+        lines.append("")
+        lines.append("**Serving latency** of the same requests through `heed serve`'s scorer "
+                     "(`serve::RequestScorer`, one thread whatever the run's thread count: the user's features, "
+                     "history and first-layer share once per request), ms: the scorer alone (wall clock and this "
+                     "thread's CPU time), and with the request's fields encoded; max |Δ| is the largest difference "
+                     "to the plain path's scores")
+        lines.append("")
+        lines.append("| variant | p50 | p99 | CPU p50 | CPU p99 | with encoding p50 | with encoding p99 | max abs Δ |")
+        lines.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+        seen = set()
+        for r in serving:
+            if r["variant"] in seen:
+                continue
+            seen.add(r["variant"])
+            s = r["heed"]["serving_latency_ms"]
+            cpu = s.get("score_cpu", {})
+            lines.append(f"| {r['variant']} | {s['score']['p50']:.3f} | {s['score']['p99']:.3f} | "
+                         f"{cpu.get('p50', float('nan')):.3f} | {cpu.get('p99', float('nan')):.3f} | "
+                         f"{s['request']['p50']:.3f} | {s['request']['p99']:.3f} | {s['max_abs_diff']:.1e} |")
     lines.append("")
     lines.append("**Measured fp32 GEMM rate** (1024×1024×1024 sgemm, best of 10, GFLOP/s; Eigen as heed builds "
                  "it is single-threaded, so its N-thread figure is N products at once)")

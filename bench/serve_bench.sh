@@ -5,9 +5,13 @@
 #
 #   bash bench/serve_bench.sh                 # synth data + a 1-epoch model in $WORK, then wrk
 #   MODEL=runs/x/model DATA=data/test.tsv bash bench/serve_bench.sh
+#   MODEL=bench-runs/full100k/model REQUESTS=bench-data/100000/requests.tsv THREADS=1 \
+#     bash bench/serve_bench.sh   # the reference model (docs/performance.md) on one server thread
 #
 # Environment: BUILD (build folder, default build), WORK (default /tmp/heed_serve_bench),
-# DURATION (seconds per level, default 10), THREADS (server workers, default 16), PORT (8765).
+# DURATION (seconds per level, default 10), THREADS (server workers, default 16), PORT (8765),
+# REQUESTS (a bench/gen_data.py requests.tsv: its first 100 rows are the request, the columns
+# equal in all of them the user's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -35,7 +39,11 @@ if [ -z "${MODEL:-}" ]; then
   MODEL="$WORK/run/model"
   DATA="$WORK/data/test.tsv"
 fi
-python3 bench/serve_request.py "$DATA" 100 >"$WORK/body.json"
+if [ -n "${REQUESTS:-}" ]; then
+  python3 bench/serve_request.py "$REQUESTS" 100 --constant >"$WORK/body.json"
+else
+  python3 bench/serve_request.py "$DATA" 100 >"$WORK/body.json"
+fi
 
 "$HEED" serve "$MODEL" --port "$PORT" --threads "$THREADS" --no-watch 2>"$WORK/serve.log" &
 server=$!

@@ -53,6 +53,21 @@ void Dice::forward(const ParamSet& params, const ConstMatrixView& s, MatrixView 
   y.array() = s.array() * ((p.rowwise() * (1.0f - alpha)).rowwise() + alpha);
 }
 
+void Dice::forward_eval_in_place(const ParamSet& params, MatrixView s) const {
+  HEED_CHECK(s.cols() == width_, "dice: width {} expected, got {}", width_, s.cols());
+  const auto mean = params[running_mean_].row(0).array();
+  const Eigen::RowVectorXf inv_std = (params[running_var_].row(0).array() + kEpsilon).rsqrt();
+  const auto alpha = params[alpha_].row(0).array();
+  const Eigen::RowVectorXf keep = 1.0f - alpha;
+  // Row by row: a row of the widths DIN uses is a few vector registers, so each row is loaded
+  // once, transformed, and stored.
+  for (Index r = 0; r < s.rows(); ++r) {
+    auto v = s.row(r).array();
+    const auto p = (1.0f + (-(v - mean) * inv_std.array()).exp()).inverse();
+    v = v * (p * keep.array() + alpha);
+  }
+}
+
 void Dice::backward(const ParamSet& params, const ConstMatrixView& s, const ConstMatrixView& dy,
                     MatrixView ds, Cache& cache, Gradients& grads) const {
   const Index n = cache.rows;

@@ -51,6 +51,10 @@ class Dice {
   // accumulates alpha's gradient; in training mode the gradient includes the batch statistics.
   void backward(const ParamSet& params, const ConstMatrixView& s, const ConstMatrixView& dy,
                 MatrixView ds, Cache& cache, Gradients& grads) const;
+  // Evaluation in place, from the running statistics: s [n, D] becomes y. What forward() with
+  // training = false computes, without a cache: the serving path's fused kernels call it on
+  // blocks that are still in cache.
+  void forward_eval_in_place(const ParamSet& params, MatrixView s) const;
   // Caches whose last forward was a training pass over at least one row count equally; when
   // there are none the running statistics stay as they are.
   void update_running_statistics(ParamSet& params, const std::vector<const Cache*>& caches) const;

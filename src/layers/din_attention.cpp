@@ -245,6 +245,87 @@ void DinAttention::backward(const ParamSet& params, const ConstMatrixView& queri
     }
 }
 
+void DinAttention::prepare_shared_keys(const ParamSet& params, SharedKeys& shared) const {
+  HEED_CHECK(shared.keys.cols() == width_ && shared.counts.size() == shared.keys.rows(),
+             "din attention: shared keys must be [T, {}] with T counts, got [{}, {}] and {}",
+             width_, shared.keys.rows(), shared.keys.cols(), shared.counts.size());
+  shared.key_terms.resize(shared.keys.rows(), first_width());
+  key_terms(params, shared.keys, shared.key_terms);
+  shared.key_terms.rowwise() += params[first_bias()].row(0);
+}
+
+void DinAttention::forward_shared(const ParamSet& params, const SharedKeys& shared,
+                                  const ConstMatrixView& queries, Index rows, MatrixView pooled,
+                                  SharedScratch& scratch, float* weights) const {
+  const Index Q = width_, T = shared.keys.rows(), h1 = first_width();
+  const std::size_t L = options_.hidden.size();
+  HEED_CHECK(queries.cols() == Q && pooled.cols() == Q && queries.rows() >= rows &&
+                 pooled.rows() >= rows && shared.key_terms.rows() == T,
+             "din attention: forward_shared needs [{}, {}] queries and pooled and prepared keys",
+             rows, Q);
+  if (T == 0) {
+    pooled.topRows(rows).setZero();
+    return;
+  }
+  const Matrix& w1 = params[first_weight()];
+  scratch.query_weight = w1.topRows(Q) + w1.middleRows(2 * Q, Q);
+  if (scratch.query_terms.rows() < rows) scratch.query_terms.resize(rows, h1);
+  scratch.query_terms.topRows(rows).noalias() = queries.topRows(rows) * scratch.query_weight;
+
+  // Rows per block: whole rows' sequences, about kBlockPairs (row, key) pairs at a time.
+  constexpr Index kBlockPairs = 256;
+  const Index block_rows = std::max<Index>(1, kBlockPairs / T);
+  const Index capacity = block_rows * T;
+  if (scratch.product.rows() < capacity) {
+    scratch.product.resize(capacity, Q);
+    scratch.hidden.assign(std::max<std::size_t>(L, 1), Matrix());
+    for (std::size_t l = 0; l < L; ++l) scratch.hidden[l].resize(capacity, options_.hidden[l]);
+    if (L == 0) scratch.hidden[0].resize(capacity, 1);
+    scratch.score.resize(capacity);
+  }
+  const auto counts = shared.counts.transpose().array();
+  for (Index begin = 0; begin < rows; begin += block_rows) {
+    const Index count = std::min(block_rows, rows - begin), n = count * T;
+    auto product = scratch.product.topRows(n);
+    for (Index i = 0; i < count; ++i)
+      product.middleRows(i * T, T) =
+          shared.keys.array().rowwise() * queries.row(begin + i).array();
+    // First layer: the product term's GEMM, then per pair the key and query terms and the
+    // activation, while the row is in cache.
+    auto first = scratch.hidden[0].topRows(n);  // [n, h1]
+    first.noalias() = product * w1.bottomRows(Q);
+    for (Index i = 0; i < count; ++i) {
+      auto block = first.middleRows(i * T, T);
+      block += shared.key_terms;
+      block.rowwise() += scratch.query_terms.row(begin + i);
+    }
+    for (std::size_t l = 0; l < L; ++l) {
+      if (l > 0) layers_[l].forward(params, scratch.hidden[l - 1].topRows(n), scratch.hidden[l].topRows(n));
+      if (dice_.empty()) {
+        activations_[l].forward(params, scratch.hidden[l].topRows(n), scratch.hidden[l].topRows(n));
+      } else {
+        dice_[l].forward_eval_in_place(params, scratch.hidden[l].topRows(n));
+      }
+    }
+    auto score = scratch.score.head(n);
+    if (L > 0) {
+      score.noalias() = scratch.hidden[L - 1].topRows(n) * params[layers_[L].weight()].col(0);
+      score.array() += params[layers_[L].bias()](0, 0);
+    } else {
+      score = scratch.hidden[0].topRows(n).col(0);
+    }
+    for (Index i = 0; i < count; ++i) {
+      auto s = score.segment(i * T, T).transpose().array();  // [1, T]
+      if (options_.softmax) {
+        s = (s - s.maxCoeff()).exp();
+        s /= (s * counts).sum();
+      }
+      if (weights) Eigen::Map<Eigen::RowVectorXf>(weights + (begin + i) * T, T) = s.matrix();
+      pooled.row(begin + i).noalias() = (s * counts).matrix() * shared.keys;
+    }
+  }
+}
+
 void DinAttention::update_running_statistics(ParamSet& params,
                                              const std::vector<const Cache*>& caches) const {
   std::vector<const Dice::Cache*> layer(caches.size());

@@ -100,6 +100,35 @@ class DinAttention {
                               const std::uint32_t* offsets, Index rows, MatrixView pooled,
                               Cache& cache) const;
 
+  // Serving, one behaviour sequence shared by every row (a request's user history), evaluation
+  // mode. Equal keys get equal weights whatever the query, so the sequence is kept as its
+  // distinct keys, each with the number of times it occurs; the key side of the first layer
+  // (with its bias) is computed once per request, not once per candidate:
+  //   pre_ij = q_i (Wq + Wd)  +  [k_j (Wk - Wd) + b]  +  (q_i * k_j) Wp
+  //            per row           per distinct key         per (row, key): one GEMM per block of rows
+  // and the rest of the unit runs on blocks of (row, key) pairs small enough to stay in cache,
+  // each layer's bias and Dice applied in the same pass as the GEMM's result is read.
+  struct SharedKeys {
+    Matrix keys;             // [T, Q] distinct keys
+    Eigen::VectorXf counts;  // [T] occurrences of each in the sequence
+    Matrix key_terms;        // [T, h1] k (Wk - Wd) + b
+  };
+  // Fills shared.key_terms from shared.keys.
+  void prepare_shared_keys(const ParamSet& params, SharedKeys& shared) const;
+  // Per-scorer buffers of forward_shared; grow on demand, never shrink.
+  struct SharedScratch {
+    Matrix query_weight;         // [Q, h1] Wq + Wd
+    Matrix query_terms;          // [R, h1]
+    Matrix product;              // [block, Q] q * k
+    std::vector<Matrix> hidden;  // per hidden layer [block, h_l]
+    Eigen::VectorXf score;       // [block]
+  };
+  // pooled [rows, Q]: row i pools the sequence with its query queries.row(i). weights, when not
+  // null, receives each distinct key's weight per row ([rows, T], row-major).
+  void forward_shared(const ParamSet& params, const SharedKeys& shared,
+                      const ConstMatrixView& queries, Index rows, MatrixView pooled,
+                      SharedScratch& scratch, float* weights) const;
+
   // Weight of each key in the last forward, [N] (for explain/serving).
   const float* weights(const Cache& cache) const { return cache.weight.data(); }
 

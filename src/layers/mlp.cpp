@@ -1,5 +1,7 @@
 #include "layers/mlp.h"
 
+#include "core/error.h"
+
 namespace heed {
 
 Mlp::Mlp(ParamSet& params, const std::string& name, Index in, const std::vector<Index>& hidden,
@@ -51,6 +53,25 @@ void Mlp::forward(const ParamSet& params, const ConstMatrixView& x, Index rows, 
   const ConstMatrixView last = hidden_.empty() ? ConstMatrixView(x.topRows(rows))
                                                : ConstMatrixView(cache.out.back().topRows(rows));
   layers_.back().forward(params, last, cache.logit.topRows(rows));
+}
+
+void Mlp::forward_after_first(const ParamSet& params, Index rows, Cache& cache,
+                              const std::vector<const Matrix*>& gates) const {
+  HEED_CHECK(!hidden_.empty(), "mlp: forward_after_first needs a hidden layer");
+  for (std::size_t l = 0; l < hidden_.size(); ++l) {
+    if (l > 0) layers_[l].forward(params, cache.out[l - 1].topRows(rows), cache.pre[l].topRows(rows));
+    activations_[l].forward(params, cache.pre[l].topRows(rows), cache.act[l].topRows(rows));
+    auto out = cache.out[l].topRows(rows);
+    const Matrix* gate = gates.empty() ? nullptr : gates[l];
+    if (!gate) {
+      out = cache.act[l].topRows(rows);
+    } else if (gate->rows() == 1) {
+      out = cache.act[l].topRows(rows).array().rowwise() * gate->row(0).array();
+    } else {
+      out = cache.act[l].topRows(rows).cwiseProduct(gate->topRows(rows));
+    }
+  }
+  layers_.back().forward(params, cache.out.back().topRows(rows), cache.logit.topRows(rows));
 }
 
 void Mlp::backward(const ParamSet& params, const ConstMatrixView& x, Index rows, const ConstMatrixView& d_logit,

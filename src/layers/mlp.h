@@ -34,6 +34,14 @@ class Mlp {
   // gates: empty, or one entry per hidden layer (nullptr: that layer is not gated).
   void forward(const ParamSet& params, const ConstMatrixView& x, Index rows, Cache& cache, bool training, Rng* rng,
                const std::vector<const Matrix*>& gates) const;
+  // Evaluation from the first hidden layer's pre-activation, which the caller wrote into
+  // cache.pre[0] (the request scorer sums it from per-user and per-candidate parts). gates as
+  // forward's, except that a gate of one row is shared by all rows (POSO on the user's
+  // features). Needs at least one hidden layer.
+  void forward_after_first(const ParamSet& params, Index rows, Cache& cache,
+                           const std::vector<const Matrix*>& gates) const;
+  const Dense& layer(std::size_t l) const { return layers_[l]; }  // hidden layers, then output
+
   // d_logit: [B, 1]. dx may be null. d_gates: empty, or per gated layer a [B, width] output.
   void backward(const ParamSet& params, const ConstMatrixView& x, Index rows, const ConstMatrixView& d_logit,
                 Cache& cache, MatrixView* dx, Gradients& grads, const std::vector<const Matrix*>& gates,

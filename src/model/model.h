@@ -44,6 +44,7 @@ class Model {
   const Senet* senet() const { return senet_.get(); }
   const PosoGates* poso() const { return poso_.get(); }
   const std::vector<DinAttention>& din() const { return din_; }
+  const Mlp& mlp() const { return *mlp_; }
 
   // Per DIN attention, the buffers of one pass.
   struct DinBuffers {

@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "config/config.h"
+#include "core/error.h"
 #include "gradient_check.h"
 #include "optim/adam.h"
 
@@ -74,6 +75,18 @@ TEST_P(DiceModes, MatchesPlainLoopReference) {
       reference_dice(s, f.params[f.dice.alpha()].row(0), training,
                      f.params[f.dice.running_mean()].row(0), f.params[f.dice.running_var()].row(0));
   EXPECT_LT((y - expected).cwiseAbs().maxCoeff(), 1e-5f);
+}
+
+TEST(Dice, InPlaceEvaluationEqualsTheEvaluationForward) {
+  DiceFixture f;
+  const Matrix s = random_matrix(9, 4, f.rng, 1.5f);
+  Matrix y(9, 4), in_place = s;
+  Dice::Cache cache = f.dice.make_cache(9);
+  f.dice.forward(f.params, s, y, cache, /*training=*/false);
+  f.dice.forward_eval_in_place(f.params, in_place);
+  EXPECT_LT((y - in_place).cwiseAbs().maxCoeff(), 1e-6f);
+  Matrix wrong(2, 3);
+  EXPECT_THROW(f.dice.forward_eval_in_place(f.params, wrong), Error);
 }
 
 TEST_P(DiceModes, GradientMatchesFiniteDifferences) {

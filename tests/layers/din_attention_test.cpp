@@ -464,6 +464,48 @@ TEST(DinAttention, PrecomputedKeyTermsGiveTheSameOutput) {
     EXPECT_NEAR(weights[static_cast<std::size_t>(j)], din.weights(cache)[j], 1e-5f);
 }
 
+// One sequence with repeated keys, shared by every row: its distinct keys with their counts
+// pool as the whole sequence laid out per row does, and equal keys weigh the same.
+TEST(DinAttention, SharedDistinctKeysPoolAsTheSequencePerRow) {
+  for (const bool softmax : {false, true}) {
+    for (const DinActivation activation : {DinActivation::kDice, DinActivation::kPrelu}) {
+      SCOPED_TRACE(::testing::Message() << "softmax " << softmax);
+      Rng rng(13);
+      ParamSet params;
+      DinAttention din(params, "din", kWidth, make_options(activation, softmax), rng);
+      randomize(params, rng);
+      randomize_running_statistics(params, rng);
+      const Index R = 120, T = 5;  // 120 rows: several blocks of forward_shared
+      const std::vector<Index> sequence = {0, 1, 2, 1, 3, 4, 4, 1};
+      const auto S = static_cast<Index>(sequence.size());
+      Matrix distinct = Matrix::Random(T, kWidth), queries = Matrix::Random(R, kWidth);
+      distinct.row(4).setZero();  // an unseen value's zero key
+      Matrix keys(R * S, kWidth);
+      std::vector<std::uint32_t> offsets(static_cast<std::size_t>(R) + 1);
+      for (Index i = 0; i < R; ++i) {
+        offsets[static_cast<std::size_t>(i) + 1] = static_cast<std::uint32_t>((i + 1) * S);
+        for (Index j = 0; j < S; ++j) keys.row(i * S + j) = distinct.row(sequence[static_cast<std::size_t>(j)]);
+      }
+      DinAttention::Cache cache = din.make_cache(R, R * S);
+      Matrix expected(R, kWidth), pooled(R, kWidth);
+      din.forward(params, queries, keys, offsets.data(), R, expected, cache, /*training=*/false);
+
+      DinAttention::SharedKeys shared;
+      shared.keys = distinct;
+      shared.counts.setZero(T);
+      for (Index j : sequence) shared.counts(j) += 1.0f;
+      din.prepare_shared_keys(params, shared);
+      DinAttention::SharedScratch scratch;
+      Matrix weights(R, T);
+      din.forward_shared(params, shared, queries, R, pooled, scratch, weights.data());
+      EXPECT_LT((pooled - expected).cwiseAbs().maxCoeff(), 1e-5f);
+      for (Index i = 0; i < R; ++i)
+        for (Index j = 0; j < S; ++j)
+          EXPECT_NEAR(weights(i, sequence[static_cast<std::size_t>(j)]), din.weights(cache)[i * S + j], 1e-5f);
+    }
+  }
+}
+
 TEST(DinAttention, EvaluationScoresARowAloneAsInABatchTrainingDoesNot) {
   Rng rng(13);
   ParamSet params;
