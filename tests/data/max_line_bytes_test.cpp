@@ -45,7 +45,7 @@ TEST(MaxLineBytes, ALongerLineIsAnErrorNamingFileAndLine) {
   const Schema schema = Schema::from_config(limited);
   const std::string message = HEED_ERROR_MESSAGE(load_dataset(path, limited, schema), Error);
   EXPECT_THAT(message, HasSubstr(path.string() + ":12"));
-  EXPECT_THAT(message, HasSubstr("limit of 512 bytes"));
+  EXPECT_THAT(message, HasSubstr("longer than data.max_line_bytes = 512"));
 
   const Config roomy = load_config(files.config, {"data.max_line_bytes=4096"});
   EXPECT_EQ(load_dataset(path, roomy, schema).rows, 20u);
