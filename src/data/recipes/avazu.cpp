@@ -111,32 +111,14 @@ PrepareSummary prepare_avazu(const AvazuOptions& options) {
                                       {"train"});
   create_output_folder(options.out);
   SplitWriters writers(options.out, output_columns());
-  const bool hashed = !sources.front().part.has_value();
-  if (hashed) {
-    writers[Part::kTrain];
-    if (options.split.valid_fraction > 0) writers[Part::kValid];
-    if (options.split.test_fraction > 0) writers[Part::kTest];
-  }
+  open_hashed_parts(sources, options.split, writers);
   for (const SourceFile& source : sources) convert(source, options.split, writers);
 
   PrepareSummary summary;
   nlohmann::ordered_json json;
   json["dataset"] = "avazu";
   json["source"] = options.source.string();
-  json["sources"] = nlohmann::ordered_json::object();
-  for (const SourceFile& source : sources) {
-    json["sources"][source.path.filename().string()] =
-        source.part ? std::string(kPartFiles[static_cast<std::size_t>(*source.part)])
-                    : std::string("split by hash");
-  }
-  if (hashed) {
-    json["split"] = "stable hash of the impression id: test below test_fraction, valid below "
-                    "test_fraction + valid_fraction, train otherwise";
-    json["valid_fraction"] = options.split.valid_fraction;
-    json["test_fraction"] = options.split.test_fraction;
-  } else {
-    json["split"] = "as given";
-  }
+  describe_split(json, sources, options.split, "the impression id");
   json["label"] = "click as given (0 or 1)";
   json["dropped"] = "id (unique per impression: no signal, only memorization); hour (replaced by "
                     "hour_of_day and weekday, so test days look like training days)";

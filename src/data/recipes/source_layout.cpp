@@ -38,4 +38,32 @@ std::vector<SourceFile> resolve_source(const std::filesystem::path& source, std:
                           fmt::join(single, " / ")));
 }
 
+bool open_hashed_parts(const std::vector<SourceFile>& sources, const HashSplit& split, SplitWriters& writers) {
+  const bool hashed = !sources.front().part.has_value();
+  if (hashed) {
+    writers[Part::kTrain];
+    if (split.valid_fraction > 0) writers[Part::kValid];
+    if (split.test_fraction > 0) writers[Part::kTest];
+  }
+  return hashed;
+}
+
+void describe_split(nlohmann::ordered_json& json, const std::vector<SourceFile>& sources, const HashSplit& split,
+                    std::string_view hash_key) {
+  json["sources"] = nlohmann::ordered_json::object();
+  for (const SourceFile& source : sources) {
+    json["sources"][source.path.filename().string()] =
+        source.part ? std::string(kPartFiles[static_cast<std::size_t>(*source.part)]) : std::string("split by hash");
+  }
+  if (sources.front().part.has_value()) {
+    json["split"] = "as given";
+    return;
+  }
+  json["split"] = fmt::format("stable hash of {}: test below test_fraction, valid below test_fraction + "
+                              "valid_fraction, train otherwise",
+                              hash_key);
+  json["valid_fraction"] = split.valid_fraction;
+  json["test_fraction"] = split.test_fraction;
+}
+
 }  // namespace heed::recipes

@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "data/recipes/split_writers.h"
 
 namespace heed::recipes {
@@ -26,5 +28,14 @@ std::optional<std::filesystem::path> find_first(const std::filesystem::path& fol
 std::vector<SourceFile> resolve_source(const std::filesystem::path& source, std::string_view dataset,
                                        const std::array<std::initializer_list<std::string_view>, 3>& given,
                                        std::initializer_list<std::string_view> single);
+
+// Whether `sources` is one file that the recipe splits by hash. If so, opens every part `split`
+// promises, so a part that receives no row is still written.
+bool open_hashed_parts(const std::vector<SourceFile>& sources, const HashSplit& split, SplitWriters& writers);
+
+// prepare.json's account of the split: which source file went where, and the hash rule over
+// `hash_key` (e.g. "the whole line") when the recipe split one file itself.
+void describe_split(nlohmann::ordered_json& json, const std::vector<SourceFile>& sources, const HashSplit& split,
+                    std::string_view hash_key);
 
 }  // namespace heed::recipes
