@@ -64,7 +64,6 @@ class RequestScorer {
   Matrix user_fields_;  // [1, F*E] the pooled shared features (others unused)
   Matrix dense_;        // [kChunkRows, D]
   std::vector<History> history_;
-  const EncodedRequest* request_ = nullptr;
 };
 
 // The plain path, for tests and comparisons: every candidate as a full row through the batch
