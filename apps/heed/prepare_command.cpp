@@ -59,6 +59,22 @@ void add_movielens(CLI::App* prepare, const std::string& name, const std::string
   });
 }
 
+// A recipe that keeps a source's own train/dev/test files or splits its one file by hash
+// (Criteo, Avazu): --source, --out and the split fractions.
+template <class Options>
+void add_hash_split_recipe(CLI::App* prepare, const std::string& name, const std::string& help,
+                           const std::string& source_help, recipes::PrepareSummary (*run)(const Options&)) {
+  auto options = std::make_shared<Options>();
+  CLI::App* recipe = prepare->add_subcommand(name, help);
+  auto paths = add_paths(recipe, source_help);
+  add_split_fractions(recipe, options->split);
+  recipe->callback([options, paths, run] {
+    options->source = paths->source;
+    options->out = paths->out;
+    report(run(*options), paths->out);
+  });
+}
+
 }  // namespace
 
 void add_prepare_command(CLI::App& app) {
@@ -79,25 +95,12 @@ void add_prepare_command(CLI::App& app) {
     report(recipes::prepare_frappe(*frappe), frappe_paths->out);
   });
 
-  auto criteo = std::make_shared<recipes::CriteoOptions>();
-  CLI::App* criteo_app = prepare->add_subcommand("criteo", "Criteo display ads (Kaggle layout: label, I1..I13, C1..C26)");
-  auto criteo_paths = add_paths(criteo_app, "Folder with Kaggle's train.txt or train.csv/dev.csv/test.csv, or one file");
-  add_split_fractions(criteo_app, criteo->split);
-  criteo_app->callback([criteo, criteo_paths] {
-    criteo->source = criteo_paths->source;
-    criteo->out = criteo_paths->out;
-    report(recipes::prepare_criteo(*criteo), criteo_paths->out);
-  });
-
-  auto avazu = std::make_shared<recipes::AvazuOptions>();
-  CLI::App* avazu_app = prepare->add_subcommand("avazu", "Avazu mobile ads (Kaggle CSV: id, click, hour, ...)");
-  auto avazu_paths = add_paths(avazu_app, "Folder with Kaggle's train(.gz) or train.csv/dev.csv/test.csv, or one file");
-  add_split_fractions(avazu_app, avazu->split);
-  avazu_app->callback([avazu, avazu_paths] {
-    avazu->source = avazu_paths->source;
-    avazu->out = avazu_paths->out;
-    report(recipes::prepare_avazu(*avazu), avazu_paths->out);
-  });
+  add_hash_split_recipe(prepare, "criteo", "Criteo display ads (Kaggle layout: label, I1..I13, C1..C26)",
+                        "Folder with Kaggle's train.txt or train.csv/dev.csv/test.csv, or one file",
+                        recipes::prepare_criteo);
+  add_hash_split_recipe(prepare, "avazu", "Avazu mobile ads (Kaggle CSV: id, click, hour, ...)",
+                        "Folder with Kaggle's train(.gz) or train.csv/dev.csv/test.csv, or one file",
+                        recipes::prepare_avazu);
 
   auto taobao = std::make_shared<recipes::TaobaoOptions>();
   CLI::App* taobao_app = prepare->add_subcommand("taobao", "Taobao UserBehavior (Tianchi CSV: user, item, category, behaviour, time)");

@@ -200,7 +200,7 @@ void Model::attend_backward(const Batch& batch, std::size_t group, Index begin, 
   }
 }
 
-void Model::backward(const Batch& batch, Index begin, Index count, Workspace& ws) const {
+void Model::backward(const Batch& batch, Index begin, Index count, Workspace& ws, float row_weight) const {
   MatrixView d_input = ws.d_input.topRows(count);
   std::vector<const Matrix*> gates;
   std::vector<Matrix*> d_gates;
@@ -213,7 +213,7 @@ void Model::backward(const Batch& batch, Index begin, Index count, Workspace& ws
   if (senet_) {
     senet_->backward(params_, ws.fields.topRows(count), count, ws.d_input.topRows(count).leftCols(field_width()),
                      ws.d_fields.topRows(count), *ws.senet, ws.grads,
-                     static_cast<float>(config_.senet.weight_l1) * ws.row_weight);
+                     static_cast<float>(config_.senet.weight_l1) * row_weight);
   } else {
     ws.d_fields.topRows(count) = ws.d_input.topRows(count).leftCols(field_width());
   }

@@ -67,7 +67,6 @@ class Model {
     Matrix input;      // [B, F*E + D] the MLP's input (SENet's output in its field part)
     Mlp::Cache mlp;
     Matrix d_logit;    // [B, 1] set by the caller before backward
-    float row_weight = 0;  // each row's share of the training loss (1/batch), set with d_logit; scales penalties
     Matrix d_input;    // [B, F*E + D]
     std::vector<DinBuffers> din;
     std::unique_ptr<Senet::Cache> senet;
@@ -89,7 +88,9 @@ class Model {
   void forward_fields(const ConstMatrixView& dense, Index count, Workspace& ws, bool training) const;
   // After forward with the same rows and ws.d_logit set: accumulates dense gradients into
   // ws.grads and embedding gradients into ws.table_grads (which must be sized and zeroed).
-  void backward(const Batch& batch, Index begin, Index count, Workspace& ws) const;
+  // row_weight is each row's share of the training loss (1/batch, as d_logit was scaled); it
+  // scales the penalties layers add to the loss (SENet's weight L1).
+  void backward(const Batch& batch, Index begin, Index count, Workspace& ws, float row_weight = 0.0f) const;
   // After a training step: folds the batch statistics the workspaces saw (Dice) into the
   // running statistics that evaluation uses.
   void update_running_statistics(const std::vector<const Workspace*>& workspaces);

@@ -102,8 +102,7 @@ double train_step(Model& model, const Batch& batch, std::vector<std::unique_ptr<
       losses[static_cast<std::size_t>(t)] =
           logloss_with_logits(ws.mlp.logit.data(), batch.labels.data() + begin, static_cast<std::size_t>(stop - begin),
                               ws.d_logit.data(), scale);
-      ws.row_weight = scale;
-      model.backward(batch, begin, stop - begin, ws);
+      model.backward(batch, begin, stop - begin, ws, /*row_weight=*/scale);
     }
   }
   // Sum the threads' gradients in thread order: the same result for the same thread count.
@@ -180,9 +179,6 @@ Json train(const Config& given, const TrainOptions& options) {
              : in_memory_rows(data.train, config);
   if (!stream && data.train.rows == 0)
     throw Error(fmt::format("{}: no training rows", data_file(config, config.data.train).string()));
-  if (partial && !stream && partial->next_row > data.train.rows)
-    throw Error(fmt::format("--resume: the checkpoint stopped at row {} of an epoch, but {} has {} training rows",
-                            partial->next_row, config.data.train, data.train.rows));
   if (!options.resume) {
     if (!stream) {
       model->normalizer().fit(data.train);
@@ -290,10 +286,10 @@ Json train(const Config& given, const TrainOptions& options) {
       Rng batch_rng(step_seed);
       builder.build(*rows.data, rows.rows, /*training=*/true, &batch_rng, model->tables(), model->normalizer(), batch);
       const double loss = train_step(*model, batch, workspaces, threads, step_seed);
-      if (config.train.check_finite && !std::isfinite(loss))
-        throw diverged(*first_non_finite_stage(*model, batch, workspaces, threads), step);
-      if (config.train.check_finite)
+      if (config.train.check_finite) {
+        if (!std::isfinite(loss)) throw diverged(*first_non_finite_stage(*model, batch, workspaces, threads), step);
         if (auto found = first_non_finite_gradient(*model, *workspaces[0])) throw diverged(*found, step);
+      }
       if (config.optimizer.clip_norm > 0) clip_gradients(*workspaces[0], config.optimizer.clip_norm);
       now.loss_sum += loss;
       adam.step(model->params(), workspaces[0]->grads);
@@ -308,7 +304,9 @@ Json train(const Config& given, const TrainOptions& options) {
         }
       now.next_row += rows.rows.size();
       progress.update(now.next_row, now.loss_sum / static_cast<double>(now.next_row));
-      if (checkpoint_due()) {
+      // Not after the epoch's last batch (when known): the end-of-epoch checkpoint follows.
+      const std::size_t epoch_rows = training_rows->rows_per_epoch();
+      if ((epoch_rows == 0 || now.next_row < epoch_rows) && checkpoint_due()) {
         now.seconds = std::chrono::duration<double>(Clock::now() - started).count();
         save_resumable(epoch - 1, now);
         last_checkpoint = Clock::now();
