@@ -1,14 +1,15 @@
 #include "checkpoint/checkpoint.h"
 
-#include <cerrno>
+#include <algorithm>
 #include <cstring>
+#include <map>
+#include <vector>
 #include <fstream>
 #include <sstream>
 
-#include <fcntl.h>
-#include <unistd.h>
 #include <xxhash.h>
 
+#include "checkpoint/atomic_file.h"
 #include "config/config_loader.h"
 #include "core/binary_io.h"
 #include "core/error.h"
@@ -31,8 +32,7 @@ std::string schema_json(const Schema& schema) {
   return j.dump(2);
 }
 
-std::string dense_section(const ParamSet& params) {
-  std::ostringstream out;
+void write_dense(std::ostream& out, const ParamSet& params) {
   write_pod<std::uint64_t>(out, params.size());
   for (std::size_t i = 0; i < params.size(); ++i) {
     const Param& p = params.param(i);
@@ -41,7 +41,6 @@ std::string dense_section(const ParamSet& params) {
     write_pod<std::int64_t>(out, p.value.cols());
     out.write(reinterpret_cast<const char*>(p.value.data()), static_cast<std::streamsize>(p.value.size() * sizeof(float)));
   }
-  return out.str();
 }
 
 void load_dense(std::istream& in, ParamSet& params) {
@@ -61,73 +60,82 @@ void load_dense(std::istream& in, ParamSet& params) {
   }
 }
 
-void fsync_path(const std::filesystem::path& path, int flags) {
-  const int fd = ::open(path.c_str(), flags);
-  if (fd < 0) return;
-  ::fsync(fd);
-  ::close(fd);
+// An output buffer that hands a section's payload straight to the model file and hashes it
+// on the way, so no section is ever assembled in memory.
+class SectionStream : public std::streambuf {
+ public:
+  explicit SectionStream(AtomicFile& file) : file_(file), state_(XXH64_createState()) { XXH64_reset(state_, 0); }
+  ~SectionStream() override { XXH64_freeState(state_); }
+  std::uint64_t checksum() const { return XXH64_digest(state_); }
+
+ protected:
+  int_type overflow(int_type c) override {
+    if (traits_type::eq_int_type(c, traits_type::eof())) return traits_type::not_eof(c);
+    const char ch = traits_type::to_char_type(c);
+    put(&ch, 1);
+    return c;
+  }
+  std::streamsize xsputn(const char* data, std::streamsize n) override {
+    put(data, static_cast<std::size_t>(n));
+    return n;
+  }
+
+ private:
+  void put(const char* data, std::size_t n) {
+    XXH64_update(state_, data, n);
+    file_.write(data, n);
+  }
+
+  AtomicFile& file_;
+  XXH64_state_t* state_;
+};
+
+// Writes one section: its header with a placeholder size and checksum, the payload streamed
+// by `payload`, then the real size and checksum patched into the header.
+template <class WritePayload>
+void write_section(AtomicFile& file, const std::string& name, WritePayload&& payload) {
+  std::ostringstream header;
+  write_string(header, name);
+  const std::string head = header.str();
+  file.write(head.data(), head.size());
+  const std::uint64_t patch_at = file.size();
+  const std::uint64_t placeholder[2] = {0, 0};
+  file.write(reinterpret_cast<const char*>(placeholder), sizeof placeholder);
+  SectionStream buffer(file);
+  std::ostream out(&buffer);
+  out.exceptions(std::ios::badbit);  // a failed write rethrows its own message
+  payload(out);
+  const std::uint64_t size_and_checksum[2] = {file.size() - patch_at - sizeof placeholder, buffer.checksum()};
+  file.overwrite(patch_at, size_and_checksum, sizeof size_and_checksum);
 }
 
 }  // namespace
 
 void write_file_atomically(const std::filesystem::path& path, const std::string& bytes) {
-  const std::filesystem::path tmp = path.string() + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) throw Error(fmt::format("cannot write {}: {}", tmp.string(), std::strerror(errno)));
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int err = errno;
-      ::close(fd);
-      std::filesystem::remove(tmp);
-      throw Error(fmt::format("cannot write {}: {} (the previous file, if any, is intact)", path.string(),
-                              std::strerror(err)));
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    const int err = errno;
-    std::filesystem::remove(tmp);
-    throw Error(fmt::format("cannot flush {}: {} (the previous file, if any, is intact)", path.string(), std::strerror(err)));
-  }
-  std::filesystem::rename(tmp, path);
-  fsync_path(path.parent_path().empty() ? "." : path.parent_path(), O_RDONLY | O_DIRECTORY);
+  AtomicFile file(path);
+  file.write(bytes.data(), bytes.size());
+  file.commit();
 }
 
 void save_checkpoint(const std::filesystem::path& path, const Model& model, const nlohmann::json& meta,
                      const std::string& optimizer, const nlohmann::json* trainer) {
-  std::vector<std::pair<std::string, std::string>> sections;
-  sections.emplace_back("meta", meta.dump(2));
-  sections.emplace_back("config", to_toml(model.config()));
-  sections.emplace_back("schema", schema_json(model.schema()));
-  sections.emplace_back("dense", dense_section(model.params()));
-  {
-    std::ostringstream out;
+  auto text = [](const std::string& s) { return [&s](std::ostream& out) { out << s; }; };
+  AtomicFile file(path);
+  file.write(kMagic, sizeof kMagic);
+  const std::uint32_t head[2] = {kCheckpointVersion, static_cast<std::uint32_t>(6 + !optimizer.empty() + (trainer != nullptr))};
+  file.write(reinterpret_cast<const char*>(head), sizeof head);
+  write_section(file, "meta", text(meta.dump(2)));
+  write_section(file, "config", text(to_toml(model.config())));
+  write_section(file, "schema", text(schema_json(model.schema())));
+  write_section(file, "dense", [&](std::ostream& out) { write_dense(out, model.params()); });
+  write_section(file, "tables", [&](std::ostream& out) {
     write_pod<std::uint64_t>(out, model.tables().size());
     for (const auto& t : model.tables()) t.save(out);
-    sections.emplace_back("tables", out.str());
-  }
-  {
-    std::ostringstream out;
-    model.normalizer().save(out);
-    sections.emplace_back("normalizer", out.str());
-  }
-  if (!optimizer.empty()) sections.emplace_back("optimizer", optimizer);
-  if (trainer) sections.emplace_back("trainer", trainer->dump());
-
-  std::ostringstream file;
-  file.write(kMagic, sizeof kMagic);
-  write_pod<std::uint32_t>(file, kCheckpointVersion);
-  write_pod<std::uint32_t>(file, static_cast<std::uint32_t>(sections.size()));
-  for (const auto& [name, payload] : sections) {
-    write_string(file, name);
-    write_pod<std::uint64_t>(file, payload.size());
-    write_pod<std::uint64_t>(file, XXH64(payload.data(), payload.size(), 0));
-    file.write(payload.data(), static_cast<std::streamsize>(payload.size()));
-  }
-  write_file_atomically(path, file.str());
+  });
+  write_section(file, "normalizer", [&](std::ostream& out) { model.normalizer().save(out); });
+  if (!optimizer.empty()) write_section(file, "optimizer", text(optimizer));
+  if (trainer) write_section(file, "trainer", text(trainer->dump()));
+  file.commit();
 }
 
 Checkpoint load_checkpoint(const std::filesystem::path& path) {
@@ -136,12 +144,41 @@ Checkpoint load_checkpoint(const std::filesystem::path& path) {
   return load_checkpoint(in, path.string());
 }
 
+namespace {
+
+struct SectionPlace {
+  std::streamoff offset;
+  std::uint64_t size;
+};
+
+// Hashes `size` bytes from `in` in bounded pieces.
+std::uint64_t checksum_of(std::istream& in, std::uint64_t size) {
+  XXH64_state_t* state = XXH64_createState();
+  XXH64_reset(state, 0);
+  std::vector<char> piece(std::min<std::uint64_t>(size, 1 << 20));
+  while (size > 0) {
+    const auto n = std::min<std::uint64_t>(size, piece.size());
+    if (!in.read(piece.data(), static_cast<std::streamsize>(n))) break;
+    XXH64_update(state, piece.data(), n);
+    size -= n;
+  }
+  const std::uint64_t digest = XXH64_digest(state);
+  XXH64_freeState(state);
+  if (size > 0) throw Error("checkpoint data ends early");
+  return digest;
+}
+
+}  // namespace
+
+// Two passes over the file: the first checks every section's checksum while holding a bounded
+// piece of it at a time; the second parses each verified section straight from the stream, so
+// loading a model needs the model's memory and not copies of its file.
 Checkpoint load_checkpoint(std::istream& in, const std::string& name) {
   auto fail = [&](const std::string& what) { return Error(fmt::format("{}: {}", name, what)); };
   char magic[8];
   if (!in.read(magic, sizeof magic) || std::memcmp(magic, kMagic, sizeof magic) != 0)
     throw fail("not a heed model file (bad magic)");
-  std::map<std::string, std::string> sections;
+  std::map<std::string, SectionPlace> sections;
   try {
     const auto version = read_pod<std::uint32_t>(in);
     if (version != kCheckpointVersion)
@@ -149,16 +186,16 @@ Checkpoint load_checkpoint(std::istream& in, const std::string& name) {
                              kCheckpointVersion));
     const auto count = read_pod<std::uint32_t>(in);
     for (std::uint32_t i = 0; i < count; ++i) {
-      std::string name = read_string(in);
+      std::string section = read_string(in);
       const auto size = read_pod<std::uint64_t>(in);
       const auto checksum = read_pod<std::uint64_t>(in);
       if (size > remaining_bytes(in))
-        throw fail(fmt::format("section '{}' is truncated ({} bytes announced, {} left)", name, size, remaining_bytes(in)));
-      std::string payload(size, '\0');
-      in.read(payload.data(), static_cast<std::streamsize>(size));
-      if (XXH64(payload.data(), payload.size(), 0) != checksum)
-        throw fail(fmt::format("section '{}' is corrupt (checksum mismatch)", name));
-      sections[std::move(name)] = std::move(payload);
+        throw fail(fmt::format("section '{}' is truncated ({} bytes announced, {} left)", section, size,
+                               remaining_bytes(in)));
+      const std::streamoff offset = in.tellg();
+      if (checksum_of(in, size) != checksum)
+        throw fail(fmt::format("section '{}' is corrupt (checksum mismatch)", section));
+      sections[std::move(section)] = {offset, size};
     }
   } catch (const Error& e) {
     const std::string what = e.what();
@@ -168,19 +205,36 @@ Checkpoint load_checkpoint(std::istream& in, const std::string& name) {
   for (const char* required : {"meta", "config", "dense", "tables", "normalizer"})
     if (!sections.count(required)) throw fail(fmt::format("section '{}' is missing", required));
 
+  // Positions the stream at a section; `parse` reads it, and must end exactly at its end.
+  auto read_section = [&](const char* section, auto&& parse) {
+    const SectionPlace place = sections.at(section);
+    in.clear();
+    in.seekg(place.offset);
+    parse();
+    if (!in || in.tellg() != place.offset + static_cast<std::streamoff>(place.size))
+      throw Error(fmt::format("section '{}' does not end where its header says", section));
+  };
+  auto text = [&](const char* section) {
+    std::string s;
+    read_section(section, [&] {
+      s.resize(sections.at(section).size);
+      in.read(s.data(), static_cast<std::streamsize>(s.size()));
+    });
+    return s;
+  };
+
   Checkpoint cp;
   try {
-    cp.meta = nlohmann::json::parse(sections["meta"]);
-    cp.model = std::make_unique<Model>(parse_config(sections["config"], name + " (saved config)"));
-    std::istringstream dense(sections["dense"]);
-    load_dense(dense, cp.model->params());
-    std::istringstream tables(sections["tables"]);
-    if (read_pod<std::uint64_t>(tables) != cp.model->tables().size()) throw Error("table count does not match the config");
-    for (auto& t : cp.model->tables()) t.load(tables);
-    std::istringstream normalizer(sections["normalizer"]);
-    cp.model->normalizer().load(normalizer);
-    if (sections.count("optimizer")) cp.optimizer = sections["optimizer"];
-    if (sections.count("trainer")) cp.trainer = nlohmann::json::parse(sections["trainer"]);
+    cp.meta = nlohmann::json::parse(text("meta"));
+    cp.model = std::make_unique<Model>(parse_config(text("config"), name + " (saved config)"));
+    read_section("dense", [&] { load_dense(in, cp.model->params()); });
+    read_section("tables", [&] {
+      if (read_pod<std::uint64_t>(in) != cp.model->tables().size()) throw Error("table count does not match the config");
+      for (auto& t : cp.model->tables()) t.load(in);
+    });
+    read_section("normalizer", [&] { cp.model->normalizer().load(in); });
+    if (sections.count("optimizer")) cp.optimizer = text("optimizer");
+    if (sections.count("trainer")) cp.trainer = nlohmann::json::parse(text("trainer"));
   } catch (const nlohmann::json::exception& e) {
     throw fail(fmt::format("unreadable metadata: {}", e.what()));
   } catch (const Error& e) {

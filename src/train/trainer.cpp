@@ -337,17 +337,26 @@ Json train(const Config& given, const TrainOptions& options) {
     last_checkpoint = Clock::now();
   }
 
+  // Training is over: free its model (embedding rows with their optimizer state), workspaces
+  // and rows before the kept model is loaded, so the run never holds two models at once.
+  const std::string slice = config.eval.slice;
+  const std::size_t train_rows = training_rows->rows_per_epoch();
+  training_rows.reset();
+  workspace_views.clear();
+  workspaces.clear();
+  model.reset();
+
   // Report the kept model as it is on disk, so `heed eval` on it prints the same numbers.
   Checkpoint kept = load_checkpoint(model_path);
   Json report;
   if (data.valid.rows > 0)
-    report["valid"] = evaluation_json(evaluate_dataset(*kept.model, data.valid, threads), config.eval.slice);
+    report["valid"] = evaluation_json(evaluate_dataset(*kept.model, data.valid, threads), slice);
   if (data.has_test)
-    report["test"] = evaluation_json(evaluate_dataset(*kept.model, data.test, threads), config.eval.slice);
+    report["test"] = evaluation_json(evaluate_dataset(*kept.model, data.test, threads), slice);
   report["best_epoch"] = stopping.best_epoch;
   report["epochs_run"] = epoch;
   report["threads"] = threads;
-  report["train_rows"] = training_rows->rows_per_epoch();
+  report["train_rows"] = train_rows;
   if (stream) report["streamed"] = true;
   report["dense_parameters"] = kept.model->params().count();
   std::size_t embedding_rows = 0;
