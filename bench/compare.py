@@ -79,7 +79,11 @@ def ensure_data(folder, rows, seed):
     if os.path.exists(info_path):
         with open(info_path) as f:
             info = json.load(f)
-        if info.get("rows") == rows and info.get("seed") == seed and os.path.exists(os.path.join(folder, "requests.tsv")):
+        # Older folders lack the layout keys; their defaults are the layout the comparison reads.
+        default_layout = (info.get("max_history", 50) == 50 and info.get("max_earlier_clicks", 120) == 120
+                          and info.get("extra_fields", 0) == 0)
+        if (info.get("rows") == rows and info.get("seed") == seed and default_layout
+                and os.path.exists(os.path.join(folder, "requests.tsv"))):
             log(f"reusing {folder}")
             return info
     run([sys.executable, os.path.join(BENCH, "gen_data.py"), "--out", folder, "--rows", str(rows), "--seed", str(seed)])
