@@ -255,6 +255,10 @@ TEST(TaobaoRecipeErrors, Options) {
   options = options_for(dir);
   options.bucket_bytes = 8;
   EXPECT_THAT(HEED_ERROR_MESSAGE(prepare_taobao(options), Error), HasSubstr("bucket_bytes must hold at least one action"));
+  write_file(dir / "src" / "UserBehavior.csv", random_log(4000, 3));
+  options.bucket_bytes = 64;  // four actions a bucket
+  EXPECT_THAT(HEED_ERROR_MESSAGE(prepare_taobao(options), Error),
+              HasSubstr("buckets of bucket_bytes = 64 (--bucket-mb), more than 512; allow more memory"));
 }
 
 }  // namespace

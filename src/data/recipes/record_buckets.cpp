@@ -19,13 +19,21 @@ BucketFiles::BucketFiles(std::filesystem::path folder, std::size_t count)
   }
   for (std::size_t b = 0; b < count; ++b) {
     files_[b] = std::fopen(file(b).c_str(), "wb");
-    if (files_[b] == nullptr) fail(b, "cannot create");
+    if (files_[b] == nullptr) {
+      const int error_number = errno;
+      close_and_remove();  // no destructor runs for a constructor that throws
+      errno = error_number;
+      fail(b, "cannot create");
+    }
   }
 }
 
-BucketFiles::~BucketFiles() {
-  for (std::FILE* f : files_) {
+BucketFiles::~BucketFiles() { close_and_remove(); }
+
+void BucketFiles::close_and_remove() noexcept {
+  for (std::FILE*& f : files_) {
     if (f != nullptr) std::fclose(f);
+    f = nullptr;
   }
   std::error_code ignored;
   std::filesystem::remove_all(folder_, ignored);

@@ -34,6 +34,7 @@ class BucketFiles {
 
  private:
   std::filesystem::path file(std::size_t bucket) const;
+  void close_and_remove() noexcept;
   [[noreturn]] void fail(std::size_t bucket, const std::string& what) const;
 
   std::filesystem::path folder_;

@@ -52,6 +52,9 @@ constexpr std::uint64_t kUserBucketSeed = 0x7461'6f62'6275'636bULL;
 // A compressed source's size says little about its actions: assume it unpacks to this many
 // times its size (gzip and zstd shrink this CSV about 3 to 4 times) when choosing the buckets.
 constexpr std::uint64_t kAssumedCompressionRatio = 5;
+// Each bucket is an open file with a 64 KiB write buffer during pass 1; more would run into the
+// usual limit of 1024 open files and spend more on buffers than a bucket holds.
+constexpr std::size_t kMaxBuckets = 512;
 
 constexpr std::array<Column, 10> kColumns = {{
     {"label",
@@ -106,6 +109,11 @@ std::size_t bucket_count(const std::filesystem::path& file, const TaobaoOptions&
   const double shortest_line = static_cast<double>(std::string_view("0,0,0,pv,").size() + earliest.size() + 1);
   const double actions = std::floor((bytes + 1) / shortest_line) * options.user_fraction;
   const double buckets = std::ceil(actions * sizeof(Action) / static_cast<double>(options.bucket_bytes));
+  if (buckets > kMaxBuckets) {
+    throw Error(fmt::format("{}: its actions would need {} buckets of bucket_bytes = {} (--bucket-mb), "
+                            "more than {}; allow more memory",
+                            file.string(), buckets, options.bucket_bytes, kMaxBuckets));
+  }
   return static_cast<std::size_t>(std::max(1.0, buckets));
 }
 
@@ -271,8 +279,9 @@ PrepareSummary prepare_taobao(const TaobaoOptions& options) {
   // pass 1 spreads the actions over the buckets by user, pass 2 sorts each and writes its
   // users' rows. Users come bucket by bucket, so with several buckets the files are not in
   // user order; each user's rows still are in time order, and the rows themselves are the same.
+  const std::size_t count = bucket_count(file, options);
   create_output_folder(options.out);
-  RecordBuckets<Action> buckets(options.out / "taobao_buckets.tmp", bucket_count(file, options));
+  RecordBuckets<Action> buckets(options.out / "taobao_buckets.tmp", count);
   const ReadResult read = read_actions(file, options, buckets);
 
   TsvWriter train(options.out / "train.tsv", kColumns);
