@@ -117,9 +117,16 @@ void add_prepare_command(CLI::App& app) {
       ->capture_default_str();
   taobao_app->add_option("--user-fraction", taobao->user_fraction, "Keep this share of users (stable hash)")
       ->capture_default_str();
-  taobao_app->callback([taobao, taobao_paths] {
+  auto bucket_mb = std::make_shared<std::size_t>(taobao->bucket_bytes >> 20);
+  taobao_app->add_option("--bucket-mb", *bucket_mb,
+                         "MiB of actions sorted in memory at once; a larger log is spread over "
+                         "temporary files under --out")
+      ->check(CLI::Range(1, 1 << 20))
+      ->capture_default_str();
+  taobao_app->callback([taobao, taobao_paths, bucket_mb] {
     taobao->source = taobao_paths->source;
     taobao->out = taobao_paths->out;
+    taobao->bucket_bytes = *bucket_mb << 20;
     report(recipes::prepare_taobao(*taobao), taobao_paths->out);
   });
 }

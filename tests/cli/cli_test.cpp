@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "../support/synthetic_data.h"
@@ -60,6 +61,23 @@ TEST(MovieLensEndToEnd, RecipeReachesItsAucAndEvalAgrees) {
   const Json printed = Json::parse(r.out);
   EXPECT_EQ(printed["auc"].get<double>(), auc);
   EXPECT_EQ(printed, metrics["test"]);
+}
+
+TEST(PrepareTaobaoCli, BucketMbSetsTheMemoryBudget) {
+  testing::TempDir dir("cli_taobao");
+  std::string log;
+  for (int i = 0; i < 200; ++i) log += fmt::format("{},{},1,pv,{}\n", i % 9, 100 + i % 13, 1511539200 + i * 3000);
+  testing::write_file(dir / "UserBehavior.csv", log);
+  const std::string command = testing::heed_binary() + " prepare taobao --source " +
+                              quoted(dir / "UserBehavior.csv") + " --out " + quoted(dir / "out");
+  auto r = testing::run_command(command + " --bucket-mb 3", dir.path());
+  ASSERT_EQ(r.status, 0) << r.err;
+  const Json buckets = Json::parse(testing::read_file(dir / "out" / "prepare.json"))["buckets"];
+  EXPECT_EQ(buckets["bucket_bytes"], 3 << 20);
+  EXPECT_EQ(buckets["count"], 1);
+  r = testing::run_command(command + " --bucket-mb 0", dir.path());
+  EXPECT_NE(r.status, 0);
+  EXPECT_THAT(r.err, HasSubstr("--bucket-mb"));
 }
 
 class CliErrors : public ::testing::Test {

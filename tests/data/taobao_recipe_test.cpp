@@ -1,5 +1,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <random>
+#include <set>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "data/recipes/taobao.h"
@@ -89,6 +97,128 @@ TEST(TaobaoRecipe, ViewsLabelledByLaterEngagementWithHistoriesStrictlyBefore) {
   EXPECT_THAT(read_file(dir / "out" / "train.tsv"), HasSubstr("1\t1\t200\t8\t"));
 }
 
+// A log of `count` actions over a few hundred users, in random order: views and deeper actions
+// on a small catalogue, so labels, histories, censored views and both parts all occur.
+std::string random_log(std::size_t count, std::uint32_t seed) {
+  std::mt19937 random(seed);
+  const char* const behaviours[] = {"pv", "pv", "pv", "fav", "cart", "buy"};
+  std::string text;
+  for (std::size_t i = 0; i < count; ++i) {
+    const long user = 1 + static_cast<long>(random() % 400);
+    const long item = 1000 + static_cast<long>(random() % 60);
+    text += action(user, item, item % 7, behaviours[random() % 6],
+                   kStart + static_cast<long>(random() % (kEnd - kStart)));
+  }
+  return text;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+std::vector<std::string> sorted_lines(const std::filesystem::path& file) {
+  std::vector<std::string> lines = lines_of(read_file(file));
+  std::sort(lines.begin(), lines.end());
+  return lines;
+}
+
+std::vector<std::string> folder_listing(const std::filesystem::path& folder) {
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(folder)) {
+    names.push_back(entry.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::size_t bucket_count_in(const std::filesystem::path& out) {
+  return nlohmann::json::parse(read_file(out / "prepare.json"))["buckets"]["count"].get<std::size_t>();
+}
+
+// Each user's rows form one run in the file (no user comes back after another's rows).
+bool users_contiguous(const std::filesystem::path& file) {
+  std::set<std::string> finished;
+  std::string current;
+  const std::vector<std::string> lines = lines_of(read_file(file));
+  for (std::size_t i = 1; i < lines.size(); ++i) {
+    const std::size_t start = lines[i].find('\t') + 1;
+    const std::string user = lines[i].substr(start, lines[i].find('\t', start) - start);
+    if (user == current) continue;
+    finished.insert(current);
+    if (finished.count(user) > 0) return false;
+    current = user;
+  }
+  return true;
+}
+
+TEST(TaobaoRecipeBuckets, SpreadingUsersOverBucketsKeepsEveryRow) {
+  TempDir dir("taobao_buckets");
+  std::filesystem::create_directories(dir / "src");
+  const std::string log = random_log(4000, 7);
+  write_file(dir / "src" / "UserBehavior.csv", log);
+
+  TaobaoOptions whole = options_for(dir);
+  whole.out = dir / "whole";
+  const PrepareSummary in_memory = prepare_taobao(whole);
+  ASSERT_EQ(bucket_count_in(whole.out), 1u);
+  EXPECT_GT(in_memory.train_rows, 1000u);
+  EXPECT_GT(in_memory.test_rows, 50u);
+
+  TaobaoOptions spread = options_for(dir);
+  spread.out = dir / "spread";
+  spread.bucket_bytes = 4096;  // 256 actions a bucket
+  const PrepareSummary bucketed = prepare_taobao(spread);
+  EXPECT_GT(bucket_count_in(spread.out), 10u);
+  EXPECT_EQ(bucketed.train_rows, in_memory.train_rows);
+  EXPECT_EQ(bucketed.test_rows, in_memory.test_rows);
+  for (const char* name : {"train.tsv", "test.tsv"}) {
+    EXPECT_EQ(sorted_lines(spread.out / name), sorted_lines(whole.out / name)) << name;
+    EXPECT_TRUE(users_contiguous(spread.out / name)) << name;
+  }
+  const auto counts = [](const std::filesystem::path& out) {
+    return nlohmann::json::parse(read_file(out / "prepare.json"))["counts"];
+  };
+  EXPECT_EQ(counts(spread.out), counts(whole.out));
+
+  // A compressed source: its bucket count is an estimate, its rows the same.
+  std::filesystem::remove(dir / "src" / "UserBehavior.csv");
+  gzFile gz = gzopen((dir / "src" / "UserBehavior.csv.gz").c_str(), "wb");
+  ASSERT_NE(gz, nullptr);
+  ASSERT_EQ(gzwrite(gz, log.data(), static_cast<unsigned>(log.size())), static_cast<int>(log.size()));
+  ASSERT_EQ(gzclose(gz), Z_OK);
+  spread.out = dir / "spread_gz";
+  prepare_taobao(spread);
+  EXPECT_GT(bucket_count_in(spread.out), 1u);
+  for (const char* name : {"train.tsv", "test.tsv"}) {
+    EXPECT_EQ(sorted_lines(spread.out / name), sorted_lines(whole.out / name)) << name;
+  }
+}
+
+TEST(TaobaoRecipeBuckets, TemporaryFilesAreRemovedOnSuccessAndOnError) {
+  TempDir dir("taobao_bucket_files");
+  std::filesystem::create_directories(dir / "src");
+  std::string log = random_log(3000, 11);
+  write_file(dir / "src" / "UserBehavior.csv", log);
+  TaobaoOptions options = options_for(dir);
+  options.bucket_bytes = 4096;
+  prepare_taobao(options);
+  ASSERT_GT(bucket_count_in(options.out), 1u);
+  EXPECT_EQ(folder_listing(options.out),
+            (std::vector<std::string>{"prepare.json", "test.tsv", "train.tsv"}));
+
+  // A bad row at the end: the bucket files are written by then, and go with the error.
+  const std::size_t lines = lines_of(log).size();
+  log += "1,100,7,click,1511540200\n";
+  write_file(dir / "src" / "UserBehavior.csv", log);
+  options.out = dir / "failed";
+  EXPECT_THAT(HEED_ERROR_MESSAGE(prepare_taobao(options), ParseError),
+              HasSubstr(fmt::format("UserBehavior.csv:{}: column 4 (behavior_type)", lines + 1)));
+  EXPECT_EQ(folder_listing(options.out), std::vector<std::string>{});
+}
+
 std::string error_for(const std::string& text) {
   TempDir dir("taobao_bad");
   std::filesystem::create_directories(dir / "src");
@@ -122,6 +252,13 @@ TEST(TaobaoRecipeErrors, Options) {
   options = options_for(dir);
   options.user_fraction = 0;
   EXPECT_THAT(HEED_ERROR_MESSAGE(prepare_taobao(options), Error), HasSubstr("user_fraction must be in (0, 1]"));
+  options = options_for(dir);
+  options.bucket_bytes = 8;
+  EXPECT_THAT(HEED_ERROR_MESSAGE(prepare_taobao(options), Error), HasSubstr("bucket_bytes must hold at least one action"));
+  write_file(dir / "src" / "UserBehavior.csv", random_log(4000, 3));
+  options.bucket_bytes = 64;  // four actions a bucket
+  EXPECT_THAT(HEED_ERROR_MESSAGE(prepare_taobao(options), Error),
+              HasSubstr("buckets of bucket_bytes = 64 (--bucket-mb), more than 512; allow more memory"));
 }
 
 }  // namespace

@@ -3,11 +3,16 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cmath>
+#include <span>
+#include <string>
 #include <tuple>
 #include <vector>
 
 #include "core/error.h"
+#include "data/compressed_input.h"
 #include "data/recipes/delimited_file.h"
+#include "data/recipes/record_buckets.h"
 #include "data/recipes/source_layout.h"
 #include "hashing/feature_hash.h"
 
@@ -41,6 +46,15 @@ constexpr std::int64_t kDay = 86400;
 constexpr std::int64_t kChinaOffset = 8 * 3600;  // Tianchi's timestamps are read in UTC+8
 constexpr std::int64_t kMaxId = 0xffffffffLL;
 constexpr std::uint64_t kUserSampleSeed = 0x7461'6f62'616f'7573ULL;
+// Not the sampling seed: with user_fraction < 1 the kept users' sampling hashes are all small,
+// and would crowd into few buckets.
+constexpr std::uint64_t kUserBucketSeed = 0x7461'6f62'6275'636bULL;
+// A compressed source's size says little about its actions: assume it unpacks to this many
+// times its size (gzip and zstd shrink this CSV about 3 to 4 times) when choosing the buckets.
+constexpr std::uint64_t kAssumedCompressionRatio = 5;
+// Each bucket is an open file with a 64 KiB write buffer during pass 1; more would run into the
+// usual limit of 1024 open files and spend more on buffers than a bucket holds.
+constexpr std::size_t kMaxBuckets = 512;
 
 constexpr std::array<Column, 10> kColumns = {{
     {"label",
@@ -77,10 +91,33 @@ void check_options(const TaobaoOptions& o) {
   if (!(o.user_fraction > 0.0 && o.user_fraction <= 1.0)) {
     throw Error(fmt::format("user_fraction must be in (0, 1], got {}", o.user_fraction));
   }
+  if (o.bucket_bytes < sizeof(Action)) {
+    throw Error(fmt::format("bucket_bytes must hold at least one action ({} bytes), got {}",
+                            sizeof(Action), o.bucket_bytes));
+  }
+}
+
+// Enough buckets that each holds about bucket_bytes of actions at most. A kept line is at least
+// "0,0,0,pv," and a timestamp no shorter than the period's start, so a plain file's size bounds
+// its actions; a compressed one's is scaled by kAssumedCompressionRatio. The user sample
+// shrinks the count in proportion (its hash spreads users evenly).
+std::size_t bucket_count(const std::filesystem::path& file, const TaobaoOptions& options) {
+  const bool compressed = std::string_view(open_compressed_input(file)->kind()) != "plain";
+  const double bytes = static_cast<double>(std::filesystem::file_size(file)) *
+                       static_cast<double>(compressed ? kAssumedCompressionRatio : 1);
+  const std::string earliest = std::to_string(std::max<std::int64_t>(options.period_start, 0));
+  const double shortest_line = static_cast<double>(std::string_view("0,0,0,pv,").size() + earliest.size() + 1);
+  const double actions = std::floor((bytes + 1) / shortest_line) * options.user_fraction;
+  const double buckets = std::ceil(actions * sizeof(Action) / static_cast<double>(options.bucket_bytes));
+  if (buckets > kMaxBuckets) {
+    throw Error(fmt::format("{}: its actions would need {} buckets of bucket_bytes = {} (--bucket-mb), "
+                            "more than {}; allow more memory",
+                            file.string(), buckets, options.bucket_bytes, kMaxBuckets));
+  }
+  return static_cast<std::size_t>(std::max(1.0, buckets));
 }
 
 struct ReadResult {
-  std::vector<Action> actions;
   std::size_t lines = 0;
   std::size_t out_of_period = 0;
   std::size_t other_users = 0;  // left out by user_fraction
@@ -95,7 +132,9 @@ Behaviour parse_behaviour(const DelimitedFile& reader) {
               fmt::format("expected a behaviour pv, fav, cart or buy, found {}", quoted(text)));
 }
 
-ReadResult read_actions(const std::filesystem::path& file, const TaobaoOptions& options) {
+// Pass 1: every kept action into its user's bucket.
+ReadResult read_actions(const std::filesystem::path& file, const TaobaoOptions& options,
+                        RecordBuckets<Action>& buckets) {
   DelimitedFile reader(file, ',', {"user_id", "item_id", "category_id", "behavior_type", "timestamp"});
   ReadResult result;
   while (reader.next()) {
@@ -119,7 +158,9 @@ ReadResult read_actions(const std::filesystem::path& file, const TaobaoOptions& 
       }
     }
     const auto offset = static_cast<std::uint32_t>(time - options.period_start);
-    result.actions.push_back({user, item, category, (offset << 2) | behaviour});
+    const std::size_t bucket =
+        buckets.count() == 1 ? 0 : hash_integer(user, kUserBucketSeed) % buckets.count();
+    buckets.add(bucket, {user, item, category, (offset << 2) | behaviour});
   }
   if (result.lines == 0) {
     reader.fail_empty("CSV lines 'user_id,item_id,category_id,behavior_type,timestamp'");
@@ -183,6 +224,40 @@ bool engaged_after(std::span<const Action> actions, std::size_t v, std::int64_t 
   return false;
 }
 
+struct RowCounts {
+  std::size_t views = 0;
+  std::size_t censored = 0;
+};
+
+// Pass 2, for one bucket: the rows of the views in `sorted` (actions of whole users, sorted by
+// action_order) go to train or test, or are counted as censored.
+void write_rows(std::span<const Action> sorted, TsvWriter& train, TsvWriter& test,
+                const TaobaoOptions& options, RowCounts& counts) {
+  // A view is a row only when its whole label window lies inside its own part: training labels
+  // never look into the test days, test labels never past the end of the log.
+  const std::int64_t length = options.period_end - options.period_start;
+  const std::int64_t cutoff = length - options.test_days * kDay;
+  for (std::size_t first = 0; first < sorted.size();) {
+    std::size_t last = first;
+    while (last < sorted.size() && sorted[last].user == sorted[first].user) ++last;
+    const auto actions = sorted.subspan(first, last - first);
+    for (std::size_t v = 0; v < actions.size(); ++v) {
+      if (actions[v].behaviour() != kPv) continue;
+      ++counts.views;
+      const std::int64_t t = actions[v].time();
+      const bool in_train = t + options.label_window <= cutoff;
+      const bool in_test = t >= cutoff && t + options.label_window <= length;
+      if (!in_train && !in_test) {
+        ++counts.censored;
+        continue;
+      }
+      const bool positive = engaged_after(actions, v, options.label_window);
+      write_row(in_train ? train : test, actions, v, positive, options);
+    }
+    first = last;
+  }
+}
+
 }  // namespace
 
 PrepareSummary prepare_taobao(const TaobaoOptions& options) {
@@ -200,36 +275,24 @@ PrepareSummary prepare_taobao(const TaobaoOptions& options) {
                             file.string()));
   }
 
-  ReadResult read = read_actions(file, options);
-  std::sort(read.actions.begin(), read.actions.end(), action_order);
-
+  // Memory holds one bucket of actions at a time (bucket_bytes, or the whole log when it fits):
+  // pass 1 spreads the actions over the buckets by user, pass 2 sorts each and writes its
+  // users' rows. Users come bucket by bucket, so with several buckets the files are not in
+  // user order; each user's rows still are in time order, and the rows themselves are the same.
+  const std::size_t count = bucket_count(file, options);
   create_output_folder(options.out);
+  RecordBuckets<Action> buckets(options.out / "taobao_buckets.tmp", count);
+  const ReadResult read = read_actions(file, options, buckets);
+
   TsvWriter train(options.out / "train.tsv", kColumns);
   TsvWriter test(options.out / "test.tsv", kColumns);
-  // A view is a row only when its whole label window lies inside its own part: training labels
-  // never look into the test days, test labels never past the end of the log.
-  const std::int64_t length = options.period_end - options.period_start;
-  const std::int64_t cutoff = length - options.test_days * kDay;
-  std::size_t views = 0, censored = 0;
-  const std::span<const Action> all(read.actions);
-  for (std::size_t first = 0; first < all.size();) {
-    std::size_t last = first;
-    while (last < all.size() && all[last].user == all[first].user) ++last;
-    const auto actions = all.subspan(first, last - first);
-    for (std::size_t v = 0; v < actions.size(); ++v) {
-      if (actions[v].behaviour() != kPv) continue;
-      ++views;
-      const std::int64_t t = actions[v].time();
-      const bool in_train = t + options.label_window <= cutoff;
-      const bool in_test = t >= cutoff && t + options.label_window <= length;
-      if (!in_train && !in_test) {
-        ++censored;
-        continue;
-      }
-      const bool positive = engaged_after(actions, v, options.label_window);
-      write_row(in_train ? train : test, actions, v, positive, options);
-    }
-    first = last;
+  RowCounts counts;
+  std::size_t largest_bucket = 0;
+  for (std::size_t b = 0; b < buckets.count(); ++b) {
+    std::vector<Action> actions = buckets.take(b);
+    largest_bucket = std::max(largest_bucket, actions.size());
+    std::sort(actions.begin(), actions.end(), action_order);
+    write_rows(actions, train, test, options, counts);
   }
 
   PrepareSummary summary;
@@ -258,13 +321,16 @@ PrepareSummary prepare_taobao(const TaobaoOptions& options) {
       "test: views at or after {} (the last test_days of the period); train: views whose label "
       "window ends by then; views whose window would cross that cut or the period's end are "
       "dropped",
-      options.period_start + cutoff);
+      options.period_end - options.test_days * kDay);
   json["user_fraction"] = options.user_fraction;
+  json["buckets"] = {{"count", buckets.count()},
+                     {"bucket_bytes", options.bucket_bytes},
+                     {"largest_bucket_bytes", largest_bucket * sizeof(Action)}};
   json["counts"] = {{"lines", read.lines},
                     {"out_of_period", read.out_of_period},
                     {"other_users", read.other_users},
-                    {"views", views},
-                    {"views_dropped_window_censored", censored}};
+                    {"views", counts.views},
+                    {"views_dropped_window_censored", counts.censored}};
   json["files"]["train.tsv"] = describe_file(train_stats);
   json["files"]["test.tsv"] = describe_file(test_stats);
   json["columns"] = describe_columns(kColumns);

@@ -23,6 +23,11 @@ struct TaobaoOptions {
   std::int64_t period_end = 1512316800;
   std::int64_t test_days = 1;   // the last test_days * 86400 s of the period are the test part
   double user_fraction = 1.0;   // keep the users whose stable hash falls below it (a subsample)
+  // Most bytes of actions (16 each) sorted in memory at once. A larger source is spread by a
+  // hash of the user over temporary bucket files in out/taobao_buckets.tmp, one sorted and
+  // written at a time; every user's actions share a bucket, so the rows are the same, only
+  // the order of users in the files changes.
+  std::size_t bucket_bytes = std::size_t{256} << 20;
 };
 
 PrepareSummary prepare_taobao(const TaobaoOptions& options);
