@@ -1,7 +1,8 @@
 #pragma once
 // Splits one line into fields. Plain TSV: every delimiter separates. CSV (quoting on): a field
 // may be wrapped in double quotes, inside which delimiters are literal and "" is one quote.
-// Quoted fields spanning lines are not supported and are reported as an unterminated quote.
+// A quoted field may hold line breaks: the reader gives a CSV record whole, however many lines
+// its quoted fields span (line_reader.h), and the field keeps them as text.
 #include <string>
 #include <string_view>
 #include <vector>
