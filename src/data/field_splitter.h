@@ -15,7 +15,10 @@ class FieldSplitter {
 
   // Splits `line` into `fields` (views into `line` or into this splitter's scratch, valid until
   // the next call). Returns an empty string, or what is wrong and the 1-based column it starts in.
-  std::string split(std::string_view line, std::vector<std::string_view>& fields, std::size_t& bad_column);
+  // `may_hold_quotes` false: the caller knows the line holds no quote (the reader looked), so
+  // it is not searched again.
+  std::string split(std::string_view line, std::vector<std::string_view>& fields, std::size_t& bad_column,
+                    bool may_hold_quotes = true);
 
  private:
   char delimiter_;

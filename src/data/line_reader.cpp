@@ -140,7 +140,7 @@ std::size_t LineReader::column_at(std::size_t at) const {
   return column;
 }
 
-std::string_view LineReader::take(std::size_t length, std::uint64_t lines, bool terminated) {
+inline std::string_view LineReader::take(std::size_t length, std::uint64_t lines, bool terminated) {
   char* start = buffer_.data() + begin_;
   line_offset_ = consumed_ + begin_;
   line_length_ = length;
@@ -176,6 +176,7 @@ bool LineReader::next(std::string_view& line) {
   too_long_ = false;
   unterminated_ = false;
   unclosed_ = UnclosedQuote{};
+  may_hold_quotes_ = true;
   std::size_t from = 0;     // where the record's current physical line starts, from begin_
   std::uint64_t lines = 0;  // the record's physical lines before it
   QuoteScan quotes;
@@ -186,7 +187,9 @@ bool LineReader::next(std::string_view& line) {
     if (newline || (eof_ && unread > from)) {
       const std::size_t stop =
           newline ? static_cast<std::size_t>(static_cast<const char*>(newline) - start) : unread;
-      if (options_.quoted_records && (quotes.open || std::memchr(start + from, '"', stop - from))) {
+      if (options_.quoted_records && lines == 0 && !std::memchr(start, '"', stop)) {
+        may_hold_quotes_ = false;  // the common line: no quote, so one record
+      } else if (options_.quoted_records) {
         scan_quotes(from, stop, lines, quotes);
         if (quotes.open) {  // the line break belongs to the quoted field: the record goes on
           if (!newline) {  // the file ends inside the field (or has already passed the limit)

@@ -79,6 +79,8 @@ class LineReader {
   bool line_too_long() const { return too_long_; }            // reporting: returned cut to a prefix
   bool line_unterminated() const { return unterminated_; }    // the file ended inside this record
   const UnclosedQuote& unclosed_quote() const { return unclosed_; }  // reporting: why the record was cut
+  // False when quoted records are read and this one holds no quote, so a splitter need not look.
+  bool line_may_hold_quotes() const { return may_hold_quotes_; }
   const std::string& damage() const { return damage_; }       // reporting: why the data ended early
   std::size_t max_line_bytes() const { return options_.max_line_bytes; }
   std::uint64_t bytes_read() const { return consumed_ + begin_; }  // decompressed bytes consumed
@@ -117,6 +119,7 @@ class LineReader {
   std::uint64_t line_length_ = 0;
   std::uint64_t consumed_ = 0;  // bytes of the file before buffer_[begin_]
   bool too_long_ = false, unterminated_ = false;
+  bool may_hold_quotes_ = true;
   UnclosedQuote unclosed_;
   std::string long_prefix_;  // the kept start of an over-long record
   std::string damage_;

@@ -87,7 +87,7 @@ LineInfo LineInfo::of(const LineReader& reader) {
   const bool damaged = reader.line_unterminated() && !reader.damage().empty();
   return LineInfo{reader.line_number(),     reader.line_count(),        reader.line_offset(),
                   reader.line_length(),     reader.line_too_long(),     reader.line_unterminated(),
-                  damaged ? &reader.damage() : nullptr, reader.unclosed_quote()};
+                  damaged ? &reader.damage() : nullptr, reader.unclosed_quote(), reader.line_may_hold_quotes()};
 }
 
 RowParser::RowParser(const Config& config, const Schema& schema, const ParseScope& scope, BadRowLog& log)
@@ -191,7 +191,7 @@ void RowParser::parse_line(const LineInfo& info, std::string_view line) {
     return;
   }
   try {
-    if (!splitter_->split(line, cells_, problem_))
+    if (!splitter_->split(line, cells_, problem_, info.may_hold_quotes))
       throw ParseError(location(info, problem_.position), problem_.reason, problem_.message);
     encode_row(info, line);
   } catch (const ParseError& e) {

@@ -34,6 +34,7 @@ struct LineInfo {
   bool unterminated = false;  // the file ends inside it
   const std::string* damage = nullptr;  // why the data stops inside it (damaged compressed data)
   UnclosedQuote unclosed;     // passed cut after the line where this quoted field opened
+  bool may_hold_quotes = true;  // false: the reader saw that this CSV record holds no quote
 
   static LineInfo of(const LineReader& reader);
 };

@@ -351,6 +351,18 @@ TEST(LineReaderQuotedRecords, AClosedRecordOverTheLimit) {
   EXPECT_EQ(reader.line_number(), 3u);
 }
 
+TEST(LineReaderQuotedRecords, SaysWhichRecordsHoldNoQuote) {
+  // The splitter skips its own search for quotes on the records the reader saw hold none.
+  const std::string text = "a,b\n\"x\ny\",z\n12\" pizza,c\n";
+  std::vector<bool> may_hold;
+  LineReader csv(LineReader::Text{"body", text}, csv_records());
+  std::string_view line;
+  while (csv.next(line)) may_hold.push_back(csv.line_may_hold_quotes());
+  EXPECT_EQ(may_hold, (std::vector<bool>{false, true, true}));
+  LineReader tsv(LineReader::Text{"body", text});  // without quoted records it cannot tell
+  while (tsv.next(line)) EXPECT_TRUE(tsv.line_may_hold_quotes());
+}
+
 TEST(LineReaderQuotedRecords, TextInMemory) {
   LineReader reader(LineReader::Text{"body", "a\n\"x\ny\"\nb\n"}, csv_records());
   EXPECT_EQ(read_records(reader), (std::vector<Record>{{"a", 1, 1}, {"\"x\ny\"", 2, 2}, {"b", 4, 1}}));
