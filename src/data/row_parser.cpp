@@ -110,12 +110,13 @@ std::vector<std::string> RowParser::read_header(const FileLayout& layout, LineRe
   if (!layout.header) return layout.columns;
   std::string_view line;
   if (!reader.next(line)) throw Error(fmt::format("{}: the file is empty (expected a header line)", reader.path()));
-  const SourceLocation where{reader.path(), reader.line_number(), 0, 0, ""};
-  if (reader.unclosed_quote())
-    throw ParseError(SourceLocation{reader.path(), reader.line_number(), 0, reader.unclosed_quote().column, ""},
-                     "header",
+  SourceLocation where{reader.path(), reader.line_number(), 0, 0, ""};
+  if (reader.unclosed_quote()) {
+    where.column = reader.unclosed_quote().column;
+    throw ParseError(where, "header",
                      fmt::format("the header's quoted field opened on line {} is not closed",
                                  reader.unclosed_quote().line));
+  }
   if (reader.line_too_long() || !reader.damage().empty())
     throw ParseError(where, "header", "the header line is cut short or longer than data.max_line_bytes");
   return header_names(layout, reader.path(), line);
@@ -153,7 +154,7 @@ SourceLocation RowParser::cell_location(const LineInfo& info, std::size_t column
   return where;
 }
 
-// " (lines 4-6)" after a message about a record that spans several lines.
+// " (in the record of lines 4-6)", said after a problem in a record that spans several lines.
 std::string RowParser::span(const LineInfo& info) {
   return info.lines > 1 ? fmt::format(" (in the record of lines {}-{})", info.number, info.number + info.lines - 1)
                         : std::string();
