@@ -61,7 +61,9 @@ inline void rows(std::string_view bytes, const std::string& format) {
     options.features_only = (bytes[0] & 2) != 0;
     bytes.remove_prefix(1);
   }
-  LineReader reader(LineReader::Text{"rows." + format, bytes}, 1 << 16);
+  LineReader::Options reading = line_reader_options((is_csv ? csv : tsv).data);
+  reading.max_line_bytes = 1 << 16;
+  LineReader reader(LineReader::Text{"rows." + format, bytes}, reading);
   try {
     const Dataset data = load_dataset(reader, is_csv ? csv : tsv, is_csv ? csv_schema : tsv_schema, options);
     if (data.source_lines.size() != data.rows) throw std::logic_error("a row without its source line");

@@ -196,7 +196,7 @@ std::vector<Option<Config>> make_run_options() {
   o.push_back(option<C, std::string>("data.test", "test.tsv", "Test file (empty: none).",
       [](C& c) -> auto& { return c.data.test; }));
   o.push_back(option<C, std::string>("data.format", "tsv",
-      "Row format of the files: tsv, csv (quoted fields allowed), libsvm (also libFM: `label idx:val ...`), "
+      "Row format of the files: tsv, csv (quoted fields allowed, also holding line breaks), libsvm (also libFM: `label idx:val ...`), "
       "libffm (`label field:idx:val ...`) or criteo (the raw Criteo layout: TAB, no header, label, I1..I13, C1..C26).",
       [](C& c) -> auto& { return c.data.format; }, one_of({"tsv", "csv", "libsvm", "libffm", "criteo"})));
   o.push_back(option<C, std::string>("data.delimiter", "", "Column delimiter (empty: tab for tsv, comma for csv).",
@@ -265,8 +265,9 @@ std::vector<Option<Config>> make_run_options() {
       "folder when training, the current folder otherwise).",
       [](C& c) -> auto& { return c.data.rejects_dir; }));
   o.push_back(option<C, Int>("data.max_line_bytes", 16 << 20,
-      "Longest line accepted; a longer one is a bad row naming its file and line, read past without being held "
-      "in memory (this also bounds the values of a multi-valued or sequence cell): never an out-of-memory kill.",
+      "Longest line accepted (for csv: record, whose quoted cells may span lines); a longer one is a bad row "
+      "naming its file and line, read past without being held in memory (this also bounds the values of a "
+      "multi-valued or sequence cell, and how far a quote left open is followed): never an out-of-memory kill.",
       [](C& c) -> auto& { return c.data.max_line_bytes; }, at_least<Int>(16)));
   o.push_back(option<C, Int>("data.max_field_bytes", 1 << 20, "Longest single field accepted; a longer one is a bad row.",
       [](C& c) -> auto& { return c.data.max_field_bytes; }, at_least<Int>(1)));

@@ -20,16 +20,8 @@ ParseScope scope_of(const LoadOptions& options) { return ParseScope{options.requ
 // Reads one file (or text) through `parser`: its header, then every line.
 void read_file(LineReader& reader, RowParser& parser) {
   const FileLayout& layout = parser.layout();
+  parser.start_file(reader.path(), RowParser::read_header(layout, reader));
   std::string_view line;
-  std::vector<std::string> names = layout.columns;
-  if (layout.header) {
-    if (!reader.next(line)) throw Error(fmt::format("{}: the file is empty (expected a header line)", reader.path()));
-    if (reader.line_too_long() || !reader.damage().empty())
-      throw ParseError(SourceLocation{reader.path(), 1, 0, 0, ""}, "header",
-                       "the header line is cut short or longer than data.max_line_bytes");
-    names = RowParser::header_names(layout, reader.path(), line);
-  }
-  parser.start_file(reader.path(), std::move(names));
   LineInfo last;
   bool damage_seen = false;
   while (reader.next(line)) {
@@ -56,7 +48,9 @@ std::filesystem::path rejects_path(const Config& config, const LoadOptions& opti
 }
 
 LineReader::Options line_reader_options(const DataConfig& data) {
-  return LineReader::Options{static_cast<std::size_t>(data.max_line_bytes), /*report_damage=*/true};
+  const FileLayout layout = file_layout(data);
+  return LineReader::Options{static_cast<std::size_t>(data.max_line_bytes), /*report_damage=*/true,
+                             /*quoted_records=*/layout.quoting, layout.delimiter};
 }
 
 Dataset load_dataset(const std::filesystem::path& path, const Config& config, const Schema& schema,

@@ -41,7 +41,8 @@ struct LoadOptions {
 // The rejected-lines file of a load: data.rejects_dir, else options.rejects_dir, else the
 // current folder, and options.rejects_name.
 std::filesystem::path rejects_path(const Config& config, const LoadOptions& options);
-// How the loader opens files: data.max_line_bytes, damage reported as bad rows.
+// How the loader opens files: data.max_line_bytes, damage reported as bad rows, and for CSV
+// records whose quoted fields may hold line breaks (file_layout.h decides the quoting).
 LineReader::Options line_reader_options(const DataConfig& data);
 
 Dataset load_dataset(const std::filesystem::path& path, const Config& config, const Schema& schema,

@@ -3,9 +3,9 @@
 namespace heed {
 
 std::string FieldSplitter::split(std::string_view line, std::vector<std::string_view>& fields,
-                                 std::size_t& bad_column) {
+                                 std::size_t& bad_column, bool may_hold_quotes) {
   fields.clear();
-  if (!quoting_ || line.find('"') == std::string_view::npos) {
+  if (!quoting_ || !may_hold_quotes || line.find('"') == std::string_view::npos) {
     std::size_t start = 0;
     while (true) {
       const std::size_t stop = line.find(delimiter_, start);

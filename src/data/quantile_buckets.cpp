@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "data/dataset_loader.h"
 #include "data/file_layout.h"
 #include "data/line_reader.h"
 #include "data/row_cells.h"
@@ -44,7 +45,7 @@ Config with_quantile_boundaries(const Config& config, const std::vector<std::fil
   RowCells cells;
   LineProblem problem;
   for (const auto& path : train_files) {
-    LineReader reader(path, LineReader::Options{static_cast<std::size_t>(config.data.max_line_bytes), true});
+    LineReader reader(path, line_reader_options(config.data));
     std::vector<std::string> names = layout.columns;
     std::string_view line;
     if (layout.header) {
@@ -65,7 +66,8 @@ Config with_quantile_boundaries(const Config& config, const std::vector<std::fil
     }
     RowSplitter splitter(layout, names.size());
     while (reader.next(line)) {
-      if (line.empty() || reader.line_too_long() || !splitter.split(line, cells, problem)) continue;
+      if (line.empty() || reader.line_too_long() || reader.unclosed_quote() || !splitter.split(line, cells, problem))
+        continue;
       for (std::size_t k = 0; k < columns.size(); ++k) {
         if (cells.count(columns[k]) != 1) continue;
         double v = 0;

@@ -23,13 +23,13 @@ std::int64_t to_integer(std::string_view digits) {
 RowSplitter::RowSplitter(const FileLayout& layout, std::size_t columns)
     : layout_(layout), columns_(columns), fields_splitter_(layout.delimiter, layout.quoting) {}
 
-bool RowSplitter::split(std::string_view line, RowCells& out, LineProblem& problem) {
-  return layout_.sparse() ? split_sparse(line, out, problem) : split_delimited(line, out, problem);
+bool RowSplitter::split(std::string_view line, RowCells& out, LineProblem& problem, bool may_hold_quotes) {
+  return layout_.sparse() ? split_sparse(line, out, problem) : split_delimited(line, out, problem, may_hold_quotes);
 }
 
-bool RowSplitter::split_delimited(std::string_view line, RowCells& out, LineProblem& problem) {
+bool RowSplitter::split_delimited(std::string_view line, RowCells& out, LineProblem& problem, bool may_hold_quotes) {
   std::size_t bad_column = 0;
-  std::string quoting = fields_splitter_.split(line, fields_, bad_column);
+  std::string quoting = fields_splitter_.split(line, fields_, bad_column, may_hold_quotes);
   if (!quoting.empty()) {
     problem = {"quoting", static_cast<std::uint32_t>(bad_column), std::move(quoting)};
     return false;

@@ -42,10 +42,11 @@ class RowSplitter {
 
   // Splits `line` into `out` (views into `line` or into this splitter's scratch, valid until the
   // next call). False, with `problem` filled, when the line does not fit the layout.
-  bool split(std::string_view line, RowCells& out, LineProblem& problem);
+  // `may_hold_quotes`: as FieldSplitter::split.
+  bool split(std::string_view line, RowCells& out, LineProblem& problem, bool may_hold_quotes = true);
 
  private:
-  bool split_delimited(std::string_view line, RowCells& out, LineProblem& problem);
+  bool split_delimited(std::string_view line, RowCells& out, LineProblem& problem, bool may_hold_quotes);
   bool split_sparse(std::string_view line, RowCells& out, LineProblem& problem);
 
   const FileLayout& layout_;

@@ -85,8 +85,9 @@ void drop_partial_row(Dataset& data) {
 
 LineInfo LineInfo::of(const LineReader& reader) {
   const bool damaged = reader.line_unterminated() && !reader.damage().empty();
-  return LineInfo{reader.line_number(),    reader.line_offset(),       reader.line_length(),
-                  reader.line_too_long(),  reader.line_unterminated(), damaged ? &reader.damage() : nullptr};
+  return LineInfo{reader.line_number(),     reader.line_count(),        reader.line_offset(),
+                  reader.line_length(),     reader.line_too_long(),     reader.line_unterminated(),
+                  damaged ? &reader.damage() : nullptr, reader.unclosed_quote(), reader.line_may_hold_quotes()};
 }
 
 RowParser::RowParser(const Config& config, const Schema& schema, const ParseScope& scope, BadRowLog& log)
@@ -103,6 +104,22 @@ Dataset RowParser::take() {
   slice_ids_.clear();
   file_index_.reset();
   return out;
+}
+
+std::vector<std::string> RowParser::read_header(const FileLayout& layout, LineReader& reader) {
+  if (!layout.header) return layout.columns;
+  std::string_view line;
+  if (!reader.next(line)) throw Error(fmt::format("{}: the file is empty (expected a header line)", reader.path()));
+  SourceLocation where{reader.path(), reader.line_number(), 0, 0, ""};
+  if (reader.unclosed_quote()) {
+    where.column = reader.unclosed_quote().column;
+    throw ParseError(where, "header",
+                     fmt::format("the header's quoted field opened on line {} is not closed",
+                                 reader.unclosed_quote().line));
+  }
+  if (reader.line_too_long() || !reader.damage().empty())
+    throw ParseError(where, "header", "the header line is cut short or longer than data.max_line_bytes");
+  return header_names(layout, reader.path(), line);
 }
 
 std::vector<std::string> RowParser::header_names(const FileLayout& layout, const std::string& path,
@@ -137,12 +154,19 @@ SourceLocation RowParser::cell_location(const LineInfo& info, std::size_t column
   return where;
 }
 
+// " (in the record of lines 4-6)", said after a problem in a record that spans several lines.
+std::string RowParser::span(const LineInfo& info) {
+  return info.lines > 1 ? fmt::format(" (in the record of lines {}-{})", info.number, info.number + info.lines - 1)
+                        : std::string();
+}
+
 void RowParser::parse_line(const LineInfo& info, std::string_view line) {
   if (info.too_long) {
     log_.count_row();
     log_.reject(ParseError(location(info, 0), "long_line",
-                           fmt::format("line of {} bytes is longer than data.max_line_bytes = {}", info.length,
-                                       config_.data.max_line_bytes)),
+                           fmt::format("{} of {} bytes is longer than data.max_line_bytes = {}",
+                                       info.lines > 1 ? "record" : "line", info.length, config_.data.max_line_bytes) +
+                               span(info)),
                 line);
     return;
   }
@@ -155,23 +179,38 @@ void RowParser::parse_line(const LineInfo& info, std::string_view line) {
                 line);
     return;
   }
+  if (info.unclosed) {
+    // A stray quote, most likely: the record was cut after the quote's line, and reading goes
+    // on after it rather than taking the rest of the file into one field.
+    log_.reject(ParseError(location(info, info.unclosed.column), "quoting",
+                           fmt::format("the quoted field opened on line {} is not closed {}", info.unclosed.line,
+                                       info.unclosed.at_end_of_file
+                                           ? std::string("by the end of the file")
+                                           : fmt::format("within data.max_line_bytes = {} bytes of its record",
+                                                         config_.data.max_line_bytes))),
+                line);
+    return;
+  }
   try {
-    if (!splitter_->split(line, cells_, problem_))
+    if (!splitter_->split(line, cells_, problem_, info.may_hold_quotes))
       throw ParseError(location(info, problem_.position), problem_.reason, problem_.message);
     encode_row(info, line);
   } catch (const ParseError& e) {
     drop_partial_row(data_);
     if (info.unterminated)
       log_.reject(ParseError(e.where(), "cut_line",
-                             e.detail() + " (the file ends inside this line, without a newline: it may be cut short)"),
+                             e.detail() + span(info) +
+                                 " (the file ends inside this line, without a newline: it may be cut short)"),
                   line);
+    else if (info.lines > 1)
+      log_.reject(ParseError(e.where(), e.reason(), e.detail() + span(info)), line);
     else
       log_.reject(e, line);
   }
 }
 
 void RowParser::data_ended_early(const LineInfo& after, const std::string& damage) {
-  SourceLocation where{path_, after.number + 1, after.offset + after.length, 0, ""};
+  SourceLocation where{path_, after.number + after.lines, after.offset + after.length, 0, ""};
   log_.count_row();
   log_.reject(ParseError(where, "truncated_file", fmt::format("the file's data ends early: {}", damage)), "");
 }

@@ -17,21 +17,24 @@
 #include "data/bad_rows.h"
 #include "data/dataset.h"
 #include "data/file_layout.h"
+#include "data/line_reader.h"
 #include "data/row_cells.h"
 #include "data/row_encoder.h"
 
 namespace heed {
 
-class LineReader;
-
-// Where a line came from and what the reader noticed about it.
+// Where a record (a line, or with quoted CSV fields holding line breaks, several) came from and
+// what the reader noticed about it.
 struct LineInfo {
-  std::uint64_t number = 0;  // from 1
+  std::uint64_t number = 0;  // its first line, from 1
+  std::uint64_t lines = 1;   // the physical lines it spans
   std::uint64_t offset = 0;  // its first byte in the (decompressed) file
-  std::uint64_t length = 0;  // its full length (an over-long line is passed cut short)
+  std::uint64_t length = 0;  // its full length (an over-long record is passed cut short)
   bool too_long = false;
   bool unterminated = false;  // the file ends inside it
   const std::string* damage = nullptr;  // why the data stops inside it (damaged compressed data)
+  UnclosedQuote unclosed;     // passed cut after the line where this quoted field opened
+  bool may_hold_quotes = true;  // false: the reader saw that this CSV record holds no quote
 
   static LineInfo of(const LineReader& reader);
 };
@@ -54,11 +57,14 @@ class RowParser {
 
   // Starts a file with these column names (throws heed::Error when a configured column is missing).
   void start_file(const std::string& path, std::vector<std::string> names);
-  // Reads a header line into column names (delimited files with data.header).
+  // The file's column names: read from its header (delimited files with data.header; throws
+  // heed::Error when the file is empty or the header is bad), else the layout's.
+  static std::vector<std::string> read_header(const FileLayout& layout, LineReader& reader);
+  // Reads a header line into column names.
   static std::vector<std::string> header_names(const FileLayout& layout, const std::string& path,
                                                std::string_view line);
-  void parse_line(const LineInfo& info, std::string_view line);
-  // The file's data ended early (damaged compressed data) after its last complete line.
+  void parse_line(const LineInfo& info, std::string_view line);  // one record
+  // The file's data ended early (damaged compressed data) after its last complete record.
   void data_ended_early(const LineInfo& after, const std::string& damage);
 
   const FileLayout& layout() const { return layout_; }
@@ -67,6 +73,7 @@ class RowParser {
   Dataset take();
 
  private:
+  static std::string span(const LineInfo& info);
   SourceLocation location(const LineInfo& info, std::size_t position) const;
   SourceLocation cell_location(const LineInfo& info, std::size_t column) const;
   void encode_row(const LineInfo& info, std::string_view line);

@@ -42,16 +42,8 @@ void RowStream::read_files() {
       LineReader reader(path, line_reader_options(config_.data));
       auto file = std::make_shared<FileColumns>();
       file->path = reader.path();
-      file->names = layout.columns;
+      file->names = RowParser::read_header(layout, reader);
       std::string_view line;
-      if (layout.header) {
-        if (!reader.next(line))
-          throw Error(fmt::format("{}: the file is empty (expected a header line)", reader.path()));
-        if (reader.line_too_long() || !reader.damage().empty())
-          throw ParseError(SourceLocation{reader.path(), 1, 0, 0, ""}, "header",
-                           "the header line is cut short or longer than data.max_line_bytes");
-        file->names = RowParser::header_names(layout, reader.path(), line);
-      }
       RawChunk chunk;
       chunk.file = file;
       chunk.starts.push_back(0);

@@ -1,11 +1,22 @@
 #include "explain/raw_rows.h"
 
 #include "core/error.h"
+#include "data/dataset_loader.h"
 
 namespace heed::explain {
+namespace {
+
+// The loader's records (a CSV record may span lines inside quotes), but any damage stops.
+LineReader::Options strict_reading(const DataConfig& data) {
+  LineReader::Options options = line_reader_options(data);
+  options.report_damage = false;
+  return options;
+}
+
+}  // namespace
 
 RawRowReader::RawRowReader(const std::filesystem::path& path, const Config& config)
-    : layout_(file_layout(config.data)), reader_(path) {
+    : layout_(file_layout(config.data)), reader_(path, strict_reading(config.data)) {
   names_ = layout_.columns;
   if (layout_.header) {
     std::string_view line;

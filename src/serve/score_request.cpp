@@ -344,7 +344,7 @@ EncodedRequest parse_rows(std::string_view body, const ServedModel& model, const
   EncodedRequest out;
   RowEncoder(model.model().schema()).prepare(out.user);
   out.shared.assign(model.model().schema().features.size(), 0);
-  LineReader reader(LineReader::Text{"body", body});
+  LineReader reader(LineReader::Text{"body", body}, line_reader_options(config.data));
   LoadOptions options;
   options.require_label = false;
   options.features_only = true;

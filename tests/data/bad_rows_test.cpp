@@ -244,7 +244,7 @@ TEST(BadRows, HeaderProblemsAlwaysStop) {
   write_file(dir / "rows.csv", "label,\"item\n1,a\n");
   const Config config = parse_config("[data]\nformat = \"csv\"\non_error = \"skip\"\n[features.item]\n", "t.toml");
   EXPECT_THAT(HEED_ERROR_MESSAGE(load_dataset(dir / "rows.csv", config, Schema::from_config(config)), ParseError),
-              HasSubstr("rows.csv:1"));
+              HasSubstr("rows.csv:1: column 2: the header's quoted field opened on line 1 is not closed"));
 }
 
 }  // namespace
