@@ -1,7 +1,10 @@
-// The request scorer's fast path (user features, history embeddings and DIN key terms computed
-// once per request) against the plain path (every candidate a full row through score_dataset,
-// as `heed predict` scores): equal to 1e-6 for histories of 0, 1 and 50 values and 1 or 100
-// candidates, histories given per candidate, unseen values and histories over max_len.
+// The request scorer's fast path (user features, the history's distinct keys and their DIN key
+// terms, POSO's gates and the first MLP layer's user share computed once per request) against
+// the plain path (every candidate a full row through score_dataset, as `heed predict` scores):
+// equal to 1e-6 for histories of 0, 1 and 50 values and 1 or 100 candidates, histories given
+// per candidate, unseen values, histories over max_len, repeated history values, and models
+// where the user's share cannot be split off the same way (SENet's dim and element axes, a
+// subset of gated fields, POSO on every field, softmax and PReLU in DIN, no hidden layer).
 #include "serve/request_scorer.h"
 
 #include <gtest/gtest.h>
@@ -54,13 +57,16 @@ class FastPath : public ::testing::Test {
 
   // Scores `body` both ways and checks they agree; returns the fast scores.
   static std::vector<float> expect_paths_agree(const Json& body) {
+    return expect_paths_agree(body, *model_);
+  }
+  static std::vector<float> expect_paths_agree(const Json& body, const serve::ServedModel& model) {
     const serve::ScoreRequest request =
-        serve::parse_score_request(body.dump(), *model_, serve::Limits{});
-    const serve::EncodedRequest encoded = serve::encode_request(request, *model_);
-    serve::RequestScorer scorer(model_->model());
+        serve::parse_score_request(body.dump(), model, serve::Limits{});
+    const serve::EncodedRequest encoded = serve::encode_request(request, model);
+    serve::RequestScorer scorer(model.model());
     serve::Explanation explanation;
     const std::vector<float> fast = scorer.score(encoded, &explanation);
-    const std::vector<float> plain = serve::score_plain(request, *model_);
+    const std::vector<float> plain = serve::score_plain(request, model);
     EXPECT_EQ(fast.size(), request.candidates.size());
     EXPECT_EQ(plain.size(), fast.size());
     for (std::size_t i = 0; i < std::min(fast.size(), plain.size()); ++i)
@@ -70,6 +76,27 @@ class FastPath : public ::testing::Test {
     // The same scorer again (its buffers reused) gives the same numbers.
     EXPECT_EQ(scorer.score(encoded), fast);
     return fast;
+  }
+
+  // A model of the serving config with `settings` on top, keyed on the same rows.
+  static std::shared_ptr<const serve::ServedModel> variant(const std::string& name,
+                                                           std::vector<std::string> settings) {
+    settings.push_back("embedding.init_std=0.5");
+    const Config config =
+        parse_config(testing::serve_config_text(dir_->path()), "serve.toml", settings);
+    testing::write_keyed_model(*dir_ / name, config, *dir_ / "rows.tsv");
+    return serve::ServedModel::load(*dir_ / name);
+  }
+  // A user with a 50-value history and 30 candidates, some values per candidate, some shared.
+  static Json mixed_request() {
+    Json body{{"user", {{"user", "u4"}, {"history", history(50, 3)}, {"count", 12}}},
+              {"candidates", Json::array()}};
+    for (int i = 0; i < 30; ++i) {
+      Json c = candidate(i);
+      c["price"] = i * 0.5;
+      body["candidates"].push_back(c);
+    }
+    return body;
   }
 
   static testing::TempDir* dir_;
@@ -139,6 +166,45 @@ TEST_F(FastPath, EqualsThePlainPathForUnseenValuesAndHistoriesOverMaxLen) {
   body["candidates"][3]["item"] = "unknown-item";
   body["candidates"][4]["genres"] = Json::array();
   expect_paths_agree(body);
+}
+
+TEST_F(FastPath, CountsRepeatedHistoryValuesOnceAndWeighsThemAlike) {
+  Json h = Json::array();
+  for (int j = 0; j < 40; ++j) h.push_back(std::to_string(j % 7 == 3 ? 11 : (j * 13) % 200));
+  h.push_back("never-seen");
+  h.push_back("never-seen-either");  // two unseen values: one zero key, counted twice
+  Json body{{"user", {{"user", "u2"}, {"history", h}, {"count", 5}, {"price", 1.0}}},
+            {"candidates", Json::array()}};
+  for (int i = 0; i < 40; ++i) body["candidates"].push_back(candidate(i));
+  expect_paths_agree(body);
+
+  const serve::ScoreRequest request =
+      serve::parse_score_request(body.dump(), *model_, serve::Limits{});
+  serve::RequestScorer scorer(model_->model());
+  serve::Explanation explanation;
+  scorer.score(serve::encode_request(request, *model_), &explanation);
+  const std::vector<float>& w = explanation.din[0][0];
+  ASSERT_EQ(w.size(), 42u);
+  EXPECT_EQ(w[3], w[10]) << "the same value, the same weight";
+  EXPECT_EQ(w[40], w[41]) << "unseen values read the same zero key";
+  EXPECT_NE(w[3], w[4]);
+}
+
+TEST_F(FastPath, EqualsThePlainPathWhereTheUserShareCannotBeSplitOff) {
+  const std::vector<std::pair<std::string, std::vector<std::string>>> variants = {
+      {"senet_dim", {"senet.axis=dim"}},
+      {"senet_element", {"senet.axis=element", "senet.squeeze=dense"}},
+      {"senet_subset", {"senet.fields=[\"item\", \"user\"]", "senet.gate=relu"}},
+      {"no_senet", {"senet.enabled=false"}},
+      {"poso_all_fields", {"poso.all_fields=true", "poso.layers=[1]"}},
+      {"din_softmax_prelu", {"din.softmax=true", "din.activation=prelu", "din.hidden=[]"}},
+      {"no_hidden_layer", {"model.hidden=[]", "poso.enabled=false"}},
+  };
+  for (const auto& [name, settings] : variants) {
+    SCOPED_TRACE(name);
+    const auto model = variant(name, settings);
+    expect_paths_agree(mixed_request(), *model);
+  }
 }
 
 }  // namespace
