@@ -197,8 +197,11 @@ bool RequestScorer::prepare_user_gates(const EncodedRequest& request) {
   if (!poso || model_.config().poso.all_fields) return false;
   const Schema& schema = model_.schema();
   const Index E = model_.dim();
+  // A gate input pooled by attention depends on the candidate, even from a shared history.
   for (int fi : schema.poso_features)
-    if (!request.shared[static_cast<std::size_t>(fi)]) return false;
+    if (!request.shared[static_cast<std::size_t>(fi)] ||
+        schema.features[static_cast<std::size_t>(fi)].pooling == Pooling::kDin)
+      return false;
   Index column = 0;
   for (int fi : schema.poso_features) {
     user_poso_input_.middleCols(column, E) =

@@ -4,7 +4,7 @@
 // equal to 1e-6 for histories of 0, 1 and 50 values and 1 or 100 candidates, histories given
 // per candidate, unseen values, histories over max_len, repeated history values, and models
 // where the user's share cannot be split off the same way (SENet's dim and element axes, a
-// subset of gated fields, POSO on every field, softmax and PReLU in DIN, no hidden layer).
+// subset of gated fields, POSO on every field or on an attention-pooled field, softmax and PReLU in DIN, no hidden layer).
 #include "serve/request_scorer.h"
 
 #include <gtest/gtest.h>
@@ -197,6 +197,7 @@ TEST_F(FastPath, EqualsThePlainPathWhereTheUserShareCannotBeSplitOff) {
       {"senet_subset", {"senet.fields=[\"item\", \"user\"]", "senet.gate=relu"}},
       {"no_senet", {"senet.enabled=false"}},
       {"poso_all_fields", {"poso.all_fields=true", "poso.layers=[1]"}},
+      {"poso_on_attention", {"poso.features=[\"user\", \"history\"]"}},
       {"din_softmax_prelu", {"din.softmax=true", "din.activation=prelu", "din.hidden=[]"}},
       {"no_hidden_layer", {"model.hidden=[]", "poso.enabled=false"}},
   };
