@@ -5,6 +5,8 @@
 // per candidate, unseen values, histories over max_len, repeated history values, and models
 // where the user's share cannot be split off the same way (SENet's dim and element axes, a
 // subset of gated fields, POSO on every field or on an attention-pooled field, softmax and PReLU in DIN, no hidden layer).
+// One scorer also serves requests of every shape in turn (/v1/score and /v1/score_rows, growing
+// and shrinking), and two models' pooled scorers are leased in turn as a hot reload swaps them.
 #include "serve/request_scorer.h"
 
 #include <gtest/gtest.h>
@@ -12,7 +14,9 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "model/scorer.h"
 #include "serve/score_request.h"
+#include "serve/served_model.h"
 #include "serve_support.h"
 
 namespace heed {
@@ -205,6 +209,96 @@ TEST_F(FastPath, EqualsThePlainPathWhereTheUserShareCannotBeSplitOff) {
     SCOPED_TRACE(name);
     const auto model = variant(name, settings);
     expect_paths_agree(mixed_request(), *model);
+  }
+}
+
+// A server keeps each scorer for the life of its model and hands it one request after another:
+// /v1/score requests (the user's share split off) of growing and shrinking candidate counts and
+// history lengths, with and without explain, and /v1/score_rows bodies (every feature per row,
+// long histories per candidate, more rows than one chunk) in between. Every answer of the one
+// scorer equals the plain path's; and each of two models' pooled scorers, leased in turn as a hot
+// reload swaps them, scores with its own model.
+TEST_F(FastPath, OneScorerServesRequestsOfEveryShapeInTurn) {
+  auto score_request = [](const serve::ServedModel& model, serve::RequestScorer& scorer,
+                          int history_length, int candidates, bool explain) {
+    Json body{{"user", {{"user", "u5"}, {"history", history(history_length, 11)}, {"count", 3}}},
+              {"candidates", Json::array()}};
+    for (int i = 0; i < candidates; ++i) {
+      Json c = candidate(i + history_length);
+      c["price"] = i * 0.75;
+      body["candidates"].push_back(c);
+    }
+    const serve::ScoreRequest request =
+        serve::parse_score_request(body.dump(), model, serve::Limits{});
+    serve::Explanation explanation;
+    const std::vector<float> fast =
+        scorer.score(serve::encode_request(request, model), explain ? &explanation : nullptr);
+    const std::vector<float> plain = serve::score_plain(request, model);
+    ASSERT_EQ(fast.size(), plain.size());
+    for (std::size_t i = 0; i < fast.size(); ++i)
+      EXPECT_NEAR(fast[i], plain[i], 1e-6) << "candidate " << i;
+    if (explain) {
+      ASSERT_EQ(explanation.din.size(), 1u);
+      ASSERT_EQ(explanation.din[0].size(), fast.size());
+      for (const auto& weights : explanation.din[0])
+        EXPECT_EQ(weights.size(), static_cast<std::size_t>(std::min(history_length, 60)));
+    }
+  };
+  auto score_rows = [](const serve::ServedModel& model, serve::RequestScorer& scorer, int rows,
+                       int longest_history) {
+    std::string body = "user\titem\tgenres\thistory\tprice\tcount\n";
+    for (int i = 0; i < rows; ++i) {
+      std::string history;
+      for (int j = 0; j < (i * 7) % (longest_history + 1); ++j)
+        history += fmt::format("{}{}", j ? "|" : "", (i + 3 * j) % 200);
+      body += fmt::format("u{}\t{}\tg{}\t{}\t{}\t{}\n", i % 10, (i * 37) % 200, i % 7, history,
+                          i % 5 == 0 ? "" : fmt::format("{}", i * 0.5), i % 40);
+    }
+    const serve::EncodedRequest encoded = serve::parse_rows(body, model, serve::Limits{});
+    const std::vector<float> fast = scorer.score(encoded);
+    const std::vector<float> plain = score_dataset(model.model(), encoded.candidates, 1);
+    ASSERT_EQ(fast.size(), static_cast<std::size_t>(rows));
+    ASSERT_EQ(plain.size(), fast.size());
+    for (std::size_t i = 0; i < fast.size(); ++i)
+      EXPECT_NEAR(fast[i], plain[i], 1e-6) << "row " << i;
+  };
+
+  serve::RequestScorer scorer(model_->model());
+  {
+    SCOPED_TRACE("a short request first");
+    score_request(*model_, scorer, 3, 2, false);
+  }
+  {
+    SCOPED_TRACE("rows with histories per row, over a chunk");
+    score_rows(*model_, scorer, 300, 60);
+  }
+  {
+    SCOPED_TRACE("a long history, many candidates, explained");
+    score_request(*model_, scorer, 70, 300, true);
+  }
+  {
+    SCOPED_TRACE("one candidate, no history");
+    score_request(*model_, scorer, 0, 1, true);
+  }
+  {
+    SCOPED_TRACE("rows again, fewer and shorter");
+    score_rows(*model_, scorer, 5, 4);
+  }
+  {
+    SCOPED_TRACE("a middling request");
+    score_request(*model_, scorer, 20, 129, false);
+  }
+
+  // A hot reload: the other model's pool, then the first's again, leased in turn.
+  const auto other = variant("reloaded", {"model.hidden=[24]", "din.hidden=[8]", "train.seed=3"});
+  for (int round = 0; round < 2; ++round) {
+    for (const serve::ServedModel* model : {model_.get(), other.get()}) {
+      SCOPED_TRACE(::testing::Message() << "round " << round << ", model "
+                                        << (model == model_.get() ? "first" : "reloaded"));
+      serve::ServedModel::Lease leased = model->scorer();
+      score_request(*model, *leased, 10 + 30 * round, 40, round == 1);
+      score_rows(*model, *leased, 150, 30);
+    }
   }
 }
 
