@@ -21,8 +21,12 @@ clang=(-DCMAKE_CXX_COMPILER=clang++)
 
 # ASan's leak checker and UBSan both stop the run at the first report.
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1"
+export LSAN_OPTIONS="suppressions=$PWD/scripts/lsan.supp:print_suppressions=0"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
-export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1"
+# TSan sees only what is instrumented: LLVM's OpenMP runtime and Debian's compiled cpp-httplib
+# are not, and their internal locking would read as races, so reports whose accesses are all
+# inside such libraries are dropped (libomp asks for exactly this when it starts under TSan).
+export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:ignore_noninstrumented_modules=1"
 
 stage() { [[ " $stages " == *" $1 "* ]]; }
 elapsed() { echo "== $1 done after $((SECONDS - started)) s"; }
@@ -80,6 +84,10 @@ if stage tsan; then
   # The tests that run several threads at once: OpenMP training steps and evaluation, the
   # HTTP server's workers, admission queue and hot reload.
   OMP_TOOL_LIBRARIES=/usr/lib/llvm-14/lib/libarcher.so ctest --test-dir build-tsan --output-on-failure \
-    --parallel "$jobs" --timeout 1800 -R 'Trainer|KillResume|Divergence|Serve|Server|Admission|Reload|RequestScorer'
+    --parallel "$jobs" --timeout 1800 -R 'Trainer|KillResume|Divergence|Serve|Server|Admission|Reload|RequestScorer' \
+    -E 'FullDisk'
+  # (The full-disk test runs heed under a file-size limit, and a TSan-built heed dies there with
+  # SIGBUS inside the sanitizer runtime, not in heed. It is not a threading test: the Release
+  # and ASan runs cover it.)
   elapsed "threaded tests under TSan"
 fi

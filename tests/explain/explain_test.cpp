@@ -14,6 +14,7 @@
 #include <set>
 #include <sstream>
 
+#include "../support/sanitizer_build.h"
 #include "../support/test_files.h"
 #include "checkpoint/checkpoint.h"
 #include "config/config_loader.h"
@@ -37,7 +38,11 @@ namespace fs = std::filesystem;
 
 const fs::path kSource = HEED_SOURCE_DIR;
 const fs::path kChromium = "/usr/bin/chromium";
-constexpr std::size_t kExplainedRows = 2000;  // of test.tsv's 3000: every 1.5th row
+// The demo data the suite trains on (smaller under sanitizers: see sanitizer_build.h); synth
+// writes a tenth of it to test.tsv, and explain picks two thirds of those: every 1.5th row.
+constexpr std::size_t kDataRows = testing::kSanitizerBuild ? 4500 : 30000;
+constexpr std::size_t kTestRows = kDataRows / 10;
+constexpr std::size_t kExplainedRows = kTestRows * 2 / 3;
 constexpr std::size_t kSamples = 6;
 
 std::string quoted(const fs::path& p) {
@@ -109,12 +114,15 @@ class ExplainFullModel : public ::testing::Test {
     dir_ = new testing::TempDir("explain");
     synth::Options data;
     data.out = dir_->path() / "data";
-    data.rows = 30000;
+    // Under sanitizers a smaller, shorter run: the checks below are structural, except the
+    // SENet ranking's, which is left to the Release suite there.
+    data.rows = kDataRows;
     data.seed = 1;
     synth::generate(data);
     // The demo config as shipped, trained briefly.
+    const char* epochs = testing::kSanitizerBuild ? "train.epochs=1" : "train.epochs=2";
     const Config config = load_config(kSource / "examples/synth/config.toml",
-                                      {setting("data.dir", data.out), "train.epochs=2",
+                                      {setting("data.dir", data.out), epochs,
                                        "train.threads=2", "train.progress=none"});
     TrainOptions run;
     run.run_dir = dir_->path() / "run";
@@ -169,7 +177,7 @@ TEST_F(ExplainFullModel, JsonFollowsTheModelAndTheRawFile) {
     const Json& j = *json_;
     for (const char* key : {"summary", "senet", "din", "poso"}) EXPECT_TRUE(j.contains(key)) << key;
     EXPECT_EQ(j["summary"]["rows"], kExplainedRows);
-    EXPECT_EQ(j["summary"]["file_rows"], 3000);
+    EXPECT_EQ(j["summary"]["file_rows"], kTestRows);
     EXPECT_EQ(j["summary"]["modules"], Json({{"senet", true}, {"din", true}, {"poso", true}}));
     EXPECT_EQ(j["senet"]["axis"], "field");
     EXPECT_TRUE(j["senet"]["fields"].is_array());
@@ -355,6 +363,7 @@ TEST_F(ExplainFullModel, SenetRanksThePlantedNoiseFieldsInTheBottomHalf) {
   // and noise_b rank in the bottom half under every seed tried. noise_c, whose 1000 values
   // can memorize the training labels, does not reliably: ranks 5 to 9 of 14 over train.seed 1-3
   // (rank 9 of 14 on a 200k-row, 4-epoch demo run). It is reported, not asserted.
+  if (testing::kSanitizerBuild) GTEST_SKIP() << "what the model learned needs the full run (Release suite)";
   const Json& fields = (*json_)["senet"]["fields"];
   std::map<std::string, std::size_t> rank;
   for (std::size_t i = 0; i < fields.size(); ++i)
