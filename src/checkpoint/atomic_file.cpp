@@ -96,7 +96,14 @@ void AtomicFile::commit() {
     throw Error(fmt::format("cannot flush {}: {} (the previous file, if any, is intact)", path_.string(),
                             std::strerror(err)));
   }
-  std::filesystem::rename(tmp_, path_);
+  std::error_code renamed;
+  std::filesystem::rename(tmp_, path_, renamed);
+  if (renamed) {
+    std::error_code ignored;
+    std::filesystem::remove(tmp_, ignored);
+    throw Error(fmt::format("cannot replace {}: {} (the previous file, if any, is intact)", path_.string(),
+                            renamed.message()));
+  }
   fsync_folder(path_);
 }
 

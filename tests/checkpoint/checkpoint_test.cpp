@@ -155,5 +155,23 @@ TEST(WriteFileAtomically, ReplacesTheFileAndLeavesNoTemporary) {
   EXPECT_THROW(write_file_atomically(dir / "no_such_folder" / "x", "y"), Error);
 }
 
+TEST(WriteFileAtomically, AFailedRenameLeavesTheOldEntryAndNoTemporary) {
+  testing::TempDir dir("atomic_rename");
+  // A non-empty folder under the target name cannot be replaced by a file.
+  fs::create_directories(dir / "taken" / "inside");
+  EXPECT_THAT(HEED_ERROR_MESSAGE(write_file_atomically(dir / "taken", "bytes"), Error),
+              HasSubstr("cannot replace"));
+  EXPECT_TRUE(fs::is_directory(dir / "taken" / "inside"));
+  EXPECT_FALSE(fs::exists(dir / "taken.tmp"));
+}
+
+TEST(WriteFileAtomically, LargeContentCrossesTheWriteBufferWhole) {
+  testing::TempDir dir("atomic_large");
+  std::string bytes(3u << 20, '\0');  // three of AtomicFile's 1 MiB buffers
+  for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>(i * 2654435761u >> 13);
+  write_file_atomically(dir / "big", bytes);
+  EXPECT_EQ(testing::read_file(dir / "big"), bytes);
+}
+
 }  // namespace
 }  // namespace heed
