@@ -5,9 +5,8 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <zlib.h>
-#include <zstd.h>
 
+#include "../support/compressed_text.h"
 #include "../support/test_files.h"
 #include "config/config_loader.h"
 #include "config/schema.h"
@@ -18,8 +17,10 @@ namespace heed {
 namespace {
 
 using ::testing::HasSubstr;
+using testing::gzip;
 using testing::TempDir;
 using testing::write_file;
+using testing::zstd;
 
 const char* const kConfig =
     "[data]\nmax_line_bytes = 200\nmax_field_bytes = 50\n"
@@ -27,28 +28,6 @@ const char* const kConfig =
 const std::string kHeader = "label\titem\ttags\tprice\n";
 const std::string kGood1 = "1\ta\tx|y\t2.5\n";
 const std::string kGood2 = "0\tb\t\t\n";
-
-std::string gzip(const std::string& text) {
-  std::string out(compressBound(static_cast<uLong>(text.size())) + 64, '\0');
-  z_stream z{};
-  deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);  // 15 + 16: a gzip wrapper
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
-  z.avail_in = static_cast<uInt>(text.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  EXPECT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return out;
-}
-
-std::string zstd(const std::string& text) {
-  std::string out(ZSTD_compressBound(text.size()), '\0');
-  const std::size_t n = ZSTD_compress(out.data(), out.size(), text.data(), text.size(), 3);
-  EXPECT_FALSE(ZSTD_isError(n));
-  out.resize(n);
-  return out;
-}
 
 // Rows whose compressed form is many kilobytes, so a cut lands inside the data.
 std::string many_rows(int n) {

@@ -3,8 +3,8 @@
 // name the line a record starts on, and a quote left open neither swallows the file nor slips by.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <zlib.h>
 
+#include "../support/compressed_text.h"
 #include "../support/test_files.h"
 #include "config/config_loader.h"
 #include "config/schema.h"
@@ -17,6 +17,7 @@ namespace heed {
 namespace {
 
 using ::testing::HasSubstr;
+using testing::gzip;
 using testing::TempDir;
 using testing::write_file;
 
@@ -40,20 +41,6 @@ std::string with_crlf(std::string text) {
     if (c == '\n') out += '\r';
     out += c;
   }
-  return out;
-}
-
-std::string gzip(const std::string& text) {
-  std::string out(compressBound(static_cast<uLong>(text.size())) + 64, '\0');
-  z_stream z{};
-  deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);  // 15 + 16: a gzip wrapper
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
-  z.avail_in = static_cast<uInt>(text.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  EXPECT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
-  out.resize(z.total_out);
-  deflateEnd(&z);
   return out;
 }
 

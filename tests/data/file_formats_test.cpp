@@ -2,10 +2,10 @@
 // Criteo preset on the real Criteo head, zstd input, and several files or a glob per split.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <zstd.h>
 
 #include <cmath>
 
+#include "../support/compressed_text.h"
 #include "../support/test_files.h"
 #include "config/config_loader.h"
 #include "config/schema.h"
@@ -180,10 +180,8 @@ TEST(Zstd, ReadsLikeThePlainFile) {
   TempDir dir("formats");
   std::string text = "label\titem\n";
   for (int i = 0; i < 5000; ++i) text += fmt::format("{}\tv{}\n", i % 2, i * 7919 % 1000);
-  std::string packed(ZSTD_compressBound(text.size()), '\0');
-  packed.resize(ZSTD_compress(packed.data(), packed.size(), text.data(), text.size(), 3));
   write_file(dir / "rows.tsv", text);
-  write_file(dir / "rows.bin", packed);  // told by its first bytes, not its name
+  write_file(dir / "rows.bin", testing::zstd(text));  // told by its first bytes, not its name
   const Config config = parse_config("[features.item]\n", "t.toml");
   const Schema schema = Schema::from_config(config);
   const Dataset plain = load_dataset(dir / "rows.tsv", config, schema);

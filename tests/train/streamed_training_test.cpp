@@ -3,11 +3,10 @@
 // and does not depend on the number of parsing threads.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <zlib.h>
-#include <zstd.h>
 
 #include <nlohmann/json.hpp>
 
+#include "../support/compressed_text.h"
 #include "../support/synthetic_data.h"
 #include "config/config_loader.h"
 #include "train/trainer.h"
@@ -24,12 +23,8 @@ class InputsTest : public ::testing::Test {
     files_ = new testing::SyntheticFiles(testing::write_synthetic_data(dir_->path()));
     for (const char* name : {"train.tsv", "test.tsv"}) {
       const std::string text = testing::read_file(dir_->path() / name);
-      gzFile gz = gzopen((dir_->path() / (std::string(name) + ".gz")).c_str(), "wb");
-      gzwrite(gz, text.data(), static_cast<unsigned>(text.size()));
-      gzclose(gz);
-      std::string packed(ZSTD_compressBound(text.size()), '\0');
-      packed.resize(ZSTD_compress(packed.data(), packed.size(), text.data(), text.size(), 3));
-      testing::write_file(dir_->path() / (std::string(name) + ".zst"), packed);
+      testing::write_file(dir_->path() / (std::string(name) + ".gz"), testing::gzip(text));
+      testing::write_file(dir_->path() / (std::string(name) + ".zst"), testing::zstd(text));
     }
   }
   static void TearDownTestSuite() {
