@@ -342,7 +342,7 @@ TEST_F(SynthGenerator, WrittenRowsReproduceThePlantedProbability) {
   const World world = build_world(kSeed, kRows);
   const ClickParams params;
   double sum_p = 0, sum_y = 0;
-  std::vector<std::pair<double, int>> test_scores;
+  std::vector<std::pair<double, int>> test_scores, test_group_scores[2];  // [0] active, [1] new
   for (const auto& [name, table] : splits_) {
     for (const auto& r : table.rows) {
       std::vector<std::uint32_t> history;
@@ -354,7 +354,10 @@ TEST_F(SynthGenerator, WrittenRowsReproduceThePlantedProbability) {
       const int y = r[kLabel] == "1";
       sum_p += p;
       sum_y += y;
-      if (name == "test") test_scores.emplace_back(p, y);
+      if (name == "test") {
+        test_scores.emplace_back(p, y);
+        test_group_scores[r[kGroup] == "new"].emplace_back(p, y);
+      }
     }
   }
   EXPECT_NEAR(sum_p / kRows, sum_y / kRows, 0.015);
@@ -362,6 +365,11 @@ TEST_F(SynthGenerator, WrittenRowsReproduceThePlantedProbability) {
   RecordProperty("planted_test_auc", std::to_string(test_auc));
   EXPECT_GT(test_auc, 0.75);
   EXPECT_LT(test_auc, 0.9);
+  // synth.json states the same ceiling, per group too (it ranks float-rounded probabilities).
+  const auto planted = nlohmann::json::parse(read_file(*dir_ / "synth.json"))["planted_auc"]["test"];
+  EXPECT_NEAR(planted["all"].get<double>(), test_auc, 1e-5);
+  EXPECT_NEAR(planted["active"].get<double>(), auc(test_group_scores[0]), 1e-5);
+  EXPECT_NEAR(planted["new"].get<double>(), auc(test_group_scores[1]), 1e-5);
 }
 
 TEST_F(SynthGenerator, ManifestNamesEveryColumnWithARole) {

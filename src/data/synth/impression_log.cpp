@@ -75,6 +75,7 @@ ImpressionLog simulate(const World& world, std::uint64_t seed, std::size_t rows,
       row.history_end = static_cast<std::uint32_t>(clicks.size());
       const double p = click_probability(world, u, row.item, hour, clicks, params);
       row.clicked = click_rng.bernoulli(p);
+      row.probability = static_cast<float>(p);
       for (std::size_t k = 0; k < row.noise.size(); ++k)
         row.noise[k] = static_cast<std::uint32_t>(noise_rng.below(kNoiseCardinality[k]));
       if (row.clicked) clicks.push_back(row.item);

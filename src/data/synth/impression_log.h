@@ -26,6 +26,7 @@ struct Impression {
   std::array<std::uint32_t, 3> noise = {};
   std::uint8_t hour = 0;
   bool clicked = false;
+  float probability = 0.0f;  // the planted click probability the label was drawn with
 };
 
 struct ImpressionLog {

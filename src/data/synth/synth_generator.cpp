@@ -43,10 +43,8 @@ Summary generate(const Options& options) {
   for (int s = 0; s < 3; ++s) {
     write_tsv(options.out / fmt::format("{}.tsv", names[s]), world, log, parts[s],
               options.max_history);
-    SplitStats stats{names[s], parts[s].size(), 0};
-    for (const Impression& row : parts[s]) stats.clicks += row.clicked ? 1 : 0;
-    clicks += stats.clicks;
-    splits.push_back(stats);
+    splits.push_back(split_stats(names[s], world, parts[s]));
+    clicks += splits.back().clicks;
   }
 
   const auto json_path = options.out / "synth.json";

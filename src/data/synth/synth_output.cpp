@@ -7,6 +7,7 @@
 #include <iterator>
 
 #include "core/error.h"
+#include "metrics/auc.h"
 #include "data/synth/synth_columns.h"
 
 namespace heed::synth {
@@ -43,7 +44,31 @@ double rate(std::size_t clicks, std::size_t rows) {
   return rows == 0 ? 0.0 : static_cast<double>(clicks) / static_cast<double>(rows);
 }
 
+// AUC of the planted probabilities of the rows `keep` selects.
+template <typename Keep>
+double planted_auc_of(std::span<const Impression> rows, Keep keep) {
+  std::vector<float> scores, labels;
+  for (const Impression& row : rows) {
+    if (!keep(row)) continue;
+    scores.push_back(row.probability);
+    labels.push_back(row.clicked ? 1.0f : 0.0f);
+  }
+  return metrics::auc(scores, labels);
+}
+
 }  // namespace
+
+SplitStats split_stats(std::string_view name, const World& world, std::span<const Impression> rows) {
+  SplitStats stats{name, rows.size(), 0, {}};
+  for (const Impression& row : rows) stats.clicks += row.clicked ? 1 : 0;
+  const auto is_new = [&world](const Impression& row) {
+    return world.users[row.user].group == UserGroup::kNew;
+  };
+  stats.planted_auc.all = planted_auc_of(rows, [](const Impression&) { return true; });
+  stats.planted_auc.active = planted_auc_of(rows, [&](const Impression& r) { return !is_new(r); });
+  stats.planted_auc.new_users = planted_auc_of(rows, is_new);
+  return stats;
+}
 
 void write_tsv(const std::filesystem::path& path, const World& world, const ImpressionLog& log,
                std::span<const Impression> rows, std::size_t max_history) {
@@ -131,6 +156,18 @@ nlohmann::ordered_json manifest(const Options& options, const World& world,
   rates["active"] = rate(group_clicks[1], group_rows[1]);
   j["click_rate"] = rates;
   j["rows_by_group"] = {{"new", group_rows[0]}, {"active", group_rows[1]}};
+
+  // The ceiling a model's AUC can be read against, per split and user group.
+  ordered_json planted = {
+      {"description",
+       "AUC of the planted click probability itself, per split and user group: the best AUC "
+       "any model can reach on these labels"}};
+  for (const SplitStats& s : splits) {
+    planted[std::string(s.name)] = {{"all", s.planted_auc.all},
+                                    {"active", s.planted_auc.active},
+                                    {"new", s.planted_auc.new_users}};
+  }
+  j["planted_auc"] = planted;
 
   ordered_json columns = ordered_json::array();
   for (const ColumnInfo& c : kColumns) {

@@ -14,11 +14,21 @@
 
 namespace heed::synth {
 
+// The AUC of the planted click probability itself: the best ranking any model can reach on
+// these labels (labels are draws, so even the truth does not reach 1). NaN where a group has
+// only one class.
+struct PlantedAuc {
+  double all = 0.0, active = 0.0, new_users = 0.0;
+};
+
 struct SplitStats {
   std::string_view name;  // train | valid | test
   std::size_t rows = 0;
   std::size_t clicks = 0;
+  PlantedAuc planted_auc;
 };
+
+SplitStats split_stats(std::string_view name, const World& world, std::span<const Impression> rows);
 
 // Writes `rows` (a slice of log.rows) to `path` under the kColumns header, histories cut to
 // their last `max_history` clicks.
