@@ -53,7 +53,8 @@ Summary generate(const Options& options) {
   if (!json) throw Error(fmt::format("synth: cannot write {}", json_path.string()));
 
   return Summary{train_rows, valid_rows, test_rows,
-                 static_cast<double>(clicks) / static_cast<double>(options.rows)};
+                 static_cast<double>(clicks) / static_cast<double>(options.rows),
+                 splits.back().planted_auc};
 }
 
 }  // namespace heed::synth

@@ -16,9 +16,17 @@ struct Options {
   std::size_t max_history = 50;  // longest behaviour sequence written
 };
 
+// The AUC of the planted click probability itself: the best ranking any model can reach on
+// these labels (labels are draws, so even the truth does not reach 1). NaN where a group has
+// only one class.
+struct PlantedAuc {
+  double all = 0.0, active = 0.0, new_users = 0.0;
+};
+
 struct Summary {
   std::size_t train_rows, valid_rows, test_rows;
   double click_rate;
+  PlantedAuc test_planted_auc;  // the planted probability's own AUC on the test split
 };
 
 // Writes out/train.tsv, out/valid.tsv, out/test.tsv and out/synth.json. The same options give

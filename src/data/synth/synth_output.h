@@ -14,13 +14,6 @@
 
 namespace heed::synth {
 
-// The AUC of the planted click probability itself: the best ranking any model can reach on
-// these labels (labels are draws, so even the truth does not reach 1). NaN where a group has
-// only one class.
-struct PlantedAuc {
-  double all = 0.0, active = 0.0, new_users = 0.0;
-};
-
 struct SplitStats {
   std::string_view name;  // train | valid | test
   std::size_t rows = 0;
