@@ -15,7 +15,6 @@ Dice::Dice(ParamSet& params, const std::string& name, Index width) : width_(widt
 
 Dice::Cache Dice::make_cache(Index max_rows) const {
   Cache c;
-  c.normalized.resize(max_rows, width_);
   c.p.resize(max_rows, width_);
   c.mean.resize(width_);
   c.var.resize(width_);
@@ -25,17 +24,23 @@ Dice::Cache Dice::make_cache(Index max_rows) const {
   return c;
 }
 
+// Every pass below goes row by row and does all its work on a row while it is in cache: a row
+// of the widths DIN uses is a few vector registers, and the matrices (one row per history
+// value) are larger than the cache. The gate is Eigen's vectorized logistic (a rational
+// approximation within a few ulps of 1 / (1 + exp(-x))).
+
 void Dice::forward(const ParamSet& params, const ConstMatrixView& s, MatrixView y, Cache& cache,
                    bool training) const {
   const Index n = s.rows();
   HEED_CHECK(s.cols() == width_ && y.cols() == width_,
              "dice: width {} expected, got input {} and output {}", width_, s.cols(), y.cols());
-  HEED_CHECK(n <= cache.normalized.rows(), "dice: {} rows but the cache holds {}", n,
-             cache.normalized.rows());
+  HEED_CHECK(n <= cache.p.rows(), "dice: {} rows but the cache holds {}", n, cache.p.rows());
   cache.rows = n;
   cache.training = training;
   if (n == 0) return;
   if (training) {
+    // Two read-only sweeps: the variance about the mean, not E[s^2] - mean^2, which loses the
+    // digits of a small variance under a large mean.
     cache.mean = s.colwise().mean();
     cache.var = (s.rowwise() - cache.mean).array().square().colwise().mean().matrix();
   } else {
@@ -43,14 +48,15 @@ void Dice::forward(const ParamSet& params, const ConstMatrixView& s, MatrixView 
     cache.var = params[running_var_].row(0);
   }
   cache.inv_std = (cache.var.array() + kEpsilon).rsqrt();
+  const auto mean = cache.mean.array(), inv_std = cache.inv_std.array();
   const auto alpha = params[alpha_].row(0).array();
-  // Whole-matrix array expressions so Eigen vectorizes the exp (a scalar std::exp loop here
-  // was the single largest cost of training a DIN model).
-  auto x = cache.normalized.topRows(n).array();
-  auto p = cache.p.topRows(n).array();
-  x = (s.rowwise() - cache.mean).array().rowwise() * cache.inv_std.array();
-  p = (1.0f + (-x).exp()).inverse();
-  y.array() = s.array() * ((p.rowwise() * (1.0f - alpha)).rowwise() + alpha);
+  const Eigen::RowVectorXf keep = 1.0f - alpha;
+  for (Index r = 0; r < n; ++r) {
+    const auto v = s.row(r).array();
+    auto p = cache.p.row(r).array();
+    p = ((v - mean) * inv_std).logistic();
+    y.row(r).array() = v * (p * keep.array() + alpha);
+  }
 }
 
 void Dice::forward_eval_in_place(const ParamSet& params, MatrixView s) const {
@@ -59,12 +65,9 @@ void Dice::forward_eval_in_place(const ParamSet& params, MatrixView s) const {
   const Eigen::RowVectorXf inv_std = (params[running_var_].row(0).array() + kEpsilon).rsqrt();
   const auto alpha = params[alpha_].row(0).array();
   const Eigen::RowVectorXf keep = 1.0f - alpha;
-  // Row by row: a row of the widths DIN uses is a few vector registers, so each row is loaded
-  // once, transformed, and stored.
   for (Index r = 0; r < s.rows(); ++r) {
     auto v = s.row(r).array();
-    const auto p = (1.0f + (-(v - mean) * inv_std.array()).exp()).inverse();
-    v = v * (p * keep.array() + alpha);
+    v = v * (((v - mean) * inv_std.array()).logistic() * keep.array() + alpha);
   }
 }
 
@@ -74,36 +77,48 @@ void Dice::backward(const ParamSet& params, const ConstMatrixView& s, const Cons
   HEED_CHECK(s.rows() == n && dy.rows() == n && ds.rows() == n,
              "dice: backward over {} rows after a forward over {}", s.rows(), n);
   if (n == 0) return;
-  const auto alpha = params[alpha_].row(0);
-  auto d_alpha = grads[alpha_].row(0);
-  // ds first holds d normalized = dy * s (1 - alpha) p (1 - p).
-  for (Index r = 0; r < n; ++r)
-    for (Index c = 0; c < width_; ++c) {
-      const float p = cache.p(r, c), g = dy(r, c), v = s(r, c);
-      d_alpha(c) += g * v * (1.0f - p);
-      ds(r, c) = g * v * (1.0f - alpha(c)) * p * (1.0f - p);
+  const auto alpha = params[alpha_].row(0).array();
+  const Eigen::RowVectorXf keep = 1.0f - alpha;
+  const auto mean = cache.mean.array(), inv_std = cache.inv_std.array();
+  auto d_alpha = grads[alpha_].row(0).array();
+  // With p = sigmoid(x), x = (s - mean) inv_std, y = s (alpha + p (1 - alpha)):
+  //   d alpha      += dy s (1 - p)
+  //   d x           = dy s (1 - alpha) p (1 - p)
+  //   ds (direct)   = dy (alpha + p (1 - alpha))          (p held fixed)
+  if (!cache.training) {
+    // Fixed statistics: ds = d x inv_std + direct, in one sweep.
+    for (Index r = 0; r < n; ++r) {
+      const auto v = s.row(r).array(), g = dy.row(r).array();
+      const auto p = cache.p.row(r).array();
+      d_alpha += g * v * (1.0f - p);
+      ds.row(r).array() =
+          g * v * keep.array() * p * (1.0f - p) * inv_std + g * (p * keep.array() + alpha);
     }
-  if (cache.training) {
-    // Through the batch statistics: ds = inv_std (dx - mean(dx) - x mean(dx x)), x = normalized.
-    cache.sum_d.setZero();
-    cache.sum_dx.setZero();
-    for (Index r = 0; r < n; ++r)
-      for (Index c = 0; c < width_; ++c) {
-        cache.sum_d(c) += ds(r, c);
-        cache.sum_dx(c) += ds(r, c) * cache.normalized(r, c);
-      }
-    const float inv_n = 1.0f / static_cast<float>(n);
-    for (Index r = 0; r < n; ++r)
-      for (Index c = 0; c < width_; ++c)
-        ds(r, c) = cache.inv_std(c) * (ds(r, c) - cache.sum_d(c) * inv_n -
-                                       cache.normalized(r, c) * cache.sum_dx(c) * inv_n);
-  } else {
-    for (Index r = 0; r < n; ++r) ds.row(r).array() *= cache.inv_std.array();
+    return;
   }
-  // The direct path, p held fixed.
-  for (Index r = 0; r < n; ++r)
-    for (Index c = 0; c < width_; ++c)
-      ds(r, c) += dy(r, c) * (alpha(c) + cache.p(r, c) * (1.0f - alpha(c)));
+  // Through the batch statistics: ds = inv_std (dx - mean(dx) - x mean(dx x)) + direct. The
+  // first sweep leaves dx in ds and sums what the second needs.
+  auto sum_d = cache.sum_d.array(), sum_dx = cache.sum_dx.array();
+  sum_d.setZero();
+  sum_dx.setZero();
+  for (Index r = 0; r < n; ++r) {
+    const auto v = s.row(r).array(), g = dy.row(r).array();
+    const auto p = cache.p.row(r).array();
+    auto dx = ds.row(r).array();
+    d_alpha += g * v * (1.0f - p);
+    dx = g * v * keep.array() * p * (1.0f - p);
+    sum_d += dx;
+    sum_dx += dx * ((v - mean) * inv_std);
+  }
+  const float inv_n = 1.0f / static_cast<float>(n);
+  sum_d *= inv_n;
+  sum_dx *= inv_n;
+  for (Index r = 0; r < n; ++r) {
+    const auto v = s.row(r).array(), g = dy.row(r).array();
+    const auto p = cache.p.row(r).array();
+    auto d = ds.row(r).array();
+    d = inv_std * (d - sum_d - (v - mean) * inv_std * sum_dx) + g * (p * keep.array() + alpha);
+  }
 }
 
 void Dice::update_running_statistics(ParamSet& params,
