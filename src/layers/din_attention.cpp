@@ -36,25 +36,27 @@ DinAttention::DinAttention(ParamSet& params, const std::string& name, Index widt
 
 DinAttention::Cache DinAttention::make_cache(Index max_rows, Index max_keys) const {
   const Index Q = width_, h1 = first_width();
+  // Left uninitialized: every pass writes the rows it reads first, and these buffers are
+  // sized for the longest batch, so zeroing them touched every page of a large allocation.
   Cache c;
-  c.query_weight = Matrix::Zero(Q, h1);
-  c.key_weight = Matrix::Zero(Q, h1);
-  c.query_term = Matrix::Zero(max_rows, h1);
-  c.key_term = Matrix::Zero(max_keys, h1);
-  c.product = Matrix::Zero(max_keys, Q);
+  c.query_weight = Matrix(Q, h1);
+  c.key_weight = Matrix(Q, h1);
+  c.query_term = Matrix(max_rows, h1);
+  c.key_term = Matrix(max_keys, h1);
+  c.product = Matrix(max_keys, Q);
   for (std::size_t l = 0; l < options_.hidden.size(); ++l) {
     const Index w = options_.hidden[l];
-    c.pre.push_back(Matrix::Zero(max_keys, w));
-    c.act.push_back(Matrix::Zero(max_keys, w));
-    c.d_act.push_back(Matrix::Zero(max_keys, w));
-    c.d_pre.push_back(Matrix::Zero(max_keys, w));
+    c.pre.push_back(Matrix(max_keys, w));
+    c.act.push_back(Matrix(max_keys, w));
+    c.d_act.push_back(Matrix(max_keys, w));
+    c.d_pre.push_back(Matrix(max_keys, w));
     if (!dice_.empty()) c.dice.push_back(dice_[l].make_cache(max_keys));
   }
-  c.score = Matrix::Zero(max_keys, 1);
-  c.weight = Matrix::Zero(max_keys, 1);
-  c.d_score = Matrix::Zero(max_keys, 1);
-  c.d_product = Matrix::Zero(max_keys, Q);
-  c.d_query_term = Matrix::Zero(max_rows, h1);
+  c.score = Matrix(max_keys, 1);
+  c.weight = Matrix(max_keys, 1);
+  c.d_score = Matrix(max_keys, 1);
+  c.d_product = Matrix(max_keys, Q);
+  c.d_query_term = Matrix(max_rows, h1);
   return c;
 }
 
@@ -129,11 +131,15 @@ void DinAttention::forward_from_key_terms(const ParamSet& params, const ConstMat
   for (Index i = 0; i < rows; ++i)
     for (Index j = offsets[i]; j < offsets[i + 1]; ++j)
       product.row(j) = queries.row(i).cwiseProduct(keys.row(j));
+  // The key and query terms first, then the product term's GEMM accumulates onto them (an
+  // assigned product would zero `first` and need two more passes for the terms).
   auto first = (L == 0 ? cache.score : cache.pre[0]).topRows(n);  // [N, h1]
-  first.noalias() = product * w1.bottomRows(Q);
-  first += key_terms.topRows(n);
-  for (Index i = 0; i < rows; ++i)
-    first.middleRows(offsets[i], offsets[i + 1] - offsets[i]).rowwise() += query_term.row(i);
+  for (Index i = 0; i < rows; ++i) {
+    const Index begin = offsets[i], m = offsets[i + 1] - offsets[i];
+    first.middleRows(begin, m) =
+        key_terms.middleRows(begin, m).rowwise() + query_term.row(i);
+  }
+  first.noalias() += product * w1.bottomRows(Q);
 
   // The rest of the activation unit.
   for (std::size_t l = 0; l < L; ++l) {
@@ -290,15 +296,13 @@ void DinAttention::forward_shared(const ParamSet& params, const SharedKeys& shar
     for (Index i = 0; i < count; ++i)
       product.middleRows(i * T, T) =
           shared.keys.array().rowwise() * queries.row(begin + i).array();
-    // First layer: the product term's GEMM, then per pair the key and query terms and the
-    // activation, while the row is in cache.
+    // First layer: the key and query terms of each pair, then the product term's GEMM
+    // accumulates onto them (an assigned product would zero `first` first).
     auto first = scratch.hidden[0].topRows(n);  // [n, h1]
-    first.noalias() = product * w1.bottomRows(Q);
-    for (Index i = 0; i < count; ++i) {
-      auto block = first.middleRows(i * T, T);
-      block += shared.key_terms;
-      block.rowwise() += scratch.query_terms.row(begin + i);
-    }
+    for (Index i = 0; i < count; ++i)
+      first.middleRows(i * T, T) =
+          shared.key_terms.rowwise() + scratch.query_terms.row(begin + i);
+    first.noalias() += product * w1.bottomRows(Q);
     for (std::size_t l = 0; l < L; ++l) {
       if (l > 0) layers_[l].forward(params, scratch.hidden[l - 1].topRows(n), scratch.hidden[l].topRows(n));
       if (dice_.empty()) {
@@ -309,8 +313,8 @@ void DinAttention::forward_shared(const ParamSet& params, const SharedKeys& shar
     }
     auto score = scratch.score.head(n);
     if (L > 0) {
-      score.noalias() = scratch.hidden[L - 1].topRows(n) * params[layers_[L].weight()].col(0);
-      score.array() += params[layers_[L].bias()](0, 0);
+      score.setConstant(params[layers_[L].bias()](0, 0));
+      score.noalias() += scratch.hidden[L - 1].topRows(n) * params[layers_[L].weight()].col(0);
     } else {
       score = scratch.hidden[0].topRows(n).col(0);
     }
