@@ -42,7 +42,6 @@ DinAttention::Cache DinAttention::make_cache(Index max_rows, Index max_keys) con
   c.query_weight = Matrix(Q, h1);
   c.key_weight = Matrix(Q, h1);
   c.query_term = Matrix(max_rows, h1);
-  c.key_term = Matrix(max_keys, h1);
   c.product = Matrix(max_keys, Q);
   for (std::size_t l = 0; l < options_.hidden.size(); ++l) {
     const Index w = options_.hidden[l];
@@ -71,9 +70,9 @@ void DinAttention::check_shapes(const ConstMatrixView& queries, const ConstMatri
              cache.query_term.rows());
   HEED_CHECK(offsets[0] == 0, "din attention: offsets must start at 0, got {}", offsets[0]);
   const Index n = offsets[rows];
-  HEED_CHECK(n <= keys.rows() && n <= cache.key_term.rows(),
+  HEED_CHECK(n <= keys.rows() && n <= cache.product.rows(),
              "din attention: {} keys, but {} given and a cache for {}", n, keys.rows(),
-             cache.key_term.rows());
+             cache.product.rows());
 #ifndef NDEBUG
   for (Index i = 0; i < rows; ++i) assert(offsets[i] <= offsets[i + 1]);
 #endif
@@ -91,12 +90,10 @@ void DinAttention::forward(const ParamSet& params, const ConstMatrixView& querie
                            const ConstMatrixView& keys, const std::uint32_t* offsets, Index rows,
                            MatrixView pooled, Cache& cache, bool training) const {
   check_shapes(queries, keys, offsets, rows, cache);
-  const Index Q = width_, n = offsets[rows];
+  const Index Q = width_;
   const Matrix& w1 = params[first_weight()];
   cache.key_weight = w1.middleRows(Q, Q) - w1.middleRows(2 * Q, Q);
-  cache.key_term.topRows(n).noalias() = keys.topRows(n) * cache.key_weight;
-  forward_from_key_terms(params, queries, keys, cache.key_term.topRows(n), offsets, rows, pooled,
-                         cache, training);
+  forward_from_key_terms(params, queries, keys, nullptr, offsets, rows, pooled, cache, training);
 }
 
 void DinAttention::forward_with_key_terms(const ParamSet& params, const ConstMatrixView& queries,
@@ -108,12 +105,12 @@ void DinAttention::forward_with_key_terms(const ParamSet& params, const ConstMat
   HEED_CHECK(key_terms.rows() >= offsets[rows] && key_terms.cols() == first_width(),
              "din attention: key terms must be [{}, {}], got [{}, {}]", offsets[rows],
              first_width(), key_terms.rows(), key_terms.cols());
-  forward_from_key_terms(params, queries, keys, key_terms, offsets, rows, pooled, cache, false);
+  forward_from_key_terms(params, queries, keys, &key_terms, offsets, rows, pooled, cache, false);
 }
 
 void DinAttention::forward_from_key_terms(const ParamSet& params, const ConstMatrixView& queries,
                                           const ConstMatrixView& keys,
-                                          const ConstMatrixView& key_terms,
+                                          const ConstMatrixView* key_terms,
                                           const std::uint32_t* offsets, Index rows,
                                           MatrixView pooled, Cache& cache, bool training) const {
   const Index Q = width_, n = offsets[rows];
@@ -122,7 +119,8 @@ void DinAttention::forward_from_key_terms(const ParamSet& params, const ConstMat
   cache.keys = n;
   const Matrix& w1 = params[first_weight()];
 
-  // First layer: q (Wq + Wd) + b per row, k (Wk - Wd) per key (given), (q * k) Wp per key.
+  // First layer: q (Wq + Wd) + b per row, k (Wk - Wd) per key (given, or a GEMM here),
+  // (q * k) Wp per key.
   cache.query_weight = w1.topRows(Q) + w1.middleRows(2 * Q, Q);
   auto query_term = cache.query_term.topRows(rows);  // [R, h1]
   query_term.noalias() = queries.topRows(rows) * cache.query_weight;
@@ -131,14 +129,18 @@ void DinAttention::forward_from_key_terms(const ParamSet& params, const ConstMat
   for (Index i = 0; i < rows; ++i)
     for (Index j = offsets[i]; j < offsets[i + 1]; ++j)
       product.row(j) = queries.row(i).cwiseProduct(keys.row(j));
-  // The key and query terms first, then the product term's GEMM accumulates onto them (an
-  // assigned product would zero `first` and need two more passes for the terms).
+  // The query term (and the given key terms) first, then the GEMMs accumulate onto them: an
+  // assigned product would zero `first` and need more passes to add the terms.
   auto first = (L == 0 ? cache.score : cache.pre[0]).topRows(n);  // [N, h1]
   for (Index i = 0; i < rows; ++i) {
     const Index begin = offsets[i], m = offsets[i + 1] - offsets[i];
-    first.middleRows(begin, m) =
-        key_terms.middleRows(begin, m).rowwise() + query_term.row(i);
+    if (key_terms) {
+      first.middleRows(begin, m) = key_terms->middleRows(begin, m).rowwise() + query_term.row(i);
+    } else {
+      first.middleRows(begin, m).rowwise() = query_term.row(i);
+    }
   }
+  if (!key_terms) first.noalias() += keys.topRows(n) * cache.key_weight;
   first.noalias() += product * w1.bottomRows(Q);
 
   // The rest of the activation unit.
