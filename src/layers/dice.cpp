@@ -6,6 +6,74 @@
 
 namespace heed {
 
+namespace {
+
+// Backward's sweeps work a row in pieces of one vector register (Width = kPiece) and a remainder
+// (Width = Eigen::Dynamic, at most kPiece - 1 columns): fixed-size pieces keep every
+// intermediate in registers, where whole-row Eigen statements would each sweep the row again.
+constexpr int kPiece = 8;
+template <int Width>
+using Piece = Eigen::Array<float, 1, Width, Eigen::RowMajor, 1, kPiece>;
+template <int Width>
+using In = Eigen::Map<const Piece<Width>>;
+template <int Width>
+using Out = Eigen::Map<Piece<Width>>;
+
+// The values of one piece of columns [c, c + w) of a row.
+struct Columns {
+  const float *s, *dy, *p, *keep, *alpha, *mean, *inv_std;
+  float *ds, *d_alpha;
+};
+
+// Fixed statistics: ds = dx inv_std + direct.
+template <int Width>
+void evaluation_piece(const Columns& c, Index w) {
+  const In<Width> v(c.s, w), g(c.dy, w), p(c.p, w), keep(c.keep, w);
+  const Piece<Width> gv = g * v, q = 1.0f - p;
+  Out<Width>(c.d_alpha, w) += gv * q;
+  Out<Width>(c.ds, w) = gv * keep * p * q * In<Width>(c.inv_std, w) +
+                        g * (p * keep + In<Width>(c.alpha, w));
+}
+
+// Batch statistics, first sweep: dx into ds, its sums (sum_d, sum_dx) for the second.
+template <int Width>
+void training_piece(const Columns& c, float* sum_d, float* sum_dx, Index w) {
+  const In<Width> v(c.s, w), g(c.dy, w), p(c.p, w);
+  const Piece<Width> gv = g * v, q = 1.0f - p;
+  Out<Width>(c.d_alpha, w) += gv * q;
+  const Piece<Width> dx = gv * In<Width>(c.keep, w) * p * q;
+  Out<Width>(c.ds, w) = dx;
+  Out<Width>(sum_d, w) += dx;
+  Out<Width>(sum_dx, w) += dx * (v - In<Width>(c.mean, w)) * In<Width>(c.inv_std, w);
+}
+
+// Second sweep: ds = inv_std (dx - mean(dx) - x mean(dx x)) + direct (the means in sum_d,
+// sum_dx).
+template <int Width>
+void statistics_piece(const Columns& c, const float* mean_d, const float* mean_dx, Index w) {
+  const In<Width> v(c.s, w), g(c.dy, w), p(c.p, w), inv_std(c.inv_std, w);
+  Out<Width> d(c.ds, w);
+  d = inv_std * (d - In<Width>(mean_d, w) -
+                 (v - In<Width>(c.mean, w)) * inv_std * In<Width>(mean_dx, w)) +
+      g * (p * In<Width>(c.keep, w) + In<Width>(c.alpha, w));
+}
+
+// Calls piece<kPiece>(columns at c, kPiece) along the row, then piece<Dynamic> on the rest.
+template <typename Fixed, typename Rest>
+void along_row(Columns row, Index width, Fixed fixed, Rest rest) {
+  Index c = 0;
+  auto at = [&row](Index offset) {
+    Columns p = row;
+    p.s += offset, p.dy += offset, p.p += offset, p.keep += offset, p.alpha += offset;
+    p.mean += offset, p.inv_std += offset, p.ds += offset, p.d_alpha += offset;
+    return p;
+  };
+  for (; c + kPiece <= width; c += kPiece) fixed(at(c), c, kPiece);
+  if (c < width) rest(at(c), c, width - c);
+}
+
+}  // namespace
+
 Dice::Dice(ParamSet& params, const std::string& name, Index width) : width_(width) {
   alpha_ = params.add(name + ".alpha", 1, width);  // zeros
   running_mean_ = params.add(name + ".running_mean", 1, width, false);
@@ -79,52 +147,54 @@ void Dice::forward_eval_in_place(const ParamSet& params, MatrixView s) const {
 
 void Dice::backward(const ParamSet& params, const ConstMatrixView& s, const ConstMatrixView& dy,
                     MatrixView ds, Cache& cache, Gradients& grads) const {
-  const Index n = cache.rows;
+  const Index n = cache.rows, D = width_;
   HEED_CHECK(s.rows() == n && dy.rows() == n && ds.rows() == n,
              "dice: backward over {} rows after a forward over {}", s.rows(), n);
   if (n == 0) return;
-  const auto alpha = params[alpha_].row(0).array();
-  const Eigen::RowVectorXf keep = 1.0f - alpha;
-  const auto mean = cache.mean.array(), inv_std = cache.inv_std.array();
-  auto d_alpha = grads[alpha_].row(0).array();
   // With p = sigmoid(x), x = (s - mean) inv_std, y = s (alpha + p (1 - alpha)):
   //   d alpha      += dy s (1 - p)
   //   d x           = dy s (1 - alpha) p (1 - p)
   //   ds (direct)   = dy (alpha + p (1 - alpha))          (p held fixed)
-  if (!cache.training) {
-    // Fixed statistics: ds = d x inv_std + direct, in one sweep.
-    for (Index r = 0; r < n; ++r) {
-      const auto v = s.row(r).array(), g = dy.row(r).array();
-      const auto p = cache.p.row(r).array();
-      d_alpha += g * v * (1.0f - p);
-      ds.row(r).array() =
-          g * v * keep.array() * p * (1.0f - p) * inv_std + g * (p * keep.array() + alpha);
-    }
+  const Eigen::RowVectorXf keep = 1.0f - params[alpha_].row(0).array();
+  auto row = [&](Index r) {
+    return Columns{s.row(r).data(),      dy.row(r).data(),      cache.p.row(r).data(),
+                   keep.data(),          params[alpha_].data(), cache.mean.data(),
+                   cache.inv_std.data(), ds.row(r).data(),      grads[alpha_].data()};
+  };
+  if (!cache.training) {  // fixed statistics: one sweep
+    for (Index r = 0; r < n; ++r)
+      along_row(
+          row(r), D, [](const Columns& c, Index, Index w) { evaluation_piece<kPiece>(c, w); },
+          [](const Columns& c, Index, Index w) { evaluation_piece<Eigen::Dynamic>(c, w); });
     return;
   }
   // Through the batch statistics: ds = inv_std (dx - mean(dx) - x mean(dx x)) + direct. The
   // first sweep leaves dx in ds and sums what the second needs.
-  auto sum_d = cache.sum_d.array(), sum_dx = cache.sum_dx.array();
-  sum_d.setZero();
-  sum_dx.setZero();
-  for (Index r = 0; r < n; ++r) {
-    const auto v = s.row(r).array(), g = dy.row(r).array();
-    const auto p = cache.p.row(r).array();
-    auto dx = ds.row(r).array();
-    d_alpha += g * v * (1.0f - p);
-    dx = g * v * keep.array() * p * (1.0f - p);
-    sum_d += dx;
-    sum_dx += dx * ((v - mean) * inv_std);
-  }
+  float* sum_d = cache.sum_d.data();
+  float* sum_dx = cache.sum_dx.data();
+  cache.sum_d.setZero();
+  cache.sum_dx.setZero();
+  for (Index r = 0; r < n; ++r)
+    along_row(
+        row(r), D,
+        [&](const Columns& c, Index at, Index w) {
+          training_piece<kPiece>(c, sum_d + at, sum_dx + at, w);
+        },
+        [&](const Columns& c, Index at, Index w) {
+          training_piece<Eigen::Dynamic>(c, sum_d + at, sum_dx + at, w);
+        });
   const float inv_n = 1.0f / static_cast<float>(n);
-  sum_d *= inv_n;
-  sum_dx *= inv_n;
-  for (Index r = 0; r < n; ++r) {
-    const auto v = s.row(r).array(), g = dy.row(r).array();
-    const auto p = cache.p.row(r).array();
-    auto d = ds.row(r).array();
-    d = inv_std * (d - sum_d - (v - mean) * inv_std * sum_dx) + g * (p * keep.array() + alpha);
-  }
+  cache.sum_d *= inv_n;
+  cache.sum_dx *= inv_n;
+  for (Index r = 0; r < n; ++r)
+    along_row(
+        row(r), D,
+        [&](const Columns& c, Index at, Index w) {
+          statistics_piece<kPiece>(c, sum_d + at, sum_dx + at, w);
+        },
+        [&](const Columns& c, Index at, Index w) {
+          statistics_piece<Eigen::Dynamic>(c, sum_d + at, sum_dx + at, w);
+        });
 }
 
 void Dice::update_running_statistics(ParamSet& params,
