@@ -58,7 +58,8 @@ void statistics_piece(const Columns& c, const float* mean_d, const float* mean_d
       g * (p * In<Width>(c.keep, w) + In<Width>(c.alpha, w));
 }
 
-// Calls piece<kPiece>(columns at c, kPiece) along the row, then piece<Dynamic> on the rest.
+// Along a row: fixed(piece, its first column, kPiece) per whole piece, then rest(piece, its
+// first column, width) on the remaining columns, if any.
 template <typename Fixed, typename Rest>
 void along_row(Columns row, Index width, Fixed fixed, Rest rest) {
   Index c = 0;
