@@ -12,8 +12,10 @@ Dense::Dense(ParamSet& params, const std::string& name, Index in, Index out, Rng
 }
 
 void Dense::forward(const ParamSet& params, const ConstMatrixView& x, MatrixView y) const {
-  y.noalias() = x * params[weight_];
-  y.rowwise() += params[bias_].row(0);
+  // The product accumulates onto the bias: an assigned product would first zero y and then
+  // take another pass to add the bias.
+  y.rowwise() = params[bias_].row(0);
+  y.noalias() += x * params[weight_];
 }
 
 void Dense::backward(const ParamSet& params, const ConstMatrixView& x, const ConstMatrixView& dy, MatrixView* dx,

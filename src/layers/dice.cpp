@@ -6,6 +6,75 @@
 
 namespace heed {
 
+namespace {
+
+// Backward's sweeps work a row in pieces of one vector register (Width = kPiece) and a remainder
+// (Width = Eigen::Dynamic, at most kPiece - 1 columns): fixed-size pieces keep every
+// intermediate in registers, where whole-row Eigen statements would each sweep the row again.
+constexpr int kPiece = 8;
+template <int Width>
+using Piece = Eigen::Array<float, 1, Width, Eigen::RowMajor, 1, kPiece>;
+template <int Width>
+using In = Eigen::Map<const Piece<Width>>;
+template <int Width>
+using Out = Eigen::Map<Piece<Width>>;
+
+// The values of one piece of columns [c, c + w) of a row.
+struct Columns {
+  const float *s, *dy, *p, *keep, *alpha, *mean, *inv_std;
+  float *ds, *d_alpha;
+};
+
+// Fixed statistics: ds = dx inv_std + direct.
+template <int Width>
+void evaluation_piece(const Columns& c, Index w) {
+  const In<Width> v(c.s, w), g(c.dy, w), p(c.p, w), keep(c.keep, w);
+  const Piece<Width> gv = g * v, q = 1.0f - p;
+  Out<Width>(c.d_alpha, w) += gv * q;
+  Out<Width>(c.ds, w) = gv * keep * p * q * In<Width>(c.inv_std, w) +
+                        g * (p * keep + In<Width>(c.alpha, w));
+}
+
+// Batch statistics, first sweep: dx into ds, its sums (sum_d, sum_dx) for the second.
+template <int Width>
+void training_piece(const Columns& c, float* sum_d, float* sum_dx, Index w) {
+  const In<Width> v(c.s, w), g(c.dy, w), p(c.p, w);
+  const Piece<Width> gv = g * v, q = 1.0f - p;
+  Out<Width>(c.d_alpha, w) += gv * q;
+  const Piece<Width> dx = gv * In<Width>(c.keep, w) * p * q;
+  Out<Width>(c.ds, w) = dx;
+  Out<Width>(sum_d, w) += dx;
+  Out<Width>(sum_dx, w) += dx * (v - In<Width>(c.mean, w)) * In<Width>(c.inv_std, w);
+}
+
+// Second sweep: ds = inv_std (dx - mean(dx) - x mean(dx x)) + direct (the means in sum_d,
+// sum_dx).
+template <int Width>
+void statistics_piece(const Columns& c, const float* mean_d, const float* mean_dx, Index w) {
+  const In<Width> v(c.s, w), g(c.dy, w), p(c.p, w), inv_std(c.inv_std, w);
+  Out<Width> d(c.ds, w);
+  d = inv_std * (d - In<Width>(mean_d, w) -
+                 (v - In<Width>(c.mean, w)) * inv_std * In<Width>(mean_dx, w)) +
+      g * (p * In<Width>(c.keep, w) + In<Width>(c.alpha, w));
+}
+
+// Along a row: fixed(piece, its first column, kPiece) per whole piece, then rest(piece, its
+// first column, width) on the remaining columns, if any.
+template <typename Fixed, typename Rest>
+void along_row(Columns row, Index width, Fixed fixed, Rest rest) {
+  Index c = 0;
+  auto at = [&row](Index offset) {
+    Columns p = row;
+    p.s += offset, p.dy += offset, p.p += offset, p.keep += offset, p.alpha += offset;
+    p.mean += offset, p.inv_std += offset, p.ds += offset, p.d_alpha += offset;
+    return p;
+  };
+  for (; c + kPiece <= width; c += kPiece) fixed(at(c), c, kPiece);
+  if (c < width) rest(at(c), c, width - c);
+}
+
+}  // namespace
+
 Dice::Dice(ParamSet& params, const std::string& name, Index width) : width_(width) {
   alpha_ = params.add(name + ".alpha", 1, width);  // zeros
   running_mean_ = params.add(name + ".running_mean", 1, width, false);
@@ -15,7 +84,6 @@ Dice::Dice(ParamSet& params, const std::string& name, Index width) : width_(widt
 
 Dice::Cache Dice::make_cache(Index max_rows) const {
   Cache c;
-  c.normalized.resize(max_rows, width_);
   c.p.resize(max_rows, width_);
   c.mean.resize(width_);
   c.var.resize(width_);
@@ -25,32 +93,45 @@ Dice::Cache Dice::make_cache(Index max_rows) const {
   return c;
 }
 
+// Every pass below goes row by row and does all its work on a row while it is in cache: a row
+// of the widths DIN uses is a few vector registers, and the matrices (one row per history
+// value) are larger than the cache. The gate is Eigen's vectorized logistic (a rational
+// approximation within a few ulps of 1 / (1 + exp(-x))).
+
 void Dice::forward(const ParamSet& params, const ConstMatrixView& s, MatrixView y, Cache& cache,
                    bool training) const {
   const Index n = s.rows();
   HEED_CHECK(s.cols() == width_ && y.cols() == width_,
              "dice: width {} expected, got input {} and output {}", width_, s.cols(), y.cols());
-  HEED_CHECK(n <= cache.normalized.rows(), "dice: {} rows but the cache holds {}", n,
-             cache.normalized.rows());
+  HEED_CHECK(n <= cache.p.rows(), "dice: {} rows but the cache holds {}", n, cache.p.rows());
   cache.rows = n;
   cache.training = training;
   if (n == 0) return;
   if (training) {
-    cache.mean = s.colwise().mean();
-    cache.var = (s.rowwise() - cache.mean).array().square().colwise().mean().matrix();
+    // Two read-only sweeps, row by row (Eigen's column-wise reductions of a row-major matrix
+    // took several times the instructions): the variance about the mean, not E[s^2] - mean^2,
+    // which loses the digits of a small variance under a large mean.
+    const float inv_n = 1.0f / static_cast<float>(n);
+    cache.mean.setZero();
+    for (Index r = 0; r < n; ++r) cache.mean += s.row(r);
+    cache.mean *= inv_n;
+    cache.var.setZero();
+    for (Index r = 0; r < n; ++r) cache.var.array() += (s.row(r) - cache.mean).array().square();
+    cache.var *= inv_n;
   } else {
     cache.mean = params[running_mean_].row(0);
     cache.var = params[running_var_].row(0);
   }
   cache.inv_std = (cache.var.array() + kEpsilon).rsqrt();
+  const auto mean = cache.mean.array(), inv_std = cache.inv_std.array();
   const auto alpha = params[alpha_].row(0).array();
-  // Whole-matrix array expressions so Eigen vectorizes the exp (a scalar std::exp loop here
-  // was the single largest cost of training a DIN model).
-  auto x = cache.normalized.topRows(n).array();
-  auto p = cache.p.topRows(n).array();
-  x = (s.rowwise() - cache.mean).array().rowwise() * cache.inv_std.array();
-  p = (1.0f + (-x).exp()).inverse();
-  y.array() = s.array() * ((p.rowwise() * (1.0f - alpha)).rowwise() + alpha);
+  const Eigen::RowVectorXf keep = 1.0f - alpha;
+  for (Index r = 0; r < n; ++r) {
+    const auto v = s.row(r).array();
+    auto p = cache.p.row(r).array();
+    p = ((v - mean) * inv_std).logistic();
+    y.row(r).array() = v * (p * keep.array() + alpha);
+  }
 }
 
 void Dice::forward_eval_in_place(const ParamSet& params, MatrixView s) const {
@@ -59,51 +140,62 @@ void Dice::forward_eval_in_place(const ParamSet& params, MatrixView s) const {
   const Eigen::RowVectorXf inv_std = (params[running_var_].row(0).array() + kEpsilon).rsqrt();
   const auto alpha = params[alpha_].row(0).array();
   const Eigen::RowVectorXf keep = 1.0f - alpha;
-  // Row by row: a row of the widths DIN uses is a few vector registers, so each row is loaded
-  // once, transformed, and stored.
   for (Index r = 0; r < s.rows(); ++r) {
     auto v = s.row(r).array();
-    const auto p = (1.0f + (-(v - mean) * inv_std.array()).exp()).inverse();
-    v = v * (p * keep.array() + alpha);
+    v = v * (((v - mean) * inv_std.array()).logistic() * keep.array() + alpha);
   }
 }
 
 void Dice::backward(const ParamSet& params, const ConstMatrixView& s, const ConstMatrixView& dy,
                     MatrixView ds, Cache& cache, Gradients& grads) const {
-  const Index n = cache.rows;
+  const Index n = cache.rows, D = width_;
   HEED_CHECK(s.rows() == n && dy.rows() == n && ds.rows() == n,
              "dice: backward over {} rows after a forward over {}", s.rows(), n);
   if (n == 0) return;
-  const auto alpha = params[alpha_].row(0);
-  auto d_alpha = grads[alpha_].row(0);
-  // ds first holds d normalized = dy * s (1 - alpha) p (1 - p).
-  for (Index r = 0; r < n; ++r)
-    for (Index c = 0; c < width_; ++c) {
-      const float p = cache.p(r, c), g = dy(r, c), v = s(r, c);
-      d_alpha(c) += g * v * (1.0f - p);
-      ds(r, c) = g * v * (1.0f - alpha(c)) * p * (1.0f - p);
-    }
-  if (cache.training) {
-    // Through the batch statistics: ds = inv_std (dx - mean(dx) - x mean(dx x)), x = normalized.
-    cache.sum_d.setZero();
-    cache.sum_dx.setZero();
+  // With p = sigmoid(x), x = (s - mean) inv_std, y = s (alpha + p (1 - alpha)):
+  //   d alpha      += dy s (1 - p)
+  //   d x           = dy s (1 - alpha) p (1 - p)
+  //   ds (direct)   = dy (alpha + p (1 - alpha))          (p held fixed)
+  const Eigen::RowVectorXf keep = 1.0f - params[alpha_].row(0).array();
+  auto row = [&](Index r) {
+    return Columns{s.row(r).data(),      dy.row(r).data(),      cache.p.row(r).data(),
+                   keep.data(),          params[alpha_].data(), cache.mean.data(),
+                   cache.inv_std.data(), ds.row(r).data(),      grads[alpha_].data()};
+  };
+  if (!cache.training) {  // fixed statistics: one sweep
     for (Index r = 0; r < n; ++r)
-      for (Index c = 0; c < width_; ++c) {
-        cache.sum_d(c) += ds(r, c);
-        cache.sum_dx(c) += ds(r, c) * cache.normalized(r, c);
-      }
-    const float inv_n = 1.0f / static_cast<float>(n);
-    for (Index r = 0; r < n; ++r)
-      for (Index c = 0; c < width_; ++c)
-        ds(r, c) = cache.inv_std(c) * (ds(r, c) - cache.sum_d(c) * inv_n -
-                                       cache.normalized(r, c) * cache.sum_dx(c) * inv_n);
-  } else {
-    for (Index r = 0; r < n; ++r) ds.row(r).array() *= cache.inv_std.array();
+      along_row(
+          row(r), D, [](const Columns& c, Index, Index w) { evaluation_piece<kPiece>(c, w); },
+          [](const Columns& c, Index, Index w) { evaluation_piece<Eigen::Dynamic>(c, w); });
+    return;
   }
-  // The direct path, p held fixed.
+  // Through the batch statistics: ds = inv_std (dx - mean(dx) - x mean(dx x)) + direct. The
+  // first sweep leaves dx in ds and sums what the second needs.
+  float* sum_d = cache.sum_d.data();
+  float* sum_dx = cache.sum_dx.data();
+  cache.sum_d.setZero();
+  cache.sum_dx.setZero();
   for (Index r = 0; r < n; ++r)
-    for (Index c = 0; c < width_; ++c)
-      ds(r, c) += dy(r, c) * (alpha(c) + cache.p(r, c) * (1.0f - alpha(c)));
+    along_row(
+        row(r), D,
+        [&](const Columns& c, Index at, Index w) {
+          training_piece<kPiece>(c, sum_d + at, sum_dx + at, w);
+        },
+        [&](const Columns& c, Index at, Index w) {
+          training_piece<Eigen::Dynamic>(c, sum_d + at, sum_dx + at, w);
+        });
+  const float inv_n = 1.0f / static_cast<float>(n);
+  cache.sum_d *= inv_n;
+  cache.sum_dx *= inv_n;
+  for (Index r = 0; r < n; ++r)
+    along_row(
+        row(r), D,
+        [&](const Columns& c, Index at, Index w) {
+          statistics_piece<kPiece>(c, sum_d + at, sum_dx + at, w);
+        },
+        [&](const Columns& c, Index at, Index w) {
+          statistics_piece<Eigen::Dynamic>(c, sum_d + at, sum_dx + at, w);
+        });
 }
 
 void Dice::update_running_statistics(ParamSet& params,

@@ -33,8 +33,7 @@ class Dice {
 
   // Per-thread buffers for up to max_rows rows.
   struct Cache {
-    Matrix normalized;           // [B, D] (s - mean) / sqrt(var + eps)
-    Matrix p;                    // [B, D] sigmoid(normalized)
+    Matrix p;                    // [B, D] sigmoid((s - mean) * inv_std)
     Eigen::RowVectorXf mean;     // [D] statistics the last forward used (batch or running)
     Eigen::RowVectorXf var;      // [D]
     Eigen::RowVectorXf inv_std;  // [D] 1 / sqrt(var + eps)

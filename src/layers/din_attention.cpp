@@ -36,25 +36,26 @@ DinAttention::DinAttention(ParamSet& params, const std::string& name, Index widt
 
 DinAttention::Cache DinAttention::make_cache(Index max_rows, Index max_keys) const {
   const Index Q = width_, h1 = first_width();
+  // Left uninitialized: every pass writes the rows it reads first, and these buffers are
+  // sized for the longest batch, so zeroing them touched every page of a large allocation.
   Cache c;
-  c.query_weight = Matrix::Zero(Q, h1);
-  c.key_weight = Matrix::Zero(Q, h1);
-  c.query_term = Matrix::Zero(max_rows, h1);
-  c.key_term = Matrix::Zero(max_keys, h1);
-  c.product = Matrix::Zero(max_keys, Q);
+  c.query_weight = Matrix(Q, h1);
+  c.key_weight = Matrix(Q, h1);
+  c.query_term = Matrix(max_rows, h1);
+  c.product = Matrix(max_keys, Q);
   for (std::size_t l = 0; l < options_.hidden.size(); ++l) {
     const Index w = options_.hidden[l];
-    c.pre.push_back(Matrix::Zero(max_keys, w));
-    c.act.push_back(Matrix::Zero(max_keys, w));
-    c.d_act.push_back(Matrix::Zero(max_keys, w));
-    c.d_pre.push_back(Matrix::Zero(max_keys, w));
+    c.pre.push_back(Matrix(max_keys, w));
+    c.act.push_back(Matrix(max_keys, w));
+    c.d_act.push_back(Matrix(max_keys, w));
+    c.d_pre.push_back(Matrix(max_keys, w));
     if (!dice_.empty()) c.dice.push_back(dice_[l].make_cache(max_keys));
   }
-  c.score = Matrix::Zero(max_keys, 1);
-  c.weight = Matrix::Zero(max_keys, 1);
-  c.d_score = Matrix::Zero(max_keys, 1);
-  c.d_product = Matrix::Zero(max_keys, Q);
-  c.d_query_term = Matrix::Zero(max_rows, h1);
+  c.score = Matrix(max_keys, 1);
+  c.weight = Matrix(max_keys, 1);
+  c.d_score = Matrix(max_keys, 1);
+  c.d_product = Matrix(max_keys, Q);
+  c.d_query_term = Matrix(max_rows, h1);
   return c;
 }
 
@@ -69,9 +70,9 @@ void DinAttention::check_shapes(const ConstMatrixView& queries, const ConstMatri
              cache.query_term.rows());
   HEED_CHECK(offsets[0] == 0, "din attention: offsets must start at 0, got {}", offsets[0]);
   const Index n = offsets[rows];
-  HEED_CHECK(n <= keys.rows() && n <= cache.key_term.rows(),
+  HEED_CHECK(n <= keys.rows() && n <= cache.product.rows(),
              "din attention: {} keys, but {} given and a cache for {}", n, keys.rows(),
-             cache.key_term.rows());
+             cache.product.rows());
 #ifndef NDEBUG
   for (Index i = 0; i < rows; ++i) assert(offsets[i] <= offsets[i + 1]);
 #endif
@@ -89,12 +90,10 @@ void DinAttention::forward(const ParamSet& params, const ConstMatrixView& querie
                            const ConstMatrixView& keys, const std::uint32_t* offsets, Index rows,
                            MatrixView pooled, Cache& cache, bool training) const {
   check_shapes(queries, keys, offsets, rows, cache);
-  const Index Q = width_, n = offsets[rows];
+  const Index Q = width_;
   const Matrix& w1 = params[first_weight()];
   cache.key_weight = w1.middleRows(Q, Q) - w1.middleRows(2 * Q, Q);
-  cache.key_term.topRows(n).noalias() = keys.topRows(n) * cache.key_weight;
-  forward_from_key_terms(params, queries, keys, cache.key_term.topRows(n), offsets, rows, pooled,
-                         cache, training);
+  forward_from_key_terms(params, queries, keys, nullptr, offsets, rows, pooled, cache, training);
 }
 
 void DinAttention::forward_with_key_terms(const ParamSet& params, const ConstMatrixView& queries,
@@ -106,12 +105,12 @@ void DinAttention::forward_with_key_terms(const ParamSet& params, const ConstMat
   HEED_CHECK(key_terms.rows() >= offsets[rows] && key_terms.cols() == first_width(),
              "din attention: key terms must be [{}, {}], got [{}, {}]", offsets[rows],
              first_width(), key_terms.rows(), key_terms.cols());
-  forward_from_key_terms(params, queries, keys, key_terms, offsets, rows, pooled, cache, false);
+  forward_from_key_terms(params, queries, keys, &key_terms, offsets, rows, pooled, cache, false);
 }
 
 void DinAttention::forward_from_key_terms(const ParamSet& params, const ConstMatrixView& queries,
                                           const ConstMatrixView& keys,
-                                          const ConstMatrixView& key_terms,
+                                          const ConstMatrixView* key_terms,
                                           const std::uint32_t* offsets, Index rows,
                                           MatrixView pooled, Cache& cache, bool training) const {
   const Index Q = width_, n = offsets[rows];
@@ -120,7 +119,8 @@ void DinAttention::forward_from_key_terms(const ParamSet& params, const ConstMat
   cache.keys = n;
   const Matrix& w1 = params[first_weight()];
 
-  // First layer: q (Wq + Wd) + b per row, k (Wk - Wd) per key (given), (q * k) Wp per key.
+  // First layer: q (Wq + Wd) + b per row, k (Wk - Wd) per key (given, or a GEMM here),
+  // (q * k) Wp per key.
   cache.query_weight = w1.topRows(Q) + w1.middleRows(2 * Q, Q);
   auto query_term = cache.query_term.topRows(rows);  // [R, h1]
   query_term.noalias() = queries.topRows(rows) * cache.query_weight;
@@ -129,11 +129,19 @@ void DinAttention::forward_from_key_terms(const ParamSet& params, const ConstMat
   for (Index i = 0; i < rows; ++i)
     for (Index j = offsets[i]; j < offsets[i + 1]; ++j)
       product.row(j) = queries.row(i).cwiseProduct(keys.row(j));
+  // The query term (and the given key terms) first, then the GEMMs accumulate onto them: an
+  // assigned product would zero `first` and need more passes to add the terms.
   auto first = (L == 0 ? cache.score : cache.pre[0]).topRows(n);  // [N, h1]
-  first.noalias() = product * w1.bottomRows(Q);
-  first += key_terms.topRows(n);
-  for (Index i = 0; i < rows; ++i)
-    first.middleRows(offsets[i], offsets[i + 1] - offsets[i]).rowwise() += query_term.row(i);
+  for (Index i = 0; i < rows; ++i) {
+    const Index begin = offsets[i], m = offsets[i + 1] - offsets[i];
+    if (key_terms) {
+      first.middleRows(begin, m) = key_terms->middleRows(begin, m).rowwise() + query_term.row(i);
+    } else {
+      first.middleRows(begin, m).rowwise() = query_term.row(i);
+    }
+  }
+  if (!key_terms) first.noalias() += keys.topRows(n) * cache.key_weight;
+  first.noalias() += product * w1.bottomRows(Q);
 
   // The rest of the activation unit.
   for (std::size_t l = 0; l < L; ++l) {
@@ -290,15 +298,13 @@ void DinAttention::forward_shared(const ParamSet& params, const SharedKeys& shar
     for (Index i = 0; i < count; ++i)
       product.middleRows(i * T, T) =
           shared.keys.array().rowwise() * queries.row(begin + i).array();
-    // First layer: the product term's GEMM, then per pair the key and query terms and the
-    // activation, while the row is in cache.
+    // First layer: the key and query terms of each pair, then the product term's GEMM
+    // accumulates onto them (an assigned product would zero `first` first).
     auto first = scratch.hidden[0].topRows(n);  // [n, h1]
-    first.noalias() = product * w1.bottomRows(Q);
-    for (Index i = 0; i < count; ++i) {
-      auto block = first.middleRows(i * T, T);
-      block += shared.key_terms;
-      block.rowwise() += scratch.query_terms.row(begin + i);
-    }
+    for (Index i = 0; i < count; ++i)
+      first.middleRows(i * T, T) =
+          shared.key_terms.rowwise() + scratch.query_terms.row(begin + i);
+    first.noalias() += product * w1.bottomRows(Q);
     for (std::size_t l = 0; l < L; ++l) {
       if (l > 0) layers_[l].forward(params, scratch.hidden[l - 1].topRows(n), scratch.hidden[l].topRows(n));
       if (dice_.empty()) {
@@ -309,8 +315,8 @@ void DinAttention::forward_shared(const ParamSet& params, const SharedKeys& shar
     }
     auto score = scratch.score.head(n);
     if (L > 0) {
-      score.noalias() = scratch.hidden[L - 1].topRows(n) * params[layers_[L].weight()].col(0);
-      score.array() += params[layers_[L].bias()](0, 0);
+      score.setConstant(params[layers_[L].bias()](0, 0));
+      score.noalias() += scratch.hidden[L - 1].topRows(n) * params[layers_[L].weight()].col(0);
     } else {
       score = scratch.hidden[0].topRows(n).col(0);
     }

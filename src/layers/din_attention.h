@@ -65,7 +65,6 @@ class DinAttention {
     Matrix query_weight;       // [Q, h1] Wq + Wd
     Matrix key_weight;         // [Q, h1] Wk - Wd
     Matrix query_term;         // [R, h1] q (Wq + Wd) + b
-    Matrix key_term;           // [N, h1] k (Wk - Wd)
     Matrix product;            // [N, Q] q * k
     // [N, h_l] pre-activation of hidden layer l (pre[0]: the split first layer)
     std::vector<Matrix> pre;
@@ -141,8 +140,10 @@ class DinAttention {
   void check_shapes(const ConstMatrixView& queries, const ConstMatrixView& keys,
                     const std::uint32_t* offsets, Index rows, const Cache& cache) const;
   // Everything after the key term: the product term, the unit's MLP, the weights, the pooling.
+  // key_terms null: the key term's GEMM (keys times cache.key_weight) accumulates into the
+  // first layer's pre-activation directly.
   void forward_from_key_terms(const ParamSet& params, const ConstMatrixView& queries,
-                              const ConstMatrixView& keys, const ConstMatrixView& key_terms,
+                              const ConstMatrixView& keys, const ConstMatrixView* key_terms,
                               const std::uint32_t* offsets, Index rows, MatrixView pooled,
                               Cache& cache, bool training) const;
 

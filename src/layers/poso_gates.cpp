@@ -3,7 +3,6 @@
 #include <cmath>
 
 #include "core/error.h"
-#include "layers/logloss.h"  // sigmoid
 
 namespace heed {
 
@@ -76,7 +75,9 @@ void PosoGates::forward(const ParamSet& params, const ConstMatrixView& pc, Index
     cache.hidden[l].topRows(rows) = cache.hidden_pre[l].topRows(rows).cwiseMax(0.0f);
     auto gate = cache.gate[l].topRows(rows);  // [B, width_l]
     net.out.forward(params, cache.hidden[l].topRows(rows), gate);
-    gate = gate.unaryExpr([C](float v) { return C * sigmoid(v); });
+    // One array expression, so Eigen evaluates the logistic on whole vector registers (a
+    // rational approximation within a few ulps; a scalar std::exp per gate was 9% of training).
+    gate = C * gate.array().logistic();
   }
 }
 

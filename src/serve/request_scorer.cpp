@@ -276,8 +276,8 @@ void RequestScorer::forward_chunk(Index count) {
   for (Index u = 0; u < U; ++u)
     x.col(C + u) = ws_->senet->weights.col(fl.user_gated[static_cast<std::size_t>(u)]).head(count);
   auto pre = ws_->mlp.pre[0].topRows(count);
-  pre.noalias() = x * fl.weight;
-  pre.rowwise() += fl.constant;
+  pre.rowwise() = fl.constant;  // the product accumulates onto it: no zeroing pass
+  pre.noalias() += x * fl.weight;
 
   std::vector<const Matrix*> gates;
   if (user_gates_) {

@@ -113,6 +113,50 @@ TEST_P(DiceModes, GradientMatchesFiniteDifferences) {
 INSTANTIATE_TEST_SUITE_P(TrainingAndEvaluation, DiceModes, ::testing::Values(true, false),
                          [](const auto& info) { return info.param ? "Training" : "Evaluation"; });
 
+// Rows as wide as DIN's (several vector registers and a remainder: 21 = 2 x 8 + 5 floats), and
+// inputs far past the vectorized logistic's cut-offs (below -9 it switches to exp, above about
+// 15.7 it reads 1): the row-by-row kernels against the reference, their gradient against finite
+// differences, and the in-place evaluation against the evaluation forward.
+TEST_P(DiceModes, WideRowsMatchReferenceAndFiniteDifferences) {
+  const bool training = GetParam();
+  constexpr Index D = 21, B = 9;
+  ParamSet params;
+  Dice dice(params, "wide", D);
+  Rng rng(12);
+  params[dice.alpha()] = random_matrix(1, D, rng, 0.3f);
+  params[dice.running_mean()] = random_matrix(1, D, rng, 0.5f);
+  params[dice.running_var()] = random_matrix(1, D, rng).array().abs() + 0.5f;
+  Matrix s = random_matrix(B, D, rng, 1.5f), R = random_matrix(B, D, rng), y(B, D), ds(B, D);
+  s(0, 3) = -40.0f;  // saturated far below and far above, in the last (partial) register too
+  s(1, 3) = 40.0f;
+  s(2, D - 1) = -60.0f;
+  s(3, D - 1) = 60.0f;
+  Dice::Cache cache = dice.make_cache(B);
+  dice.forward(params, s, y, cache, training);
+  const Matrix expected = reference_dice(s, params[dice.alpha()].row(0), training,
+                                         params[dice.running_mean()].row(0),
+                                         params[dice.running_var()].row(0));
+  EXPECT_LT((y - expected).cwiseAbs().maxCoeff(), 2e-5f * (1.0f + expected.cwiseAbs().maxCoeff()));
+  if (!training) {
+    Matrix in_place = s;
+    dice.forward_eval_in_place(params, in_place);
+    EXPECT_LT((in_place - y).cwiseAbs().maxCoeff(), 1e-6f * (1.0f + y.cwiseAbs().maxCoeff()));
+  }
+  auto loss = [&] {
+    dice.forward(params, s, y, cache, training);
+    return dot(y, R);
+  };
+  Gradients grads(params);
+  loss();
+  dice.backward(params, s, R, ds, cache, grads);
+  EXPECT_TRUE(ds.allFinite());
+  testing::GradientCheckOptions o;
+  o.step = 1e-2f;  // the saturated entries make the loss large, so float rounding needs a wider step
+  o.max_entries = B * D;
+  expect_gradient_matches("s", s, ds, loss, o);
+  expect_gradient_matches("alpha", params[dice.alpha()], grads[dice.alpha()], loss, o);
+}
+
 TEST(Dice, SingleRowTrainingGradientIsFinite) {
   DiceFixture f;
   Matrix s = random_matrix(1, 4, f.rng), y(1, 4), ds(1, 4), dy = Matrix::Ones(1, 4);
