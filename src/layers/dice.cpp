@@ -58,19 +58,19 @@ void statistics_piece(const Columns& c, const float* mean_d, const float* mean_d
       g * (p * In<Width>(c.keep, w) + In<Width>(c.alpha, w));
 }
 
-// Along a row: fixed(piece, its first column, kPiece) per whole piece, then rest(piece, its
-// first column, width) on the remaining columns, if any.
-template <typename Fixed, typename Rest>
-void along_row(Columns row, Index width, Fixed fixed, Rest rest) {
-  Index c = 0;
+// Along a row: piece.operator()<kPiece>(columns, first column, kPiece) per whole piece, then
+// piece.operator()<Eigen::Dynamic>(columns, first column, width) on the remaining columns.
+template <typename Piece>
+void along_row(Columns row, Index width, Piece piece) {
   auto at = [&row](Index offset) {
     Columns p = row;
     p.s += offset, p.dy += offset, p.p += offset, p.keep += offset, p.alpha += offset;
     p.mean += offset, p.inv_std += offset, p.ds += offset, p.d_alpha += offset;
     return p;
   };
-  for (; c + kPiece <= width; c += kPiece) fixed(at(c), c, kPiece);
-  if (c < width) rest(at(c), c, width - c);
+  Index c = 0;
+  for (; c + kPiece <= width; c += kPiece) piece.template operator()<kPiece>(at(c), c, kPiece);
+  if (c < width) piece.template operator()<Eigen::Dynamic>(at(c), c, width - c);
 }
 
 }  // namespace
@@ -164,9 +164,7 @@ void Dice::backward(const ParamSet& params, const ConstMatrixView& s, const Cons
   };
   if (!cache.training) {  // fixed statistics: one sweep
     for (Index r = 0; r < n; ++r)
-      along_row(
-          row(r), D, [](const Columns& c, Index, Index w) { evaluation_piece<kPiece>(c, w); },
-          [](const Columns& c, Index, Index w) { evaluation_piece<Eigen::Dynamic>(c, w); });
+      along_row(row(r), D, []<int W>(const Columns& c, Index, Index w) { evaluation_piece<W>(c, w); });
     return;
   }
   // Through the batch statistics: ds = inv_std (dx - mean(dx) - x mean(dx x)) + direct. The
@@ -176,26 +174,16 @@ void Dice::backward(const ParamSet& params, const ConstMatrixView& s, const Cons
   cache.sum_d.setZero();
   cache.sum_dx.setZero();
   for (Index r = 0; r < n; ++r)
-    along_row(
-        row(r), D,
-        [&](const Columns& c, Index at, Index w) {
-          training_piece<kPiece>(c, sum_d + at, sum_dx + at, w);
-        },
-        [&](const Columns& c, Index at, Index w) {
-          training_piece<Eigen::Dynamic>(c, sum_d + at, sum_dx + at, w);
-        });
+    along_row(row(r), D, [&]<int W>(const Columns& c, Index at, Index w) {
+      training_piece<W>(c, sum_d + at, sum_dx + at, w);
+    });
   const float inv_n = 1.0f / static_cast<float>(n);
   cache.sum_d *= inv_n;
   cache.sum_dx *= inv_n;
   for (Index r = 0; r < n; ++r)
-    along_row(
-        row(r), D,
-        [&](const Columns& c, Index at, Index w) {
-          statistics_piece<kPiece>(c, sum_d + at, sum_dx + at, w);
-        },
-        [&](const Columns& c, Index at, Index w) {
-          statistics_piece<Eigen::Dynamic>(c, sum_d + at, sum_dx + at, w);
-        });
+    along_row(row(r), D, [&]<int W>(const Columns& c, Index at, Index w) {
+      statistics_piece<W>(c, sum_d + at, sum_dx + at, w);
+    });
 }
 
 void Dice::update_running_statistics(ParamSet& params,

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "../support/compressed_text.h"
+#include "../support/streamed_rows.h"
 #include "../support/test_files.h"
 #include "config/config_loader.h"
 #include "config/schema.h"
@@ -18,6 +19,7 @@ namespace {
 
 using ::testing::HasSubstr;
 using testing::gzip;
+using testing::stream_all;
 using testing::TempDir;
 using testing::write_file;
 
@@ -66,18 +68,6 @@ ParseError load_error(const std::filesystem::path& path, const Config& config) {
   return ParseError(SourceLocation{}, "", "");
 }
 
-Dataset stream_all(const std::filesystem::path& file, const Config& config, const Schema& schema,
-                   std::size_t chunk_lines, BadRowLog& log) {
-  StreamOptions options;
-  options.parser_threads = 2;
-  options.chunk_lines = chunk_lines;
-  options.window = 3;
-  RowStream stream({file}, config, schema, options, log);
-  Dataset all, chunk;
-  while (stream.next(chunk)) all.append(chunk);
-  return all;
-}
-
 TEST(CsvMultiline, CellsKeepTheirLineBreaksAndRowsTheirLines) {
   TempDir dir("csv_multiline");
   const Config config = csv_config();
@@ -110,7 +100,7 @@ TEST(CsvMultiline, CellsKeepTheirLineBreaksAndRowsTheirLines) {
     // Streaming reads the same rows, whatever the chunking.
     for (std::size_t chunk : {std::size_t{1}, std::size_t{3}, std::size_t{8192}}) {
       BadRowLog log(c.config->data, dir / "rejected.txt");
-      const Dataset streamed = stream_all(dir / c.name, *c.config, schema, chunk, log);
+      const Dataset streamed = stream_all(dir / c.name, *c.config, schema, 2, chunk, log);
       EXPECT_EQ(streamed.keys[0].keys, data.keys[0].keys);
       EXPECT_EQ(streamed.source_lines, data.source_lines);
       EXPECT_EQ(streamed.split_keys, data.split_keys);
@@ -194,7 +184,7 @@ TEST(CsvUnclosedQuote, SkipCountsItKeepsItsTextAndReadsTheRowsAfterIt) {
 
     // Streaming reports it the same way.
     BadRowLog log(config.data, dir / "streamed.txt");
-    const Dataset streamed = stream_all(dir / name, config, schema, 1, log);
+    const Dataset streamed = stream_all(dir / name, config, schema, 2, 1, log);
     EXPECT_EQ(streamed.source_lines, data.source_lines);
     EXPECT_EQ(log.skipped(), 1u);
   }

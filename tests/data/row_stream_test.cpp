@@ -8,6 +8,7 @@
 
 #include <algorithm>
 
+#include "../support/streamed_rows.h"
 #include "../support/synthetic_data.h"
 #include "../support/test_files.h"
 #include "config/config_loader.h"
@@ -18,20 +19,10 @@ namespace heed {
 namespace {
 
 using ::testing::HasSubstr;
+using testing::stream_all;
 using testing::TempDir;
 using testing::write_file;
 
-Dataset stream_all(const std::filesystem::path& file, const Config& config, const Schema& schema, int threads,
-                   std::size_t chunk_lines, BadRowLog& log) {
-  StreamOptions options;
-  options.parser_threads = threads;
-  options.chunk_lines = chunk_lines;
-  options.window = 3;
-  RowStream stream({file}, config, schema, options, log);
-  Dataset all, chunk;
-  while (stream.next(chunk)) all.append(chunk);
-  return all;
-}
 
 void expect_same_rows(const Dataset& a, const Dataset& b) {
   ASSERT_EQ(a.rows, b.rows);
