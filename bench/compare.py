@@ -92,15 +92,15 @@ def ensure_data(folder, rows, seed):
 
 
 def gemm_rates(threads, heed_bench_gemm):
-    """Measured 1024^3 sgemm GFLOP/s per thread count: numpy (OpenBLAS), torch.mm, Eigen."""
+    """Measured 1024^3 sgemm GFLOP/s per thread count: numpy (OpenBLAS), torch.mm, heed::gemm."""
     out = {}
     for t in threads:
         text, _ = run([sys.executable, "-c", GEMM_SCRIPT, str(t)], env=thread_env(t),
                       label=f"sgemm 1024^3 with numpy and torch.mm on {t} thread(s)")
         rates = json.loads(text)
-        eigen = heed_bench_gemm.get(str(t))
-        if eigen is not None:
-            rates["eigen"] = eigen
+        heed = heed_bench_gemm.get(str(t))
+        if heed is not None:
+            rates["heed"] = heed
         out[str(t)] = rates
     return out
 
@@ -153,8 +153,8 @@ def main():
     except OSError:
         pass
 
-    eigen_text, _ = run([heed_bench, "--gemm-only", "--threads", str(max(threads))])
-    results["gemm_gflops"] = gemm_rates(threads, json.loads(eigen_text)["eigen_gemm_gflops"])
+    gemm_text, _ = run([heed_bench, "--gemm-only", "--threads", str(max(threads))])
+    results["gemm_gflops"] = gemm_rates(threads, json.loads(gemm_text)["heed_gemm_gflops"])
 
     specs = {}
     for v in variants:
@@ -296,14 +296,14 @@ def markdown(results):
                          f"{cpu.get('p50', float('nan')):.3f} | {cpu.get('p99', float('nan')):.3f} | "
                          f"{s['request']['p50']:.3f} | {s['request']['p99']:.3f} | {s['max_abs_diff']:.1e} |")
     lines.append("")
-    lines.append("**Measured fp32 GEMM rate** (1024×1024×1024 sgemm, best of 10, GFLOP/s; Eigen as heed builds "
-                 "it is single-threaded, so its N-thread figure is N products at once)")
+    lines.append("**Measured fp32 GEMM rate** (1024×1024×1024 sgemm, best of 10, GFLOP/s; heed::gemm calls "
+                 "OpenBLAS with one thread per product, so its N-thread figure is N products at once)")
     lines.append("")
-    lines.append("| threads | numpy (OpenBLAS) | torch.mm | Eigen |")
+    lines.append("| threads | numpy (OpenBLAS) | torch.mm | heed::gemm |")
     lines.append("|---:|---:|---:|---:|")
     for t, g in gemm.items():
         lines.append(f"| {t} | {g.get('numpy', float('nan')):.1f} | {g.get('torch', float('nan')):.1f} | "
-                     f"{g.get('eigen', float('nan')):.1f} |")
+                     f"{g.get('heed', g.get('eigen', float('nan'))):.1f} |")
     lines.append("")
     lines.append("**Model FLOPs and fraction of peak** (training: forward + backward = 3 × forward FLOPs per "
                  "sample, dense-layer work only; peak = the best measured sgemm rate at that thread count)")

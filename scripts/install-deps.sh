@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config  # toolchain
   libeigen3-dev          # dense math (MLP, attention units)
+  libopenblas-pthread-dev  # the large matrix products (sgemm), linked statically
   libxxhash-dev          # 64-bit feature keys
   libtomlplusplus-dev    # config files
   libcli11-dev           # the heed command line

@@ -1,14 +1,31 @@
-#include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
-#include <atomic>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <thread>
 
+#include <fmt/format.h>
+
 #include "commands.h"
+#include "core/error.h"
 #include "serve/http_server.h"
 
 namespace heed::cli {
+namespace {
+
+int stop_pipe[2] = {-1, -1};
+constexpr unsigned char kServerEnded = 0;  // not a signal number
+
+extern "C" void on_stop_signal(int sig) {
+  const int saved = errno;  // a handler must leave errno as it found it
+  const auto byte = static_cast<unsigned char>(sig);
+  [[maybe_unused]] const auto written = write(stop_pipe[1], &byte, 1);
+  errno = saved;
+}
+
+}  // namespace
 
 void add_serve_command(CLI::App& app) {
   auto options = std::make_shared<serve::ServerOptions>();
@@ -48,13 +65,17 @@ void add_serve_command(CLI::App& app) {
                 "Reload when the model file changes (checked every second)")
       ->capture_default_str();
   cmd->callback([options] {
-    // SIGTERM and SIGINT go to one thread that stops the server; every other thread (the
-    // server's workers included, created later) inherits the blocked mask.
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGTERM);
-    sigaddset(&signals, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    // SIGTERM and SIGINT reach a handler that only writes the signal's number into a pipe; a
+    // thread reading the pipe stops the server. A handler works on whichever thread the kernel
+    // picks, threads that libraries start before main included (OpenBLAS keeps a pool), where
+    // blocking the signals in heed's own threads and sigwait-ing would not.
+    if (pipe(stop_pipe) != 0) throw Error(fmt::format("heed serve: pipe: {}", std::strerror(errno)));
+    struct sigaction action {};
+    action.sa_handler = on_stop_signal;
+    action.sa_flags = SA_RESTART;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGTERM, &action, nullptr);
+    sigaction(SIGINT, &action, nullptr);
 
     serve::Server server(*options);
     const int port = server.bind();
@@ -67,11 +88,11 @@ void add_serve_command(CLI::App& app) {
                              : static_cast<int>(std::thread::hardware_concurrency()));
     std::fflush(stderr);
 
-    std::atomic<bool> signalled{false};
     std::thread waiter([&] {
-      int sig = 0;
-      sigwait(&signals, &sig);
-      if (!signalled.exchange(true)) {
+      unsigned char sig = 0;
+      while (read(stop_pipe[0], &sig, 1) < 0 && errno == EINTR) {
+      }
+      if (sig != kServerEnded) {
         std::fprintf(stderr, "heed serve: %s: finishing the requests in flight, then exiting\n",
                      sig == SIGINT ? "SIGINT" : "SIGTERM");
         std::fflush(stderr);
@@ -79,7 +100,9 @@ void add_serve_command(CLI::App& app) {
       server.stop();
     });
     server.run();
-    if (!signalled.exchange(true)) pthread_kill(waiter.native_handle(), SIGTERM);  // wake it to end
+    const unsigned char ended = kServerEnded;  // wakes the waiter when no signal came
+    while (write(stop_pipe[1], &ended, 1) < 0 && errno == EINTR) {
+    }
     waiter.join();
     std::fprintf(stderr, "heed serve: stopped\n");
   });

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "core/gemm.h"
+
 namespace heed {
 
 Dense::Dense(ParamSet& params, const std::string& name, Index in, Index out, Rng& rng)
@@ -15,14 +17,14 @@ void Dense::forward(const ParamSet& params, const ConstMatrixView& x, MatrixView
   // The product accumulates onto the bias: an assigned product would first zero y and then
   // take another pass to add the bias.
   y.rowwise() = params[bias_].row(0);
-  y.noalias() += x * params[weight_];
+  gemm(x, params[weight_], y);
 }
 
 void Dense::backward(const ParamSet& params, const ConstMatrixView& x, const ConstMatrixView& dy, MatrixView* dx,
                      Gradients& grads) const {
-  grads[weight_].noalias() += x.transpose() * dy;
+  gemm(x, dy, grads[weight_], {.transpose_a = true});
   grads[bias_] += dy.colwise().sum();
-  if (dx) dx->noalias() = dy * params[weight_].transpose();
+  if (dx) gemm(dy, params[weight_], *dx, {.transpose_b = true, .beta = 0.0f});
 }
 
 }  // namespace heed

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <numeric>
 
+#include "core/gemm.h"
 #include "embedding/pooling.h"
 #include "layers/logloss.h"
 #include "model/scorer.h"
@@ -277,7 +278,7 @@ void RequestScorer::forward_chunk(Index count) {
     x.col(C + u) = ws_->senet->weights.col(fl.user_gated[static_cast<std::size_t>(u)]).head(count);
   auto pre = ws_->mlp.pre[0].topRows(count);
   pre.rowwise() = fl.constant;  // the product accumulates onto it: no zeroing pass
-  pre.noalias() += x * fl.weight;
+  gemm(x, fl.weight, pre);
 
   std::vector<const Matrix*> gates;
   if (user_gates_) {
