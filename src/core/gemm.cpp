@@ -11,24 +11,38 @@ namespace {
 
 // Row-major leading dimension. A one-row view may report any outer stride; BLAS only needs it
 // to be at least the row's width.
-blasint leading_dimension(const ConstMatrixView& m) {
-  return static_cast<blasint>(m.rows() == 1 ? std::max<Index>(m.outerStride(), std::max<Index>(m.cols(), 1))
-                                            : m.outerStride());
+blasint leading_dimension(Index rows, Index cols, Index outer_stride) {
+  return static_cast<blasint>(rows == 1 ? std::max({outer_stride, cols, Index{1}}) : outer_stride);
 }
 
-// A product with one row or one column is a matrix-vector product: sgemm would pack its
-// operands for nothing, and Eigen's own matrix-vector kernel does it directly.
+// c = beta c, where beta 0 overwrites whatever c held (NaN included).
+void scale(MatrixView c, float beta) {
+  if (beta == 0.0f) c.setZero();
+  else if (beta != 1.0f) c *= beta;
+}
+
+// Products Eigen's kernel does better. One row or one column is a matrix-vector product: sgemm
+// would pack its operands for nothing. A tall, narrow product (DIN's activation unit over every
+// history item of a batch: tens of thousands of rows of 16 to 80 values, as many result rows)
+// is bound by memory traffic, and OpenBLAS's packing adds a copy of the tall operand
+// (bench/gemm_bench.cpp: Eigen 1.3-1.4x on those shapes, OpenBLAS 1.4-1.8x on the MLP's).
+bool eigen_does_better(Index m, Index k, Index n) {
+  constexpr Index kTall = 4096, kNarrow = 128;
+  return m == 1 || n == 1 || (m >= kTall && k <= kNarrow && n <= kNarrow);
+}
+
 template <class A, class B>
 void eigen_product(const A& a, const B& b, MatrixView c, const GemmOptions& how) {
   if (how.beta == 0.0f) {
     c.noalias() = how.alpha * (a * b);
   } else {
-    if (how.beta != 1.0f) c *= how.beta;
+    scale(c, how.beta);
     c.noalias() += how.alpha * (a * b);
   }
 }
 
-void vector_product(const ConstMatrixView& a, const ConstMatrixView& b, MatrixView c, const GemmOptions& how) {
+void eigen_gemm(const ConstMatrixView& a, const ConstMatrixView& b, MatrixView c,
+                    const GemmOptions& how) {
   if (how.transpose_a && how.transpose_b) eigen_product(a.transpose(), b.transpose(), c, how);
   else if (how.transpose_a) eigen_product(a.transpose(), b, c, how);
   else if (how.transpose_b) eigen_product(a, b.transpose(), c, how);
@@ -52,18 +66,15 @@ void gemm(const ConstMatrixView& a, const ConstMatrixView& b, MatrixView c, Gemm
   HEED_CHECK(k == kb && c.rows() == m && c.cols() == n,
              "gemm: [{}, {}] x [{}, {}] does not make [{}, {}]", m, k, kb, n, c.rows(), c.cols());
   if (m == 0 || n == 0) return;
-  if (k == 0) {  // an empty sum: only the scaling of c is left
-    if (how.beta == 0.0f) c.setZero();
-    else if (how.beta != 1.0f) c *= how.beta;
-    return;
-  }
-  if (m == 1 || n == 1) return vector_product(a, b, c, how);
+  if (k == 0) return scale(c, how.beta);  // an empty sum: only the scaling of c is left
+  if (eigen_does_better(m, k, n)) return eigen_gemm(a, b, c, how);
   use_one_blas_thread();
   cblas_sgemm(CblasRowMajor, how.transpose_a ? CblasTrans : CblasNoTrans,
               how.transpose_b ? CblasTrans : CblasNoTrans, static_cast<blasint>(m),
               static_cast<blasint>(n), static_cast<blasint>(k), how.alpha, a.data(),
-              leading_dimension(a), b.data(), leading_dimension(b), how.beta, c.data(),
-              static_cast<blasint>(c.rows() == 1 ? std::max<Index>(c.outerStride(), n) : c.outerStride()));
+              leading_dimension(a.rows(), a.cols(), a.outerStride()), b.data(),
+              leading_dimension(b.rows(), b.cols(), b.outerStride()), how.beta, c.data(),
+              leading_dimension(c.rows(), c.cols(), c.outerStride()));
 }
 
 }  // namespace heed

@@ -1,7 +1,8 @@
 #pragma once
-// Matrix products on OpenBLAS's sgemm. The large products of training and scoring (the MLP's
-// layers, DIN's activation unit) spend most of heed's time; OpenBLAS's hand-written kernels run
-// them 1.3-1.8x faster than Eigen's generic ones on the same core (docs/performance.md). heed
+// Matrix products, on OpenBLAS's sgemm where it is the faster kernel. The products of training
+// and scoring (the MLP's layers, DIN's activation unit) spend most of heed's time; on the MLP's
+// shapes OpenBLAS's hand-written kernels run 1.4-1.8x Eigen's on the same core, while tall,
+// narrow and vector shapes stay on Eigen (bench/gemm_bench.cpp, docs/performance.md). heed
 // threads its own work, so OpenBLAS is kept to one thread per call: results stay deterministic
 // for a seed and a thread count, and two threads never fight over the cores.
 #include "core/tensor.h"

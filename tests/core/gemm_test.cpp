@@ -1,5 +1,6 @@
 // heed::gemm against a brute-force double-precision product: every transpose combination,
-// scaling, views into larger matrices, the matrix-vector and empty shapes, and calls from
+// scaling, views into larger matrices, the matrix-vector, tall-narrow and empty shapes (the
+// ones left to Eigen's kernel), and calls from
 // several threads at once (OpenBLAS keeps state shared between calls).
 #include "core/gemm.h"
 
@@ -69,7 +70,8 @@ TEST_P(GemmAgainstReference, EveryTransposeAndScaling) {
 
 INSTANTIATE_TEST_SUITE_P(Shapes, GemmAgainstReference,
                          ::testing::Values(Shape{1, 1, 1}, Shape{1, 9, 7}, Shape{7, 9, 1}, Shape{5, 1, 6},
-                                           Shape{37, 53, 29}, Shape{64, 16, 80}, Shape{130, 200, 3}));
+                                           Shape{37, 53, 29}, Shape{64, 16, 80}, Shape{130, 200, 3},
+                                           Shape{4100, 20, 24}));  // the last one tall and narrow: Eigen's kernel
 
 TEST(Gemm, WorksOnViewsIntoLargerMatrices) {
   Rng rng(3);
