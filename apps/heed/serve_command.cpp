@@ -1,3 +1,4 @@
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -69,7 +70,10 @@ void add_serve_command(CLI::App& app) {
     // thread reading the pipe stops the server. A handler works on whichever thread the kernel
     // picks, threads that libraries start before main included (OpenBLAS keeps a pool), where
     // blocking the signals in heed's own threads and sigwait-ing would not.
-    if (pipe(stop_pipe) != 0) throw Error(fmt::format("heed serve: pipe: {}", std::strerror(errno)));
+    // The write end never blocks: a handler must not wait, and a full pipe already holds a
+    // byte for the reader.
+    if (pipe2(stop_pipe, O_CLOEXEC) != 0 || fcntl(stop_pipe[1], F_SETFL, O_NONBLOCK) != 0)
+      throw Error(fmt::format("heed serve: pipe: {}", std::strerror(errno)));
     struct sigaction action {};
     action.sa_handler = on_stop_signal;
     action.sa_flags = SA_RESTART;

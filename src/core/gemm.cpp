@@ -25,7 +25,7 @@ void scale(MatrixView c, float beta) {
 // would pack its operands for nothing. A tall, narrow product (DIN's activation unit over every
 // history item of a batch: tens of thousands of rows of 16 to 80 values, as many result rows)
 // is bound by memory traffic, and OpenBLAS's packing adds a copy of the tall operand
-// (bench/gemm_bench.cpp: Eigen 1.3-1.4x on those shapes, OpenBLAS 1.4-1.8x on the MLP's).
+// (bench/gemm_bench.cpp: Eigen up to 1.45x on those shapes, OpenBLAS 1.4-1.8x on the MLP's).
 bool eigen_does_better(Index m, Index k, Index n) {
   constexpr Index kTall = 4096, kNarrow = 128;
   return m == 1 || n == 1 || (m >= kTall && k <= kNarrow && n <= kNarrow);
@@ -42,7 +42,7 @@ void eigen_product(const A& a, const B& b, MatrixView c, const GemmOptions& how)
 }
 
 void eigen_gemm(const ConstMatrixView& a, const ConstMatrixView& b, MatrixView c,
-                    const GemmOptions& how) {
+                const GemmOptions& how) {
   if (how.transpose_a && how.transpose_b) eigen_product(a.transpose(), b.transpose(), c, how);
   else if (how.transpose_a) eigen_product(a.transpose(), b, c, how);
   else if (how.transpose_b) eigen_product(a, b.transpose(), c, how);

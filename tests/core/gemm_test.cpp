@@ -1,7 +1,7 @@
 // heed::gemm against a brute-force double-precision product: every transpose combination,
 // scaling, views into larger matrices, the matrix-vector, tall-narrow and empty shapes (the
-// ones left to Eigen's kernel), and calls from
-// several threads at once (OpenBLAS keeps state shared between calls).
+// ones left to Eigen's kernel), and calls from several threads at once (OpenBLAS keeps state
+// shared between calls).
 #include "core/gemm.h"
 
 #include <gtest/gtest.h>
