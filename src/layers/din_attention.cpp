@@ -57,6 +57,7 @@ DinAttention::Cache DinAttention::make_cache(Index max_rows, Index max_keys) con
   c.d_score = Matrix(max_keys, 1);
   c.d_product = Matrix(max_keys, Q);
   c.d_query_term = Matrix(max_rows, h1);
+  c.d_weight_share = Matrix(Q, h1);
   return c;
 }
 
@@ -233,10 +234,15 @@ void DinAttention::backward(const ParamSet& params, const ConstMatrixView& queri
   const auto k = keys.topRows(n);
   const auto product = cache.product.topRows(n);
   Matrix& g = grads[first_weight()];
-  gemm(q, d_query_term, g.topRows(Q), {.transpose_a = true});
-  gemm(k, d_first, g.middleRows(Q, Q), {.transpose_a = true});
-  gemm(q, d_query_term, g.middleRows(2 * Q, Q), {.transpose_a = true});
-  gemm(k, d_first, g.middleRows(2 * Q, Q), {.transpose_a = true, .alpha = -1.0f});
+  // Each of the query's and the key's shares is one product, added to the two blocks it feeds
+  // (the key's spans every history item: computing it twice would double the costliest one).
+  Matrix& share = cache.d_weight_share;  // [Q, h1]
+  gemm(q, d_query_term, share, {.transpose_a = true, .beta = 0.0f});
+  g.topRows(Q) += share;
+  g.middleRows(2 * Q, Q) += share;
+  gemm(k, d_first, share, {.transpose_a = true, .beta = 0.0f});
+  g.middleRows(Q, Q) += share;
+  g.middleRows(2 * Q, Q) -= share;
   gemm(product, d_first, g.bottomRows(Q), {.transpose_a = true});
   grads[first_bias()] += d_query_term.colwise().sum();
 
