@@ -20,6 +20,42 @@ void Dense::forward(const ParamSet& params, const ConstMatrixView& x, MatrixView
   gemm(x, params[weight_], y);
 }
 
+void Dense::forward_live_inputs(const ParamSet& params, const ConstMatrixView& x, MatrixView y,
+                                LiveInputs& scratch) const {
+  const Index rows = x.rows();
+  // A column is live when the sum of its magnitudes is not zero (a NaN keeps it live).
+  scratch.magnitude.setZero(in_);
+  float* magnitude = scratch.magnitude.data();
+  for (Index i = 0; i < rows; ++i) {
+    const float* row = x.row(i).data();
+    for (Index j = 0; j < in_; ++j) magnitude[j] += std::abs(row[j]);
+  }
+  scratch.columns.clear();
+  for (Index j = 0; j < in_; ++j)
+    if (magnitude[j] != 0.0f) scratch.columns.push_back(j);
+  const Index live = static_cast<Index>(scratch.columns.size()), dead = in_ - live;
+  // Gathering copies the live rows of W ([live, out] values) and saves [rows, dead, out]
+  // multiply-adds: worth it when the saving is several times the copy, and not for a few columns.
+  if (dead * rows < 4 * live || dead < in_ / 16) {
+    forward(params, x, y);
+    return;
+  }
+  if (scratch.x.rows() < rows || scratch.x.cols() != in_) scratch.x.resize(rows, in_);
+  if (scratch.weight.rows() != in_ || scratch.weight.cols() != out_) scratch.weight.resize(in_, out_);
+  auto x_live = scratch.x.topLeftCorner(rows, live);
+  auto w_live = scratch.weight.topRows(live);
+  const Matrix& weight = params[weight_];
+  for (Index c = 0; c < live; ++c) w_live.row(c) = weight.row(scratch.columns[c]);  // whole rows
+  const Index* columns = scratch.columns.data();
+  for (Index i = 0; i < rows; ++i) {
+    const float* from = x.row(i).data();
+    float* to = x_live.row(i).data();
+    for (Index c = 0; c < live; ++c) to[c] = from[columns[c]];
+  }
+  y.rowwise() = params[bias_].row(0);
+  gemm(x_live, w_live, y);
+}
+
 void Dense::backward(const ParamSet& params, const ConstMatrixView& x, const ConstMatrixView& dy, MatrixView* dx,
                      Gradients& grads) const {
   gemm(x, dy, grads[weight_], {.transpose_a = true});

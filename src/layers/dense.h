@@ -1,6 +1,7 @@
 #pragma once
 // Fully connected layer: y = x W + b.   x: [B, in]  W: [in, out]  b: [1, out]  y: [B, out]
 #include <string>
+#include <vector>
 
 #include "layers/layer_contract.h"
 #include "layers/params.h"
@@ -18,6 +19,19 @@ class Dense {
   ParamId bias() const { return bias_; }
 
   void forward(const ParamSet& params, const ConstMatrixView& x, MatrixView y) const;
+
+  // Buffers of forward_live_inputs, kept between calls so that nothing is allocated per batch.
+  struct LiveInputs {
+    Eigen::RowVectorXf magnitude;  // per input column, the sum of its magnitudes over the rows
+    std::vector<Index> columns;    // the input columns some row needs
+    Matrix x, weight;              // those columns of x, and the rows of W they multiply
+  };
+  // forward's y = x W + b, multiplying only the input columns that are non-zero in some row: a
+  // column zero in every row (a ReLU unit that no row switched on) adds nothing to any output.
+  // The same numbers to float rounding (the sum skips zero terms). Multiplies as forward does
+  // unless enough columns are dead to pay for gathering the live ones.
+  void forward_live_inputs(const ParamSet& params, const ConstMatrixView& x, MatrixView y,
+                           LiveInputs& scratch) const;
   // dx may be null (the input needs no gradient).
   void backward(const ParamSet& params, const ConstMatrixView& x, const ConstMatrixView& dy, MatrixView* dx,
                 Gradients& grads) const;

@@ -28,6 +28,7 @@ Mlp::Cache Mlp::make_cache(Index max_rows) const {
     c.d_pre.emplace_back(max_rows, w);
   }
   c.logit.resize(max_rows, 1);
+  c.live.resize(hidden_.size());
   return c;
 }
 
@@ -59,7 +60,9 @@ void Mlp::forward_after_first(const ParamSet& params, Index rows, Cache& cache,
                               const std::vector<const Matrix*>& gates) const {
   HEED_CHECK(!hidden_.empty(), "mlp: forward_after_first needs a hidden layer");
   for (std::size_t l = 0; l < hidden_.size(); ++l) {
-    if (l > 0) layers_[l].forward(params, cache.out[l - 1].topRows(rows), cache.pre[l].topRows(rows));
+    if (l > 0)
+      layers_[l].forward_live_inputs(params, cache.out[l - 1].topRows(rows), cache.pre[l].topRows(rows),
+                                     cache.live[l]);
     activations_[l].forward(params, cache.pre[l].topRows(rows), cache.act[l].topRows(rows));
     auto out = cache.out[l].topRows(rows);
     const Matrix* gate = gates.empty() ? nullptr : gates[l];

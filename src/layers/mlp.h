@@ -28,6 +28,7 @@ class Mlp {
     Matrix logit;                // [B, 1]
     std::vector<Matrix> d_out;   // [B, width] gradient w.r.t. out
     std::vector<Matrix> d_pre;   // [B, width]
+    std::vector<Dense::LiveInputs> live;  // per hidden layer: forward_after_first's gathers
   };
   Cache make_cache(Index max_rows) const;
 
@@ -37,7 +38,9 @@ class Mlp {
   // Evaluation from the first hidden layer's pre-activation, which the caller wrote into
   // cache.pre[0] (the request scorer sums it from per-user and per-candidate parts). gates as
   // forward's, except that a gate of one row is shared by all rows (POSO on the user's
-  // features). Needs at least one hidden layer.
+  // features). Needs at least one hidden layer. The hidden layers after the first multiply only
+  // the inputs some row switched on (Dense::forward_live_inputs): of one user's candidates, many
+  // ReLU units are off for every row.
   void forward_after_first(const ParamSet& params, Index rows, Cache& cache,
                            const std::vector<const Matrix*>& gates) const;
   const Dense& layer(std::size_t l) const { return layers_[l]; }  // hidden layers, then output
