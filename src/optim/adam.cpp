@@ -1,5 +1,6 @@
 #include "optim/adam.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/binary_io.h"
@@ -16,23 +17,31 @@ Adam::Adam(const ParamSet& params, const OptimizerConfig& config)
   }
 }
 
-void Adam::step(ParamSet& params, const Gradients& grads) {
+void Adam::step(ParamSet& params, const Gradients& grads, int threads) {
+  if (pieces_.empty())
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      if (!params.param(i).trainable) continue;  // running statistics: updated by their layer, not learned
+      for (Index begin = 0; begin < params[i].size(); begin += kPieceSize)
+        pieces_.push_back({i, begin, std::min(params[i].size(), begin + kPieceSize)});
+    }
   ++t_;
   const float correction1 = 1.0f - std::pow(beta1_, static_cast<float>(t_));
   const float correction2 = 1.0f - std::pow(beta2_, static_cast<float>(t_));
   const float step_size = lr_ * std::sqrt(correction2) / correction1;
-  for (std::size_t i = 0; i < params.size(); ++i) {
-    if (!params.param(i).trainable) continue;  // running statistics: updated by their layer, not learned
-    float* w = params[i].data();
-    const float* g = grads[i].data();
-    float* m = m_[i].data();
-    float* v = v_[i].data();
-    const Index n = params[i].size();
-    for (Index k = 0; k < n; ++k) {
+  const float epsilon = epsilon_ * std::sqrt(correction2);
+  const auto n = static_cast<std::int64_t>(pieces_.size());
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && n > 1)
+  for (std::int64_t p = 0; p < n; ++p) {
+    const Piece& piece = pieces_[static_cast<std::size_t>(p)];
+    float* w = params[piece.param].data();
+    const float* g = grads[piece.param].data();
+    float* m = m_[piece.param].data();
+    float* v = v_[piece.param].data();
+    for (Index k = piece.begin; k < piece.end; ++k) {
       const float gk = g[k] + l2_ * w[k];
       m[k] = beta1_ * m[k] + (1.0f - beta1_) * gk;
       v[k] = beta2_ * v[k] + (1.0f - beta2_) * gk * gk;
-      w[k] -= step_size * m[k] / (std::sqrt(v[k]) + epsilon_ * std::sqrt(correction2));
+      w[k] -= step_size * m[k] / (std::sqrt(v[k]) + epsilon);
     }
   }
 }

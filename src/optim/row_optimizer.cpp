@@ -17,7 +17,7 @@ void RowOptimizer::update(EmbeddingTable& table, const std::vector<std::uint32_t
   const float correction1 = 1.0f - std::pow(beta1_, static_cast<float>(step));
   const float correction2 = 1.0f - std::pow(beta2_, static_cast<float>(step));
   const float step_size = lr_ * std::sqrt(correction2) / correction1;
-#pragma omp parallel for num_threads(threads) schedule(static) if (n > 4096)
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && n > 1024)
   for (std::int64_t i = 0; i < n; ++i) {
     const std::uint32_t r = touched[static_cast<std::size_t>(i)];
     float* w = table.row(r);

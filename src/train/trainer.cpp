@@ -292,7 +292,7 @@ Json train(const Config& given, const TrainOptions& options) {
       }
       if (config.optimizer.clip_norm > 0) clip_gradients(*workspaces[0], config.optimizer.clip_norm);
       now.loss_sum += loss;
-      adam.step(model->params(), workspaces[0]->grads);
+      adam.step(model->params(), workspaces[0]->grads, threads);
       model->update_running_statistics(workspace_views);
       for (std::size_t k = 0; k < model->tables().size(); ++k)
         row_optimizer.update(model->tables()[k], batch.tables[k].touched, workspaces[0]->table_grads[k].data(),

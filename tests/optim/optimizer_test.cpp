@@ -104,6 +104,30 @@ TEST(Adam, SaveLoadContinuesIdentically) {
   EXPECT_EQ(0, std::memcmp(a[id].data(), b[id].data(), 6 * sizeof(float)));
 }
 
+TEST(Adam, ThreadsShareTheWeightsAndGiveTheSameBits) {
+  // Weights larger than one piece, a small one and a running statistic that must stay put.
+  ParamSet params;
+  const ParamId big = params.add("big", 300, 100), small = params.add("small", 1, 7);
+  const ParamId stat = params.add("stat", 1, 4, /*trainable=*/false);
+  Rng rng(3);
+  params.init_uniform(big, 1.0f, rng);
+  params.init_uniform(small, 1.0f, rng);
+  params[stat].setConstant(0.5f);
+  ParamSet one = params, four = params;
+  Adam adam_one(one, optimizer_config()), adam_four(four, optimizer_config());
+  Gradients grads(params);
+  for (int s = 0; s < 3; ++s) {
+    for (ParamId id : {big, small, stat})
+      for (Index k = 0; k < grads[id].size(); ++k) grads[id].data()[k] = rng.uniform() - 0.5f;
+    adam_one.step(one, grads, 1);
+    adam_four.step(four, grads, 4);
+  }
+  for (ParamId id : {big, small, stat})
+    EXPECT_EQ(0, std::memcmp(one[id].data(), four[id].data(), one[id].size() * sizeof(float))) << id;
+  EXPECT_FALSE(one[big].isApprox(params[big]));
+  EXPECT_TRUE((four[stat].array() == 0.5f).all());
+}
+
 // A table with `n` rows (plus the default row) of distinct values.
 EmbeddingTable make_table(std::size_t n, std::size_t dim, std::size_t slots) {
   EmbeddingTable table("t", dim, 0, 0.3f, 5, slots);
