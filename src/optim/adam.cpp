@@ -14,16 +14,13 @@ Adam::Adam(const ParamSet& params, const OptimizerConfig& config)
   for (std::size_t i = 0; i < params.size(); ++i) {
     m_.push_back(Matrix::Zero(params[i].rows(), params[i].cols()));
     v_.push_back(Matrix::Zero(params[i].rows(), params[i].cols()));
+    if (!params.param(i).trainable) continue;  // running statistics: updated by their layer, not learned
+    for (Index begin = 0; begin < params[i].size(); begin += kPieceSize)
+      pieces_.push_back({i, begin, std::min(params[i].size(), begin + kPieceSize)});
   }
 }
 
 void Adam::step(ParamSet& params, const Gradients& grads, int threads) {
-  if (pieces_.empty())
-    for (std::size_t i = 0; i < params.size(); ++i) {
-      if (!params.param(i).trainable) continue;  // running statistics: updated by their layer, not learned
-      for (Index begin = 0; begin < params[i].size(); begin += kPieceSize)
-        pieces_.push_back({i, begin, std::min(params[i].size(), begin + kPieceSize)});
-    }
   ++t_;
   const float correction1 = 1.0f - std::pow(beta1_, static_cast<float>(t_));
   const float correction2 = 1.0f - std::pow(beta2_, static_cast<float>(t_));
