@@ -47,7 +47,7 @@ class KillResumeTest : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = new testing::TempDir("kill_resume");
     fs::create_directories(dir_->path() / "data");
-    testing::write_file(dir_->path() / "data" / "train.tsv", testing::synthetic_rows(6000, 21, true));
+    testing::write_file(dir_->path() / "data" / "train.tsv", testing::synthetic_rows(16000, 21, true));
     testing::write_file(dir_->path() / "data" / "test.tsv", testing::synthetic_rows(1000, 22, true));
     testing::write_file(dir_->path() / "run.toml", testing::synthetic_config_text(dir_->path() / "data"));
   }
