@@ -37,6 +37,7 @@ class ServerMetrics {
   void add_candidates(std::size_t n) { candidates_ += n; }
   std::atomic<long>& in_flight() { return in_flight_; }
   std::atomic<long>& queued() { return queued_; }
+  long queued_now() const { return queued_.load(); }  // connections waiting for a worker
 
   // How many requests got `status` / errors of `kind` so far (for tests and logs).
   std::uint64_t requests(std::string_view path, int status) const;

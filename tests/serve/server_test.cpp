@@ -516,5 +516,41 @@ TEST_F(ServeLimits, ConnectionsBeyondTheWorkersAndQueueGet503) {
   EXPECT_EQ(server.server().metrics().errors("overloaded"), refusals);
 }
 
+TEST_F(ServeLimits, AKeepAliveClientYieldsTheOnlyWorkerToAWaitingOne) {
+  serve::ServerOptions o = options();
+  o.threads = 1;
+  o.read_timeout_s = 5.0;  // how long a kept-alive connection may wait for its next request
+  testing::RunningServer server(o);
+  httplib::Client first("127.0.0.1", server.port());
+  first.set_keep_alive(true);
+  const auto alone = first.Get("/healthz");
+  ASSERT_TRUE(alone);
+  EXPECT_EQ(alone->status, 200);
+  EXPECT_NE(alone->get_header_value("Connection"), "close");  // nobody waits: kept alive
+  // The first connection holds the only worker between its requests; a second client queues.
+  int second_status = 0;
+  std::thread second_client([&] {
+    httplib::Client second("127.0.0.1", server.port());
+    second.set_read_timeout(20, 0);
+    const auto res = second.Get("/healthz");
+    second_status = res ? res->status : -1;
+  });
+  for (int i = 0; i < 500 && server.server().metrics().queued_now() == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_EQ(server.server().metrics().queued_now(), 1);
+  // The first client's next answer closes its connection, so the waiting one gets the worker
+  // now rather than when the first goes idle for the keep-alive timeout.
+  const auto yielding = first.Get("/healthz");
+  ASSERT_TRUE(yielding);
+  EXPECT_EQ(yielding->status, 200);
+  EXPECT_EQ(yielding->get_header_value("Connection"), "close");
+  second_client.join();
+  EXPECT_EQ(second_status, 200);
+  // The first client reconnects on its own and is served as usual.
+  const auto again = first.Get("/healthz");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 200);
+}
+
 }  // namespace
 }  // namespace heed
