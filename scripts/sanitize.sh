@@ -81,10 +81,10 @@ fi
 if stage tsan; then
   BUILD_DIR=build-tsan bash scripts/build.sh "${clang[@]}" -DHEED_SANITIZE=thread
   elapsed "TSan build"
-  # The tests that run several threads at once: OpenMP training steps and evaluation, the
+  # The tests that run several threads at once: OpenMP training steps, Adam and evaluation, the
   # HTTP server's workers, admission queue and hot reload.
   OMP_TOOL_LIBRARIES=/usr/lib/llvm-14/lib/libarcher.so ctest --test-dir build-tsan --output-on-failure \
-    --parallel "$jobs" --timeout 1800 -R 'Trainer|KillResume|Divergence|Serve|Server|Admission|Reload|RequestScorer' \
+    --parallel "$jobs" --timeout 1800 -R 'Trainer|KillResume|Divergence|Serve|Server|Admission|Reload|RequestScorer|Adam' \
     -E 'FullDisk'
   # (The full-disk test runs heed under a file-size limit, and a TSan-built heed dies there with
   # SIGBUS inside the sanitizer runtime, not in heed. It is not a threading test: the Release
