@@ -2,17 +2,19 @@
 """heed vs PyTorch on the same model and the same data (docs/performance.md).
 
     bench/compare_torch.sh [--rows 1000000] [--epochs 1] [--threads 1,2] [--variants dnn,senet,din,full]
-                           [--out results.json]
+                           [--rounds 1] [--out results.json]
 
 (compare_torch.sh installs what is missing, builds heed with the bench programs, and runs this
 file with the OpenMP build of OpenBLAS for torch.) Per variant of bench/configs/variants.toml
 and per thread count it trains both engines on bench/gen_data.py's data for the same epochs,
 then measures inference and request latency, and prints Markdown tables; --out writes every
-number as JSON.
+number as JSON. --rounds N trains both engines N times, alternating which goes first, for a
+speed ratio that a drifting machine speed cannot tilt.
 """
 import argparse
 import datetime
 import json
+import math
 import os
 import platform
 import subprocess
@@ -117,6 +119,9 @@ def main():
     parser.add_argument("--build", default=os.path.join(ROOT, "build"), help="build folder with heed and heed_bench")
     parser.add_argument("--config", default=os.path.join(BENCH, "configs", "reference.toml"))
     parser.add_argument("--latency-repeats", type=int, default=500)
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="train both engines this many times, heed first in odd rounds and torch first in even "
+                             "ones; the speed ratio reported is the geometric mean over rounds")
     parser.add_argument("--out", help="write every number here as JSON")
     parser.add_argument("--table", metavar="RESULTS_JSON", help="only print the tables of an earlier --out file")
     args = parser.parse_args()
@@ -126,6 +131,8 @@ def main():
         return
 
     threads = [int(t) for t in args.threads.split(",")]
+    if args.rounds < 1:
+        raise SystemExit("--rounds must be at least 1")
     with open(os.path.join(BENCH, "configs", "variants.toml"), "rb") as f:
         all_variants = tomllib.load(f)
     variants = args.variants.split(",")
@@ -167,33 +174,29 @@ def main():
         flops = model_spec.flops_per_sample(spec, info["mean_history_length"])
         for t in threads:
             r = {"variant": v, "threads": t, "flops_per_sample": flops, "load_average": os.getloadavg()}
-            run_dir = os.path.join(work, f"heed-{v}-t{t}")
-            _, wall = run([heed, "train", resolved, "--set", f"train.threads={t}", "--out", run_dir], env=thread_env(t))
-            with open(os.path.join(run_dir, "metrics.json")) as f:
-                metrics = json.load(f)
-            bench_text, _ = run([heed_bench, "--model", os.path.join(run_dir, "model"), "--data", data,
-                                 "--threads", str(t), "--parse", spec.train_file,
-                                 "--repeats", str(args.latency_repeats)], env=thread_env(t))
-            hb = json.loads(bench_text)
-            train_seconds = sum(h["seconds"] for h in metrics["history"])
-            n = metrics["train_rows"] * len(metrics["history"])
-            r["heed"] = {
-                "train_samples_per_second": n / train_seconds,
-                "epoch_samples_per_second": [h["samples_per_second"] for h in metrics["history"]],
-                "train_seconds": train_seconds, "parse_seconds": hb["parse_seconds"],
-                "train_samples_per_second_with_parsing": n / (train_seconds + hb["parse_seconds"]),
-                "train_command_seconds": wall,
-                "test": metrics["test"], "inference_samples_per_second": hb["inference_samples_per_second"],
-                "inference_batch": hb["inference_batch"], "latency_ms": hb.get("latency_ms"),
-                "serving_latency_ms": hb.get("serving_latency_ms"),
-                "dense_parameters": metrics["dense_parameters"], "embedding_rows": metrics["embedding_rows"],
-            }
-            torch_out = os.path.join(work, f"torch-{v}-t{t}.json")
-            run([sys.executable, os.path.join(BENCH, "torch_reference.py"), "--config", resolved, "--data", data,
-                 "--threads", str(t), "--requests", os.path.join(data, "requests.tsv"),
-                 "--latency-repeats", str(args.latency_repeats), "--out", torch_out], env=thread_env(t))
-            with open(torch_out) as f:
-                r["torch"] = json.load(f)
+            rounds = []
+            for k in range(args.rounds):
+                # Alternate which engine goes first, so a machine that speeds up or slows down
+                # during the run favours neither; latency is measured in the first round only.
+                order = ("heed", "torch") if k % 2 == 0 else ("torch", "heed")
+                got = {}
+                for engine in order:
+                    if engine == "heed":
+                        got["heed"] = train_heed(args, heed, heed_bench, resolved, spec, data, work, v, t, k)
+                    else:
+                        got["torch"] = train_torch(args, resolved, data, work, v, t, k)
+                got["first"] = order[0]
+                rounds.append(got)
+            r["heed"], r["torch"] = rounds[0]["heed"], rounds[0]["torch"]
+            if args.rounds > 1:
+                r["rounds"] = [{"first": g["first"],
+                                "heed_samples_per_second": g["heed"]["train_samples_per_second"],
+                                "torch_samples_per_second": g["torch"]["train_samples_per_second"],
+                                "heed_auc": g["heed"]["test"]["auc"], "torch_auc": g["torch"]["test"]["auc"]}
+                               for g in rounds]
+                r["ratio_geometric_mean"] = math.exp(sum(
+                    math.log(g["heed_samples_per_second"] / g["torch_samples_per_second"]) for g in r["rounds"])
+                    / len(r["rounds"]))
             results["runs"].append(r)
             log(f"{v} t={t}: heed {r['heed']['train_samples_per_second']:.0f}/s auc {r['heed']['test']['auc']:.4f}; "
                 f"torch {r['torch']['train_samples_per_second']:.0f}/s auc {r['torch']['test']['auc']:.4f}")
@@ -203,6 +206,50 @@ def main():
     if args.out:
         write_json(args.out, results)
     print(markdown(results))
+
+
+def train_heed(args, heed, heed_bench, config, spec, data, work, variant, threads, round_index):
+    """Trains heed once; the first round also measures inference, latency and parsing."""
+    suffix = f"-round{round_index + 1}" if round_index else ""
+    run_dir = os.path.join(work, f"heed-{variant}-t{threads}{suffix}")
+    _, wall = run([heed, "train", config, "--set", f"train.threads={threads}", "--out", run_dir],
+                  env=thread_env(threads))
+    with open(os.path.join(run_dir, "metrics.json")) as f:
+        metrics = json.load(f)
+    train_seconds = sum(h["seconds"] for h in metrics["history"])
+    n = metrics["train_rows"] * len(metrics["history"])
+    out = {
+        "train_samples_per_second": n / train_seconds,
+        "epoch_samples_per_second": [h["samples_per_second"] for h in metrics["history"]],
+        "train_seconds": train_seconds, "train_command_seconds": wall, "test": metrics["test"],
+        "dense_parameters": metrics["dense_parameters"], "embedding_rows": metrics["embedding_rows"],
+    }
+    if round_index == 0:
+        bench_text, _ = run([heed_bench, "--model", os.path.join(run_dir, "model"), "--data", data,
+                             "--threads", str(threads), "--parse", spec.train_file,
+                             "--repeats", str(args.latency_repeats)], env=thread_env(threads))
+        hb = json.loads(bench_text)
+        out.update({
+            "parse_seconds": hb["parse_seconds"],
+            "train_samples_per_second_with_parsing": n / (train_seconds + hb["parse_seconds"]),
+            "inference_samples_per_second": hb["inference_samples_per_second"],
+            "inference_batch": hb["inference_batch"], "latency_ms": hb.get("latency_ms"),
+            "serving_latency_ms": hb.get("serving_latency_ms"),
+        })
+    return out
+
+
+def train_torch(args, config, data, work, variant, threads, round_index):
+    """Trains the PyTorch reference once; the first round also measures request latency."""
+    suffix = f"-round{round_index + 1}" if round_index else ""
+    out = os.path.join(work, f"torch-{variant}-t{threads}{suffix}.json")
+    cmd = [sys.executable, os.path.join(BENCH, "torch_reference.py"), "--config", config, "--data", data,
+           "--threads", str(threads), "--out", out]
+    if round_index == 0:
+        cmd += ["--requests", os.path.join(data, "requests.tsv"), "--latency-repeats", str(args.latency_repeats)]
+    run(cmd, env=thread_env(threads))
+    with open(out) as f:
+        return json.load(f)
 
 
 def write_json(path, results):
@@ -259,6 +306,22 @@ def markdown(results):
                      f"{h['train_samples_per_second'] / t['train_samples_per_second']:.2f}x | "
                      f"{k(h['train_samples_per_second_with_parsing'])} | {k(t['train_samples_per_second_with_parsing'])} | "
                      f"{h['test']['auc']:.4f} | {t['test']['auc']:.4f} | {h['test']['auc'] - t['test']['auc']:+.4f} |")
+    repeated = [r for r in runs if r.get("rounds")]
+    if repeated:
+        lines.append("")
+        lines.append("**Training speed by round** (both engines trained again each round, the engine that goes "
+                     "first alternating; the table above is round 1)")
+        lines.append("")
+        lines.append("| variant | threads | heed / torch per round (first engine) | geometric mean | heed AUC per round "
+                     "| torch AUC per round |")
+        lines.append("|---|---:|---|---:|---|---|")
+        for r in repeated:
+            ratios = ", ".join(f"{g['heed_samples_per_second'] / g['torch_samples_per_second']:.2f}x ({g['first']})"
+                               for g in r["rounds"])
+            heed_aucs = ", ".join(f"{g['heed_auc']:.4f}" for g in r["rounds"])
+            torch_aucs = ", ".join(f"{g['torch_auc']:.4f}" for g in r["rounds"])
+            lines.append(f"| {r['variant']} | {r['threads']} | {ratios} | {r['ratio_geometric_mean']:.2f}x | "
+                         f"{heed_aucs} | {torch_aucs} |")
     lines.append("")
     lines.append(f"**Inference** (samples/s at batch {runs[0]['heed']['inference_batch'] if runs else '?'}) "
                  "**and latency** of one request: one user's features and 50-item history with 100 candidate "
