@@ -65,7 +65,7 @@ void RowEncoder::add_number(std::size_t fi, double value, Dataset& data) const {
   out.offsets.push_back(out.keys.size());
 }
 
-void RowEncoder::add_text(std::size_t fi, std::string_view text, Dataset& data) const {
+void RowEncoder::add_text(std::size_t fi, std::string_view text, Dataset& data) {
   const FeatureInfo& f = schema_.features[fi];
   if (f.kind == FeatureKind::kNumeric) {
     double v = std::numeric_limits<double>::quiet_NaN();
@@ -89,6 +89,7 @@ void RowEncoder::add_text(std::size_t fi, std::string_view text, Dataset& data) 
       start = stop + 1;
     }
     const std::size_t count = out.keys.size() - first;
+    values_given_[fi] = count;
     if (f.max_len > 0 && count > f.max_len) {
       if (f.kind == FeatureKind::kSequence)
         out.keys.erase(out.keys.begin() + static_cast<std::ptrdiff_t>(first),
@@ -100,21 +101,24 @@ void RowEncoder::add_text(std::size_t fi, std::string_view text, Dataset& data) 
   out.offsets.push_back(out.keys.size());
 }
 
-void RowEncoder::finish_row(Dataset& data) const {
+void RowEncoder::finish_row(Dataset& data) {
   // Features attended together by DIN must be aligned value by value.
   for (const DinGroup& group : schema_.din_groups) {
     const auto lead = static_cast<std::size_t>(group.keys[0]);
-    const std::size_t expected = data.keys[lead].count(data.rows);
+    const std::size_t expected = values_given_[lead];
     for (std::size_t k = 1; k < group.keys.size(); ++k) {
       const auto fi = static_cast<std::size_t>(group.keys[k]);
-      const std::size_t found = data.keys[fi].count(data.rows);
-      if (found != expected)
+      const std::size_t found = values_given_[fi];
+      if (found != expected) {
+        std::fill(values_given_.begin(), values_given_.end(), 0);
         throw FeatureValueError(
             fi, "din_alignment",
             fmt::format("'{}' has {} values but '{}', which it is attended with, has {}",
                         schema_.features[fi].name, found, schema_.features[lead].name, expected));
+      }
     }
   }
+  std::fill(values_given_.begin(), values_given_.end(), 0);
   ++data.rows;
 }
 

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "config/schema.h"
 #include "core/error.h"
@@ -44,19 +45,22 @@ std::int64_t numeric_bucket(const FeatureInfo& feature, double value);
 // add_text or add_number call per row, in any order, then finish_row closes the row.
 class RowEncoder {
  public:
-  explicit RowEncoder(const Schema& schema) : schema_(schema) {}
+  explicit RowEncoder(const Schema& schema) : schema_(schema), values_given_(schema.features.size(), 0) {}
 
   // Gives `data` a key column per feature and a value column per dense input.
   void prepare(Dataset& data) const;
   // Feature `feature`'s value as a file cell holds it.
-  void add_text(std::size_t feature, std::string_view text, Dataset& data) const;
+  void add_text(std::size_t feature, std::string_view text, Dataset& data);
   // A numeric feature's value as a number (NaN: missing, like an empty cell).
   void add_number(std::size_t feature, double value, Dataset& data) const;
-  // Checks that the features DIN attends together have as many values each, and counts the row.
-  void finish_row(Dataset& data) const;
+  // Checks that the features DIN attends together were given as many values each (before
+  // max_len keeps the last ones: two sequences one value apart would otherwise pass, shifted
+  // against each other), and counts the row.
+  void finish_row(Dataset& data);
 
  private:
   const Schema& schema_;
+  std::vector<std::size_t> values_given_;  // per feature: values in this row's cell, before max_len
 };
 
 }  // namespace heed

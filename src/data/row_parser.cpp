@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include <fmt/ranges.h>
+
 #include "core/error.h"
 #include "data/line_reader.h"
 #include "data/utf8.h"
@@ -20,40 +22,49 @@ ColumnMap map_columns(const std::vector<std::string>& names, const Config& confi
                       const ParseScope& options, const std::string& path) {
   ColumnMap map;
   map.columns = names.size();
-  auto find = [&](const std::string& name) -> int {
+  // The column called `name`, or -1. A name the header repeats is an error once something reads
+  // it: taking the first silently would drop the others (real logs spread a sequence over 50
+  // columns of one name).
+  auto find = [&](const std::string& name, const std::string& purpose) -> int {
+    std::vector<std::size_t> at;
     for (std::size_t i = 0; i < names.size(); ++i)
-      if (names[i] == name) return static_cast<int>(i);
-    return -1;
+      if (names[i] == name) at.push_back(i + 1);
+    if (at.size() > 1)
+      throw Error(fmt::format(
+          "{}: the header names {} columns '{}' (columns {}), so {} is ambiguous; rename them, or join values "
+          "that belong together into one column (a multi or sequence feature's values, split by its separator)",
+          path, at.size(), name, fmt::join(at, ", "), purpose));
+    return at.empty() ? -1 : static_cast<int>(at[0] - 1);
   };
-  map.label = find(config.data.label);
+  map.label = find(config.data.label, "the label");
   if (map.label < 0 && options.require_label)
     throw Error(fmt::format("{}: no label column '{}' (columns: {})", path, config.data.label, list_columns(names)));
   if (!config.eval.group.empty() && !options.features_only) {
-    map.group = find(config.eval.group);
+    map.group = find(config.eval.group, "eval.group");
     if (map.group < 0)
       throw Error(fmt::format("{}: no column '{}' for eval.group (columns: {})", path, config.eval.group,
                               list_columns(names)));
   }
   if (!config.data.valid_by.empty() && !options.features_only) {
-    map.split = find(config.data.valid_by);
+    map.split = find(config.data.valid_by, "data.valid_by");
     if (map.split < 0)
       throw Error(fmt::format("{}: no column '{}' for data.valid_by (columns: {})", path, config.data.valid_by,
                               list_columns(names)));
   }
   if (!config.data.valid_by_time.empty() && !options.features_only) {
-    map.time = find(config.data.valid_by_time);
+    map.time = find(config.data.valid_by_time, "data.valid_by_time");
     if (map.time < 0)
       throw Error(fmt::format("{}: no column '{}' for data.valid_by_time (columns: {})", path,
                               config.data.valid_by_time, list_columns(names)));
   }
   if (!config.eval.slice.empty() && !options.features_only) {
-    map.slice = find(config.eval.slice);
+    map.slice = find(config.eval.slice, "eval.slice");
     if (map.slice < 0)
       throw Error(fmt::format("{}: no column '{}' for eval.slice (columns: {})", path, config.eval.slice,
                               list_columns(names)));
   }
   for (const FeatureInfo& f : schema.features) {
-    const int i = find(f.column);
+    const int i = find(f.column, fmt::format("feature '{}'", f.name));
     if (i < 0)
       throw Error(fmt::format("{}: no column '{}' for feature '{}' (columns: {})", path, f.column, f.name,
                               list_columns(names)));

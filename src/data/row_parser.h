@@ -84,7 +84,7 @@ class RowParser {
   const ParseScope scope_;
   BadRowLog& log_;
   const FileLayout layout_;
-  const RowEncoder encoder_;
+  RowEncoder encoder_;
   const double label_negative_, label_positive_;
   Dataset data_;
   std::unordered_map<std::string, std::uint32_t> slice_ids_;

@@ -153,7 +153,7 @@ std::vector<std::optional<RawValue>> parse_fields(const Json& object, const Serv
 
 // Feature `fi`'s value into the row being built; null: the empty cell standing in for a value
 // that lives in the other dataset.
-void encode_value(const RowEncoder& encoder, const Schema& schema, std::size_t fi,
+void encode_value(RowEncoder& encoder, const Schema& schema, std::size_t fi,
                   const RawValue* value, Dataset& data) {
   if (!value) {
     encoder.add_text(fi, "", data);
@@ -270,7 +270,7 @@ ScoreRequest parse_score_request(std::string_view body, const ServedModel& model
 
 EncodedRequest encode_request(const ScoreRequest& request, const ServedModel& model) {
   const Schema& schema = model.model().schema();
-  const RowEncoder encoder(schema);
+  RowEncoder encoder(schema);
   EncodedRequest out;
   std::vector<std::size_t> field_of(schema.features.size());
   for (std::size_t c = 0; c < model.fields().size(); ++c)
@@ -316,7 +316,7 @@ EncodedRequest encode_request(const ScoreRequest& request, const ServedModel& mo
 
 Dataset encode_rows(const ScoreRequest& request, const ServedModel& model) {
   const Schema& schema = model.model().schema();
-  const RowEncoder encoder(schema);
+  RowEncoder encoder(schema);
   Dataset data;
   encoder.prepare(data);
   for (std::size_t i = 0; i < request.candidates.size(); ++i)

@@ -277,6 +277,21 @@ TEST(DatasetLoader, MissingFeatureColumnListsTheColumns) {
               HasSubstr("no column 'user' for eval.group"));
 }
 
+
+TEST(DatasetLoader, ARepeatedColumnNameIsAnErrorOnlyWhenSomethingReadsIt) {
+  TempDir dir("dataset");
+  // A sequence spread over columns of one name: reading the first alone would drop the rest.
+  write_file(dir / "history.tsv", "label\titem\tgenres\thistory\thistory\tprice\tcount\n1\ta\tb\tc\td\t1\t1\n");
+  const std::string message = HEED_ERROR_MESSAGE(load(dir / "history.tsv", config_of()), Error);
+  EXPECT_THAT(message, HasSubstr("history.tsv"));
+  EXPECT_THAT(message, HasSubstr("2 columns 'history' (columns 4, 5)"));
+  EXPECT_THAT(message, HasSubstr("feature 'history'"));
+  write_file(dir / "label.tsv", "label\tlabel\titem\tgenres\thistory\tprice\tcount\n1\t0\ta\tb\tc\t1\t1\n");
+  EXPECT_THAT(HEED_ERROR_MESSAGE(load(dir / "label.tsv", config_of()), Error), HasSubstr("the label"));
+  // Repeats among columns no feature reads are harmless.
+  write_file(dir / "extra.tsv", std::string(kHeader) + "\tnote\tnote\n1\ta\tb\tc\t1\t1\tx\ty\n");
+  EXPECT_EQ(load(dir / "extra.tsv", config_of()).data.rows, 1u);
+}
 // The ParseError `path` gives, checked to name the file, line and column.
 ParseError parse_error_of(const std::filesystem::path& path, const Config& config) {
   try {
@@ -328,6 +343,25 @@ TEST(DatasetLoaderErrors, NonNumericNumericFeatures) {
   write_file(dir / "rows.tsv", std::string(kHeader) + "\n1\ta\tb\tc\tinf\t1\n");
   e = parse_error_of(dir / "rows.tsv", config_of());
   EXPECT_THAT(e.what(), HasSubstr("column 5 (price)"));
+}
+
+TEST(DatasetLoaderErrors, SequencesAttendedTogetherAreComparedBeforeMaxLen) {
+  TempDir dir("dataset");
+  const Config config = parse_config(
+      "[features.item]\n[features.genre]\n"
+      "[features.history]\nkind = \"sequence\"\ntable = \"item\"\nmax_len = 2\npooling = \"din\"\n"
+      "query = [\"item\", \"genre\"]\nattend_with = [\"history_genres\"]\n"
+      "[features.history_genres]\nkind = \"sequence\"\ntable = \"genre\"\nmax_len = 2\n",
+      "test.toml", {});
+  const std::string header = "label\titem\tgenre\thistory\thistory_genres\n";
+  write_file(dir / "aligned.tsv", header + "1\ta\tx\tp|q|r\tu|v|w\n0\tb\ty\t\t\n");
+  EXPECT_EQ(load(dir / "aligned.tsv", config).data.rows, 2u);
+  // Four genres for three items: both would keep their last two, paired one step apart.
+  write_file(dir / "shifted.tsv", header + "1\ta\tx\tp|q|r\tu|v|w\n1\ta\tx\tp|q|r\tu|v|w|z\n");
+  const ParseError e = parse_error_of(dir / "shifted.tsv", config);
+  EXPECT_EQ(e.reason(), "din_alignment");
+  EXPECT_EQ(e.where().line, 3u);
+  EXPECT_THAT(e.what(), HasSubstr("'history_genres' has 4 values but 'history', which it is attended with, has 3"));
 }
 
 TEST(DatasetLoaderErrors, UnterminatedQuoteInCsv) {
