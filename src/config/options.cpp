@@ -373,7 +373,8 @@ std::vector<Option<Config>> make_run_options() {
   o.push_back(option<C, bool>("train.shuffle", true, "Shuffle the training rows every epoch.",
       [](C& c) -> auto& { return c.train.shuffle; }));
   o.push_back(option<C, std::string>("train.early_stop_metric", "auc",
-      "Validation metric that picks the kept model and stops training (\"none\": keep the last epoch).",
+      "Validation metric that picks the kept model and stops training (\"none\": keep the last epoch; "
+      "an AUC the validation labels leave undefined falls back to logloss, with a warning).",
       [](C& c) -> auto& { return c.train.early_stop_metric; }, one_of({"auc", "gauc", "logloss", "none"})));
   o.push_back(option<C, Int>("train.patience", 2, "Epochs without improvement before training stops.",
       [](C& c) -> auto& { return c.train.patience; }, at_least<Int>(1)));

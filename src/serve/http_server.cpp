@@ -127,7 +127,8 @@ Json explanation_json(const ServedModel& m, const Explanation& e) {
 
 void set_json(httplib::Response& res, int status, const Json& body) {
   res.status = status;
-  res.set_content(body.dump(), "application/json");
+  // Replace, not throw: an error message may quote the invalid UTF-8 bytes a request sent.
+  res.set_content(body.dump(-1, ' ', false, Json::error_handler_t::replace), "application/json");
 }
 
 }  // namespace

@@ -265,6 +265,7 @@ Json train(const Config& given, const TrainOptions& options) {
                              kept.empty() ? "no checkpoint had been written yet"
                                           : fmt::format("the last good checkpoint is {}", kept.front().string())));
   };
+  bool undefined_metric_said = false;
   while (!stopping.finished && epoch < config.train.epochs) {
     ++epoch;
     EpochInProgress now;
@@ -324,7 +325,21 @@ Json train(const Config& given, const TrainOptions& options) {
     if (validate) {
       const metrics::Metrics m = evaluate_dataset(*model, data.valid, threads).overall;
       entry["valid"] = metrics_json(m);
-      keep = stopping.observe(epoch, score_of(m, config.train.early_stop_metric), config.train.patience);
+      double score = score_of(m, config.train.early_stop_metric);
+      if (std::isnan(score)) {
+        // AUC is undefined when the validation rows hold one class, gAUC when no user has both;
+        // only the labels decide that, so it stays undefined every epoch and would keep epoch 1.
+        if (!undefined_metric_said)
+          progress.message(fmt::format("warning: valid {} is undefined ({}); early stopping uses valid logloss",
+                                       config.train.early_stop_metric,
+                                       config.train.early_stop_metric == "gauc"
+                                           ? "no user in the validation rows has both labels"
+                                           : "the validation rows hold one label"));
+        undefined_metric_said = true;
+        score = -m.logloss;
+        entry["early_stop_metric"] = "logloss";
+      }
+      keep = stopping.observe(epoch, score, config.train.patience);
       summary += fmt::format(", valid auc {:.5f} gauc {:.5f} logloss {:.5f}{}", m.auc, m.gauc, m.logloss,
                              keep ? " (kept)" : "");
     } else {

@@ -323,6 +323,9 @@ TEST_F(ServeLimits, EveryBadRequestGetsItsStatusAndIsCounted) {
   };
   cases.push_back(
       {"malformed JSON", "/v1/score", "{\"candidates\": [", 400, "bad_json", "not valid JSON"});
+  // The parser's message quotes the bad byte; the answer must still be valid JSON.
+  cases.push_back({"invalid UTF-8", "/v1/score", "{\"user\": {\"item\": \"\xff\"}}", 400, "bad_json",
+                   "not valid JSON"});
   cases.push_back(
       {"not an object", "/v1/score", "[1, 2]", 400, "wrong_type", "must be a JSON object"});
   cases.push_back({"nested too deep", "/v1/score", "{\"candidates\": [[[[[[[1]]]]]]]}", 400,
@@ -418,7 +421,7 @@ TEST_F(ServeLimits, EveryBadRequestGetsItsStatusAndIsCounted) {
     EXPECT_EQ(server.server().metrics().errors(kind), static_cast<std::uint64_t>(n)) << kind;
   const auto metrics = client.Get("/metrics");
   ASSERT_TRUE(metrics);
-  EXPECT_THAT(metrics->body, HasSubstr("heed_http_request_errors_total{kind=\"bad_json\"} 3"));
+  EXPECT_THAT(metrics->body, HasSubstr("heed_http_request_errors_total{kind=\"bad_json\"} 4"));
   EXPECT_THAT(metrics->body,
               HasSubstr("heed_http_requests_total{endpoint=\"/v1/score\",status=\"413\"}"));
   EXPECT_THAT(

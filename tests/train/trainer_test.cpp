@@ -104,6 +104,27 @@ TEST_F(TrainerTest, WritesTheRunFolder) {
   EXPECT_EQ(testing::read_file(folder / "config.toml"), to_toml(config()));
 }
 
+
+TEST_F(TrainerTest, AValidationSetOfOneLabelStopsOnLoglossInstead) {
+  // Only the test file's non-clicks: AUC is undefined every epoch, and keeping the first epoch
+  // because no NaN beats another would keep a model that later epochs improve on.
+  std::istringstream test(testing::read_file(files_->test));
+  std::string line, negatives;
+  while (std::getline(test, line))
+    if (negatives.empty() || line.rfind("0\t", 0) == 0) negatives += line + "\n";
+  const fs::path valid = dir_->path() / "negatives.tsv";
+  testing::write_file(valid, negatives);
+  const Json m = run("one-label", {"data.valid=" + valid.string(), "train.epochs=4", "train.patience=1"});
+  ASSERT_FALSE(m["history"].empty());
+  double best = 1e9;
+  int best_epoch = 0;
+  for (const Json& entry : m["history"]) {
+    EXPECT_EQ(entry["early_stop_metric"], "logloss");
+    if (entry["valid"]["logloss"].get<double>() < best)
+      best = entry["valid"]["logloss"], best_epoch = entry["epoch"];
+  }
+  EXPECT_EQ(m["best_epoch"], best_epoch);
+}
 TEST_F(TrainerTest, SameSeedSameNumbersOneThread) {
   const Json a = run("seed_a1"), b = run("seed_b1");
   EXPECT_EQ(a["test"], b["test"]);
