@@ -139,6 +139,10 @@ void save_checkpoint(const std::filesystem::path& path, const Model& model, cons
 }
 
 Checkpoint load_checkpoint(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw Error(fmt::format("{}: is a folder, not a model file (a run folder keeps its model in {})", path.string(),
+                            (path / "model").string()));
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(fmt::format("{}: cannot open model file", path.string()));
   return load_checkpoint(in, path.string());

@@ -43,7 +43,7 @@ std::string unknown_key_message(const std::string& key, const std::string& where
   std::string message = fmt::format("{}unknown config key '{}'", where, key);
   const std::string suggestion = closest_key(key, valid_keys(feature_names));
   if (!suggestion.empty()) message += fmt::format("; did you mean '{}'?", suggestion);
-  message += " (heed config --help lists every key)";
+  message += " (heed config --keys lists every key)";
   return message;
 }
 

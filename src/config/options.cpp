@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <optional>
 #include <sstream>
+#include <string_view>
 
 #include "core/error.h"
 
@@ -164,7 +165,9 @@ Option<Owner> option(std::string key, T default_value, std::string help,
     if (!value) {
       std::ostringstream got;
       node.visit([&](auto&& n) { got << n; });
-      throw Error(fmt::format("{} must be a {}, got {}", full_key, type_name<T>(), got.str()));
+      const std::string type = type_name<T>();
+      const bool vowel = std::string_view("aeiou").find(type.front()) != std::string_view::npos;
+      throw Error(fmt::format("{} must be {} {}, got {}", full_key, vowel ? "an" : "a", type, got.str()));
     }
     if (check) {
       std::string problem = check(*value);
@@ -253,8 +256,8 @@ std::vector<Option<Config>> make_run_options() {
       "Results do not depend on it.",
       [](C& c) -> auto& { return c.data.parser_threads; }, at_least<Int>(1)));
   o.push_back(option<C, std::string>("data.on_error", "fail",
-      "A malformed row: fail stops with a message naming file, line, byte offset and column; skip leaves it "
-      "out, counts it per reason, writes it to a rejected-lines file and prints a summary.",
+      "A malformed row: fail stops with a message naming file, line and column; skip leaves it out, counts "
+      "it per reason, writes it with its byte offset to a rejected-lines file and prints a summary.",
       [](C& c) -> auto& { return c.data.on_error; }, one_of({"fail", "skip"})));
   o.push_back(option<C, double>("data.max_skip_fraction", 0.01,
       "With on_error = \"skip\": the run still stops once more than this share of a split's rows was bad "

@@ -146,6 +146,12 @@ TEST_F(CheckpointTest, MissingFileIsNamed) {
   EXPECT_THAT(HEED_ERROR_MESSAGE(load_checkpoint(absent), Error), HasSubstr(absent.string()));
 }
 
+TEST_F(CheckpointTest, ARunFolderGivenForTheModelPointsToItsModelFile) {
+  const std::string message = HEED_ERROR_MESSAGE(load_checkpoint(dir_->path()), Error);
+  EXPECT_THAT(message, HasSubstr("is a folder, not a model file"));
+  EXPECT_THAT(message, HasSubstr((dir_->path() / "model").string()));
+}
+
 TEST(WriteFileAtomically, ReplacesTheFileAndLeavesNoTemporary) {
   testing::TempDir dir("atomic");
   write_file_atomically(dir / "out.txt", "first");

@@ -132,7 +132,13 @@ TEST_F(CliErrors, MissingConfigAndBadArguments) {
   EXPECT_EQ(r.status, 1);
   EXPECT_THAT(r.err, HasSubstr("--out"));
   r = heed("no-such-command");
-  EXPECT_NE(r.status, 0);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_THAT(r.err, HasSubstr("'no-such-command' is not a command of heed"));
+  EXPECT_THAT(r.err, HasSubstr("train, eval, predict"));
+  r = heed("evaluate model --data x.tsv");
+  EXPECT_THAT(r.err, HasSubstr("did you mean 'eval'?"));
+  r = heed("prepare ml100k --source x");
+  EXPECT_THAT(r.err, HasSubstr("'ml100k' is not a command of heed prepare (did you mean 'ml-100k'?)"));
   r = heed("");
   EXPECT_NE(r.status, 0);
 }

@@ -146,6 +146,7 @@ TEST(ConfigUnknownKeys, InTheFileNamesKeyLocationAndSuggestion) {
   EXPECT_THAT(message, HasSubstr("run.toml:4"));
   EXPECT_THAT(message, HasSubstr("'train.epoch'"));
   EXPECT_THAT(message, HasSubstr("did you mean 'train.epochs'"));
+  EXPECT_THAT(message, HasSubstr("heed config --keys lists every key"));
 }
 
 TEST(ConfigUnknownKeys, FeatureKeyInTheFile) {
@@ -188,7 +189,7 @@ TEST(ConfigTypes, WrongTypesNameKeyTypeAndValue) {
   EXPECT_THAT(message, HasSubstr("integer"));
   EXPECT_THAT(message, HasSubstr("'3'"));
 
-  EXPECT_THAT(error_of(kMinimal, {"train.epochs=3.5"}), HasSubstr("integer"));
+  EXPECT_THAT(error_of(kMinimal, {"train.epochs=3.5"}), HasSubstr("must be an integer"));
   EXPECT_THAT(error_of(kMinimal, {"train.shuffle=1"}), HasSubstr("boolean"));
   EXPECT_THAT(error_of(kMinimal, {"model.hidden=64"}), HasSubstr("list of integer"));
   EXPECT_THAT(error_of(kMinimal, {"model.hidden=[64, \"a\"]"}), HasSubstr("list of integer"));
