@@ -2,6 +2,7 @@
 // The typed configuration of a run. Every key, its default, its check and its help text are
 // declared once, in config_options.cpp; this header only holds the values.
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,8 @@ struct DataConfig {
   std::vector<std::string> columns;  // column names when the files have no header; sparse formats: field names
   std::string label;
   std::vector<double> label_values;  // [negative, positive] as the files write them
+  double label_threshold = std::numeric_limits<double>::quiet_NaN();  // set: a number >= it is positive
+  std::vector<std::string> label_texts;  // [negative, positive] as text (instead of numbers)
   std::string sparse_fields;     // libsvm: "position" or "ranges" (which field an idx:val pair feeds)
   std::vector<std::int64_t> field_starts;  // libsvm with "ranges": first index of each field
   double valid_fraction = 0.0;   // carved from train when no valid file is given

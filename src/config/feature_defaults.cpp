@@ -1,6 +1,7 @@
 #include "config/feature_defaults.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 
 #include "core/error.h"
@@ -91,6 +92,8 @@ void resolve_feature_defaults(Config& config, const std::string& source_name) {
     fail("train.early_stop_metric = \"gauc\" needs eval.group, the column that identifies a user");
   if (!config.data.valid_by.empty() && !config.data.valid_by_time.empty())
     fail("data.valid_by and data.valid_by_time both choose how validation is carved; set one");
+  if (!std::isnan(config.data.label_threshold) && !config.data.label_texts.empty())
+    fail("data.label_threshold and data.label_texts both say how to read the label; set one");
 
   std::map<std::string, std::string> table_kinds;  // table -> "keys" of which kind, for sharing checks
   for (FeatureConfig& f : config.features) {

@@ -1,6 +1,7 @@
 #include "config/options.h"
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <sstream>
 #include <string_view>
@@ -218,6 +219,17 @@ std::vector<Option<Config>> make_run_options() {
       [](C& c) -> auto& { return c.data.label_values; },
       [](const std::vector<double>& v) -> std::string {
         return v.size() == 2 && v[0] != v[1] ? "" : "must be two different numbers: [negative, positive]";
+      }));
+  o.push_back(option<C, double>("data.label_threshold", std::numeric_limits<double>::quiet_NaN(),
+      "When set, the label is any number, positive at or above this value and negative below it (e.g. 4 for "
+      "1-5 star ratings); data.label_values is then not used.",
+      [](C& c) -> auto& { return c.data.label_threshold; }));
+  o.push_back(option<C, Strings>("data.label_texts", {},
+      "When set, the label is text: [negative, positive] as the files write them, compared without surrounding "
+      "spaces (e.g. [\"- 50000.\", \"50000+.\"]); any other label is a bad row.",
+      [](C& c) -> auto& { return c.data.label_texts; },
+      [](const Strings& v) -> std::string {
+        return v.empty() || (v.size() == 2 && v[0] != v[1]) ? "" : "must be two different texts: [negative, positive]";
       }));
   o.push_back(option<C, std::string>("data.sparse_fields", "position",
       "libsvm: which field an idx:val pair feeds. position: the k-th pair of a line is field k (every line has "

@@ -171,6 +171,38 @@ std::string RowParser::span(const LineInfo& info) {
                         : std::string();
 }
 
+// Whether a label cell says positive, read as data.label_texts, data.label_threshold or
+// data.label_values asks; any other label is a bad row.
+bool RowParser::read_label(const LineInfo& info, std::size_t column, std::string_view text) const {
+  const DataConfig& d = config_.data;
+  if (!d.label_texts.empty()) {
+    auto bare = [](std::string_view s) {
+      while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+      while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+      return s;
+    };
+    const std::string_view trimmed = bare(text);
+    if (trimmed == bare(d.label_texts[1])) return true;
+    if (trimmed == bare(d.label_texts[0])) return false;
+    throw ParseError(cell_location(info, column), "label",
+                     fmt::format("label must be '{}' or '{}' (data.label_texts), found '{}'", d.label_texts[0],
+                                 d.label_texts[1], text));
+  }
+  double label = 0;
+  const bool number = parse_number(text, label);
+  if (!std::isnan(d.label_threshold)) {
+    if (!number)
+      throw ParseError(cell_location(info, column), "label",
+                       fmt::format("label must be a number (data.label_threshold = {}), found '{}'",
+                                   d.label_threshold, text));
+    return label >= d.label_threshold;
+  }
+  if (!number || (label != label_negative_ && label != label_positive_))
+    throw ParseError(cell_location(info, column), "label",
+                     fmt::format("label must be {} or {}, found '{}'", label_negative_, label_positive_, text));
+  return label == label_positive_;
+}
+
 void RowParser::parse_line(const LineInfo& info, std::string_view line) {
   if (info.too_long) {
     log_.count_row();
@@ -246,12 +278,7 @@ void RowParser::encode_row(const LineInfo& info, std::string_view line) {
   if (map_.label >= 0) {
     const auto column = static_cast<std::size_t>(map_.label);
     const std::string_view text = cells_.count(column) ? cells_.begin(column)->key : std::string_view();
-    double label = 0;
-    const bool number = parse_number(text, label);
-    if (!number || (label != label_negative_ && label != label_positive_))
-      throw ParseError(cell_location(info, column), "label",
-                       fmt::format("label must be {} or {}, found '{}'", label_negative_, label_positive_, text));
-    data_.labels.push_back(label == label_positive_ ? 1.0f : 0.0f);
+    data_.labels.push_back(read_label(info, column, text) ? 1.0f : 0.0f);
   }
   auto first_key = [&](int column) {
     const auto c = static_cast<std::size_t>(column);

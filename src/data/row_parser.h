@@ -74,6 +74,7 @@ class RowParser {
 
  private:
   static std::string span(const LineInfo& info);
+  bool read_label(const LineInfo& info, std::size_t column, std::string_view text) const;
   SourceLocation location(const LineInfo& info, std::size_t position) const;
   SourceLocation cell_location(const LineInfo& info, std::size_t column) const;
   void encode_row(const LineInfo& info, std::string_view line);

@@ -328,6 +328,33 @@ TEST(DatasetLoaderErrors, BadLabels) {
   }
 }
 
+TEST(DatasetLoader, LabelsByThresholdOrByText) {
+  TempDir dir("dataset");
+  const std::string row = "\ta\tb\tc\t1\t1\n";
+  // Star ratings: 4 and above are positive.
+  write_file(dir / "ratings.tsv", std::string(kHeader) + "\n5" + row + "3" + row + "4" + row + "1.5" + row);
+  const Loaded rated = load(dir / "ratings.tsv", config_of("", {"data.label_threshold=4"}));
+  EXPECT_EQ(rated.data.labels, (std::vector<float>{1, 0, 1, 0}));
+  write_file(dir / "bad.tsv", std::string(kHeader) + "\n5" + row + "five" + row);
+  ParseError e = parse_error_of(dir / "bad.tsv", config_of("", {"data.label_threshold=4"}));
+  EXPECT_EQ(e.where().line, 3u);
+  EXPECT_THAT(e.what(), HasSubstr("label must be a number (data.label_threshold = 4), found 'five'"));
+
+  // Text labels, spaces around them ignored (the census files write " 50000+.").
+  const std::vector<std::string> texts = {"data.label_texts=[\"- 50000.\", \"50000+.\"]"};
+  write_file(dir / "census.tsv", std::string(kHeader) + "\n 50000+." + row + " - 50000." + row);
+  EXPECT_EQ(load(dir / "census.tsv", config_of("", texts)).data.labels, (std::vector<float>{1, 0}));
+  write_file(dir / "other.tsv", std::string(kHeader) + "\n 50000+." + row + "1" + row);
+  e = parse_error_of(dir / "other.tsv", config_of("", texts));
+  EXPECT_EQ(e.reason(), "label");
+  EXPECT_THAT(e.what(), HasSubstr("other.tsv:3"));
+  EXPECT_THAT(e.what(), HasSubstr("(data.label_texts), found '1'"));
+
+  std::vector<std::string> both = texts;
+  both.push_back("data.label_threshold=1");
+  EXPECT_THAT(HEED_ERROR_MESSAGE(config_of("", both), Error), HasSubstr("set one"));
+}
+
 TEST(DatasetLoaderErrors, NonNumericNumericFeatures) {
   TempDir dir("dataset");
   write_file(dir / "rows.tsv", std::string(kHeader) + "\n1\ta\tb\tc\tcheap\t1\n");

@@ -60,9 +60,12 @@ bool DelimitedFile::next() {
           line.empty() ? "an empty line" : fmt::format("{} field(s)", fields_.size());
       SourceLocation at{path(), line_number(), reader_->line_offset(), column + 1,
                         column < column_names_.size() ? column_names_[column] : ""};
+      const std::string which = fields_.size() < column_names_.size()
+                                    ? "; this column and the ones after it are missing"
+                                    : "; this column and the ones after it are extra";
       throw ParseError(std::move(at), "field_count",
-                       fmt::format("expected {} fields separated by {}, found {}",
-                                   column_names_.size(), delimiter_name(delimiter_), found));
+                       fmt::format("expected {} fields separated by {}, found {}{}", column_names_.size(),
+                                   delimiter_name(delimiter_), found, line.empty() ? "" : which));
     }
     ++records_read_;
     return true;
