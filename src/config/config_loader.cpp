@@ -72,6 +72,19 @@ std::vector<std::string> split_path(const std::string& key) {
 void assign_override(toml::table& target, const std::string& leaf, const std::string& key,
                      const std::string& text, bool as_string) {
   if (as_string) {
+    // Bare text is the string; text quoted as in a TOML file (--set 'senet.gate="relu"') is read
+    // as TOML, so both spellings mean the same.
+    const bool quoted = text.size() >= 2 && (text.front() == '"' || text.front() == '\'') && text.back() == text.front();
+    if (quoted) {
+      try {
+        toml::table holder = toml::parse("v = " + text);
+        if (auto value = holder["v"].value<std::string>()) {
+          target.insert_or_assign(leaf, *value);
+          return;
+        }
+      } catch (const toml::parse_error&) {
+      }
+    }
     target.insert_or_assign(leaf, text);
     return;
   }

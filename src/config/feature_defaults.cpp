@@ -72,6 +72,20 @@ void check_attention_modules(Config& config, Fail fail) {
       fail(fmt::format("'{}' is attended with {} and cannot lead an attention of its own", f.name, it->second));
     f.pooling = "din";  // pooled by its lead's attention
   }
+  // A list that names something twice is a typo more often than a wish.
+  auto once_each = [&](const auto& list, const std::string& key) {
+    for (std::size_t i = 0; i < list.size(); ++i)
+      for (std::size_t j = 0; j < i; ++j)
+        if (list[i] == list[j]) fail(fmt::format("{} lists {} twice", key, list[i]));
+  };
+  once_each(config.senet.fields, "senet.fields");
+  once_each(config.poso.features, "poso.features");
+  once_each(config.poso.layers, "poso.layers");
+  // The L1 pull drives weights to 0, where a relu gate passes no gradient: every field would
+  // switch off for good, the model left with nothing.
+  if (config.senet.enabled && config.senet.weight_l1 > 0 && config.senet.gate == "relu")
+    fail("senet.weight_l1 pulls SENet's weights towards 0, where senet.gate = \"relu\" passes no gradient, so "
+         "fields switch off for good; use it with the sigmoid gate, or set senet.weight_l1 = 0");
   for (const std::string& name : config.senet.fields) embedding_feature(config, name, "senet.fields", fail);
   if (config.poso.enabled && config.poso.features.empty())
     fail("poso.enabled needs poso.features: the personalization features that feed the gates");

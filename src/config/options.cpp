@@ -261,7 +261,8 @@ std::vector<Option<Config>> make_run_options() {
       [](C& c) -> auto& { return c.data.stream; }, one_of({"auto", "on", "off"})));
   o.push_back(option<C, Int>("data.shuffle_buffer", 262144,
       "Streaming: rows held and shuffled at a time; each round trains on a random half and keeps the other "
-      "half to mix with the next rows (a larger buffer mixes more and takes more memory).",
+      "half to mix with the next rows (a larger buffer mixes more and takes more memory). Rows arrive in parse "
+      "chunks of 8,192, so a smaller buffer acts as 8,192.",
       [](C& c) -> auto& { return c.data.shuffle_buffer; }, at_least<Int>(2)));
   o.push_back(option<C, Int>("data.parser_threads", 1,
       "Streaming: threads parsing and hashing rows, overlapped with training (one more reads and decompresses). "

@@ -328,5 +328,27 @@ TEST(ConfigFile, ErrorsInAFileNameThatFile) {
   EXPECT_THAT(message, HasSubstr((dir / "run.toml").string() + ":3"));
 }
 
+TEST(ConfigOverrides, AStringMayBeQuotedAsInTheFile) {
+  EXPECT_EQ(parse(kMinimal, {"data.label=click"}).data.label, "click");
+  EXPECT_EQ(parse(kMinimal, {"data.label=\"click\""}).data.label, "click");
+  EXPECT_EQ(parse(kMinimal, {"data.label='click'"}).data.label, "click");
+  EXPECT_EQ(parse(kMinimal, {"data.label=\"a b"}).data.label, "\"a b");  // not a TOML string: as typed
+}
+
+TEST(ConfigModules, ListsThatNameSomethingTwiceAndAnL1PullOnReluGates) {
+  const std::string two = "[features.item]\n[features.user]\n[model]\nhidden = [8, 4]\n";
+  EXPECT_THAT(error_of(two, {"senet.enabled=true", "senet.fields=[\"item\", \"item\"]"}),
+              HasSubstr("senet.fields lists item twice"));
+  EXPECT_THAT(error_of(two, {"poso.enabled=true", "poso.features=[\"user\", \"user\"]"}),
+              HasSubstr("poso.features lists user twice"));
+  EXPECT_THAT(error_of(two, {"poso.enabled=true", "poso.features=[\"user\"]", "poso.layers=[0, 0]"}),
+              HasSubstr("poso.layers lists 0 twice"));
+  EXPECT_THAT(error_of(two, {"senet.enabled=true", "senet.gate=\"relu\"", "senet.weight_l1=0.003"}),
+              HasSubstr("senet.weight_l1 pulls SENet's weights towards 0"));
+  // Each alone is fine.
+  EXPECT_NO_THROW(parse(two, {"senet.enabled=true", "senet.gate=\"relu\""}));
+  EXPECT_NO_THROW(parse(two, {"senet.enabled=true", "senet.weight_l1=0.003"}));
+}
+
 }  // namespace
 }  // namespace heed
