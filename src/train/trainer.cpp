@@ -129,12 +129,36 @@ struct EpochInProgress {
   }
 };
 
+// Removes a new run folder's config.toml, and the folder when nothing else is in it, if
+// training never started.
+class UntilTrainingStarts {
+ public:
+  UntilTrainingStarts(std::filesystem::path folder, bool new_folder) : folder_(std::move(folder)), armed_(new_folder) {}
+  UntilTrainingStarts(const UntilTrainingStarts&) = delete;
+  UntilTrainingStarts& operator=(const UntilTrainingStarts&) = delete;
+  ~UntilTrainingStarts() {
+    if (!armed_) return;
+    std::error_code ignored;
+    std::filesystem::remove(folder_ / "config.toml", ignored);
+    if (std::filesystem::is_empty(folder_, ignored)) std::filesystem::remove(folder_, ignored);
+  }
+  void training_started() { armed_ = false; }
+
+ private:
+  std::filesystem::path folder_;
+  bool armed_;
+};
+
 }  // namespace
 
 Json train(const Config& given, const TrainOptions& options) {
   // Quantile bucket edges come from the training data, before anything is built from the config.
   const Config requested = with_quantile_boundaries(given, expand_file_pattern(data_file(given, given.data.train)));
+  const bool new_folder = !std::filesystem::exists(options.run_dir);
   std::filesystem::create_directories(options.run_dir);
+  // A run that fails before its first step (a bad config key, data that does not load) takes
+  // back the folder it made, unless something worth reading (rejected rows) landed there.
+  UntilTrainingStarts setup_guard(options.run_dir, new_folder);
   const auto model_path = options.run_dir / "model";
   CheckpointFiles checkpoints(options.run_dir, requested.train.keep_checkpoints);
 
@@ -266,6 +290,7 @@ Json train(const Config& given, const TrainOptions& options) {
                                           : fmt::format("the last good checkpoint is {}", kept.front().string())));
   };
   bool undefined_metric_said = false;
+  setup_guard.training_started();
   while (!stopping.finished && epoch < config.train.epochs) {
     ++epoch;
     EpochInProgress now;

@@ -212,6 +212,19 @@ TEST_F(TrainerTest, MissingDataFileIsNamed) {
   EXPECT_THAT(message, HasSubstr((dir_->path() / "absent.tsv").string()));
 }
 
+TEST_F(TrainerTest, ARunThatFailsBeforeItsFirstStepLeavesNoFolderItMade) {
+  TrainOptions options;
+  options.run_dir = dir_->path() / "never-started";
+  EXPECT_THAT(HEED_ERROR_MESSAGE(train(config({"data.test=absent.tsv"}), options), Error), HasSubstr("absent.tsv"));
+  EXPECT_FALSE(fs::exists(options.run_dir));
+  // A folder that was there before stays, and so does what it held.
+  options.run_dir = dir_->path() / "kept";
+  fs::create_directories(options.run_dir);
+  testing::write_file(options.run_dir / "notes.txt", "mine");
+  EXPECT_THROW(train(config({"data.test=absent.tsv"}), options), Error);
+  EXPECT_EQ(testing::read_file(options.run_dir / "notes.txt"), "mine");
+}
+
 // --- the CLI agrees with the library ------------------------------------------------------------
 
 std::vector<float> parse_scores(const std::string& text) {
