@@ -156,7 +156,7 @@ Json train(const Config& given, const TrainOptions& options) {
   const Config requested = with_quantile_boundaries(given, expand_file_pattern(data_file(given, given.data.train)));
   const bool new_folder = !std::filesystem::exists(options.run_dir);
   std::filesystem::create_directories(options.run_dir);
-  // A run that fails before its first step (a bad config key, data that does not load) takes
+  // A run that fails before its first step (data that does not load, a missing file) takes
   // back the folder it made, unless something worth reading (rejected rows) landed there.
   UntilTrainingStarts setup_guard(options.run_dir, new_folder);
   const auto model_path = options.run_dir / "model";
