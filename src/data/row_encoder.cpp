@@ -12,12 +12,6 @@ namespace {
 
 constexpr std::int64_t kMissingBucket = std::numeric_limits<std::int64_t>::min();
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ')) s.remove_suffix(1);
-  return s;
-}
-
 FeatureValueError not_a_number(std::size_t fi, const FeatureInfo& f, std::string_view text) {
   return FeatureValueError(fi, "numeric",
                            fmt::format("feature '{}' expects a number, found '{}'", f.name, text));
@@ -25,8 +19,14 @@ FeatureValueError not_a_number(std::size_t fi, const FeatureInfo& f, std::string
 
 }  // namespace
 
+std::string_view trim_spaces(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ')) s.remove_suffix(1);
+  return s;
+}
+
 bool parse_number(std::string_view text, double& out) {
-  text = trim(text);
+  text = trim_spaces(text);
   if (text.empty()) return false;
   if (text.front() == '+') text.remove_prefix(1);
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
@@ -69,7 +69,7 @@ void RowEncoder::add_text(std::size_t fi, std::string_view text, Dataset& data) 
   const FeatureInfo& f = schema_.features[fi];
   if (f.kind == FeatureKind::kNumeric) {
     double v = std::numeric_limits<double>::quiet_NaN();
-    if (!trim(text).empty() && !parse_number(text, v)) throw not_a_number(fi, f, text);
+    if (!trim_spaces(text).empty() && !parse_number(text, v)) throw not_a_number(fi, f, text);
     add_number(fi, v, data);
     return;
   }
@@ -109,16 +109,13 @@ void RowEncoder::finish_row(Dataset& data) {
     for (std::size_t k = 1; k < group.keys.size(); ++k) {
       const auto fi = static_cast<std::size_t>(group.keys[k]);
       const std::size_t found = values_given_[fi];
-      if (found != expected) {
-        std::fill(values_given_.begin(), values_given_.end(), 0);
+      if (found != expected)
         throw FeatureValueError(
             fi, "din_alignment",
             fmt::format("'{}' has {} values but '{}', which it is attended with, has {}",
                         schema_.features[fi].name, found, schema_.features[lead].name, expected));
-      }
     }
   }
-  std::fill(values_given_.begin(), values_given_.end(), 0);
   ++data.rows;
 }
 

@@ -34,6 +34,9 @@ class FeatureValueError : public Error {
   std::string reason_;
 };
 
+// `s` without the spaces around it (files pad cells, e.g. " 50000+.").
+std::string_view trim_spaces(std::string_view s);
+
 // A whole finite number, as files write them (surrounding spaces and a leading '+' allowed).
 bool parse_number(std::string_view text, double& out);
 
@@ -60,7 +63,9 @@ class RowEncoder {
 
  private:
   const Schema& schema_;
-  std::vector<std::size_t> values_given_;  // per feature: values in this row's cell, before max_len
+  // Per multi or sequence feature: values in this row's cell before max_len (every row's
+  // add_text sets it anew, so nothing carries over from a row before).
+  std::vector<std::size_t> values_given_;
 };
 
 }  // namespace heed

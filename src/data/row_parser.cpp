@@ -105,6 +105,9 @@ RowParser::RowParser(const Config& config, const Schema& schema, const ParseScop
     : config_(config), schema_(schema), scope_(scope), log_(log), layout_(file_layout(config.data)),
       encoder_(schema), label_negative_(config.data.label_values.at(0)),
       label_positive_(config.data.label_values.at(1)) {
+  if (!config.data.label_texts.empty())
+    label_texts_ = {std::string(trim_spaces(config.data.label_texts.at(0))),
+                    std::string(trim_spaces(config.data.label_texts.at(1)))};
   encoder_.prepare(data_);
 }
 
@@ -175,15 +178,10 @@ std::string RowParser::span(const LineInfo& info) {
 // data.label_values asks; any other label is a bad row.
 bool RowParser::read_label(const LineInfo& info, std::size_t column, std::string_view text) const {
   const DataConfig& d = config_.data;
-  if (!d.label_texts.empty()) {
-    auto bare = [](std::string_view s) {
-      while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-      while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
-      return s;
-    };
-    const std::string_view trimmed = bare(text);
-    if (trimmed == bare(d.label_texts[1])) return true;
-    if (trimmed == bare(d.label_texts[0])) return false;
+  if (label_texts_) {
+    const std::string_view trimmed = trim_spaces(text);
+    if (trimmed == (*label_texts_)[1]) return true;
+    if (trimmed == (*label_texts_)[0]) return false;
     throw ParseError(cell_location(info, column), "label",
                      fmt::format("label must be '{}' or '{}' (data.label_texts), found '{}'", d.label_texts[0],
                                  d.label_texts[1], text));

@@ -4,6 +4,7 @@
 // the BadRowLog, which stops (fail) or counts and keeps it (skip); a rejected row leaves nothing
 // behind in the Dataset. The whole-file loader (dataset_loader.h) and the streaming reader
 // (row_stream.h) both parse through it, so a line reads the same either way.
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -87,6 +88,7 @@ class RowParser {
   const FileLayout layout_;
   RowEncoder encoder_;
   const double label_negative_, label_positive_;
+  std::optional<std::array<std::string, 2>> label_texts_;  // data.label_texts without their spaces
   Dataset data_;
   std::unordered_map<std::string, std::uint32_t> slice_ids_;
   // the current file

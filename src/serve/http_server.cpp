@@ -227,7 +227,7 @@ Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>()) {
   // for a worker, each answer closes its connection, so the client reconnects at the back of
   // the queue and no connection starves behind a busy one (with fewer workers than clients).
   http.set_post_routing_handler([this](const httplib::Request&, httplib::Response& res) {
-    if (impl_->metrics.queued().load() > 0) res.set_header("Connection", "close");
+    if (impl_->metrics.queued_now() > 0) res.set_header("Connection", "close");
   });
   // Errors the library answers on its own (no route, a wrong method, a request head that is
   // malformed or not finished within the read timeout) get a JSON body and a count like ours.
