@@ -13,6 +13,7 @@ void add_ablate_command(CLI::App& app) {
   struct Args {
     std::string config, out, slice;
     std::vector<std::string> overrides, variants;
+    std::string reference = "plain";
     int seeds = 3;
     std::vector<std::uint64_t> seed_list;
     std::int64_t threads = -1;
@@ -37,10 +38,14 @@ void add_ablate_command(CLI::App& app) {
       ->delimiter(',')
       ->excludes(seeds);
   cmd->add_option("--variants", args->variants,
-                  "Only these variants (plain is always added as the reference): plain, senet, "
+                  "Only these variants (the reference is always added): plain, senet, "
                   "din, poso, no-senet, "
                   "no-din, no-poso, full; e.g. --variants plain,din,full")
       ->delimiter(',');
+  cmd->add_option("--reference", args->reference,
+                  "Variant every difference is measured against, e.g. no-poso to read what POSO "
+                  "adds to the rest (default: plain)")
+      ->default_val("plain");
   cmd->add_option("--slice", args->slice,
                   "Column whose values each get a test AUC (default: the config's eval.slice)");
   cmd->add_option("--threads", args->threads,
@@ -54,7 +59,7 @@ void add_ablate_command(CLI::App& app) {
           "error.\n\n"
           "Differences: ") +
       ablate::kIntervalRule + ".\nRecommendation: " + ablate::kRecommendationRule +
-      ".\n\nWrites OUT/ablation.md, OUT/ablation.json and OUT/ablation.html; prints the table to "
+      ".\n\nWrites OUT/ablation.md, OUT/ablation.json and OUT/ablation.html; prints the tables to "
       "stdout.");
   cmd->callback([args] {
     const Config config = load_config(args->config, args->overrides);
@@ -65,6 +70,7 @@ void add_ablate_command(CLI::App& app) {
     else
       options.seeds = args->seed_list;
     options.variants = args->variants;
+    options.reference = args->reference;
     options.slice = args->slice;
     if (args->threads >= 0) options.threads = args->threads;
     options.log = [](const std::string& line) {
@@ -75,8 +81,12 @@ void add_ablate_command(CLI::App& app) {
     const ablate::AblationSummary summary = ablate::summarize(result);
     ablate::write_ablation_reports(options.out, result, summary);
     const auto tables = ablate::report_tables(result, summary);
-    std::printf("%s\n%s\n", ablate::markdown_table(tables.front()).c_str(),
-                summary.recommendation.text.c_str());
+    std::printf("%s\n", ablate::markdown_table(tables.front()).c_str());
+    // The per-slice table too, when there is one: a module may help one group only.
+    for (const ablate::ReportTable& table : tables)
+      if (table.title.starts_with("Test AUC per "))
+        std::printf("%s\n", ablate::markdown_table(table).c_str());
+    std::printf("%s\n", summary.recommendation.text.c_str());
     std::printf("\nreports: %s, %s, %s\n", (options.out / "ablation.md").c_str(),
                 (options.out / "ablation.json").c_str(), (options.out / "ablation.html").c_str());
   });

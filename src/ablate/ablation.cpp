@@ -169,12 +169,18 @@ AblationResult run_ablation(const Config& config, const AblationOptions& options
   result.slice = result.base.eval.slice;
 
   std::vector<Variant> variants = derive_variants(result.base);
+  // An unknown reference fails here, by name; a known one is named as derived (no-poso of a
+  // config without POSO is the full model itself).
+  result.reference =
+      select_variants(variants, {options.reference.empty() ? "plain" : options.reference})
+          .front()
+          .name;
   if (!options.variants.empty()) {
     std::vector<std::string> names = options.variants;
-    if (std::find(names.begin(), names.end(), "plain") == names.end()) {
-      names.push_back("plain");
-      result.notes.push_back(
-          "plain was added: it is the reference every difference is measured against");
+    if (std::find(names.begin(), names.end(), result.reference) == names.end()) {
+      names.push_back(result.reference);
+      result.notes.push_back(result.reference +
+                             " was added: it is the reference every difference is measured against");
     }
     variants = select_variants(variants, names);
   }

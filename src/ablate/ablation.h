@@ -31,6 +31,7 @@ struct AblationOptions {
   std::vector<std::string> variants;    // names to run (empty: every derived variant)
   std::string slice;                    // column for per-value AUC (empty: the config's eval.slice)
   std::optional<std::int64_t> threads;  // train.threads for every run (unset: the config's)
+  std::string reference = "plain";      // the variant every difference is measured against
   std::function<void(const std::string&)> log;  // progress lines (may be empty)
 };
 
@@ -56,7 +57,8 @@ struct AblationResult {
   Config base;                     // the full config as trained (after the ablation's adjustments)
   std::vector<std::string> notes;  // adjustments made to the config, for the report
   std::vector<std::uint64_t> seeds;
-  std::string slice;  // empty: no slice
+  std::string slice;      // empty: no slice
+  std::string reference;  // name of the variant differences are measured against
   std::vector<VariantResult> variants;
 };
 

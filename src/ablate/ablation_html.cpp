@@ -62,13 +62,15 @@ std::string svg_plot(const AblationResult& result, const AblationSummary& summar
       "<text transform=\"translate(16,{:.1f}) rotate(-90)\" text-anchor=\"middle\">test "
       "AUC</text>\n",
       kTop + plot_h / 2);
-  if (summary.has_plain && std::isfinite(summary.variants[summary.plain].test_auc.mean)) {
-    const double y = y_of(summary.variants[summary.plain].test_auc.mean);
+  if (summary.has_reference &&
+      std::isfinite(summary.variants[summary.reference].test_auc.mean)) {
+    const double y = y_of(summary.variants[summary.reference].test_auc.mean);
     svg += fmt::format(
         "<line x1=\"{}\" x2=\"{}\" y1=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#c33\" "
         "stroke-dasharray=\"6 4\"/>\n"
-        "<text x=\"{}\" y=\"{:.1f}\" fill=\"#c33\" text-anchor=\"end\">plain</text>\n",
-        kLeft, kLeft + plot_w, y, y, kLeft + plot_w - 4, y - 4);
+        "<text x=\"{}\" y=\"{:.1f}\" fill=\"#c33\" text-anchor=\"end\">{}</text>\n",
+        kLeft, kLeft + plot_w, y, y, kLeft + plot_w - 4, y - 4,
+        escape_html(result.variants[summary.reference].variant.name));
   }
   for (std::size_t i = 0; i < n; ++i) {
     const double x = x_of(i);
@@ -112,7 +114,7 @@ std::string svg_plot(const AblationResult& result, const AblationSummary& summar
   svg += fmt::format(
       "<text x=\"{}\" y=\"{}\" fill=\"#666\" font-size=\"11\">dot: mean over seeds; bar: ± one "
       "seed std; grey: each "
-      "seed; dashed: plain's mean; green: recommended</text>\n",
+      "seed; dashed: the reference's mean; green: recommended</text>\n",
       kLeft, kHeight - 8);
   return svg + "</svg>\n";
 }

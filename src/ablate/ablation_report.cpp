@@ -90,18 +90,23 @@ std::vector<ReportTable> report_tables(const AblationResult& result,
   const std::string seeds =
       fmt::format("{} seed{}", result.seeds.size(), result.seeds.size() == 1 ? "" : "s");
 
+  const std::string ref_name = summary.has_reference
+                                   ? result.variants[summary.reference].variant.name
+                                   : std::string(result.reference);
+  const std::string vs = " vs " + ref_name;
+
   ReportTable main;
   main.title = "Test metrics per variant";
   main.caption = fmt::format(
-      "Mean ± sample std over {}. Δ = variant − plain on the same seed, averaged, with its 95% "
+      "Mean ± sample std over {}. Δ = variant − {} on the same seed, averaged, with its 95% "
       "paired t-interval "
       "[low, high]. Training time is the sum of the epochs' seconds (mean per run); parameters = "
       "dense parameters "
       "+ embedding rows × embedding.dim.",
-      seeds);
-  main.headers = {"variant",   "modules",         "test AUC",     "Δ AUC vs plain",
-                  "test gAUC", "Δ gAUC vs plain", "test logloss", "Δ logloss vs plain",
-                  "valid AUC", "train s",         "parameters"};
+      seeds, ref_name);
+  main.headers = {"variant",   "modules",        "test AUC",     "Δ AUC" + vs,
+                  "test gAUC", "Δ gAUC" + vs,    "test logloss", "Δ logloss" + vs,
+                  "valid AUC", "train s",        "parameters"};
   for (std::size_t i = 0; i < result.variants.size(); ++i) {
     const Variant& v = result.variants[i].variant;
     const VariantSummary& s = summary.variants[i];
@@ -117,7 +122,7 @@ std::vector<ReportTable> report_tables(const AblationResult& result,
   ReportTable range;
   range.title = "Spread over seeds (min – max)";
   range.headers = {"variant",      "test AUC",  "test gAUC",
-                   "test logloss", "valid AUC", "Δ valid AUC vs plain"};
+                   "test logloss", "valid AUC", "Δ valid AUC" + vs};
   for (std::size_t i = 0; i < result.variants.size(); ++i) {
     const VariantSummary& s = summary.variants[i];
     range.rows.push_back({result.variants[i].variant.name, min_max(s.test_auc),
@@ -129,14 +134,21 @@ std::vector<ReportTable> report_tables(const AblationResult& result,
   if (!summary.slice_values.empty()) {
     ReportTable slices;
     slices.title = std::string("Test AUC per ") + result.slice;
-    slices.caption = std::string("Mean ± std over ") + seeds +
-                     " of the test AUC of the rows with each value of " + result.slice + ".";
+    slices.caption = "Mean ± std over " + seeds +
+                     " of the test AUC of the rows with each value of " + result.slice +
+                     ", and its Δ" + vs + " paired by seed, as above.";
     slices.headers = {"variant"};
-    for (const std::string& value : summary.slice_values)
+    for (const std::string& value : summary.slice_values) {
       slices.headers.push_back(result.slice + " = " + value);
+      slices.headers.push_back("Δ" + vs);
+    }
     for (std::size_t i = 0; i < result.variants.size(); ++i) {
+      const VariantSummary& s = summary.variants[i];
       std::vector<std::string> row = {result.variants[i].variant.name};
-      for (const auto& [value, s] : summary.variants[i].slice_auc) row.push_back(mean_std(s));
+      for (std::size_t k = 0; k < s.slice_auc.size(); ++k) {
+        row.push_back(mean_std(s.slice_auc[k].second));
+        row.push_back(s.has_diff ? diff_text(s.diff_slice_auc[k].second) : "(reference)");
+      }
       slices.rows.push_back(std::move(row));
     }
     tables.push_back(std::move(slices));
@@ -222,7 +234,8 @@ Json ablation_json(const AblationResult& result, const AblationSummary& summary)
   j["validation"] = validation_text(result.base);
   j["early_stop_metric"] = result.base.train.early_stop_metric;
   j["notes"] = result.notes;
-  j["reference"] = summary.has_plain ? Json(result.variants[summary.plain].variant.name) : Json();
+  j["reference"] =
+      summary.has_reference ? Json(result.variants[summary.reference].variant.name) : Json();
   j["interval"] = kIntervalRule;
   j["recommendation_rule"] = kRecommendationRule;
   Json variants = Json::array();
@@ -262,12 +275,15 @@ Json ablation_json(const AblationResult& result, const AblationSummary& summary)
     for (const auto& [value, spread] : s.slice_auc) slices[value] = spread_json(spread);
     jv["slice_auc"] = slices;
     if (s.has_diff) {
-      jv["vs_plain"] = Json{{"valid_auc", diff_json(s.diff_valid_auc)},
-                            {"test_auc", diff_json(s.diff_test_auc)},
-                            {"test_gauc", diff_json(s.diff_test_gauc)},
-                            {"test_logloss", diff_json(s.diff_test_logloss)}};
+      Json slice_diffs = Json::object();
+      for (const auto& [value, d] : s.diff_slice_auc) slice_diffs[value] = diff_json(d);
+      jv["vs_reference"] = Json{{"valid_auc", diff_json(s.diff_valid_auc)},
+                                {"test_auc", diff_json(s.diff_test_auc)},
+                                {"test_gauc", diff_json(s.diff_test_gauc)},
+                                {"test_logloss", diff_json(s.diff_test_logloss)},
+                                {"slice_auc", slice_diffs}};
     } else {
-      jv["vs_plain"] = Json();
+      jv["vs_reference"] = Json();
     }
     jv["train_seconds"] = spread_json(s.train_seconds);
     jv["parameters"] = number_json(s.parameters.mean);

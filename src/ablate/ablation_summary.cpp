@@ -105,7 +105,8 @@ Recommendation recommend(const AblationResult& result,
 }  // namespace
 
 const char* const kIntervalRule =
-    "difference to plain = mean over seeds of (variant - plain) on the same seed, with a 95% "
+    "difference to the reference (plain unless --reference names another variant) = mean over "
+    "seeds of (variant - reference) on the same seed, with a 95% "
     "paired Student-t "
     "interval: mean +- t(0.975, n-1) * std(differences) / sqrt(n); unavailable with one seed";
 const char* const kRecommendationRule =
@@ -136,10 +137,11 @@ AblationSummary summarize(const AblationResult& result) {
       for (const auto& [value, auc] : r.slice_auc) values.insert(value);
   out.slice_values.assign(values.begin(), values.end());
 
+  const std::string reference = result.reference.empty() ? "plain" : result.reference;
   for (std::size_t i = 0; i < result.variants.size(); ++i)
-    if (result.variants[i].variant.modules.empty()) {
-      out.plain = i;
-      out.has_plain = true;
+    if (result.variants[i].variant.name == reference) {
+      out.reference = i;
+      out.has_reference = true;
     }
 
   for (std::size_t i = 0; i < result.variants.size(); ++i) {
@@ -155,8 +157,8 @@ AblationSummary summarize(const AblationResult& result) {
     for (const std::string& value : out.slice_values)
       s.slice_auc.emplace_back(
           value, spread_of(figures(v, [&](const RunResult& r) { return slice_value(r, value); })));
-    if (out.has_plain && i != out.plain) {
-      const VariantResult& p = result.variants[out.plain];
+    if (out.has_reference && i != out.reference) {
+      const VariantResult& p = result.variants[out.reference];
       auto diff = [&](auto get) {
         return paired_diff(by_seed(v, result.seeds, get), by_seed(p, result.seeds, get));
       };
@@ -165,6 +167,9 @@ AblationSummary summarize(const AblationResult& result) {
       s.diff_test_auc = diff([](const RunResult& r) { return r.test_auc; });
       s.diff_test_gauc = diff([](const RunResult& r) { return r.test_gauc; });
       s.diff_test_logloss = diff([](const RunResult& r) { return r.test_logloss; });
+      for (const std::string& value : out.slice_values)
+        s.diff_slice_auc.emplace_back(
+            value, diff([&](const RunResult& r) { return slice_value(r, value); }));
     }
     out.variants.push_back(std::move(s));
   }

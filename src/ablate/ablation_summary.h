@@ -1,6 +1,7 @@
 #pragma once
 // The figures an ablation report shows, computed from the runs: each variant's spread over
-// seeds, its difference to the plain model paired by seed, and the recommendation.
+// seeds, its difference to the reference variant (plain unless chosen) paired by seed, and the
+// recommendation.
 //
 // Recommendation rule (on VALIDATION AUC; the test split chooses nothing):
 //   best      = the variant with the highest mean validation AUC over seeds
@@ -20,8 +21,9 @@ namespace heed::ablate {
 struct VariantSummary {
   Spread valid_auc, test_auc, test_gauc, test_logloss, train_seconds, parameters;
   std::vector<std::pair<std::string, Spread>> slice_auc;  // test AUC per slice value
-  bool has_diff = false;  // false for the plain model itself (or when there is none)
-  PairedDiff diff_valid_auc, diff_test_auc, diff_test_gauc, diff_test_logloss;  // variant - plain
+  bool has_diff = false;  // false for the reference itself (or when there is none)
+  PairedDiff diff_valid_auc, diff_test_auc, diff_test_gauc, diff_test_logloss;  // variant - ref
+  std::vector<std::pair<std::string, PairedDiff>> diff_slice_auc;  // per slice value, variant - ref
 };
 
 struct Recommendation {
@@ -36,8 +38,8 @@ struct Recommendation {
 struct AblationSummary {
   std::vector<VariantSummary> variants;   // parallel to AblationResult::variants
   std::vector<std::string> slice_values;  // union over runs, sorted
-  std::size_t plain = 0;                  // index of the plain model
-  bool has_plain = false;
+  std::size_t reference = 0;  // index of the variant differences are measured against
+  bool has_reference = false;
   Recommendation recommendation;
 };
 

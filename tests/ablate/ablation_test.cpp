@@ -86,7 +86,7 @@ TEST_F(AblationTest, ReportsFiguresOfEachVariantsOwnModel) {
   EXPECT_THAT(md, HasSubstr("| din | DIN | "));
   EXPECT_THAT(md, HasSubstr("| full | SENet + DIN + POSO | "));
   EXPECT_THAT(md, HasSubstr("## Test AUC per user_group"));
-  EXPECT_THAT(md, HasSubstr("user_group = active | user_group = new |"));
+  EXPECT_THAT(md, HasSubstr("| user_group = active | Δ vs plain | user_group = new | Δ vs plain |"));
   EXPECT_THAT(md, HasSubstr("## Recommendation\n\nRecommendation: "));
   EXPECT_THAT(md, HasSubstr("95% paired Student-t"));
 
@@ -155,9 +155,9 @@ TEST_F(AblationTest, ReportsFiguresOfEachVariantsOwnModel) {
     EXPECT_GT(v["train_seconds"]["mean"].get<double>(), 0.0);
     EXPECT_GT(v["parameters"].get<double>(), 0.0);
     if (name == "plain") {
-      EXPECT_TRUE(v["vs_plain"].is_null());
+      EXPECT_TRUE(v["vs_reference"].is_null());
     } else {
-      const Json& d = v["vs_plain"]["test_auc"];
+      const Json& d = v["vs_reference"]["test_auc"];
       const Json& plain_runs = j["variants"][0]["runs"];
       const double d1 = aucs[0] - plain_runs[0]["test"]["auc"].get<double>();
       const double d2 = aucs[1] - plain_runs[1]["test"]["auc"].get<double>();
@@ -166,8 +166,8 @@ TEST_F(AblationTest, ReportsFiguresOfEachVariantsOwnModel) {
       const double half = 12.706 * (std::abs(d1 - d2) / std::sqrt(2.0)) / std::sqrt(2.0);
       EXPECT_NEAR(d["low"].get<double>(), (d1 + d2) / 2 - half, 1e-12);
       EXPECT_NEAR(d["high"].get<double>(), (d1 + d2) / 2 + half, 1e-12);
-      EXPECT_TRUE(v["vs_plain"]["test_gauc"]["mean"].is_number());
-      EXPECT_TRUE(v["vs_plain"]["test_logloss"]["mean"].is_number());
+      EXPECT_TRUE(v["vs_reference"]["test_gauc"]["mean"].is_number());
+      EXPECT_TRUE(v["vs_reference"]["test_logloss"]["mean"].is_number());
     }
   }
   EXPECT_LT(dense_parameters["plain"], dense_parameters["din"]);
@@ -242,6 +242,10 @@ TEST_F(AblationTest, CommandLine) {
   EXPECT_THAT(
       bad.err,
       HasSubstr("unknown variant 'dien'; valid variants: plain, senet, din, poso, no-senet"));
+  const testing::CommandResult bad_reference = testing::run_command(
+      base + " --out " + (dir_->path() / "cli").string() + " --reference dien", dir_->path());
+  EXPECT_EQ(bad_reference.status, 1);
+  EXPECT_THAT(bad_reference.err, HasSubstr("unknown variant 'dien'"));
 
   const testing::CommandResult ok = testing::run_command(
       base + " --out " + (dir_->path() / "cli").string() + " --seed-list 5 --variants din",
@@ -319,8 +323,72 @@ TEST(AblationStatistics, RecommendationRule) {
   EXPECT_EQ(rec.in_noise.size(), 3u);
   EXPECT_THAT(rec.text, HasSubstr("Recommendation: din (DIN; 1 module, 900 parameters)"));
   EXPECT_THAT(rec.text, HasSubstr("within the noise of the best, full"));
-  EXPECT_FALSE(summary.variants[summary.plain].has_diff);
+  EXPECT_FALSE(summary.variants[summary.reference].has_diff);
   EXPECT_TRUE(std::isnan(summary.variants[1].test_gauc.mean));
+}
+
+
+// --reference: every difference, the per-slice ones included, is variant - reference paired by
+// seed, and the reports name the reference instead of plain.
+TEST(AblationStatistics, DifferencesToAChosenReference) {
+  const std::vector<Variant> variants = derive_variants(
+      load_config(std::string(HEED_SOURCE_DIR) + "/examples/synth/config.toml", {}));
+  AblationResult result;
+  result.seeds = {1, 2, 3};
+  result.slice = "user_group";
+  result.reference = "no-poso";
+  // test AUC of the new users per seed; every other figure is a constant
+  const std::map<std::string, std::vector<double>> new_users = {
+      {"plain", {0.60, 0.61, 0.62}}, {"no-poso", {0.70, 0.71, 0.69}}, {"full", {0.71, 0.73, 0.70}}};
+  for (const Variant& v : select_variants(variants, {"plain", "no-poso", "full"})) {
+    VariantResult vr{v, {}};
+    for (std::size_t s = 0; s < 3; ++s) {
+      RunResult r;
+      r.seed = s + 1;
+      r.valid_auc = r.test_auc = r.test_gauc = 0.75;
+      r.test_logloss = 0.5;
+      r.slice_auc = {{"active", 0.8}, {"new", new_users.at(v.name)[s]}};
+      vr.runs.push_back(r);
+    }
+    result.variants.push_back(vr);
+  }
+  const AblationSummary summary = summarize(result);
+  ASSERT_TRUE(summary.has_reference);
+  EXPECT_EQ(result.variants[summary.reference].variant.name, "no-poso");
+  EXPECT_FALSE(summary.variants[summary.reference].has_diff);
+  for (std::size_t i = 0; i < result.variants.size(); ++i) {
+    const std::string& name = result.variants[i].variant.name;
+    if (name == "no-poso") continue;
+    const VariantSummary& s = summary.variants[i];
+    ASSERT_TRUE(s.has_diff) << name;
+    ASSERT_EQ(s.diff_slice_auc.size(), 2u);
+    EXPECT_EQ(s.diff_slice_auc[1].first, "new");
+    // brute force: the mean and the t interval of the three paired differences
+    std::vector<double> d;
+    for (std::size_t k = 0; k < 3; ++k)
+      d.push_back(new_users.at(name)[k] - new_users.at("no-poso")[k]);
+    const double mean = (d[0] + d[1] + d[2]) / 3;
+    double ss = 0;
+    for (double x : d) ss += (x - mean) * (x - mean);
+    const double half = 4.303 * std::sqrt(ss / 2) / std::sqrt(3.0);
+    const PairedDiff& got = s.diff_slice_auc[1].second;
+    EXPECT_NEAR(got.mean, mean, 1e-12) << name;
+    EXPECT_NEAR(got.low, mean - half, 1e-12) << name;
+    EXPECT_NEAR(got.high, mean + half, 1e-12) << name;
+    EXPECT_NEAR(s.diff_slice_auc[0].second.mean, 0.0, 1e-12);  // active: equal everywhere
+    EXPECT_NEAR(s.diff_test_auc.mean, 0.0, 1e-12);
+  }
+
+  const std::string md = ablation_markdown(result, summary);
+  EXPECT_THAT(md, HasSubstr("| Δ AUC vs no-poso |"));
+  EXPECT_THAT(md, HasSubstr("| user_group = active | Δ vs no-poso | user_group = new | Δ vs no-poso |"));
+  EXPECT_THAT(md, HasSubstr("| no-poso | 0.80000 ± 0.00000 | (reference) |"));
+  EXPECT_EQ(md.find("vs plain"), std::string::npos);
+  const auto j = ablation_json(result, summary);
+  EXPECT_EQ(j["reference"], "no-poso");
+  EXPECT_TRUE(j["variants"][1]["vs_reference"].is_null());
+  EXPECT_NEAR(j["variants"][2]["vs_reference"]["slice_auc"]["new"]["mean"].get<double>(),
+              (0.01 + 0.02 + 0.01) / 3, 1e-12);
 }
 
 }  // namespace
