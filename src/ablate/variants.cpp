@@ -98,7 +98,7 @@ const std::vector<std::string>& variant_names() {
 std::vector<Module> enabled_modules(const Config& config) {
   std::vector<Module> modules;
   if (config.senet.enabled) modules.push_back(Module::kSenet);
-  if (uses_din(config)) modules.push_back(Module::kDin);
+  if (config.din.enabled && uses_din(config)) modules.push_back(Module::kDin);
   if (config.poso.enabled) modules.push_back(Module::kPoso);
   return modules;
 }
@@ -110,14 +110,7 @@ Config with_modules(const Config& full, const std::vector<Module>& modules) {
   Config c = full;
   if (!has(modules, Module::kSenet)) c.senet.enabled = false;
   if (!has(modules, Module::kPoso)) c.poso.enabled = false;
-  if (!has(modules, Module::kDin)) {
-    for (FeatureConfig& f : c.features) {
-      if (f.pooling != "din") continue;
-      f.pooling = "mean";
-      f.query.clear();
-      f.attend_with.clear();
-    }
-  }
+  if (!has(modules, Module::kDin)) c.din.enabled = false;  // its features fall back to plain pooling
   // Through the loader again: its defaults and cross-key checks see the changed config.
   return parse_config(to_toml(c), "ablation variant");
 }
@@ -126,7 +119,8 @@ std::vector<Variant> derive_variants(const Config& full) {
   const std::vector<Module> enabled = enabled_modules(full);
   if (enabled.empty())
     throw Error(
-        "the config enables none of SENet (senet.enabled), DIN (a feature with pooling = \"din\") "
+        "the config enables none of SENet (senet.enabled), DIN (a feature with pooling = \"din\" and "
+        "din.enabled) "
         "and POSO "
         "(poso.enabled): there is nothing to ablate");
   std::vector<Variant> variants;

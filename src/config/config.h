@@ -62,6 +62,8 @@ struct EmbeddingConfig {
   double init_std = 0.05;
   std::string unseen;        // "zero" or "default"
   double default_rate = 0.0; // share of training lookups routed to the learned default row
+  std::string multi_pooling;     // pooling of a multi feature that names none
+  std::string sequence_pooling;  // pooling of a sequence feature that names none
 };
 
 struct ModelConfig {
@@ -81,9 +83,10 @@ struct SenetConfig {
 };
 
 struct DinConfig {
+  bool enabled = true;               // false: DIN-pooled features fall back to plain pooling
   std::vector<std::int64_t> hidden;  // activation unit widths
   std::string activation;            // "prelu" or "dice"
-  bool softmax = false;              // normalize scores per row (the paper uses raw scores)
+  std::string normalize;             // "raw" (the paper), "softmax", "mean" or "sqrtn"
 };
 
 struct PosoConfig {

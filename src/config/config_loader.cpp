@@ -4,6 +4,7 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include <toml++/toml.h>
@@ -106,6 +107,25 @@ std::vector<std::string> feature_names_of(const toml::table& root) {
   return names;
 }
 
+// din.softmax = true|false, the key before din.normalize (model files saved before it have it),
+// reads as din.normalize = "softmax"|"raw"; a file that gives both is ambiguous.
+constexpr const char* kLegacyDinSoftmax = "softmax";
+
+std::string normalize_of_legacy_softmax(bool softmax) { return softmax ? "softmax" : "raw"; }
+
+void translate_legacy_keys(toml::table& root, const std::string& source_name) {
+  toml::table* din = root["din"].as_table();
+  if (!din || !din->contains(kLegacyDinSoftmax)) return;
+  const toml::node& node = *din->get(kLegacyDinSoftmax);
+  const std::optional<bool> softmax = node.value<bool>();
+  if (!softmax) throw Error(where_of(source_name, node) + "din.softmax must be true or false");
+  if (din->contains("normalize"))
+    throw Error(where_of(source_name, node) +
+                "din.softmax is the older spelling of din.normalize; give only din.normalize");
+  din->insert_or_assign("normalize", normalize_of_legacy_softmax(*softmax));
+  din->erase(kLegacyDinSoftmax);
+}
+
 void apply_override(toml::table& root, const std::string& assignment) {
   const std::size_t eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0)
@@ -113,6 +133,13 @@ void apply_override(toml::table& root, const std::string& assignment) {
   const std::string key = assignment.substr(0, eq);
   const std::string text = assignment.substr(eq + 1);
   const std::vector<std::string> path = split_path(key);
+
+  if (key == "din.softmax") {
+    if (text != "true" && text != "false") throw Error(fmt::format("--set {}: must be true or false", key));
+    if (!root["din"].is_table()) root.insert_or_assign("din", toml::table{});
+    root["din"].as_table()->insert_or_assign("normalize", normalize_of_legacy_softmax(text == "true"));
+    return;
+  }
 
   if (path[0] == "features") {
     if (path.size() != 3) {
@@ -220,6 +247,7 @@ Config parse_config(std::string_view toml_text, const std::string& source_name,
     throw Error(fmt::format("{}:{}:{}: {}", source_name, e.source().begin.line, e.source().begin.column,
                             e.description()));
   }
+  translate_legacy_keys(root, source_name);
   for (const auto& assignment : overrides) apply_override(root, assignment);
   return build_config(root, source_name);
 }

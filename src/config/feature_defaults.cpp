@@ -123,7 +123,7 @@ void resolve_feature_defaults(Config& config, const std::string& source_name) {
     if (f.pooling != "din" && (!f.query.empty() || !f.attend_with.empty()))
       fail(fmt::format("{}.query and .attend_with need pooling = \"din\"", key));
     if (has_values && f.pooling.empty() && !is_attended_companion(config, f.name))
-      f.pooling = f.kind == FeatureKind::kMulti ? "sum" : "mean";
+      f.pooling = plain_pooling(config, f.kind);
     if (!has_values && f.max_len != 0) fail(fmt::format("{}.max_len applies only to multi and sequence features", key));
     if (f.kind != FeatureKind::kNumeric) {
       if (f.transform != "none") fail(fmt::format("{}.transform applies only to numeric features", key));
@@ -153,6 +153,10 @@ void resolve_feature_defaults(Config& config, const std::string& source_name) {
       fail(fmt::format("{} shares table '{}' with features of {}, but holds {}", key, f.table, it->second, value_kind));
   }
   check_attention_modules(config, fail);
+}
+
+const std::string& plain_pooling(const Config& config, FeatureKind kind) {
+  return kind == FeatureKind::kMulti ? config.embedding.multi_pooling : config.embedding.sequence_pooling;
 }
 
 }  // namespace heed

@@ -303,6 +303,14 @@ std::vector<Option<Config>> make_run_options() {
       "With unseen = \"default\": share of training lookups routed to the default row, which is "
       "how it learns what an unknown value looks like.",
       [](C& c) -> auto& { return c.embedding.default_rate; }, between(0.0, 0.5)));
+  o.push_back(option<C, std::string>("embedding.multi_pooling", "sum",
+      "Pooling of a multi feature that names none (and of a DIN-pooled one with din.enabled = false): "
+      "sum, mean or sqrtn.",
+      [](C& c) -> auto& { return c.embedding.multi_pooling; }, one_of({"sum", "mean", "sqrtn"})));
+  o.push_back(option<C, std::string>("embedding.sequence_pooling", "mean",
+      "Pooling of a sequence feature that names none (and of a DIN-pooled one with din.enabled = false): "
+      "sum, mean or sqrtn.",
+      [](C& c) -> auto& { return c.embedding.sequence_pooling; }, one_of({"sum", "mean", "sqrtn"})));
   // model
   o.push_back(option<C, std::vector<Int>>("model.hidden", {256, 128}, "Widths of the MLP's hidden layers.",
       [](C& c) -> auto& { return c.model.hidden; }, all_positive()));
@@ -331,13 +339,18 @@ std::vector<Option<Config>> make_run_options() {
       "drifts towards weight 0, so heed explain's field ranking separates signal from noise. 0: off (FiBiNET).",
       [](C& c) -> auto& { return c.senet.weight_l1; }, at_least<double>(0.0)));
   // din
+  o.push_back(option<C, bool>("din.enabled", true,
+      "Pool features that say pooling = \"din\" with target attention; false: with their plain pooling "
+      "(embedding.sequence_pooling or embedding.multi_pooling), the query and companions left unused.",
+      [](C& c) -> auto& { return c.din.enabled; }));
   o.push_back(option<C, std::vector<Int>>("din.hidden", {80, 40}, "Widths of DIN's activation unit MLP.",
       [](C& c) -> auto& { return c.din.hidden; }, all_positive()));
   o.push_back(option<C, std::string>("din.activation", "dice", "Activation of DIN's activation unit.",
       [](C& c) -> auto& { return c.din.activation; }, one_of({"prelu", "dice"})));
-  o.push_back(option<C, bool>("din.softmax", false,
-      "Normalize attention scores with a softmax over each row's values (the DIN paper uses raw scores).",
-      [](C& c) -> auto& { return c.din.softmax; }));
+  o.push_back(option<C, std::string>("din.normalize", "raw",
+      "How a row's attention scores become weights: raw (the DIN paper), softmax over the row's values, "
+      "mean (raw / count) or sqrtn (raw / sqrt(count)). The legacy din.softmax = true|false means softmax|raw.",
+      [](C& c) -> auto& { return c.din.normalize; }, one_of({"raw", "softmax", "mean", "sqrtn"})));
   // poso
   o.push_back(option<C, bool>("poso.enabled", false, "Scale the MLP's hidden neurons with POSO's personalized gates.",
       [](C& c) -> auto& { return c.poso.enabled; }));
@@ -436,9 +449,9 @@ std::vector<Option<FeatureConfig>> make_feature_options() {
       [](F& f) -> auto& { return f.separator; },
       [](const std::string& v) -> std::string { return v.size() == 1 ? "" : "must be a single character"; }));
   o.push_back(option<F, std::string>("pooling", "",
-      "How a multi or sequence feature's vectors become one: sum, mean, or din (target attention with `query`); "
-      "default sum for multi, mean for sequence.",
-      [](F& f) -> auto& { return f.pooling; }, one_of({"", "sum", "mean", "din"})));
+      "How a multi or sequence feature's vectors become one: sum, mean, sqrtn (sum / sqrt(count)), or din "
+      "(target attention with `query`); default sum for multi, mean for sequence.",
+      [](F& f) -> auto& { return f.pooling; }, one_of({"", "sum", "mean", "sqrtn", "din"})));
   o.push_back(option<F, Int>("max_len", 0,
       "Most values kept (0: no limit); sequences keep the most recent, multi features the first.",
       [](F& f) -> auto& { return f.max_len; }, at_least<Int>(0)));

@@ -1,5 +1,6 @@
 #include "config/schema.h"
 
+#include "config/feature_defaults.h"
 #include "hashing/feature_hash.h"
 
 namespace heed {
@@ -20,6 +21,26 @@ Bucketizer bucketizer_of(const std::string& name) {
 
 }  // namespace
 
+const char* to_string(Pooling pooling) {
+  switch (pooling) {
+    case Pooling::kSum:
+      return "sum";
+    case Pooling::kMean:
+      return "mean";
+    case Pooling::kSqrtN:
+      return "sqrtn";
+    case Pooling::kDin:
+      return "din";
+  }
+  return "";
+}
+
+Pooling pooling_of(const std::string& name) {
+  for (Pooling p : {Pooling::kSum, Pooling::kMean, Pooling::kSqrtN, Pooling::kDin})
+    if (name == to_string(p)) return p;
+  return Pooling::kSum;  // "" (a categorical feature) pools nothing; the options check the rest
+}
+
 Schema Schema::from_config(const Config& config) {
   Schema schema;
   for (const FeatureConfig& fc : config.features) {
@@ -28,7 +49,9 @@ Schema Schema::from_config(const Config& config) {
     f.column = fc.column;
     f.kind = fc.kind;
     f.separator = fc.separator.empty() ? '|' : fc.separator[0];
-    f.pooling = fc.pooling == "din" ? Pooling::kDin : fc.pooling == "mean" ? Pooling::kMean : Pooling::kSum;
+    // With DIN switched off its features pool as if they had named no pooling.
+    const bool attended = fc.pooling == "din";
+    f.pooling = pooling_of(attended && !config.din.enabled ? plain_pooling(config, fc.kind) : fc.pooling);
     f.max_len = static_cast<std::size_t>(fc.max_len);
     f.transform = transform_of(fc.transform);
     f.bucketizer = bucketizer_of(fc.bucketize);
@@ -49,7 +72,7 @@ Schema Schema::from_config(const Config& config) {
     schema.features.push_back(std::move(f));
   }
   for (const FeatureConfig& fc : config.features) {
-    if (fc.query.empty()) continue;
+    if (fc.query.empty() || !config.din.enabled) continue;
     DinGroup group;
     group.keys.push_back(schema.feature_index(fc.name));
     for (const auto& name : fc.attend_with) group.keys.push_back(schema.feature_index(name));

@@ -10,7 +10,12 @@
 
 namespace heed {
 
-enum class Pooling { kSum, kMean, kDin };
+// How a multi or sequence feature's value vectors become one field vector: their sum, their
+// mean, their sum over the square root of their count (sqrtn: between the two, so a long list
+// neither drowns the other fields nor counts like a single value), or DIN's target attention.
+enum class Pooling { kSum, kMean, kSqrtN, kDin };
+const char* to_string(Pooling pooling);
+Pooling pooling_of(const std::string& name);  // "sum" | "mean" | "sqrtn" | "din
 enum class NumericTransform { kNone, kLog1p, kStandardize, kMinMax };
 enum class Bucketizer { kNone, kLog2, kBoundaries };
 

@@ -1,5 +1,5 @@
 #pragma once
-// Sum and mean pooling of a multi-valued feature's embedding rows into one field vector, and
+// Sum, mean and sqrtn pooling of a multi-valued feature's embedding rows into one field vector, and
 // the backward pass that sends each field gradient to the rows it came from.
 //   rows [b] of values -> out [b, E] (a column block of the [B, F*E] field matrix)
 // Empty or all-unseen value lists pool to zero.
@@ -9,6 +9,10 @@
 #include "embedding/embedding_table.h"
 
 namespace heed {
+
+// The factor a plain pooling applies to the sum of `values` vectors (sum 1, mean 1/n, sqrtn
+// 1/sqrt(n)). Unseen values count in n: they are values the row has, with a zero vector.
+float pooled_scale(Pooling pooling, std::uint32_t values);
 
 // Rows [begin, begin + count) of the batch. out(i, :) is the pooled vector of batch row begin + i.
 void pool_forward(const EmbeddingTable& table, const FeatureBatch& feature, Pooling pooling, Index begin,

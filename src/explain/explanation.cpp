@@ -23,18 +23,6 @@ constexpr Index kChunkRows = 256;
 constexpr std::size_t kGateBins = 1000;  // over [0, scale]: quantiles to 0.1% of the range
 constexpr const char* kOtherValue = "(other)";
 
-const char* pooling_name(Pooling p) {
-  switch (p) {
-    case Pooling::kSum:
-      return "sum";
-    case Pooling::kMean:
-      return "mean";
-    case Pooling::kDin:
-      return "din";
-  }
-  return "";
-}
-
 // Every row of the file, or `wanted` of them evenly spaced.
 std::vector<std::size_t> pick_rows(std::size_t total, std::size_t wanted) {
   std::vector<std::size_t> rows;
@@ -89,7 +77,7 @@ Summary make_summary(const Model& model, const nlohmann::json& meta, const std::
     fs.kind = to_string(f.kind);
     fs.column = f.column;
     if (f.table >= 0) fs.table = schema.tables[static_cast<std::size_t>(f.table)].name;
-    if (f.has_values()) fs.pooling = pooling_name(f.pooling);
+    if (f.has_values()) fs.pooling = to_string(f.pooling);
     fs.field = f.field;
     s.features.push_back(std::move(fs));
   }
@@ -191,7 +179,7 @@ class DinCollector {
       report_.key_features.push_back(schema.features[static_cast<std::size_t>(k)].name);
     for (int q : g.queries)
       report_.query_features.push_back(schema.features[static_cast<std::size_t>(q)].name);
-    report_.softmax = model.config().din.softmax;
+    report_.normalize = model.config().din.normalize;
     report_.max_len = lead.max_len;
     for (std::size_t k = 0; k < g.keys.size(); ++k) {
       const FeatureInfo& key = schema.features[static_cast<std::size_t>(g.keys[k])];

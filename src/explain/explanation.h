@@ -94,7 +94,7 @@ struct DinMatch {
 struct DinReport {
   std::string name;  // the lead key feature
   std::vector<std::string> key_features, query_features;
-  bool softmax = false;
+  std::string normalize;  // din.normalize: raw, softmax, mean or sqrtn
   std::size_t max_len = 0;
   RunningStat weight;                   // every history item's weight
   std::vector<RunningStat> by_recency;  // [0]: the most recent item, [1]: the one before, ...

@@ -72,7 +72,7 @@ Json din_json(const std::vector<DinReport>& reports) {
     Json j = {{"feature", r.name},
               {"key_features", r.key_features},
               {"query_features", r.query_features},
-              {"softmax", r.softmax},
+              {"normalize", r.normalize},
               {"max_len", r.max_len},
               {"weight", stat_json(r.weight)},
               {"row_sum", stat_json(r.row_sum)},

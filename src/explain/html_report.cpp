@@ -343,14 +343,21 @@ std::string din_sample(const DinReport& r, const DinSample& s, double lo, double
   return h;
 }
 
+const char* din_weights_meaning(const std::string& normalize) {
+  if (normalize == "softmax") return "a softmax over the row's history (they sum to 1)";
+  if (normalize == "mean")
+    return "the activation unit's raw scores divided by the history's length (they need not sum to 1)";
+  if (normalize == "sqrtn")
+    return "the activation unit's raw scores divided by the square root of the history's length";
+  return "the activation unit's raw scores (as in the DIN paper; they need not sum to 1)";
+}
+
 std::string din_attention(const DinReport& r, const Summary& summary) {
   const std::string keys = joined(r.key_features, " + "), queries = joined(r.query_features, " + ");
   std::string h = fmt::format(
       "<h3><code>{}</code> attended with the candidate <code>{}</code></h3>", keys, queries);
   h += fmt::format("<p class=\"note\">Weights are {}. Max length {}.</p>",
-                   r.softmax ? "a softmax over the row's history (they sum to 1)"
-                             : "the activation unit's raw scores (softmax off, as in the DIN "
-                               "paper; they need not sum to 1)",
+                   din_weights_meaning(r.normalize),
                    r.max_len > 0 ? std::to_string(r.max_len) : std::string("unlimited"));
   h += "<div class=\"stats\">";
   h += stat_box(fmt::format("{} / {}", summary.rows - r.empty_rows, summary.rows),

@@ -15,6 +15,26 @@ DinActivation din_activation(const std::string& name) {
   throw Error(fmt::format("unknown DIN activation '{}' (prelu, dice)", name));
 }
 
+DinNormalize din_normalize(const std::string& name) {
+  if (name == "raw") return DinNormalize::kRaw;
+  if (name == "softmax") return DinNormalize::kSoftmax;
+  if (name == "mean") return DinNormalize::kMean;
+  if (name == "sqrtn") return DinNormalize::kSqrtN;
+  throw Error(fmt::format("unknown DIN normalization '{}' (raw, softmax, mean, sqrtn)", name));
+}
+
+float din_score_scale(DinNormalize normalize, Index m) {
+  if (m <= 0) return 1.0f;
+  switch (normalize) {
+    case DinNormalize::kMean:
+      return 1.0f / static_cast<float>(m);
+    case DinNormalize::kSqrtN:
+      return 1.0f / std::sqrt(static_cast<float>(m));
+    default:
+      return 1.0f;
+  }
+}
+
 DinAttention::DinAttention(ParamSet& params, const std::string& name, Index width,
                            const DinOptions& options, Rng& rng)
     : width_(width), options_(options) {
@@ -166,12 +186,12 @@ void DinAttention::forward_from_key_terms(const ParamSet& params, const ConstMat
     }
     auto score = cache.score.middleRows(begin, m);
     auto weight = cache.weight.middleRows(begin, m);
-    if (options_.softmax) {
+    if (options_.normalize == DinNormalize::kSoftmax) {
       const float top = score.maxCoeff();
       weight = (score.array() - top).exp().matrix();
       weight /= weight.sum();
     } else {
-      weight = score;
+      weight = din_score_scale(options_.normalize, m) * score;
     }
     pooled.row(i).noalias() = weight.transpose() * keys.middleRows(begin, m);
   }
@@ -201,9 +221,11 @@ void DinAttention::backward(const ParamSet& params, const ConstMatrixView& queri
     auto d = d_score.middleRows(begin, m);
     d.noalias() = keys.middleRows(begin, m) * d_pooled.row(i).transpose();
     d_keys.middleRows(begin, m).noalias() = weight * d_pooled.row(i);
-    if (options_.softmax) {
+    if (options_.normalize == DinNormalize::kSoftmax) {
       const float expected = weight.col(0).dot(d.col(0));  // sum_l w_l d w_l
       d = weight.cwiseProduct((d.array() - expected).matrix());
+    } else {
+      d *= din_score_scale(options_.normalize, m);
     }
   }
   d_keys.bottomRows(d_keys.rows() - n).setZero();
@@ -299,6 +321,7 @@ void DinAttention::forward_shared(const ParamSet& params, const SharedKeys& shar
     scratch.score.resize(capacity);
   }
   const auto counts = shared.counts.transpose().array();
+  const auto sequence_length = static_cast<Index>(std::lround(shared.counts.sum()));
   for (Index begin = 0; begin < rows; begin += block_rows) {
     const Index count = std::min(block_rows, rows - begin), n = count * T;
     auto product = scratch.product.topRows(n);
@@ -329,9 +352,11 @@ void DinAttention::forward_shared(const ParamSet& params, const SharedKeys& shar
     }
     for (Index i = 0; i < count; ++i) {
       auto s = score.segment(i * T, T).transpose().array();  // [1, T]
-      if (options_.softmax) {
+      if (options_.normalize == DinNormalize::kSoftmax) {
         s = (s - s.maxCoeff()).exp();
         s /= (s * counts).sum();
+      } else {
+        s *= din_score_scale(options_.normalize, sequence_length);
       }
       if (weights) Eigen::Map<Eigen::RowVectorXf>(weights + (begin + i) * T, T) = s.matrix();
       pooled.row(begin + i).noalias() = (s * counts).matrix() * shared.keys;

@@ -8,9 +8,11 @@
 //   pooled  [R, Q]   pooled_i = sum_j w_ij k_ij   (a row without keys pools to zero)
 //
 // Activation unit, per key: [q, k, q - k, q * k] [4Q] -> Dense(4Q, h1) -> act -> ... -> Dense(., 1)
-// -> score. The weight is the raw score (softmax off, as in the paper) or a softmax over the
-// row's keys (softmax on). Padding never exists physically: a key outside its row's range is
-// never read, gets no weight and no gradient.
+// -> score. The weight is, per DinNormalize: the raw score (as in the paper), a softmax over the
+// row's keys, or the raw score divided by the row's key count m (mean) or by sqrt(m) (sqrtn).
+// Raw weights let a pooled vector grow with the history's length; on logs whose histories range
+// from 1 to 50 items that scale swamps the other fields (docs/results.md). Padding never exists
+// physically: a key outside its row's range is never read, gets no weight and no gradient.
 //
 // Fast path: with the first layer's weight W1 = [Wq; Wk; Wd; Wp] ([4Q, h1], stored as one
 // parameter "<name>.0.weight"), its pre-activation is
@@ -41,11 +43,16 @@ namespace heed {
 enum class DinActivation { kPrelu, kDice };
 DinActivation din_activation(const std::string& name);  // "prelu" | "dice"
 
+enum class DinNormalize { kRaw, kSoftmax, kMean, kSqrtN };
+DinNormalize din_normalize(const std::string& name);  // "raw" | "softmax" | "mean" | "sqrtn"
+// The factor a non-softmax normalization applies to the raw scores of a row with m keys.
+float din_score_scale(DinNormalize normalize, Index m);
+
 struct DinOptions {
   // Activation unit MLP widths (may be empty: a linear score).
   std::vector<Index> hidden = {80, 40};
   DinActivation activation = DinActivation::kDice;
-  bool softmax = false;  // false: raw scores as weights (the paper); true: masked softmax per row
+  DinNormalize normalize = DinNormalize::kRaw;  // how a row's scores become its weights
 };
 
 class DinAttention {

@@ -27,7 +27,7 @@ Model::Model(Config config)
   DinOptions din_options;
   din_options.hidden.assign(config_.din.hidden.begin(), config_.din.hidden.end());
   din_options.activation = din_activation(config_.din.activation);
-  din_options.softmax = config_.din.softmax;
+  din_options.normalize = din_normalize(config_.din.normalize);
   for (std::size_t g = 0; g < schema_.din_groups.size(); ++g) {
     const auto& lead = schema_.features[static_cast<std::size_t>(schema_.din_groups[g].keys[0])];
     const Index width = static_cast<Index>(schema_.din_groups[g].keys.size()) * dim_;

@@ -37,10 +37,6 @@ Json identity(const ServedModel& m) {
   return {{"version", m.version()}, {"trained_at", m.trained_at()}};
 }
 
-const char* pooling_name(Pooling p) {
-  return p == Pooling::kDin ? "din" : p == Pooling::kMean ? "mean" : "sum";
-}
-
 Json describe_model(const ServedModel& m, const ServerOptions& options) {
   const Model& model = m.model();
   const Schema& schema = model.schema();
@@ -55,7 +51,7 @@ Json describe_model(const ServedModel& m, const ServerOptions& options) {
       if (f.has_values()) {
         e["separator"] = std::string(1, f.separator);
         e["max_len"] = f.max_len;
-        e["pooling"] = pooling_name(f.pooling);
+        e["pooling"] = to_string(f.pooling);
       }
       if (f.is_dense()) e["dense"] = true;
       features.push_back(std::move(e));

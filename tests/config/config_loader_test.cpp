@@ -8,6 +8,7 @@
 
 #include "../support/test_files.h"
 #include "config/options.h"
+#include "config/schema.h"
 #include "core/error.h"
 
 namespace heed {
@@ -348,6 +349,51 @@ TEST(ConfigModules, ListsThatNameSomethingTwiceAndAnL1PullOnReluGates) {
   // Each alone is fine.
   EXPECT_NO_THROW(parse(two, {"senet.enabled=true", "senet.gate=\"relu\""}));
   EXPECT_NO_THROW(parse(two, {"senet.enabled=true", "senet.weight_l1=0.003"}));
+}
+
+}  // namespace
+}  // namespace heed
+
+namespace heed {
+namespace {
+
+using ::testing::AllOf;
+
+// din.softmax came before din.normalize; model files saved before it carry it, so it keeps its
+// meaning in a file and in --set, and a file that gives both is refused.
+TEST(ConfigLegacyKeys, DinSoftmaxReadsAsItsNormalization) {
+  EXPECT_EQ(parse("[din]\nsoftmax = true\n[features.item]\n").din.normalize, "softmax");
+  EXPECT_EQ(parse("[din]\nsoftmax = false\n[features.item]\n").din.normalize, "raw");
+  EXPECT_EQ(parse(kMinimal, {"din.softmax=true"}).din.normalize, "softmax");
+  EXPECT_EQ(parse("[din]\nsoftmax = true\n[features.item]\n", {"din.normalize=mean"}).din.normalize, "mean");
+  EXPECT_EQ(parse("[din]\nnormalize = \"sqrtn\"\n[features.item]\n", {"din.softmax=false"}).din.normalize, "raw");
+  EXPECT_THAT(error_of("[din]\nsoftmax = true\nnormalize = \"mean\"\n[features.item]\n"),
+              AllOf(HasSubstr("run.toml:2:"), HasSubstr("give only din.normalize")));
+  EXPECT_THAT(error_of("[din]\nsoftmax = 1\n[features.item]\n"), HasSubstr("true or false"));
+  EXPECT_THAT(error_of(kMinimal, {"din.softmax=yes"}), HasSubstr("true or false"));
+  EXPECT_THAT(error_of("[din]\nnormalize = \"max\"\n[features.item]\n"), HasSubstr("din.normalize"));
+  // The resolved text names only din.normalize, so it parses back to the same choice.
+  const Config legacy = parse("[din]\nsoftmax = true\n[features.item]\n");
+  EXPECT_EQ(to_toml(legacy).find("softmax ="), std::string::npos);
+  EXPECT_EQ(parse(to_toml(legacy)).din.normalize, "softmax");
+}
+
+TEST(ConfigPooling, SqrtnIsAPoolingAndDinEnabledFallsBackToPlainPooling) {
+  const char* const text =
+      "[features.item]\n[features.tags]\nkind = \"multi\"\npooling = \"sqrtn\"\n"
+      "[features.history]\nkind = \"sequence\"\ntable = \"item\"\npooling = \"din\"\nquery = [\"item\"]\n";
+  const Config on = parse(text);
+  EXPECT_EQ(on.features[1].pooling, "sqrtn");
+  EXPECT_TRUE(on.din.enabled);
+  const Config off = parse(text, {"din.enabled=false"});
+  EXPECT_EQ(off.features[2].pooling, "din") << "the config keeps what it says; the schema falls back";
+  const Schema attended = Schema::from_config(on), plain = Schema::from_config(off);
+  EXPECT_EQ(attended.features[1].pooling, Pooling::kSqrtN);
+  EXPECT_EQ(attended.features[2].pooling, Pooling::kDin);
+  EXPECT_EQ(attended.din_groups.size(), 1u);
+  EXPECT_EQ(plain.features[2].pooling, Pooling::kMean) << "a sequence's plain pooling";
+  EXPECT_TRUE(plain.din_groups.empty());
+  EXPECT_EQ(plain.features[2].din_group, -1);
 }
 
 }  // namespace

@@ -73,6 +73,8 @@ Matrix reference_pool(const EmbeddingTable& table,
               table.row(static_cast<std::uint32_t>(r))[e];
     if (pooling == Pooling::kMean && !bags[b].empty())
       out.row(static_cast<Index>(b)) /= static_cast<float>(bags[b].size());
+    if (pooling == Pooling::kSqrtN && !bags[b].empty())
+      out.row(static_cast<Index>(b)) /= std::sqrt(static_cast<float>(bags[b].size()));
   }
   return out;
 }
@@ -115,6 +117,19 @@ TEST(Pooling, MeanMatchesHandComputation) {
   // An unseen value is a zero vector: it counts in the mean's denominator.
   EXPECT_FLOAT_EQ(out(4, 0), 5.5f / 2);
   EXPECT_TRUE(is_zero(out.row(5)));
+}
+
+TEST(Pooling, SqrtnMatchesHandComputation) {
+  const EmbeddingTable table = numbered_table(8);
+  const FeatureBatch fb = batch_of(kBags);
+  Matrix out = Matrix::Constant(static_cast<Index>(kBags.size()), kDim, 99.0f);
+  pool_forward(table, fb, Pooling::kSqrtN, 0, static_cast<Index>(kBags.size()), out);
+  const Matrix expected = reference_pool(table, kBags, Pooling::kSqrtN);
+  for (Index i = 0; i < out.size(); ++i) EXPECT_FLOAT_EQ(out.data()[i], expected.data()[i]) << i;
+  EXPECT_FLOAT_EQ(out(0, 0), (6 + 1.5f) / std::sqrt(3.0f));
+  EXPECT_FLOAT_EQ(out(2, 0), 4.5f) << "one value: sqrtn is the value itself";
+  EXPECT_TRUE(is_zero(out.row(1)));
+  EXPECT_FLOAT_EQ(out(4, 0), 5.5f / std::sqrt(2.0f)) << "an unseen value counts";
 }
 
 TEST(Pooling, ARangeOfRowsWritesIntoAColumnBlock) {
@@ -161,17 +176,17 @@ TEST_P(PoolingGradient, MatchesFiniteDifferences) {
   grad.array() -= 0.25f;
   testing::GradientCheckOptions o;
   o.step = 1e-2f;
-  expect_gradient_matches(pooling == Pooling::kSum ? "sum rows" : "mean rows", rows, grad, loss, o);
+  expect_gradient_matches(std::string(to_string(pooling)) + " rows", rows, grad, loss, o);
   // Row 2 appears in bag 0 once and in bag 3 twice: its gradient sums all three uses.
   const auto slot2 =
       static_cast<Index>(std::find(touched.begin(), touched.end(), 2u) - touched.begin());
-  const float w0 = pooling == Pooling::kMean ? 1.0f / 3 : 1.0f,
-              w3 = pooling == Pooling::kMean ? 1.0f : 2.0f;
+  const float w0 = pooled_scale(pooling, 3), w3 = 2.0f * pooled_scale(pooling, 2);
   for (Index e = 0; e < static_cast<Index>(kDim); ++e)
     EXPECT_NEAR(grad(slot2, e), w0 * R(0, e) + w3 * R(3, e), 1e-5);
 }
 
-INSTANTIATE_TEST_SUITE_P(Kinds, PoolingGradient, ::testing::Values(Pooling::kSum, Pooling::kMean));
+INSTANTIATE_TEST_SUITE_P(Kinds, PoolingGradient,
+                         ::testing::Values(Pooling::kSum, Pooling::kMean, Pooling::kSqrtN));
 
 }  // namespace
 }  // namespace heed

@@ -1,6 +1,6 @@
 // DIN target attention: the fast path (first layer split into query, key and product terms)
 // against a plain-loop reference that builds [q, k, q-k, q*k] per key; finite differences of
-// every input and parameter with PReLU and Dice, softmax on and off; masking (junk keys past
+// every input and parameter with PReLU and Dice, each normalization (raw, softmax, mean, sqrtn); masking (junk keys past
 // the offsets, padded input, rows without keys); the serving split; Dice running statistics.
 #include "layers/din_attention.h"
 
@@ -131,7 +131,11 @@ Reference naive_din(const ParamSet& params, const std::string& name, const DinOp
     for (Index j = begin; j < end; ++j) total += std::exp(h[static_cast<std::size_t>(j)][0] - top);
     for (Index j = begin; j < end; ++j) {
       const double score = h[static_cast<std::size_t>(j)][0];
-      const double w = options.softmax ? std::exp(score - top) / total : score;
+      const double m = static_cast<double>(end - begin);
+      double w = score;  // raw
+      if (options.normalize == DinNormalize::kSoftmax) w = std::exp(score - top) / total;
+      if (options.normalize == DinNormalize::kMean) w = score / m;
+      if (options.normalize == DinNormalize::kSqrtN) w = score / std::sqrt(m);
       ref.weights[static_cast<std::size_t>(j)] = w;
       for (Index d = 0; d < Q; ++d) ref.pooled(i, d) += w * c.keys(j, d);
     }
@@ -139,13 +143,27 @@ Reference naive_din(const ParamSet& params, const std::string& name, const DinOp
   return ref;
 }
 
-DinOptions make_options(DinActivation activation, bool softmax,
+DinOptions make_options(DinActivation activation, DinNormalize normalize,
                         std::vector<Index> hidden = {5, 3}) {
   DinOptions o;
   o.hidden = std::move(hidden);
   o.activation = activation;
-  o.softmax = softmax;
+  o.normalize = normalize;
   return o;
+}
+
+const char* normalize_name(DinNormalize n) {
+  switch (n) {
+    case DinNormalize::kRaw:
+      return "RawScores";
+    case DinNormalize::kSoftmax:
+      return "Softmax";
+    case DinNormalize::kMean:
+      return "Mean";
+    case DinNormalize::kSqrtN:
+      return "SqrtN";
+  }
+  return "";
 }
 
 // Random running statistics, so evaluation mode is not the identity normalization.
@@ -162,13 +180,13 @@ void randomize_running_statistics(ParamSet& params, Rng& rng) {
 
 struct Case {
   DinActivation activation;
-  bool softmax;
+  DinNormalize normalize;
   bool training;
 };
 
 std::string case_name(const ::testing::TestParamInfo<Case>& info) {
   return std::string(info.param.activation == DinActivation::kDice ? "Dice" : "Prelu") +
-         (info.param.softmax ? "Softmax" : "RawScores") +
+         normalize_name(info.param.normalize) +
          (info.param.training ? "Training" : "Evaluation");
 }
 
@@ -178,7 +196,7 @@ TEST_P(DinCases, FastPathMatchesNaiveReference) {
   const Case p = GetParam();
   Rng rng(21);
   ParamSet params;
-  const DinOptions options = make_options(p.activation, p.softmax);
+  const DinOptions options = make_options(p.activation, p.normalize);
   DinAttention din(params, "din", kWidth, options, rng);
   randomize(params, rng);
   randomize_running_statistics(params, rng);
@@ -243,27 +261,31 @@ void check_gradients(const DinOptions& options, bool training, bool naive, std::
 
 TEST_P(DinCases, GradientMatchesFiniteDifferences) {
   const Case p = GetParam();
-  check_gradients(make_options(p.activation, p.softmax), p.training, false, 31);
+  check_gradients(make_options(p.activation, p.normalize), p.training, false, 31);
 }
 
 TEST_P(DinCases, BackwardMatchesFiniteDifferencesOfNaiveReference) {
   const Case p = GetParam();
-  check_gradients(make_options(p.activation, p.softmax), p.training, true, 41);
+  check_gradients(make_options(p.activation, p.normalize), p.training, true, 41);
 }
 
 INSTANTIATE_TEST_SUITE_P(Variants, DinCases,
-                         ::testing::Values(Case{DinActivation::kPrelu, false, true},
-                                           Case{DinActivation::kPrelu, true, true},
-                                           Case{DinActivation::kDice, false, true},
-                                           Case{DinActivation::kDice, true, true},
-                                           Case{DinActivation::kDice, false, false},
-                                           Case{DinActivation::kDice, true, false}),
+                         ::testing::Values(Case{DinActivation::kPrelu, DinNormalize::kRaw, true},
+                                           Case{DinActivation::kPrelu, DinNormalize::kSoftmax, true},
+                                           Case{DinActivation::kPrelu, DinNormalize::kMean, true},
+                                           Case{DinActivation::kPrelu, DinNormalize::kSqrtN, true},
+                                           Case{DinActivation::kDice, DinNormalize::kRaw, true},
+                                           Case{DinActivation::kDice, DinNormalize::kSoftmax, true},
+                                           Case{DinActivation::kDice, DinNormalize::kMean, true},
+                                           Case{DinActivation::kDice, DinNormalize::kRaw, false},
+                                           Case{DinActivation::kDice, DinNormalize::kSoftmax, false},
+                                           Case{DinActivation::kDice, DinNormalize::kSqrtN, false}),
                          case_name);
 
 TEST(DinAttention, GradientsWithoutHiddenLayersAndWithDefaultWidths) {
   // Against the double-precision reference: with 80 and 40 units the float loss is too noisy
   // for a 2e-4 step.
-  check_gradients(make_options(DinActivation::kPrelu, true, {}), true, true, 51);
+  check_gradients(make_options(DinActivation::kPrelu, DinNormalize::kSoftmax, {}), true, true, 51);
   check_gradients(DinOptions{}, true, true, 52);  // {80, 40}, Dice, raw scores
 }
 
@@ -284,7 +306,7 @@ TEST(DinAttention, DefaultOptionsMatchNaiveReference) {
 TEST(DinAttention, BackwardOverwritesInputGradientsAndAccumulatesParameterGradients) {
   Rng rng(6);
   ParamSet params;
-  DinAttention din(params, "din", kWidth, make_options(DinActivation::kDice, true), rng);
+  DinAttention din(params, "din", kWidth, make_options(DinActivation::kDice, DinNormalize::kSoftmax), rng);
   randomize(params, rng);
   const Chunk c = make_chunk(rng, {2, 3});
   DinAttention::Cache cache = din.make_cache(c.rows(), c.total());
@@ -311,7 +333,7 @@ TEST(DinAttention, ParsesActivationNames) {
 TEST(DinAttention, FirstLayerIsOneParameterOverTheConcatenation) {
   Rng rng(7);
   ParamSet params;
-  DinAttention din(params, "din", kWidth, make_options(DinActivation::kPrelu, false, {8, 4}), rng);
+  DinAttention din(params, "din", kWidth, make_options(DinActivation::kPrelu, DinNormalize::kRaw, {8, 4}), rng);
   EXPECT_EQ(params.param(din.first_weight()).name, "din.0.weight");
   EXPECT_EQ(params[din.first_weight()].rows(), 4 * kWidth);
   EXPECT_EQ(params[din.first_weight()].cols(), 8);
@@ -323,7 +345,7 @@ TEST(DinAttention, FirstLayerIsOneParameterOverTheConcatenation) {
 TEST(DinAttention, JunkKeysPastTheOffsetsGetNoWeightAndNoGradient) {
   Rng rng(8);
   ParamSet params;
-  DinAttention din(params, "din", kWidth, make_options(DinActivation::kDice, true), rng);
+  DinAttention din(params, "din", kWidth, make_options(DinActivation::kDice, DinNormalize::kSoftmax), rng);
   randomize(params, rng);
   Chunk c = make_chunk(rng, {2, 0, 3}, /*junk=*/4);
   DinAttention::Cache cache = din.make_cache(c.rows(), c.keys.rows());
@@ -387,7 +409,7 @@ PaddedRun run_padded(const DinAttention& din, const ParamSet& params, Gradients*
 TEST(DinAttention, PaddedPositionsGetZeroWeightAndZeroGradient) {
   Rng rng(9);
   ParamSet params;
-  DinAttention din(params, "din", kWidth, make_options(DinActivation::kPrelu, true), rng);
+  DinAttention din(params, "din", kWidth, make_options(DinActivation::kPrelu, DinNormalize::kSoftmax), rng);
   randomize(params, rng);
   const Index T = 4;
   const std::vector<std::uint32_t> lengths = {4, 1, 0, 2};
@@ -426,7 +448,7 @@ TEST(DinAttention, PaddedPositionsGetZeroWeightAndZeroGradient) {
 TEST(DinAttention, ChunkWithoutKeysPoolsToZero) {
   Rng rng(10);
   ParamSet params;
-  DinAttention din(params, "din", kWidth, make_options(DinActivation::kDice, false), rng);
+  DinAttention din(params, "din", kWidth, make_options(DinActivation::kDice, DinNormalize::kRaw), rng);
   randomize(params, rng);
   const Chunk c = make_chunk(rng, {0, 0, 0});
   DinAttention::Cache cache = din.make_cache(3, 4);
@@ -448,7 +470,7 @@ TEST(DinAttention, ChunkWithoutKeysPoolsToZero) {
 TEST(DinAttention, PrecomputedKeyTermsGiveTheSameOutput) {
   Rng rng(12);
   ParamSet params;
-  DinAttention din(params, "din", kWidth, make_options(DinActivation::kDice, true), rng);
+  DinAttention din(params, "din", kWidth, make_options(DinActivation::kDice, DinNormalize::kSoftmax), rng);
   randomize(params, rng);
   randomize_running_statistics(params, rng);
   const Chunk c = make_chunk(rng, {3, 1, 0, 2});
@@ -467,12 +489,13 @@ TEST(DinAttention, PrecomputedKeyTermsGiveTheSameOutput) {
 // One sequence with repeated keys, shared by every row: its distinct keys with their counts
 // pool as the whole sequence laid out per row does, and equal keys weigh the same.
 TEST(DinAttention, SharedDistinctKeysPoolAsTheSequencePerRow) {
-  for (const bool softmax : {false, true}) {
+  for (const DinNormalize normalize :
+       {DinNormalize::kRaw, DinNormalize::kSoftmax, DinNormalize::kMean, DinNormalize::kSqrtN}) {
     for (const DinActivation activation : {DinActivation::kDice, DinActivation::kPrelu}) {
-      SCOPED_TRACE(::testing::Message() << "softmax " << softmax);
+      SCOPED_TRACE(::testing::Message() << "normalize " << normalize_name(normalize));
       Rng rng(13);
       ParamSet params;
-      DinAttention din(params, "din", kWidth, make_options(activation, softmax), rng);
+      DinAttention din(params, "din", kWidth, make_options(activation, normalize), rng);
       randomize(params, rng);
       randomize_running_statistics(params, rng);
       const Index R = 120, T = 5;  // 120 rows: several blocks of forward_shared
@@ -509,7 +532,7 @@ TEST(DinAttention, SharedDistinctKeysPoolAsTheSequencePerRow) {
 TEST(DinAttention, EvaluationScoresARowAloneAsInABatchTrainingDoesNot) {
   Rng rng(13);
   ParamSet params;
-  DinAttention din(params, "din", kWidth, make_options(DinActivation::kDice, false), rng);
+  DinAttention din(params, "din", kWidth, make_options(DinActivation::kDice, DinNormalize::kRaw), rng);
   randomize(params, rng);
   randomize_running_statistics(params, rng);
   const Chunk c = make_chunk(rng, {2, 3, 4});

@@ -4,7 +4,7 @@
 // equal to 1e-6 for histories of 0, 1 and 50 values and 1 or 100 candidates, histories given
 // per candidate, unseen values, histories over max_len, repeated history values, and models
 // where the user's share cannot be split off the same way (SENet's dim and element axes, a
-// subset of gated fields, POSO on every field or on an attention-pooled field, softmax and PReLU in DIN, no hidden layer).
+// subset of gated fields, POSO on every field or on an attention-pooled field, each DIN normalization, PReLU in DIN, no hidden layer).
 // One scorer also serves requests of every shape in turn (/v1/score and /v1/score_rows, growing
 // and shrinking), and two models' pooled scorers are leased in turn as a hot reload swaps them.
 #include "serve/request_scorer.h"
@@ -202,7 +202,10 @@ TEST_F(FastPath, EqualsThePlainPathWhereTheUserShareCannotBeSplitOff) {
       {"no_senet", {"senet.enabled=false"}},
       {"poso_all_fields", {"poso.all_fields=true", "poso.layers=[1]"}},
       {"poso_on_attention", {"poso.features=[\"user\", \"history\"]"}},
-      {"din_softmax_prelu", {"din.softmax=true", "din.activation=prelu", "din.hidden=[]"}},
+      {"din_raw_prelu", {"din.normalize=raw", "din.activation=prelu", "din.hidden=[]"}},
+      {"din_mean", {"din.normalize=mean"}},
+      {"din_sqrtn", {"din.normalize=sqrtn", "din.activation=prelu"}},
+      {"sqrtn_pooling", {"features.genres.pooling=sqrtn"}},
       {"no_hidden_layer", {"model.hidden=[]", "poso.enabled=false"}},
   };
   for (const auto& [name, settings] : variants) {
