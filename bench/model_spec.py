@@ -21,7 +21,8 @@ class Feature:
     pooling: str     # "" for categorical; sum | mean | din
     max_len: int     # 0: no limit
     separator: str
-    query: list      # din only: the query feature
+    query: list      # din only: the query features (a tuple, concatenated)
+    attend_with: list  # din only: sequences aligned with this one, attended as one tuple
 
 
 @dataclasses.dataclass
@@ -31,7 +32,10 @@ class ModelSpec:
     init_std: float
     senet: bool
     senet_reduction: int
+    senet_weight_l1: float  # L1 on SENet's weights, per row, added to the loss
     din_hidden: list
+    din_activation: str   # dice | prelu
+    din_normalize: str    # raw | softmax | mean | sqrtn
     poso: bool
     poso_features: list
     poso_gate_hidden: int
@@ -39,14 +43,18 @@ class ModelSpec:
     hidden: list
     lr: float
     embedding_lr: float
+    l2_embedding: float   # added to the gradient of the rows a batch touched (heed's row-wise L2)
+    l2_dense: float       # added to every dense weight's gradient
     beta1: float
     beta2: float
     epsilon: float
     batch_size: int
     eval_batch_size: int
     epochs: int
+    patience: int
     seed: int
     train_file: str
+    valid_file: str   # "" when heed carves validation out of train (the twin then has none)
     test_file: str
     label: str
 
@@ -64,7 +72,8 @@ class ModelSpec:
 
     @property
     def din_features(self):
-        return [f for f in self.features if f.pooling == "din"]
+        """The lead feature of each DIN attention (companions are pooled with it)."""
+        return [f for f in self.features if f.pooling == "din" and f.query]
 
 
 def _require(cond, what):
@@ -94,33 +103,35 @@ def from_toml(c):
     _require(not s["enabled"] or (s["axis"] == "field" and s["squeeze"] == "mean" and s["gate"] == "sigmoid"
                                   and not s["fields"]),
              "SENet other than axis=field, squeeze=mean, gate=sigmoid over every field")
-    _require(d["activation"] == "dice" and not d["softmax"], "DIN other than Dice with raw scores")
     _require(not p["enabled"] or (not p["layers"] and not p["all_fields"]), "POSO on a subset of layers or all_fields")
     _require(m["activation"] == "relu" and m["dropout"] == 0, "an MLP other than ReLU without dropout")
-    _require(o["embedding"] == "adam" and o["l2_embedding"] == 0 and o["l2_dense"] == 0,
-             "an embedding optimizer other than Adam, or L2")
+    _require(o["embedding"] == "adam", "an embedding optimizer other than Adam")
     _require(c["data"]["format"] == "tsv" and c["data"]["header"], "data other than TSV with a header")
+    din_enabled = d.get("enabled", True)
     features = []
     for name, fc in c["features"].items():
         _require(fc["kind"] in ("categorical", "multi", "sequence"), f"feature kind {fc['kind']} ({name})")
-        _require(not fc["attend_with"], f"attend_with ({name})")
         pooling = fc["pooling"]
         if fc["kind"] == "categorical":
             pooling = ""
-        elif not pooling:
+        elif not pooling or (pooling == "din" and not din_enabled):  # heed's plain pooling
             pooling = "sum" if fc["kind"] == "multi" else "mean"
-        _require(pooling != "din" or len(fc["query"]) == 1, f"a DIN query tuple ({name})")
+        attended = pooling == "din"
         features.append(Feature(name=name, kind=fc["kind"], column=fc["column"] or name, table=fc["table"] or name,
                                 pooling=pooling, max_len=fc["max_len"], separator=fc["separator"] or "|",
-                                query=list(fc["query"])))
+                                query=list(fc["query"]) if attended else [],
+                                attend_with=list(fc["attend_with"]) if attended else []))
     return ModelSpec(
         features=features, dim=e["dim"], init_std=e["init_std"],
-        senet=s["enabled"], senet_reduction=s["reduction"], din_hidden=list(d["hidden"]),
+        senet=s["enabled"], senet_reduction=s["reduction"], senet_weight_l1=s["weight_l1"], din_hidden=list(d["hidden"]),
+        din_activation=d["activation"], din_normalize=d.get("normalize", "softmax" if d.get("softmax") else "raw"),
         poso=p["enabled"], poso_features=list(p["features"]), poso_gate_hidden=p["gate_hidden"],
         poso_scale=p["scale"], hidden=list(m["hidden"]), lr=o["lr"], embedding_lr=o["embedding_lr"],
+        l2_embedding=o["l2_embedding"], l2_dense=o["l2_dense"],
         beta1=o["beta1"], beta2=o["beta2"], epsilon=o["epsilon"], batch_size=t["batch_size"],
-        eval_batch_size=c["eval"]["batch_size"], epochs=t["epochs"], seed=t["seed"],
-        train_file=c["data"]["train"], test_file=c["data"]["test"], label=c["data"]["label"])
+        eval_batch_size=c["eval"]["batch_size"], epochs=t["epochs"], patience=t["patience"], seed=t["seed"],
+        train_file=c["data"]["train"], valid_file=c["data"]["valid"], test_file=c["data"]["test"],
+        label=c["data"]["label"])
 
 
 def flops_per_sample(spec, mean_keys):
@@ -143,8 +154,9 @@ def flops_per_sample(spec, mean_keys):
     if spec.poso:
         P = E * len(spec.poso_features)
         fwd += sum(2 * (P * spec.poso_gate_hidden + spec.poso_gate_hidden * w) for w in spec.hidden)
-    for _ in spec.din_features:
-        unit = [4 * E] + list(spec.din_hidden) + [1]
-        per_key = sum(2 * a * b for a, b in zip(unit[:-1], unit[1:])) + 2 * E
+    for f in spec.din_features:
+        Q = E * (1 + len(f.attend_with))
+        unit = [4 * Q] + list(spec.din_hidden) + [1]
+        per_key = sum(2 * a * b for a, b in zip(unit[:-1], unit[1:])) + 2 * Q
         fwd += mean_keys * per_key
     return {"forward": fwd, "backward": 2 * fwd, "train": 3 * fwd}

@@ -11,10 +11,13 @@ variant), so this model takes its sizes and options from the same place heed doe
 The model, as heed's layers define it (src/layers/*.h):
   * one embedding table per heed table (hist_movie_ids shares movie_id's), rows N(0, init_std);
     index 0 is padding and index 1 an unseen value (both zero vectors, as heed reads a key it
-    never saw in training as zero); sum / mean pooling over the non-padding values;
-  * DIN: activation unit [q, k, q-k, q*k] -> 80 -> Dice -> 40 -> Dice -> 1 on the real history
-    items only (padding is masked out before the unit, so Dice's batch statistics see exactly
-    the keys heed's do), raw scores as weights (no softmax), pooled = sum_j w_j k_j;
+    never saw in training as zero); sum / mean / sqrtn pooling over the non-padding values;
+  * DIN: activation unit [q, k, q-k, q*k] -> 80 -> Dice|PReLU -> 40 -> Dice|PReLU -> 1 on the real
+    history items only (padding is masked out before the unit, so Dice's batch statistics see
+    exactly the keys heed's do); q and k are tuples (attend_with: the aligned sequences'
+    vectors concatenated, the query features' likewise); weights per din.normalize: raw scores
+    (the paper), a masked softmax, or raw scores over the row's length (mean) or its square
+    root (sqrtn); pooled = sum_j w_j k_j, split back into one vector per key feature;
   * Dice: batch statistics (biased variance) in training, running statistics (momentum 0.99,
     eps 1e-8, alpha starting at 0) in evaluation;
   * SENet over every field: mean squeeze -> Linear(F, F/r) -> ReLU -> Linear -> sigmoid;
@@ -147,22 +150,34 @@ class Dice(nn.Module):
 
 
 class DinAttention(nn.Module):
-    def __init__(self, dim, hidden):
+    def __init__(self, width, hidden, activation, normalize):
         super().__init__()
-        widths = [4 * dim] + list(hidden)
+        widths = [4 * width] + list(hidden)
         self.layers = nn.ModuleList(glorot(nn.Linear(a, b)) for a, b in zip(widths[:-1], widths[1:]))
-        self.dice = nn.ModuleList(Dice(w) for w in hidden)
+        # heed's PReLU: one slope per unit, starting at 0.25
+        self.acts = nn.ModuleList(Dice(w) if activation == "dice" else nn.PReLU(w, init=0.25) for w in hidden)
         self.out = glorot(nn.Linear(widths[-1], 1))
+        self.normalize = normalize
 
     def forward(self, query, keys, mask):
-        """query [B, E], keys [B, T, E], mask [B, T] (True: a real item) -> pooled [B, E]."""
-        k = keys[mask]                                        # [N, E] the real items only
-        q = query.unsqueeze(1).expand_as(keys)[mask]          # [N, E]
-        x = torch.cat([q, k, q - k, q * k], dim=1)            # [N, 4E]
-        for layer, dice in zip(self.layers, self.dice):
-            x = dice(layer(x))
-        score = self.out(x).squeeze(1)                        # [N] raw scores: the weights
-        weight = torch.zeros(mask.shape, dtype=keys.dtype).masked_scatter(mask, score)  # [B, T]
+        """query [B, Q], keys [B, T, Q], mask [B, T] (True: a real item) -> pooled [B, Q]."""
+        k = keys[mask]                                        # [N, Q] the real items only
+        q = query.unsqueeze(1).expand_as(keys)[mask]          # [N, Q]
+        x = torch.cat([q, k, q - k, q * k], dim=1)            # [N, 4Q]
+        for layer, act in zip(self.layers, self.acts):
+            x = act(layer(x))
+        score = self.out(x).squeeze(1)                        # [N]
+        score = torch.zeros(mask.shape, dtype=keys.dtype).masked_scatter(mask, score)  # [B, T]
+        length = mask.sum(1, keepdim=True).clamp(min=1).to(keys.dtype)
+        if self.normalize == "softmax":
+            weight = torch.softmax(score.masked_fill(~mask, float("-inf")), dim=1)
+            weight = torch.nan_to_num(weight) * mask              # a row without items pools to zero
+        elif self.normalize == "mean":
+            weight = score / length
+        elif self.normalize == "sqrtn":
+            weight = score / length.sqrt()
+        else:
+            weight = score
         return torch.bmm(weight.unsqueeze(1), keys).squeeze(1)
 
 
@@ -175,6 +190,7 @@ class Senet(nn.Module):
 
     def forward(self, x):  # [B, F, E]
         a = torch.sigmoid(self.excite(torch.relu(self.squeeze(x.mean(2)))))
+        self.last_weights = a  # for senet.weight_l1
         return x * a.unsqueeze(2)
 
 
@@ -193,19 +209,22 @@ class PosoGate(nn.Module):
 
 
 class CtrModel(nn.Module):
-    def __init__(self, spec, vocab):
+    def __init__(self, spec, vocab, sparse=True):
         super().__init__()
         self.spec = spec
         E = spec.dim
         self.tables = nn.ModuleDict()
         for t in spec.tables:
-            table = nn.Embedding(len(vocab[t]) + 2, E, padding_idx=PAD, sparse=True)
+            table = nn.Embedding(len(vocab[t]) + 2, E, padding_idx=PAD, sparse=sparse)
             with torch.no_grad():
                 table.weight.normal_(0, spec.init_std)
                 table.weight[PAD].zero_()
                 table.weight[UNSEEN].zero_()
             self.tables[t] = table
-        self.din = nn.ModuleDict({f.name: DinAttention(E, spec.din_hidden) for f in spec.din_features})
+        self.din = nn.ModuleDict({f.name: DinAttention(E * (1 + len(f.attend_with)), spec.din_hidden,
+                                                       spec.din_activation, spec.din_normalize)
+                                  for f in spec.din_features})
+        self.by_name = {f.name: f for f in spec.features}
         F = len(spec.features)
         self.senet = Senet(F, spec.senet_reduction) if spec.senet else None
         widths = [F * E] + list(spec.hidden)
@@ -226,12 +245,18 @@ class CtrModel(nn.Module):
                 vectors[f.name] = emb                              # [B, E]
             elif f.pooling == "sum":
                 vectors[f.name] = emb.sum(1)
-            else:  # mean over the values present (unseen ones count, padding does not)
-                count = (idx != PAD).sum(1, keepdim=True).clamp(min=1)
-                vectors[f.name] = emb.sum(1) / count
-        for f in self.spec.din_features:                           # the query is a field vector
+            else:  # mean / sqrtn over the values present (unseen ones count, padding does not)
+                count = (idx != PAD).sum(1, keepdim=True).clamp(min=1).to(emb.dtype)
+                vectors[f.name] = emb.sum(1) / (count if f.pooling == "mean" else count.sqrt())
+        for f in self.spec.din_features:                           # the query tuple is field vectors
+            members = [f] + [self.by_name[n] for n in f.attend_with]
+            query = torch.cat([vectors[q] for q in f.query], dim=1)
             idx = x[f.name]
-            vectors[f.name] = self.din[f.name](vectors[f.query[0]], self.tables[f.table](idx), idx != PAD)
+            width = idx.shape[1]
+            keys = torch.cat([self.tables[m.table](x[m.name][:, :width]) for m in members], dim=2)
+            pooled = self.din[f.name](query, keys, idx != PAD)
+            for i, m in enumerate(members):
+                vectors[m.name] = pooled[:, i * self.spec.dim:(i + 1) * self.spec.dim]
         fields = torch.stack([vectors[f.name] for f in self.spec.features], dim=1)  # [B, F, E]
         gated = self.senet(fields) if self.senet is not None else fields
         h = gated.flatten(1)                                       # [B, F*E]
@@ -251,12 +276,36 @@ def take(x, idx):
     return {k: v[idx] for k, v in x.items()}
 
 
-def train(model, spec, x, y, epochs):
+def add_l2(tables, dense, spec):
+    """heed's L2: l2 * w added to the gradient, of the touched rows only for embeddings."""
+    if spec.l2_dense > 0:
+        for p in dense:
+            if p.grad is not None:
+                p.grad.add_(p.detach(), alpha=spec.l2_dense)
+    if spec.l2_embedding > 0:
+        for p in tables:
+            if p.grad is None:
+                continue
+            if p.grad.is_sparse:
+                g = p.grad.coalesce()
+                rows = g.indices()[0]
+                p.grad = torch.sparse_coo_tensor(g.indices(), g.values() + spec.l2_embedding * p.detach()[rows],
+                                                 g.shape)
+            else:
+                touched = p.grad.abs().sum(1) > 0
+                p.grad[touched] += spec.l2_embedding * p.detach()[touched]
+
+
+def train(model, spec, x, y, epochs, after_epoch=None):
+    """after_epoch(epoch) -> True stops training (early stopping)."""
     sparse = [p for n, p in model.named_parameters() if n.startswith("tables.")]
     dense = [p for n, p in model.named_parameters() if not n.startswith("tables.")]
     betas = (spec.beta1, spec.beta2)
     opt_dense = torch.optim.Adam(dense, lr=spec.lr, betas=betas, eps=spec.epsilon)
-    opt_sparse = torch.optim.SparseAdam(sparse, lr=spec.embedding_lr, betas=betas, eps=spec.epsilon)
+    if model.tables[spec.tables[0]].sparse:
+        opt_sparse = torch.optim.SparseAdam(sparse, lr=spec.embedding_lr, betas=betas, eps=spec.epsilon)
+    else:  # --dense-embedding-adam: every row's moments decay, and every row moves, every step
+        opt_sparse = torch.optim.Adam(sparse, lr=spec.embedding_lr, betas=betas, eps=spec.epsilon)
     loss_fn = nn.BCEWithLogitsLoss()
     generator = torch.Generator().manual_seed(spec.seed)
     history = []
@@ -269,9 +318,14 @@ def train(model, spec, x, y, epochs):
         for start in range(0, n, spec.batch_size):
             idx = order[start:start + spec.batch_size]
             loss = loss_fn(model(take(x, idx)), y[idx])
+            if model.senet is not None and spec.senet_weight_l1 > 0:
+                loss_with_l1 = loss + spec.senet_weight_l1 * model.senet.last_weights.abs().sum(1).mean()
+            else:
+                loss_with_l1 = loss
             opt_dense.zero_grad(set_to_none=True)
             opt_sparse.zero_grad(set_to_none=True)
-            loss.backward()
+            loss_with_l1.backward()
+            add_l2(sparse, dense, spec)
             opt_dense.step()
             opt_sparse.step()
             loss_sum += loss.item() * len(idx)
@@ -279,6 +333,8 @@ def train(model, spec, x, y, epochs):
         history.append({"epoch": epoch, "train_logloss": loss_sum / n, "seconds": seconds,
                         "samples_per_second": n / seconds})
         print(f"torch epoch {epoch}: logloss {loss_sum / n:.5f}, {n / seconds:.0f} samples/s", file=sys.stderr)
+        if after_epoch is not None and after_epoch(history[-1]):
+            break
     return history
 
 
@@ -293,9 +349,13 @@ def predict(model, x, n, batch):
 
 
 def auc(scores, labels):
-    """Exact AUC with ties counting half (as heed's metrics/auc)."""
-    from sklearn.metrics import roc_auc_score
-    return float(roc_auc_score(labels.numpy(), scores.numpy()))
+    """Exact AUC with ties counting half (as heed's metrics/auc): the rank-sum statistic."""
+    s, y = scores.double().numpy(), labels.numpy() > 0.5
+    positives, negatives = int(y.sum()), int((~y).sum())
+    if positives == 0 or negatives == 0:
+        return float("nan")
+    ranks = pd.Series(s).rank(method="average").values
+    return float((ranks[y].sum() - positives * (positives + 1) / 2) / (positives * negatives))
 
 
 def logloss(scores, labels):
@@ -332,6 +392,11 @@ def main():
     parser.add_argument("--candidates", type=int, default=100)
     parser.add_argument("--latency-repeats", type=int, default=500)
     parser.add_argument("--infer-batch", type=int, help="default: the config's eval.batch_size")
+    parser.add_argument("--dense-embedding-adam", action="store_true",
+                        help="plain Adam on the embedding tables instead of SparseAdam (an experiment: "
+                             "rows keep moving on their momentum after the batch that touched them)")
+    parser.add_argument("--valid", action="store_true",
+                        help="early stopping on the config's data.valid file (quality runs; not for timing)")
     parser.add_argument("--out", help="write the results here as JSON")
     args = parser.parse_args()
 
@@ -346,8 +411,26 @@ def main():
     parse_seconds = time.perf_counter() - t0
     xt, yt, _ = load(spec, os.path.join(args.data, spec.test_file), vocab)
 
-    model = CtrModel(spec, vocab)
-    history = train(model, spec, x, y, epochs)
+    model = CtrModel(spec, vocab, sparse=not args.dense_embedding_adam)
+    # With a validation file (data.valid), keep the epoch of the best validation AUC and stop
+    # after train.patience epochs without improvement, as heed does; the test uses that epoch.
+    best = {"auc": -1.0, "epoch": 0, "state": None, "waited": 0}
+    after_epoch = None
+    if args.valid and spec.valid_file:
+        xv, yv, _ = load(spec, os.path.join(args.data, spec.valid_file), vocab)
+
+        def after_epoch(record):
+            record["valid_auc"] = auc(predict(model, xv, len(yv), infer_batch), yv)
+            print(f"torch epoch {record['epoch']}: valid auc {record['valid_auc']:.5f}", file=sys.stderr)
+            if record["valid_auc"] > best["auc"]:
+                best.update(auc=record["valid_auc"], epoch=record["epoch"], waited=0,
+                            state={k: v.clone() for k, v in model.state_dict().items()})
+                return False
+            best["waited"] += 1
+            return best["waited"] >= spec.patience
+    history = train(model, spec, x, y, epochs, after_epoch)
+    if best["state"] is not None:
+        model.load_state_dict(best["state"])
     train_seconds = sum(h["seconds"] for h in history)
     n_train = len(y)
 
@@ -361,7 +444,7 @@ def main():
         "parse_seconds": parse_seconds, "train_seconds": train_seconds,
         "train_samples_per_second": epochs * n_train / train_seconds,
         "train_samples_per_second_with_parsing": epochs * n_train / (train_seconds + parse_seconds),
-        "history": history,
+        "history": history, "kept_epoch": best["epoch"] or len(history),
         "test": {"auc": auc(scores, yt), "logloss": logloss(scores, yt),
                  "calibration": float(scores.double().mean() / yt.double().mean()), "rows": len(yt)},
         "inference_batch": infer_batch, "inference_samples_per_second": len(yt) / infer_seconds,
