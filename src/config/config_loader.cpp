@@ -117,12 +117,12 @@ void translate_legacy_keys(toml::table& root, const std::string& source_name) {
   toml::table* din = root["din"].as_table();
   if (!din || !din->contains(kLegacyDinSoftmax)) return;
   const toml::node& node = *din->get(kLegacyDinSoftmax);
-  const std::optional<bool> softmax = node.value<bool>();
+  const auto* softmax = node.as_boolean();
   if (!softmax) throw Error(where_of(source_name, node) + "din.softmax must be true or false");
   if (din->contains("normalize"))
     throw Error(where_of(source_name, node) +
                 "din.softmax is the older spelling of din.normalize; give only din.normalize");
-  din->insert_or_assign("normalize", normalize_of_legacy_softmax(*softmax));
+  din->insert_or_assign("normalize", normalize_of_legacy_softmax(softmax->get()));
   din->erase(kLegacyDinSoftmax);
 }
 

@@ -8,6 +8,7 @@
 
 #include "../support/test_files.h"
 #include "config/config_loader.h"
+#include "config/schema.h"
 #include "core/error.h"
 
 namespace heed::ablate {
@@ -51,18 +52,18 @@ void expect_modules(const Variant& v, bool senet, bool din, bool poso) {
   EXPECT_THAT(toml, HasSubstr(poso ? "[poso]\nenabled = true" : "[poso]\nenabled = false"));
   const std::string lead = feature_section(v.config, "hist_item_ids");
   const std::string companion = feature_section(v.config, "hist_categories");
-  if (din) {
-    EXPECT_THAT(lead, HasSubstr("pooling = 'din'"));
-    EXPECT_THAT(lead, HasSubstr("query = [ 'item_id', 'item_category' ]"));
-    EXPECT_THAT(lead, HasSubstr("attend_with = [ 'hist_categories' ]"));
-    EXPECT_THAT(companion, HasSubstr("pooling = 'din'"));
-  } else {
-    EXPECT_THAT(lead, HasSubstr("pooling = 'mean'"));
-    EXPECT_THAT(lead, HasSubstr("query = []"));
-    EXPECT_THAT(lead, HasSubstr("attend_with = []"));
-    EXPECT_THAT(companion, HasSubstr("pooling = 'mean'"));
-    EXPECT_THAT(toml, Not(HasSubstr("pooling = 'din'")));
-  }
+  // DIN is switched in one place, din.enabled; the features keep their declaration and the
+  // schema pools them plainly (the sequence pooling, mean) when it is off.
+  EXPECT_THAT(toml, HasSubstr(din ? "[din]\nenabled = true" : "[din]\nenabled = false"));
+  EXPECT_THAT(lead, HasSubstr("pooling = 'din'"));
+  EXPECT_THAT(lead, HasSubstr("query = [ 'item_id', 'item_category' ]"));
+  EXPECT_THAT(lead, HasSubstr("attend_with = [ 'hist_categories' ]"));
+  EXPECT_THAT(companion, HasSubstr("pooling = 'din'"));
+  const Schema schema = Schema::from_config(v.config);
+  const Pooling expected = din ? Pooling::kDin : Pooling::kMean;
+  EXPECT_EQ(schema.features[static_cast<std::size_t>(schema.feature_index("hist_item_ids"))].pooling, expected);
+  EXPECT_EQ(schema.features[static_cast<std::size_t>(schema.feature_index("hist_categories"))].pooling, expected);
+  EXPECT_EQ(schema.din_groups.size(), din ? 1u : 0u);
   // Everything else is the full model's: same features, tables, widths and training keys.
   EXPECT_EQ(v.config.features.size(), 14u);
   EXPECT_EQ(v.config.model.hidden, (std::vector<std::int64_t>{256, 128}));

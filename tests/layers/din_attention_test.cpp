@@ -555,7 +555,7 @@ TEST(DinAttention, EvaluationScoresARowAloneAsInABatchTrainingDoesNot) {
 TEST(DinAttention, RunningStatisticsFoldInEachThreadsBatchStatistics) {
   Rng rng(14);
   ParamSet params;
-  DinAttention din(params, "din", kWidth, make_options(DinActivation::kDice, false, {5, 3}), rng);
+  DinAttention din(params, "din", kWidth, make_options(DinActivation::kDice, DinNormalize::kRaw, {5, 3}), rng);
   randomize(params, rng);
   const Chunk a = make_chunk(rng, {2, 3}), b = make_chunk(rng, {1, 0, 4});
   DinAttention::Cache ca = din.make_cache(3, 8), cb = din.make_cache(3, 8),
