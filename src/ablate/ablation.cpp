@@ -131,6 +131,7 @@ RunResult read_run(const fs::path& run_dir, std::uint64_t seed, const std::strin
   RunResult r;
   r.seed = seed;
   r.valid_auc = number_at(j, "valid", "auc");
+  r.valid_logloss = number_at(j, "valid", "logloss");
   r.test_auc = number_at(j, "test", "auc");
   r.test_gauc = number_at(j, "test", "gauc");
   r.test_logloss = number_at(j, "test", "logloss");
