@@ -260,9 +260,11 @@ std::string diff_plot(const AblationResult& result, const AblationSummary& summa
   return dot_plot(plot);
 }
 
-// A cell with an interval "[low, high]" breaks before it, so Δ columns stay narrow.
+// A cell with an interval "[low, high]" or a spread "± std" breaks before it, so the columns
+// stay narrow enough for the main table's twelve to fit a 1400 px screen.
 std::string cell_html(const std::string& text) {
-  const std::size_t at = text.find(" [");
+  std::size_t at = text.find(" [");
+  if (at == std::string::npos) at = text.find(" ± ");
   if (at == std::string::npos) return escape_html(text);
   return escape_html(text.substr(0, at)) + "<br><span class=\"iv\">" +
          escape_html(text.substr(at + 1)) + "</span>";

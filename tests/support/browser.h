@@ -1,8 +1,9 @@
 #pragma once
 // A page as a person sees it: Debian's chromium, headless, a fresh profile, no network use of
 // its own. check_page renders a report at a window width and returns what a reader would
-// notice: a page wider than the window, SVG labels drawn over each other or cut off at the
-// chart's edge, messages on the browser console; and it leaves a screenshot.
+// notice: a page wider than the window, a box (table, chart) that scrolls sideways inside it,
+// SVG labels drawn over each other or cut off at the chart's edge, messages on the browser
+// console; and it leaves a screenshot.
 //
 // The layout is measured on a copy of the page with a probe script appended (the reports
 // themselves carry no script): it writes its findings into the DOM that --dump-dom prints.
@@ -40,6 +41,15 @@ inline const char* kLayoutProbe = R"JS(<script>
   var out = [];
   var de = document.documentElement;
   out.push('scroll-width ' + de.scrollWidth + ' window-width ' + window.innerWidth);
+  // A box that scrolls sideways hides part of its table or chart just the same.
+  var all = document.querySelectorAll('*');
+  for (var k = 0; k < all.length; k++) {
+    var o = getComputedStyle(all[k]).overflowX;
+    if ((o === 'auto' || o === 'scroll') && all[k].scrollWidth > all[k].clientWidth + 1)
+      out.push('scrolls inside: <' + all[k].tagName.toLowerCase() + ' class="' +
+               all[k].className + '"> ' + all[k].scrollWidth + ' > ' + all[k].clientWidth +
+               ' px, starting "' + all[k].textContent.replace(/\s+/g, ' ').slice(0, 40) + '"');
+  }
   var svgs = document.querySelectorAll('svg');
   for (var s = 0; s < svgs.length; s++) {
     var box = svgs[s].getBoundingClientRect();
