@@ -60,7 +60,7 @@ td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 .stat span{color:var(--muted);font-size:12px}
 .chart{overflow-x:auto;margin:6px 0}
 .chart svg{display:block;max-width:none}
-.multiples{display:grid;grid-template-columns:repeat(auto-fill,minmax(330px,1fr));gap:4px 12px}
+.multiples{display:grid;grid-template-columns:repeat(auto-fill,minmax(320px,1fr));gap:4px 8px}
 .caution{background:#fffbeb;border-left:4px solid #f59e0b;padding:8px 12px;border-radius:4px;font-size:14px}
 .sample{border-top:1px solid var(--line);padding:12px 0 10px}
 .sample-head{display:flex;gap:14px;flex-wrap:wrap;align-items:baseline;font-size:13px;color:var(--muted)}

@@ -256,13 +256,13 @@ std::string quantile_strip(const Quantiles& q, double lo, double hi, int width, 
   const double mid = (height - 12) / 2.0;
   std::string s = svg_open(width, height, "quantiles: p05, p25, median, p75, p95 and mean");
   s += fmt::format("<line x1=\"{0}\" x2=\"{1}\" y1=\"{2}\" y2=\"{2}\" stroke=\"{3}\"/>", px(kPad),
-                   px(width - kPad), px(height - 11), kGrid);
+                   px(width - kPad), px(height - 13), kGrid);
   const double ticks[] = {lo, (lo + hi) / 2, hi};
   const char* anchors[] = {"start", "middle", "end"};
   for (int i = 0; i < 3; ++i) {
     const double t = ticks[i];
     s += fmt::format("<line x1=\"{0}\" x2=\"{0}\" y1=\"{1}\" y2=\"{2}\" stroke=\"{3}\"/>", px(x(t)),
-                     px(height - 13), px(height - 9), kMuted);
+                     px(height - 15), px(height - 11), kMuted);
     s += fmt::format(
         "<text x=\"{}\" y=\"{}\" font-size=\"9\" text-anchor=\"{}\" fill=\"{}\">{}</text>",
         px(x(t) + (i == 0   ? -3

@@ -84,7 +84,7 @@ TEST_F(AblationTest, ReportsFiguresOfEachVariantsOwnModel) {
   EXPECT_THAT(
       md,
       HasSubstr("| variant | modules | test AUC | Δ AUC vs plain | test gAUC | Δ gAUC vs plain | "
-                "test logloss | Δ logloss vs plain | valid AUC | train s | parameters |"));
+                "test logloss | Δ logloss vs plain | valid AUC | valid logloss | train s | parameters |"));
   EXPECT_THAT(md, HasSubstr("| plain | plain | "));
   EXPECT_THAT(md, HasSubstr("| din | DIN | "));
   EXPECT_THAT(md, HasSubstr("| full | SENet + DIN + POSO | "));
