@@ -528,9 +528,10 @@ std::string toml_value_text(const toml::node& value) {
     return text;
   }
   if (const auto* array = value.as_array()) {
-    std::string text = "[";
+    if (array->empty()) return "[]";
+    std::string text = "[ ";  // toml++'s spacing, which configs and tests already show
     for (std::size_t i = 0; i < array->size(); ++i) text += (i ? ", " : "") + toml_value_text(*array->get(i));
-    return text + "]";
+    return text + " ]";
   }
   std::ostringstream out;
   value.visit([&](auto&& n) { out << n; });

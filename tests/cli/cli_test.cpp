@@ -310,7 +310,7 @@ TEST_F(CliErrors, VersionAndExactDefaults) {
   EXPECT_THAT(r.out, Not(HasSubstr("9999999")));
   r = heed("config " + quoted(files_.config));
   EXPECT_THAT(r.out, HasSubstr("valid_fraction = 0.2\n"));
-  EXPECT_THAT(r.out, HasSubstr("hidden = [16, 8]\n"));
+  EXPECT_THAT(r.out, HasSubstr("hidden = [ 16, 8 ]\n"));
 }
 
 TEST_F(CliErrors, Utf16AndBinaryFilesAreNotUtf8Text) {
