@@ -376,7 +376,9 @@ Json train(const Config& given, const TrainOptions& options) {
     if (keep) save_checkpoint(model_path, *model, meta_of(epoch), "", nullptr);
     history.push_back(entry);
     progress.finish_epoch(summary);
-    if (stopping.finished) progress.message(early_stop_text(stopping, entry.value("early_stop_metric", config.train.early_stop_metric), config.train.patience));
+    if (stopping.finished)
+      progress.message(early_stop_text(stopping, entry.value("early_stop_metric", config.train.early_stop_metric),
+                                       config.train.patience));
     save_resumable(epoch, std::nullopt);
     last_checkpoint = Clock::now();
   }
