@@ -212,7 +212,7 @@ def train_heed(args, heed, heed_bench, config, spec, data, work, variant, thread
     """Trains heed once; the first round also measures inference, latency and parsing."""
     suffix = f"-round{round_index + 1}" if round_index else ""
     run_dir = os.path.join(work, f"heed-{variant}-t{threads}{suffix}")
-    _, wall = run([heed, "train", config, "--set", f"train.threads={threads}", "--out", run_dir],
+    _, wall = run([heed, "train", config, "--set", f"train.threads={threads}", "--out", run_dir, "--overwrite"],
                   env=thread_env(threads))
     with open(os.path.join(run_dir, "metrics.json")) as f:
         metrics = json.load(f)

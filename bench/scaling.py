@@ -127,7 +127,7 @@ def train(heed, config, data_dir, sets, run_dir, repeats):
     """Median samples/s of `repeats` runs, the runs' values, the load average before each, and
     the field count of the resolved config."""
     cmd = [heed, "train", config, "--set", f"data.dir={data_dir}", "--set", "train.progress=none",
-           "--set", "data.test=test.tsv", "--out", run_dir]
+           "--set", "data.test=test.tsv", "--out", run_dir, "--overwrite"]  # each repeat replaces the last
     for s in sets:
         cmd += ["--set", s]
     shown = " ".join(s for s in sets if not s.startswith("features.extra_"))

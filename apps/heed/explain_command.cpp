@@ -12,7 +12,7 @@ namespace heed::cli {
 void add_explain_command(CLI::App& app) {
   struct Args {
     std::string model, data, out;
-    std::size_t rows = 20000, samples = 8;
+    std::size_t rows = 20000, samples = 8, shuffles = 3;
     std::uint64_t seed = 1;
     int threads = 0;
   };
@@ -33,13 +33,18 @@ void add_explain_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--samples", args->samples, "Rows shown per DIN attention")
       ->capture_default_str();
-  cmd->add_option("--seed", args->seed, "Which rows are shown")->capture_default_str();
+  cmd->add_option("--shuffles", args->shuffles,
+                  "Permutation importance: shuffles of each field's values (0: not measured)")
+      ->capture_default_str();
+  cmd->add_option("--seed", args->seed, "Which rows are shown and how fields are shuffled")
+      ->capture_default_str();
   cmd->add_option("--threads", args->threads, "Threads (0: every core)");
   cmd->callback([args] {
     Checkpoint cp = load_checkpoint(args->model);
     explain::Options options;
     options.rows = args->rows;
     options.samples = args->samples;
+    options.shuffles = args->shuffles;
     options.seed = args->seed;
     options.threads = resolve_threads(args->threads);
     const explain::Explanation e =

@@ -49,6 +49,7 @@ std::optional<std::string> unknown_command(const CLI::App& root, int argc, char*
 int main(int argc, char** argv) {
   CLI::App app{"heed: click-through-rate models with SENet, DIN and POSO"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("heed ") + HEED_VERSION);
   heed::cli::add_train_command(app);
   heed::cli::add_eval_command(app);
   heed::cli::add_predict_command(app);

@@ -24,6 +24,7 @@ void add_predict_command(CLI::App& app) {
     Checkpoint cp = load_checkpoint(args->model);
     LoadOptions load;
     load.require_label = false;
+    load.features_only = true;  // eval.group, eval.slice and the split columns serve evaluation only
     load.never_skip = true;  // one score per input line, in order
     const Dataset data = load_dataset(args->data, cp.model->config(), cp.model->schema(), load);
     const std::vector<float> scores = score_dataset(*cp.model, data, resolve_threads(args->threads));

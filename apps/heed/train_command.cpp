@@ -3,6 +3,7 @@
 #include "commands.h"
 #include "config/config_loader.h"
 #include "core/error.h"
+#include "run_summary.h"
 #include "train/trainer.h"
 
 namespace heed::cli {
@@ -12,25 +13,40 @@ void add_train_command(CLI::App& app) {
     std::string config, out;
     std::vector<std::string> overrides;
     std::string resume;
+    bool overwrite = false;
+    bool json = false;
   };
   auto args = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand("train", "Train a model from a TOML config");
   cmd->add_option("config", args->config, "Config file (TOML)")->required();
   cmd->add_option("--set", args->overrides, "Override a config key: --set train.epochs=3 (repeatable)");
-  cmd->add_option("--out", args->out, "Run folder for model, checkpoint and metrics.json");
+  cmd->add_option("--out", args->out, "Run folder for model, checkpoint and metrics.json (a new one)");
   cmd->add_option("--resume", args->resume, "Continue the run in this folder from its last checkpoint");
+  cmd->add_flag("--overwrite", args->overwrite, "Replace the run already in --out (its model and checkpoints)");
+  cmd->add_flag("--json", args->json, "Print the full report (metrics.json) instead of the summary");
   cmd->callback([args] {
     if (args->out.empty() && args->resume.empty()) throw Error("train needs --out RUN_DIR (or --resume RUN_DIR)");
     if (!args->out.empty() && !args->resume.empty() && args->out != args->resume)
       throw Error("--out and --resume name different folders");
+    if (args->resume.empty() && !args->overwrite && holds_a_run(args->out))
+      throw Error(fmt::format("{} already holds a run (model, checkpoint or metrics.json); continue it with "
+                              "--resume {}, or replace it with --overwrite",
+                              args->out, args->out));
     const Config config = load_config(args->config, args->overrides);
     TrainOptions options;
     options.run_dir = args->resume.empty() ? args->out : args->resume;
     options.resume = !args->resume.empty();
+    if (args->overwrite && !options.resume) {
+      // The old run's results go first, so a failed new run leaves nothing that reads as its own.
+      std::error_code ignored;
+      std::filesystem::remove(options.run_dir / "metrics.json", ignored);
+      std::filesystem::remove(options.run_dir / "model", ignored);
+    }
     const auto report = train(config, options);
-    std::printf("%s\n", report.contains("test") ? report["test"].dump(2).c_str() : report.dump(2).c_str());
-    std::printf("model: %s   metrics: %s\n", (options.run_dir / "model").c_str(),
-                (options.run_dir / "metrics.json").c_str());
+    if (args->json)
+      std::printf("%s\n", report.dump(2).c_str());
+    else
+      std::printf("%s", run_summary(report, config, options.run_dir).c_str());
   });
 }
 

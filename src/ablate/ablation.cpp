@@ -1,12 +1,14 @@
 #include "ablate/ablation.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "ablate/eta.h"
 #include "config/config_loader.h"
 #include "core/error.h"
 #include "train/trainer.h"
@@ -131,6 +133,7 @@ RunResult read_run(const fs::path& run_dir, std::uint64_t seed, const std::strin
   RunResult r;
   r.seed = seed;
   r.valid_auc = number_at(j, "valid", "auc");
+  r.valid_logloss = number_at(j, "valid", "logloss");
   r.test_auc = number_at(j, "test", "auc");
   r.test_gauc = number_at(j, "test", "gauc");
   r.test_logloss = number_at(j, "test", "logloss");
@@ -205,8 +208,12 @@ AblationResult run_ablation(const Config& config, const AblationOptions& options
   fs::create_directories(options.out);
 
   for (const Variant& v : variants) result.variants.push_back(VariantResult{v, {}});
+  std::size_t to_train = 0, trained = 0;
+  for (const Planned& p : plan) to_train += p.state == RunState::kReuse ? 0 : 1;
+  double training_seconds = 0;
   for (std::size_t i = 0; i < plan.size(); ++i) {
     const Planned& p = plan[i];
+    const auto started = std::chrono::steady_clock::now();
     const std::string name =
         fmt::format("[{}/{}] {} ({}), seed {}", i + 1, plan.size(), variants[p.variant].name,
                     variants[p.variant].description(), p.seed);
@@ -230,12 +237,16 @@ AblationResult run_ablation(const Config& config, const AblationOptions& options
         train(p.config, TrainOptions{p.dir, /*resume=*/false});
       }
       status = resumed ? "resumed" : "trained";
+      training_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      ++trained;
     }
     RunResult r = read_run(p.dir, p.seed, result.slice, p.config.embedding.dim);
     r.dir = (fs::path(variants[p.variant].name) / fmt::format("seed-{}", p.seed)).string();
     r.status = status;
-    log(fmt::format("{}: valid AUC {}, test AUC {}, {:.1f} s, {} parameters", name,
-                    fixed(r.valid_auc, 5), fixed(r.test_auc, 5), r.train_seconds, r.parameters));
+    const std::string eta = eta_text(training_seconds, trained, to_train - trained);
+    log(fmt::format("{}: valid AUC {}, test AUC {}, {:.1f} s, {} parameters{}", name,
+                    fixed(r.valid_auc, 5), fixed(r.test_auc, 5), r.train_seconds, r.parameters,
+                    eta.empty() ? "" : "; " + eta));
     result.variants[p.variant].runs.push_back(std::move(r));
   }
   return result;

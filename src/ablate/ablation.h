@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <optional>
 #include <string>
 #include <utility>
@@ -40,6 +41,7 @@ struct RunResult {
   std::uint64_t seed = 0;
   std::string dir;  // relative to OUT: "<variant>/seed-<s>"
   double valid_auc = 0, test_auc = 0, test_gauc = 0, test_logloss = 0;
+  double valid_logloss = std::numeric_limits<double>::quiet_NaN();  // NaN: not recorded
   std::vector<std::pair<std::string, double>> slice_auc;  // test AUC per slice value, by value
   double train_seconds = 0;                               // sum of the epochs' seconds
   std::int64_t dense_parameters = 0, embedding_rows = 0;

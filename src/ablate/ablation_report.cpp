@@ -96,6 +96,7 @@ std::vector<ReportTable> report_tables(const AblationResult& result,
   const std::string vs = " vs " + ref_name;
 
   ReportTable main;
+  main.id = "main";
   main.title = "Test metrics per variant";
   main.caption = fmt::format(
       "Mean ± sample std over {}. Δ = variant − {} on the same seed, averaged, with its 95% "
@@ -106,7 +107,7 @@ std::vector<ReportTable> report_tables(const AblationResult& result,
       seeds, ref_name);
   main.headers = {"variant",   "modules",        "test AUC",     "Δ AUC" + vs,
                   "test gAUC", "Δ gAUC" + vs,    "test logloss", "Δ logloss" + vs,
-                  "valid AUC", "train s",        "parameters"};
+                  "valid AUC", "valid logloss",  "train s",      "parameters"};
   for (std::size_t i = 0; i < result.variants.size(); ++i) {
     const Variant& v = result.variants[i].variant;
     const VariantSummary& s = summary.variants[i];
@@ -115,11 +116,13 @@ std::vector<ReportTable> report_tables(const AblationResult& result,
                          s.has_diff ? diff_text(s.diff_test_auc) : ref, mean_std(s.test_gauc),
                          s.has_diff ? diff_text(s.diff_test_gauc) : ref, mean_std(s.test_logloss),
                          s.has_diff ? diff_text(s.diff_test_logloss) : ref, mean_std(s.valid_auc),
-                         number(s.train_seconds.mean, 1), count_text(s.parameters.mean)});
+                         mean_std(s.valid_logloss), number(s.train_seconds.mean, 1),
+                         count_text(s.parameters.mean)});
   }
   tables.push_back(std::move(main));
 
   ReportTable range;
+  range.id = "spread";
   range.title = "Spread over seeds (min – max)";
   range.headers = {"variant",      "test AUC",  "test gAUC",
                    "test logloss", "valid AUC", "Δ valid AUC" + vs};
@@ -133,6 +136,7 @@ std::vector<ReportTable> report_tables(const AblationResult& result,
 
   if (!summary.slice_values.empty()) {
     ReportTable slices;
+    slices.id = "slices";
     slices.title = std::string("Test AUC per ") + result.slice;
     slices.caption = "Mean ± std over " + seeds +
                      " of the test AUC of the rows with each value of " + result.slice +
@@ -155,6 +159,7 @@ std::vector<ReportTable> report_tables(const AblationResult& result,
   }
 
   ReportTable runs;
+  runs.id = "runs";
   runs.title = "Runs";
   runs.caption = "One row per run folder; `reused` runs were finished by an earlier invocation.";
   runs.headers = {"variant",    "seed",   "valid AUC", "test AUC", "test gAUC", "test logloss",
@@ -253,7 +258,9 @@ Json ablation_json(const AblationResult& result, const AblationSummary& summary)
       runs.push_back(Json{{"seed", r.seed},
                           {"dir", r.dir},
                           {"status", r.status},
-                          {"valid", {{"auc", number_json(r.valid_auc)}}},
+                          {"valid",
+                           {{"auc", number_json(r.valid_auc)},
+                            {"logloss", number_json(r.valid_logloss)}}},
                           {"test",
                            {{"auc", number_json(r.test_auc)},
                             {"gauc", number_json(r.test_gauc)},
@@ -267,7 +274,8 @@ Json ablation_json(const AblationResult& result, const AblationSummary& summary)
                           {"epochs_run", r.epochs_run}});
     }
     jv["runs"] = runs;
-    jv["valid"] = Json{{"auc", spread_json(s.valid_auc)}};
+    jv["valid"] = Json{{"auc", spread_json(s.valid_auc)},
+                       {"logloss", spread_json(s.valid_logloss)}};
     jv["test"] = Json{{"auc", spread_json(s.test_auc)},
                       {"gauc", spread_json(s.test_gauc)},
                       {"logloss", spread_json(s.test_logloss)}};
@@ -278,6 +286,7 @@ Json ablation_json(const AblationResult& result, const AblationSummary& summary)
       Json slice_diffs = Json::object();
       for (const auto& [value, d] : s.diff_slice_auc) slice_diffs[value] = diff_json(d);
       jv["vs_reference"] = Json{{"valid_auc", diff_json(s.diff_valid_auc)},
+                                {"valid_logloss", diff_json(s.diff_valid_logloss)},
                                 {"test_auc", diff_json(s.diff_test_auc)},
                                 {"test_gauc", diff_json(s.diff_test_gauc)},
                                 {"test_logloss", diff_json(s.diff_test_logloss)},
@@ -298,6 +307,11 @@ Json ablation_json(const AblationResult& result, const AblationSummary& summary)
   for (std::size_t i : rec.in_noise) in_noise.push_back(result.variants[i].variant.name);
   jr["within_noise"] = in_noise;
   jr["noise"] = number_json(rec.noise);
+  jr["lowest_logloss"] =
+      rec.has_logloss ? Json(result.variants[rec.lowest_logloss].variant.name) : Json();
+  Json worse = Json::array();
+  for (std::size_t i : rec.worse_logloss) worse.push_back(result.variants[i].variant.name);
+  jr["worse_logloss"] = worse;
   jr["text"] = rec.text;
   j["recommendation"] = jr;
   return j;

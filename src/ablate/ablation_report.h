@@ -14,6 +14,7 @@ namespace heed::ablate {
 
 // A table both renderers share: the Markdown and the HTML page show the same cells.
 struct ReportTable {
+  std::string id;  // "main", "spread", "slices" or "runs"
   std::string title;
   std::string caption;  // a sentence under the title (may be empty)
   std::vector<std::string> headers;

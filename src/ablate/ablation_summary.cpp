@@ -71,7 +71,29 @@ Recommendation recommend(const AblationResult& result,
     if (pa != pb) return pa < pb;
     return a < b;
   };
-  rec.variant = *std::min_element(rec.in_noise.begin(), rec.in_noise.end(), smaller);
+  // Validation logloss: a variant is worse when it trails the lowest by more than the noise.
+  for (std::size_t i = 0; i < summaries.size(); ++i) {
+    const Spread& s = summaries[i].valid_logloss;
+    if (s.n == 0 || !std::isfinite(s.mean)) continue;
+    if (!rec.has_logloss || s.mean < summaries[rec.lowest_logloss].valid_logloss.mean)
+      rec.lowest_logloss = i;
+    rec.has_logloss = true;
+  }
+  auto logloss_worse = [&](std::size_t i) {
+    if (!rec.has_logloss) return false;
+    const Spread &s = summaries[i].valid_logloss, &low = summaries[rec.lowest_logloss].valid_logloss;
+    if (s.n == 0 || !std::isfinite(s.mean) || !std::isfinite(s.std) || !std::isfinite(low.std))
+      return false;  // one seed: no noise to measure against
+    return s.mean - low.mean > std::max(s.std, low.std);
+  };
+  for (std::size_t i = 0; i < summaries.size(); ++i)
+    if (logloss_worse(i)) rec.worse_logloss.push_back(i);
+  std::vector<std::size_t> eligible;
+  for (std::size_t i : rec.in_noise)
+    if (!logloss_worse(i)) eligible.push_back(i);
+  const bool forced = eligible.empty();  // every variant on par in AUC has a worse logloss
+  if (forced) eligible = rec.in_noise;
+  rec.variant = *std::min_element(eligible.begin(), eligible.end(), smaller);
   rec.available = true;
   const VariantResult& pick = result.variants[rec.variant];
   const VariantSummary& ps = summaries[rec.variant];
@@ -91,6 +113,32 @@ Recommendation recommend(const AblationResult& result,
     line += fmt::format(
         ": validation AUC {:.5f}, within the noise of the best, {} ({:.5f}; noise {:.5f})",
         ps.valid_auc.mean, result.variants[rec.best].variant.name, bs.valid_auc.mean, rec.noise);
+  }
+  auto logloss_text = [&](std::size_t i) {
+    const Spread& s = summaries[i].valid_logloss;
+    return std::isfinite(s.std) ? fmt::format("{:.4f} ± {:.4f}", s.mean, s.std)
+                                : fmt::format("{:.4f}", s.mean);
+  };
+  if (rec.has_logloss && summaries[rec.variant].valid_logloss.n > 0) {
+    const std::string lowest = result.variants[rec.lowest_logloss].variant.name;
+    line += fmt::format("; validation logloss {}", logloss_text(rec.variant));
+    if (forced)
+      line += fmt::format(
+          ", WORSE than {}'s {} by more than the noise (every variant within the noise on AUC "
+          "is): weigh calibrated probabilities before choosing it",
+          lowest, logloss_text(rec.lowest_logloss));
+    else if (rec.variant != rec.lowest_logloss)
+      line += fmt::format(" (lowest: {}, {})", lowest, logloss_text(rec.lowest_logloss));
+  }
+  std::vector<std::string> passed_over;
+  for (std::size_t i : rec.in_noise)
+    if (!forced && logloss_worse(i) && smaller(i, rec.variant))
+      passed_over.push_back(fmt::format("{} (validation logloss {})",
+                                        result.variants[i].variant.name, logloss_text(i)));
+  if (!passed_over.empty()) {
+    line += "; passed over for a logloss worse than the noise: ";
+    for (std::size_t k = 0; k < passed_over.size(); ++k)
+      line += (k > 0 ? ", " : "") + passed_over[k];
   }
   line += fmt::format("; test AUC {}", std::isfinite(ps.test_auc.mean)
                                            ? fmt::format("{:.5f}", ps.test_auc.mean)
@@ -114,8 +162,10 @@ const char* const kRecommendationRule =
     "within the "
     "noise of the best variant's: best mean - variant mean <= the larger of the two seed standard "
     "deviations "
-    "(with one seed: only variants tying the best); test figures are reported, never used to "
-    "choose";
+    "(with one seed: only variants tying the best); among those, a variant whose mean VALIDATION "
+    "logloss exceeds the lowest variant's by more than the larger of their seed standard "
+    "deviations is passed over (and named), unless every one is: then the smallest is named with "
+    "that warning; test figures are reported, never used to choose";
 
 std::string count_text(double value) {
   if (!std::isfinite(value)) return "n/a";
@@ -148,6 +198,7 @@ AblationSummary summarize(const AblationResult& result) {
     const VariantResult& v = result.variants[i];
     VariantSummary s;
     s.valid_auc = spread_of(figures(v, [](const RunResult& r) { return r.valid_auc; }));
+    s.valid_logloss = spread_of(figures(v, [](const RunResult& r) { return r.valid_logloss; }));
     s.test_auc = spread_of(figures(v, [](const RunResult& r) { return r.test_auc; }));
     s.test_gauc = spread_of(figures(v, [](const RunResult& r) { return r.test_gauc; }));
     s.test_logloss = spread_of(figures(v, [](const RunResult& r) { return r.test_logloss; }));
@@ -164,6 +215,7 @@ AblationSummary summarize(const AblationResult& result) {
       };
       s.has_diff = true;
       s.diff_valid_auc = diff([](const RunResult& r) { return r.valid_auc; });
+      s.diff_valid_logloss = diff([](const RunResult& r) { return r.valid_logloss; });
       s.diff_test_auc = diff([](const RunResult& r) { return r.test_auc; });
       s.diff_test_gauc = diff([](const RunResult& r) { return r.test_gauc; });
       s.diff_test_logloss = diff([](const RunResult& r) { return r.test_logloss; });

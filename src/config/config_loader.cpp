@@ -262,7 +262,7 @@ Config load_config(const std::filesystem::path& file, const std::vector<std::str
 
 std::string to_toml(const Config& config) {
   std::ostringstream out;
-  auto write_value = [&](const toml::node_ptr& node) { node->visit([&](auto&& n) { out << n; }); };
+  auto write_value = [&](const toml::node_ptr& node) { out << toml_value_text(*node); };
   std::string section;
   for (const auto& o : run_options()) {
     const std::string this_section = o.key.substr(0, o.key.find('.'));

@@ -1,5 +1,6 @@
 #include "config/options.h"
 
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -103,10 +104,7 @@ std::string type_name() {
 
 template <class T>
 std::string toml_text(const T& value) {
-  std::ostringstream out;
-  toml::node_ptr node = TomlType<T>::write(value);
-  node->visit([&](auto&& n) { out << n; });
-  return out.str();
+  return toml_value_text(*TomlType<T>::write(value));
 }
 
 // --- checks ---------------------------------------------------------------------------------
@@ -532,6 +530,25 @@ const FeatureConfig* Config::find_feature(const std::string& name) const {
   for (const auto& f : features)
     if (f.name == name) return &f;
   return nullptr;
+}
+
+std::string toml_value_text(const toml::node& value) {
+  if (const auto* number = value.as_floating_point()) {
+    const double v = number->get();
+    if (!std::isfinite(v)) return std::isnan(v) ? "nan" : v > 0 ? "inf" : "-inf";
+    std::string text = fmt::format("{}", v);  // the shortest text that reads back as v
+    if (text.find_first_of(".e") == std::string::npos) text += ".0";  // TOML's floats need one of them
+    return text;
+  }
+  if (const auto* array = value.as_array()) {
+    if (array->empty()) return "[]";
+    std::string text = "[ ";  // toml++'s spacing, which configs and tests already show
+    for (std::size_t i = 0; i < array->size(); ++i) text += (i ? ", " : "") + toml_value_text(*array->get(i));
+    return text + " ]";
+  }
+  std::ostringstream out;
+  value.visit([&](auto&& n) { out << n; });
+  return out.str();
 }
 
 }  // namespace heed

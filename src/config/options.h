@@ -42,4 +42,8 @@ const Option<FeatureConfig>* find_feature_option(const std::string& key);
 // Every key as a Markdown table (the reference section of docs/config.md).
 std::string options_markdown();
 
+// A value as TOML, floats in their shortest form that reads back to the same double (0.1, not
+// toml++'s 0.10000000000000001): what `heed config`, config.toml and messages show.
+std::string toml_value_text(const toml::node& value);
+
 }  // namespace heed

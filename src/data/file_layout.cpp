@@ -1,5 +1,7 @@
 #include "data/file_layout.h"
 
+#include <fmt/format.h>
+
 #include "core/error.h"
 
 namespace heed {
@@ -40,6 +42,26 @@ FileLayout file_layout(const DataConfig& data) {
   if (!layout.header && layout.columns.empty())
     throw Error("data.header = false needs data.columns to name the columns");
   return layout;
+}
+
+std::string describe_columns(const std::vector<std::string>& names, const FileLayout& layout) {
+  std::string list;
+  for (const std::string& name : names) list += (list.empty() ? "" : ", ") + name;
+  std::string text = "(columns: " + list + ")";
+  if (names.size() != 1 || layout.sparse()) return text;
+  struct Other {
+    char delimiter;
+    const char* looks;
+    const char* format;
+  };
+  for (const Other& other : {Other{',', "comma-separated", "csv"}, Other{'\t', "TAB-separated", "tsv"}}) {
+    if (other.delimiter == layout.delimiter || names[0].find(other.delimiter) == std::string::npos) continue;
+    text += fmt::format("; the line has one column for data.format's delimiter '{}', but this looks {}: set "
+                        "data.format = \"{}\"",
+                        layout.delimiter == '\t' ? "TAB" : std::string(1, layout.delimiter), other.looks, other.format);
+    break;
+  }
+  return text;
 }
 
 }  // namespace heed

@@ -37,4 +37,10 @@ struct FileLayout {
 // without field names).
 FileLayout file_layout(const DataConfig& data);
 
+// "(columns: a, b, c)" for a message about a missing column; when the line split into one
+// column that holds another delimiter, it also says which data.format reads it ("this looks
+// comma-separated: set data.format = \"csv\""), since the names listed would otherwise show the
+// very column the message calls missing.
+std::string describe_columns(const std::vector<std::string>& names, const FileLayout& layout);
+
 }  // namespace heed

@@ -60,8 +60,8 @@ Config with_quantile_boundaries(const Config& config, const std::vector<std::fil
     for (std::size_t i : pending) {
       const auto it = std::find(names.begin(), names.end(), config.features[i].column);
       if (it == names.end())
-        throw Error(fmt::format("{}: no column '{}' for feature '{}'", reader.path(), config.features[i].column,
-                                config.features[i].name));
+        throw Error(fmt::format("{}: no column '{}' for feature '{}' {}", reader.path(), config.features[i].column,
+                                config.features[i].name, describe_columns(names, layout)));
       columns.push_back(static_cast<std::size_t>(it - names.begin()));
     }
     RowSplitter splitter(layout, names.size());

@@ -12,14 +12,10 @@
 namespace heed {
 namespace {
 
-std::string list_columns(const std::vector<std::string>& names) {
-  std::string s;
-  for (const auto& n : names) s += (s.empty() ? "" : ", ") + n;
-  return s;
-}
 
 ColumnMap map_columns(const std::vector<std::string>& names, const Config& config, const Schema& schema,
                       const ParseScope& options, const std::string& path) {
+  const std::string columns = describe_columns(names, file_layout(config.data));
   ColumnMap map;
   map.columns = names.size();
   // The column called `name`, or -1. A name the header repeats is an error once something reads
@@ -38,36 +34,36 @@ ColumnMap map_columns(const std::vector<std::string>& names, const Config& confi
   };
   map.label = find(config.data.label, "the label");
   if (map.label < 0 && options.require_label)
-    throw Error(fmt::format("{}: no label column '{}' (columns: {})", path, config.data.label, list_columns(names)));
+    throw Error(fmt::format("{}: no label column '{}' {}", path, config.data.label, columns));
   if (!config.eval.group.empty() && !options.features_only) {
     map.group = find(config.eval.group, "eval.group");
     if (map.group < 0)
-      throw Error(fmt::format("{}: no column '{}' for eval.group (columns: {})", path, config.eval.group,
-                              list_columns(names)));
+      throw Error(fmt::format("{}: no column '{}' for eval.group {}", path, config.eval.group,
+                              columns));
   }
   if (!config.data.valid_by.empty() && !options.features_only) {
     map.split = find(config.data.valid_by, "data.valid_by");
     if (map.split < 0)
-      throw Error(fmt::format("{}: no column '{}' for data.valid_by (columns: {})", path, config.data.valid_by,
-                              list_columns(names)));
+      throw Error(fmt::format("{}: no column '{}' for data.valid_by {}", path, config.data.valid_by,
+                              columns));
   }
   if (!config.data.valid_by_time.empty() && !options.features_only) {
     map.time = find(config.data.valid_by_time, "data.valid_by_time");
     if (map.time < 0)
-      throw Error(fmt::format("{}: no column '{}' for data.valid_by_time (columns: {})", path,
-                              config.data.valid_by_time, list_columns(names)));
+      throw Error(fmt::format("{}: no column '{}' for data.valid_by_time {}", path,
+                              config.data.valid_by_time, columns));
   }
   if (!config.eval.slice.empty() && !options.features_only) {
     map.slice = find(config.eval.slice, "eval.slice");
     if (map.slice < 0)
-      throw Error(fmt::format("{}: no column '{}' for eval.slice (columns: {})", path, config.eval.slice,
-                              list_columns(names)));
+      throw Error(fmt::format("{}: no column '{}' for eval.slice {}", path, config.eval.slice,
+                              columns));
   }
   for (const FeatureInfo& f : schema.features) {
     const int i = find(f.column, fmt::format("feature '{}'", f.name));
     if (i < 0)
-      throw Error(fmt::format("{}: no column '{}' for feature '{}' (columns: {})", path, f.column, f.name,
-                              list_columns(names)));
+      throw Error(fmt::format("{}: no column '{}' for feature '{}' {}", path, f.column, f.name,
+                              columns));
     map.feature.push_back(static_cast<std::size_t>(i));
   }
   return map;
@@ -131,6 +127,7 @@ std::vector<std::string> RowParser::read_header(const FileLayout& layout, LineRe
                      fmt::format("the header's quoted field opened on line {} is not closed",
                                  reader.unclosed_quote().line));
   }
+  if (const std::string problem = not_utf8_text(line); !problem.empty()) throw ParseError(where, "utf8", problem);
   if (reader.line_too_long() || !reader.damage().empty())
     throw ParseError(where, "header", "the header line is cut short or longer than data.max_line_bytes");
   return header_names(layout, reader.path(), line);
@@ -263,15 +260,17 @@ void RowParser::encode_row(const LineInfo& info, std::string_view line) {
       throw ParseError(location(info, cell.position), "long_field",
                        fmt::format("field of {} bytes is longer than data.max_field_bytes = {}",
                                    std::max(cell.key.size(), cell.value.size()), max_field));
-  if (find_invalid_utf8(line) != std::string_view::npos) {
+  if (find_invalid_utf8(line) != std::string_view::npos || line.find('\0') != std::string_view::npos) {
+    auto bad = [](std::string_view text) {
+      return find_invalid_utf8(text) != std::string_view::npos || text.find('\0') != std::string_view::npos;
+    };
     std::uint32_t position = 0;
     for (const Cell& cell : cells_.cells)
-      if (find_invalid_utf8(cell.key) != std::string_view::npos ||
-          find_invalid_utf8(cell.value) != std::string_view::npos) {
+      if (bad(cell.key) || bad(cell.value)) {
         position = cell.position;
         break;
       }
-    throw ParseError(location(info, position), "utf8", "invalid UTF-8 (the files must be UTF-8 text)");
+    throw ParseError(location(info, position), "utf8", not_utf8_text(line));
   }
   if (map_.label >= 0) {
     const auto column = static_cast<std::size_t>(map_.label);

@@ -1,5 +1,7 @@
 #include "data/utf8.h"
 
+#include <fmt/format.h>
+
 #include <cstdint>
 #include <cstring>
 
@@ -43,6 +45,20 @@ std::size_t find_invalid_utf8(std::string_view text) {
     i += length;
   }
   return std::string_view::npos;
+}
+
+std::string not_utf8_text(std::string_view line) {
+  constexpr std::string_view kConvert = "heed reads UTF-8: convert it, e.g. iconv -f UTF-16 -t UTF-8";
+  if (line.starts_with("\xff\xfe") || line.starts_with("\xfe\xff"))
+    return fmt::format("not UTF-8 text: the file starts with a UTF-16 byte-order mark; {}", kConvert);
+  if (const std::size_t nul = line.find('\0'); nul != std::string_view::npos)
+    return fmt::format("not UTF-8 text: a NUL byte at byte {} of the line (is the file UTF-16 or binary?); {}",
+                       nul + 1, kConvert);
+  if (const std::size_t bad = find_invalid_utf8(line); bad != std::string_view::npos)
+    return fmt::format("not UTF-8 text: byte {} of the line is not valid UTF-8 (is the file binary, or in "
+                       "another encoding?)",
+                       bad + 1);
+  return {};
 }
 
 }  // namespace heed

@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <numeric>
 #include <unordered_map>
@@ -12,6 +13,7 @@
 #include "data/dataset_loader.h"
 #include "embedding/batch_builder.h"
 #include "explain/raw_rows.h"
+#include "explain/value_order.h"
 #include "layers/logloss.h"
 
 namespace heed::explain {
@@ -347,10 +349,12 @@ class PosoCollector {
 // --- the raw pass -----------------------------------------------------------------------------
 
 // POSO's pc value of every explained row, as names and one index per row. Values past the
-// `max_values - 1` most frequent pool into "(other)"; names are sorted, "(other)" last.
+// `max_values - 1` most frequent pool into "(other)"; names are in natural order (numbers as
+// numbers), "(other)" last.
 struct PcValues {
   std::vector<std::string> names;
   std::vector<std::uint32_t> of_row;
+  std::size_t pooled = 0;  // distinct values pooled into "(other)"
 };
 
 void cap_pc_values(PcValues& pc, std::size_t max_values) {
@@ -364,7 +368,9 @@ void cap_pc_values(PcValues& pc, std::size_t max_values) {
   const std::size_t kept = capped ? std::max<std::size_t>(max_values, 2) - 1 : pc.names.size();
   std::vector<std::string> names;
   for (std::size_t i = 0; i < kept; ++i) names.push_back(pc.names[order[i]]);
-  std::sort(names.begin(), names.end());
+  std::sort(names.begin(), names.end(),
+            [](const std::string& a, const std::string& b) { return natural_less(a, b); });
+  pc.pooled = pc.names.size() - kept;
   std::map<std::string, std::uint32_t> index;
   for (std::size_t i = 0; i < names.size(); ++i) index[names[i]] = static_cast<std::uint32_t>(i);
   if (capped) names.push_back(kOtherValue);
@@ -444,6 +450,17 @@ PcValues read_raw_values(const std::filesystem::path& path, const Model& model,
 
 }  // namespace
 
+bool weights_in_narrow_band(const std::vector<WeightStat>& weights) {
+  if (weights.size() < 2) return false;
+  double lo = INFINITY, hi = -INFINITY, largest = 0;
+  for (const WeightStat& w : weights) {
+    lo = std::min(lo, w.mean);
+    hi = std::max(hi, w.mean);
+    largest = std::max(largest, std::abs(w.mean));
+  }
+  return std::isfinite(lo) && std::isfinite(hi) && hi - lo < 0.25 * largest;
+}
+
 Explanation explain(Model& model, const nlohmann::json& meta, const std::string& model_path,
                     const std::filesystem::path& data_path, const Options& options) {
   HEED_CHECK(options.threads >= 1, "explain: threads must be at least 1, got {}", options.threads);
@@ -464,6 +481,7 @@ Explanation explain(Model& model, const nlohmann::json& meta, const std::string&
   PcValues pc = read_raw_values(data_path, model, picked, out.summary.file_rows, din, options);
   SenetCollector senet(model);
   PosoCollector poso(model, pc.names, std::move(pc.of_row));
+  const std::size_t pooled_pc_values = pc.pooled;
 
   const int threads = options.threads;
   std::vector<std::unique_ptr<Model::Workspace>> workspaces;
@@ -503,6 +521,9 @@ Explanation explain(Model& model, const nlohmann::json& meta, const std::string&
   out.senet = senet.finish(model);
   for (DinCollector& d : din) out.din.push_back(d.finish());
   out.poso = poso.finish();
+  out.poso.pooled_values = pooled_pc_values;
+  out.importance =
+      permutation_importance(model, data, options.shuffles, options.seed, options.threads);
   return out;
 }
 

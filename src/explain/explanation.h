@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "explain/permutation_importance.h"
 #include "explain/running_stat.h"
 #include "model/model.h"
 #include "model/scorer.h"
@@ -29,7 +30,10 @@ struct Options {
   std::size_t samples = 8;   // rows shown per DIN attention
   std::uint64_t seed = 1;    // which rows are shown
   int threads = 1;
-  std::size_t max_pc_values = 12;  // POSO: the most frequent values; the rest pool as "(other)"
+  // POSO: every pc value is kept up to this many; past it the rarest pool as "(other)" (the
+  // page lists all of them, but a value per user would not be readable).
+  std::size_t max_pc_values = 40;
+  std::size_t shuffles = 3;  // permutation importance: shuffles per field (0: none)
 };
 
 // One weight (field, dimension, gate, ...) over the scored rows.
@@ -133,6 +137,7 @@ struct PosoReport {
   double scale = 0;                   // gates lie in (0, scale)
   bool all_fields = false;
   std::vector<PosoLayer> layers;  // every hidden layer
+  std::size_t pooled_values = 0;  // distinct pc values pooled into "(other)" (past the cap)
 };
 
 struct Explanation {
@@ -140,7 +145,12 @@ struct Explanation {
   SenetReport senet;
   std::vector<DinReport> din;  // one per DIN attention (empty when DIN is off)
   PosoReport poso;
+  PermutationReport importance;  // per field, when the rows have labels
 };
+
+// True when every weight's mean lies in a band narrower than a quarter of the largest mean:
+// the gate barely tells the fields apart, so their order says little.
+bool weights_in_narrow_band(const std::vector<WeightStat>& weights);
 
 // Scores the explained rows of `data_path` with `model` and collects every module's numbers.
 // `meta` and `model_path` only go into the summary. Throws heed::Error on unreadable data.

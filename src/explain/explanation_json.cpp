@@ -63,6 +63,7 @@ Json senet_json(const SenetReport& r) {
   for (const WeightStat& w : r.dims) dims.push_back(weight_json(w));
   j["fields"] = std::move(fields);
   if (!r.dims.empty()) j["dims"] = std::move(dims);
+  j["narrow_band"] = weights_in_narrow_band(r.dims.empty() ? r.fields : r.dims);
   return j;
 }
 
@@ -159,6 +160,36 @@ Json poso_json(const PosoReport& r) {
     layers.push_back(std::move(lj));
   }
   j["layers"] = std::move(layers);
+  j["pooled_values"] = r.pooled_values;
+  return j;
+}
+
+Json importance_json(const PermutationReport& r, const SenetReport& senet) {
+  if (!r.available) return {{"available", false}, {"reason", r.reason}};
+  Json j = {{"available", true},
+            {"shuffles", r.shuffles},
+            {"seed", r.seed},
+            {"auc", number(r.auc)},
+            {"logloss", number(r.logloss)}};
+  Json fields = Json::array();
+  for (const FieldImportance& f : r.fields) {
+    Json per_auc = Json::array(), per_logloss = Json::array();
+    for (double v : f.auc_drop) per_auc.push_back(number(v));
+    for (double v : f.logloss_rise) per_logloss.push_back(number(v));
+    Json fj = {{"name", f.name},
+               {"features", f.features},
+               {"auc_drop", {{"mean", number(f.auc_drop_mean)},
+                             {"std", number(f.auc_drop_std)},
+                             {"per_shuffle", std::move(per_auc)}}},
+               {"logloss_rise", {{"mean", number(f.logloss_rise_mean)},
+                                 {"std", number(f.logloss_rise_std)},
+                                 {"per_shuffle", std::move(per_logloss)}}}};
+    fj["senet_weight"] = Json();
+    for (const WeightStat& w : senet.fields)
+      if (f.features.size() == 1 && w.name == f.features[0]) fj["senet_weight"] = number(w.mean);
+    fields.push_back(std::move(fj));
+  }
+  j["fields"] = std::move(fields);
   return j;
 }
 
@@ -168,7 +199,8 @@ nlohmann::ordered_json to_json(const Explanation& e) {
   return {{"summary", summary_json(e.summary)},
           {"senet", senet_json(e.senet)},
           {"din", din_json(e.din)},
-          {"poso", poso_json(e.poso)}};
+          {"poso", poso_json(e.poso)},
+          {"importance", importance_json(e.importance, e.senet)}};
 }
 
 }  // namespace heed::explain

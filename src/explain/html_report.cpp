@@ -11,13 +11,19 @@
 namespace heed::explain {
 namespace {
 
-constexpr const char* kPalette[] = {"#3b78c2", "#e07b39", "#3a9a5b",
-                                    "#b24c8f", "#8c6d31", "#6b7280"};
-constexpr std::size_t kMaxProfileValues = 6;     // POSO neuron profiles drawn at most
+// Ten hues told apart at a glance (and by most colour-blind readers, in pairs of neighbours).
+constexpr const char* kPalette[] = {"#3b78c2", "#e07b39", "#3a9a5b", "#c0392b", "#7b5ea7",
+                                    "#8c6d31", "#d6609f", "#6b7280", "#b5a01c", "#17a2b8"};
+// POSO: up to this many values share one neuron-profile chart; more get one small chart each.
+constexpr std::size_t kProfilesInOneChart = 8;
 constexpr std::uint64_t kMinPositionCount = 10;  // DIN: positions seen fewer times are not drawn
 
-const char* color_of(std::size_t i) {
-  return kPalette[i % std::size(kPalette)];
+// The colour of item i of n: the palette while it lasts, else hues spread by the golden angle
+// with alternating lightness, so no two of the n share a colour.
+std::string color_of(std::size_t i, std::size_t n = std::size(kPalette)) {
+  if (n <= std::size(kPalette)) return kPalette[i % std::size(kPalette)];
+  const double hue = std::fmod(static_cast<double>(i) * 137.508, 360.0);
+  return fmt::format("hsl({:.0f},{}%,{}%)", hue, i % 2 == 0 ? 62 : 48, i % 3 == 0 ? 42 : 52);
 }
 
 constexpr const char* kStyle = R"CSS(
@@ -54,6 +60,8 @@ td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 .stat span{color:var(--muted);font-size:12px}
 .chart{overflow-x:auto;margin:6px 0}
 .chart svg{display:block;max-width:none}
+.multiples{display:grid;grid-template-columns:repeat(auto-fill,minmax(320px,1fr));gap:4px 8px}
+.caution{background:#fffbeb;border-left:4px solid #f59e0b;padding:8px 12px;border-radius:4px;font-size:14px}
 .sample{border-top:1px solid var(--line);padding:12px 0 10px}
 .sample-head{display:flex;gap:14px;flex-wrap:wrap;align-items:baseline;font-size:13px;color:var(--muted)}
 .chip{display:inline-block;background:#eef2ff;border-radius:6px;padding:1px 8px;margin:0 6px 0 0;color:var(--ink);font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:13px}
@@ -237,6 +245,19 @@ std::string zoom_note(const BarChart& chart) {
       fmt::format("{:g}", chart.axis_lo));
 }
 
+// All weights bunched together: the zoomed axis makes small gaps look large.
+std::string narrow_band_caution(const std::vector<WeightStat>& weights) {
+  if (!weights_in_narrow_band(weights)) return "";
+  double lo = INFINITY, hi = -INFINITY;
+  for (const WeightStat& w : weights) lo = std::min(lo, w.mean), hi = std::max(hi, w.mean);
+  return fmt::format(
+      "<p class=\"caution\"><b>Caution:</b> every mean weight lies between {} and {}, a band "
+      "narrower than a quarter of the largest. The gate barely tells these apart, so the order "
+      "above says little about importance; read the permutation importance below for what the "
+      "predictions rest on.</p>",
+      num(lo), num(hi));
+}
+
 std::string element_heatmap(const SenetReport& r) {
   double lo = INFINITY, hi = -INFINITY;
   for (const WeightStat& w : r.fields)
@@ -289,6 +310,7 @@ std::string senet_section(const Explanation& e) {
         weight_chart(r.dims, r, "weight of the dimension (mean ± std over rows)");
     h += chart_div(horizontal_bars(chart));
     h += zoom_note(chart);
+    h += narrow_band_caution(r.dims);
     h += weight_table(r.dims, "dimension");
     return h + "</section>";
   }
@@ -305,8 +327,64 @@ std::string senet_section(const Explanation& e) {
   const BarChart chart = weight_chart(r.fields, r, "field weight (mean ± std over rows)");
   h += chart_div(horizontal_bars(chart));
   h += zoom_note(chart);
+  h += narrow_band_caution(r.fields);
   h += weight_table(r.fields, "field");
   if (r.axis == "element") h += element_heatmap(r);
+  return h + "</section>";
+}
+
+// --- permutation importance -------------------------------------------------------------------
+
+std::string importance_section(const Explanation& e) {
+  const PermutationReport& r = e.importance;
+  std::string h = "<section id=\"importance\"><h2>Field importance by permutation</h2>";
+  if (!r.available) return h + off_note(fmt::format("Not measured: {}.", esc(r.reason))) + "</section>";
+  h += fmt::format(
+      "<p>For each field, its values are shuffled across the {} explained rows (every other "
+      "column left in place) and the rows scored again: the drop in AUC and the rise in logloss "
+      "say how much the predictions rest on that field. {} shuffles per field (seed {}); whiskers "
+      "and ± show the standard deviation over the shuffles. AUC of the rows as they are: {}, "
+      "logloss {}.</p>",
+      e.summary.rows, r.shuffles, r.seed, num(r.auc, 4), num(r.logloss, 4));
+  h += "<p class=\"note\"><b>Which measure to read for what.</b> To ask which fields the model's "
+       "predictions depend on (which to keep, which carry nothing), read the permutation "
+       "importance: it measures the accuracy lost without the field, whatever layer uses it. "
+       "A drop within its spread of zero means the model does not use the field on these rows. "
+       "SENet's mean weight says how strongly the gate scales a field's embedding inside the "
+       "network; the embedding's own scale and the layers after it can make up for any weight, "
+       "so a high weight is not proof of use and the weights' order is not an importance "
+       "ranking. Read it to see what SENet does, not what the model needs.</p>";
+  BarChart chart;
+  chart.title = "Permutation importance: drop in AUC when the field is shuffled";
+  chart.axis_label = "drop in AUC when the field is shuffled (mean ± std over shuffles)";
+  double lo = 0, hi = 0;
+  for (const FieldImportance& f : r.fields) {
+    chart.bars.push_back({f.name, f.auc_drop_mean, f.auc_drop_mean - f.auc_drop_std,
+                          f.auc_drop_mean + f.auc_drop_std, ""});
+    lo = std::min(lo, f.auc_drop_mean - f.auc_drop_std);
+    hi = std::max(hi, f.auc_drop_mean + f.auc_drop_std);
+  }
+  chart.axis_lo = lo;
+  chart.axis_hi = hi > lo ? hi : lo + 1e-3;
+  chart.digits = 4;
+  h += chart_div(horizontal_bars(chart));
+  h += "<table><tr><th>field</th><th class=\"num\">AUC drop</th><th class=\"num\">logloss "
+       "rise</th><th class=\"num\">SENet mean weight</th><th class=\"num\">SENet rank</th></tr>";
+  for (const FieldImportance& f : r.fields) {
+    std::string weight = "–", rank = "–";
+    for (std::size_t k = 0; k < e.senet.fields.size(); ++k)
+      if (f.features.size() == 1 && e.senet.fields[k].name == f.features[0]) {
+        weight = num(e.senet.fields[k].mean);
+        rank = fmt::format("{} of {}", k + 1, e.senet.fields.size());
+      }
+    h += fmt::format(
+        "<tr><td class=\"mono\">{}</td><td class=\"num\">{} ± {}</td><td class=\"num\">{} ± "
+        "{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+        esc(f.name), num(f.auc_drop_mean, 4), num(f.auc_drop_std, 4), num(f.logloss_rise_mean, 4),
+        num(f.logloss_rise_std, 4), weight, rank);
+  }
+  h += "</table><p class=\"note\">Ranked by AUC drop. A history and the companions it is "
+       "attended with are shuffled together, so their items stay paired.</p>";
   return h + "</section>";
 }
 
@@ -439,6 +517,7 @@ std::string poso_layer(const PosoLayer& layer, const PosoReport& r) {
   std::string h = fmt::format("<h3>Hidden layer {} <span class=\"note\">({} neurons)</span></h3>",
                               layer.layer, layer.width);
   if (!layer.gated) return h + "<p class=\"note\">Not gated (poso.layers leaves it out).</p>";
+  const std::size_t values = layer.values.size();
   // Every value's strip and histogram share one range: the gates' observed range, padded.
   double lo = INFINITY, hi = -INFINITY;
   for (const PosoValue& v : layer.values)
@@ -463,14 +542,19 @@ std::string poso_layer(const PosoLayer& layer, const PosoReport& r) {
         "style=\"background:{}\"></span><b>{}</b></td>"
         "<td class=\"num\">{}</td><td class=\"num\">{}</td><td "
         "class=\"num\">{}</td><td>{}</td><td>{}</td></tr>",
-        color_of(i), esc(v.value), v.rows, num(v.gate.mean()), num(v.gate.stddev()),
-        quantile_strip(q, lo, hi, 320, 34, color_of(i)),
-        sparkline_histogram(hist.zoomed(lo, hi, 48).counts(), 200, 30, color_of(i)));
+        color_of(i, values), esc(v.value), v.rows, num(v.gate.mean()), num(v.gate.stddev()),
+        quantile_strip(q, lo, hi, 320, 34, color_of(i, values)),
+        sparkline_histogram(hist.zoomed(lo, hi, 48).counts(), 200, 30, color_of(i, values)));
   }
   h += "</table>";
   if (!layer.differences.empty()) {
-    h += "<h4>How different the gates are</h4><table><tr><th>values</th><th class=\"num\">mean |Δ| "
-         "of mean gates</th>"
+    // Every pair: folded away when there are many, so the profiles stay in view.
+    h += layer.differences.size() > 15
+             ? fmt::format("<details><summary>How different the gates are ({} pairs of values)"
+                           "</summary>",
+                           layer.differences.size())
+             : std::string("<h4>How different the gates are</h4><div>");
+    h += "<table><tr><th>values</th><th class=\"num\">mean |Δ| of mean gates</th>"
          "<th class=\"num\">largest |Δ|</th><th class=\"num\">at neuron</th></tr>";
     for (const PosoDifference& d : layer.differences)
       h += fmt::format(
@@ -480,36 +564,77 @@ std::string poso_layer(const PosoLayer& layer, const PosoReport& r) {
     h += "</table><p class=\"note\">For each neuron, the mean gate over the rows of each value; "
          "|Δ| is the absolute "
          "difference between two values' means, averaged over the layer's neurons.</p>";
+    h += layer.differences.size() > 15 ? "</details>" : "</div>";
   }
-  // Neuron profiles: neurons sorted by the gap between the two most frequent values.
+  // Neuron profiles of every value with rows: neurons sorted by the gap between the two most
+  // frequent values, so the neurons that tell them apart sit at the two ends.
   std::vector<std::size_t> shown;
-  for (std::size_t i = 0; i < layer.values.size(); ++i)
+  for (std::size_t i = 0; i < values; ++i)
     if (layer.values[i].rows > 0) shown.push_back(i);
-  std::stable_sort(shown.begin(), shown.end(),
-                   [&](auto a, auto b) { return layer.values[a].rows > layer.values[b].rows; });
-  if (shown.size() > kMaxProfileValues) shown.resize(kMaxProfileValues);
   if (shown.empty()) return h;
+  std::vector<std::size_t> by_rows = shown;
+  std::stable_sort(by_rows.begin(), by_rows.end(),
+                   [&](auto a, auto b) { return layer.values[a].rows > layer.values[b].rows; });
   std::vector<std::size_t> order(static_cast<std::size_t>(layer.width));
   std::iota(order.begin(), order.end(), std::size_t{0});
-  const auto& first = layer.values[shown[0]].neuron_means;
-  const auto& second = layer.values[shown.size() > 1 ? shown[1] : shown[0]].neuron_means;
-  std::stable_sort(order.begin(), order.end(),
-                   [&](auto a, auto b) { return first[a] - second[a] < first[b] - second[b]; });
-  LineChart chart;
-  chart.title = "POSO mean gate per neuron";
-  chart.y_label = "mean gate";
-  chart.x_label = shown.size() > 1
-                      ? fmt::format("neurons, sorted by mean gate ({}) − mean gate ({})",
-                                    layer.values[shown[0]].value, layer.values[shown[1]].value)
-                      : std::string("neurons");
-  std::sort(shown.begin(), shown.end());  // colours follow the table
-  for (std::size_t i : shown) {
-    Series se{layer.values[i].value, color_of(i), {}, {}, {}};
+  const PosoValue& most = layer.values[by_rows[0]];
+  const PosoValue& next = layer.values[by_rows.size() > 1 ? by_rows[1] : by_rows[0]];
+  std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) {
+    return most.neuron_means[a] - next.neuron_means[a] < most.neuron_means[b] - next.neuron_means[b];
+  });
+  const std::string sorted_by =
+      shown.size() > 1 ? fmt::format("neurons, sorted by mean gate ({}) − mean gate ({})",
+                                     most.value, next.value)
+                       : std::string("neurons");
+  auto profile = [&](std::size_t i) {
+    Series se{layer.values[i].value, color_of(i, values), {}, {}, {}};
     for (std::size_t n : order) se.y.push_back(layer.values[i].neuron_means[n]);
-    chart.series.push_back(std::move(se));
+    return se;
+  };
+  if (shown.size() <= kProfilesInOneChart) {
+    LineChart chart;
+    chart.title = "POSO mean gate per neuron";
+    chart.y_label = "mean gate";
+    chart.x_label = sorted_by;
+    for (std::size_t i : shown) chart.series.push_back(profile(i));  // colours follow the table
+    h += "<h4>Mean gate of every neuron, per value</h4>";
+    h += chart_div(line_chart(chart));
+    return h;
   }
-  h += "<h4>Mean gate of every neuron, per value</h4>";
-  h += chart_div(line_chart(chart));
+  // Many values: one small chart per value against the mean over every row (grey), all on the
+  // same y range, in the table's order.
+  Series all{"all rows", "#9ca3af", std::vector<double>(order.size(), 0.0), {}, {}};
+  std::uint64_t total = 0;
+  double y_lo = INFINITY, y_hi = -INFINITY;
+  for (std::size_t i : shown) {
+    const PosoValue& v = layer.values[i];
+    total += v.rows;
+    for (std::size_t k = 0; k < order.size(); ++k) {
+      const double m = v.neuron_means[order[k]];
+      all.y[k] += m * static_cast<double>(v.rows);
+      y_lo = std::min(y_lo, m), y_hi = std::max(y_hi, m);
+    }
+  }
+  for (double& y : all.y) y /= static_cast<double>(total);
+  h += fmt::format(
+      "<h4>Mean gate of every neuron, one chart per value ({} values)</h4><p class=\"note\">Grey: "
+      "the mean over every row. Every chart has the same axes: {}.</p><div class=\"multiples\">",
+      shown.size(), esc(sorted_by));
+  for (std::size_t i : shown) {
+    LineChart chart;
+    chart.title = fmt::format("POSO mean gate per neuron, {}", layer.values[i].value);
+    chart.y_label = "mean gate";
+    chart.x_label = "neurons";
+    chart.width = 320;
+    chart.height = 170;
+    chart.y_lo = y_lo;
+    chart.y_hi = y_hi;
+    chart.series.push_back(all);
+    chart.series.push_back(profile(i));
+    chart.series.back().name = layer.values[i].value;
+    h += chart_div(line_chart(chart));
+  }
+  h += "</div>";
   return h;
 }
 
@@ -531,6 +656,11 @@ std::string poso_section(const Explanation& e) {
       "the rows' raw "
       "value of {}.</p>",
       pc, r.all_fields ? " (plus a stop-gradient copy of every field)" : "", num(r.scale, 1), pc);
+  if (r.pooled_values > 0)
+    h += fmt::format(
+        "<p class=\"note\">The rows hold more distinct values than a page can show one by one: the "
+        "{} rarest are pooled as <code>(other)</code>.</p>",
+        r.pooled_values);
   for (const PosoLayer& layer : r.layers) h += poso_layer(layer, r);
   return h + "</section>";
 }
@@ -553,11 +683,12 @@ std::string render_html(const Explanation& e) {
     h += fmt::format(" · trained {}", esc(s.meta["trained_at"].get<std::string>()));
   h += fmt::format("</p><p class=\"sub\">data <code>{}</code> · {} of its {} rows explained</p>",
                    esc(s.data_path), s.rows, s.file_rows);
-  h += "<nav><a href=\"#summary\">Model</a><a href=\"#senet\">SENet</a><a href=\"#din\">DIN</a><a "
+  h += "<nav><a href=\"#summary\">Model</a><a href=\"#senet\">SENet</a><a href=\"#importance\">Importance</a><a href=\"#din\">DIN</a><a "
        "href=\"#poso\">POSO</a></nav>"
        "</header>";
   h += summary_section(e);
   h += senet_section(e);
+  h += importance_section(e);
   h += din_section(e);
   h += poso_section(e);
   h += "<footer>Written by <code>heed explain</code>. The JSON file beside this page holds the "

@@ -19,28 +19,6 @@ std::string px(double v) {
   return fmt::format("{:.1f}", v);
 }
 
-// Round numbers covering [lo, hi], about `target` of them.
-std::vector<double> nice_ticks(double lo, double hi, int target) {
-  std::vector<double> ticks;
-  if (!(hi > lo) || !std::isfinite(lo) || !std::isfinite(hi)) return {lo};
-  const double raw = (hi - lo) / target;
-  const double magnitude = std::pow(10.0, std::floor(std::log10(raw)));
-  double step = magnitude;
-  for (double m : {1.0, 2.0, 5.0, 10.0}) {
-    step = m * magnitude;
-    if (step >= raw * (1 - 1e-9)) break;
-  }
-  for (double t = std::ceil(lo / step - 1e-9) * step; t <= hi + step * 1e-9; t += step)
-    ticks.push_back(std::abs(t) < step * 1e-9 ? 0.0 : t);
-  return ticks;
-}
-
-std::string tick_text(double v, const std::vector<double>& ticks) {
-  const double step = ticks.size() > 1 ? ticks[1] - ticks[0] : 1.0;
-  const int digits = std::clamp(static_cast<int>(std::ceil(-std::log10(step) + 1e-9)), 0, 6);
-  return fmt::format("{:.{}f}", v, digits);
-}
-
 std::string svg_open(int width, int height, const std::string& title) {
   std::string s = fmt::format(
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\" "
@@ -56,6 +34,28 @@ std::string svg_open(int width, int height, const std::string& title) {
 }
 
 }  // namespace
+
+std::vector<double> nice_ticks(double lo, double hi, int target) {
+  std::vector<double> ticks;
+  if (!(hi > lo) || !std::isfinite(lo) || !std::isfinite(hi)) return {lo};
+  const double raw = (hi - lo) / target;
+  const double magnitude = std::pow(10.0, std::floor(std::log10(raw)));
+  double step = magnitude;
+  for (double m : {1.0, 2.0, 5.0, 10.0}) {
+    step = m * magnitude;
+    if (step >= raw * (1 - 1e-9)) break;
+  }
+  // Multiples of the step counted, not summed, so no rounding error creeps into the values.
+  const double first = std::ceil(lo / step - 1e-9);
+  for (double k = first; k * step <= hi + step * 1e-9; k += 1) ticks.push_back(k == 0 ? 0.0 : k * step);
+  return ticks;
+}
+
+std::string tick_text(double v, const std::vector<double>& ticks) {
+  const double step = ticks.size() > 1 ? ticks[1] - ticks[0] : 1.0;
+  const int digits = std::clamp(static_cast<int>(std::ceil(-std::log10(step) + 1e-9)), 0, 6);
+  return fmt::format("{:.{}f}", v, digits);
+}
 
 
 std::string format_number(double value, int digits) {
@@ -81,7 +81,9 @@ std::string text_on_shade(double t) {
 }
 
 std::string horizontal_bars(const BarChart& chart) {
-  constexpr int kRow = 22, kTop = 6, kBottom = 40, kValueWidth = 118;
+  constexpr int kRow = 22, kTop = 6, kBottom = 40;
+  // "0.47183 ± 0.00234": two numbers of `digits` decimals, at about 7 px a character.
+  const int kValueWidth = std::max(118, (2 * chart.digits + 8) * 7 + 16);
   std::size_t longest = 4;
   for (const Bar& b : chart.bars) longest = std::max(longest, b.label.size());
   const int label_width = std::clamp(static_cast<int>(longest) * 7 + 14, 80, 260);
@@ -152,6 +154,8 @@ std::string line_chart(const LineChart& chart) {
           hi = std::max(hi, v);
         }
   }
+  if (std::isfinite(chart.y_lo) && std::isfinite(chart.y_hi) && chart.y_hi > chart.y_lo)
+    lo = chart.y_lo, hi = chart.y_hi;
   if (!std::isfinite(lo)) lo = 0, hi = 1;
   if (hi - lo < 1e-9) lo -= 0.5, hi += 0.5;
   const double pad = (hi - lo) * 0.06;
@@ -252,19 +256,19 @@ std::string quantile_strip(const Quantiles& q, double lo, double hi, int width, 
   const double mid = (height - 12) / 2.0;
   std::string s = svg_open(width, height, "quantiles: p05, p25, median, p75, p95 and mean");
   s += fmt::format("<line x1=\"{0}\" x2=\"{1}\" y1=\"{2}\" y2=\"{2}\" stroke=\"{3}\"/>", px(kPad),
-                   px(width - kPad), px(height - 11), kGrid);
+                   px(width - kPad), px(height - 13), kGrid);
   const double ticks[] = {lo, (lo + hi) / 2, hi};
   const char* anchors[] = {"start", "middle", "end"};
   for (int i = 0; i < 3; ++i) {
     const double t = ticks[i];
     s += fmt::format("<line x1=\"{0}\" x2=\"{0}\" y1=\"{1}\" y2=\"{2}\" stroke=\"{3}\"/>", px(x(t)),
-                     px(height - 13), px(height - 9), kMuted);
+                     px(height - 15), px(height - 11), kMuted);
     s += fmt::format(
         "<text x=\"{}\" y=\"{}\" font-size=\"9\" text-anchor=\"{}\" fill=\"{}\">{}</text>",
         px(x(t) + (i == 0   ? -3
                    : i == 2 ? 3
                             : 0)),
-        height - 0.5, anchors[i], kMuted, format_number(t, 2));
+        height - 3, anchors[i], kMuted, format_number(t, 2));  // descenders inside the box
   }
   s += fmt::format(
       "<line x1=\"{0}\" x2=\"{1}\" y1=\"{2}\" y2=\"{2}\" stroke=\"{3}\" stroke-width=\"1.5\"/>",

@@ -2,6 +2,7 @@
 // Small inline-SVG charts and HTML text helpers for `heed explain`'s report. Every function
 // returns markup to paste into the page as is; every string that came from data is escaped.
 // No script, no external resource: the charts are plain <svg> elements styled by attributes.
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -13,6 +14,11 @@ namespace heed::explain {
 
 // A number for people: `digits` significant decimals, "–" for NaN or infinity.
 std::string format_number(double value, int digits = 3);
+
+// Round numbers covering [lo, hi], about `target` of them (steps of 1, 2 or 5 times a power
+// of ten), and their text with just enough decimals for the step.
+std::vector<double> nice_ticks(double lo, double hi, int target);
+std::string tick_text(double v, const std::vector<double>& ticks);
 
 // A CSS colour for t in [0, 1]: white to deep blue (t outside is clamped).
 std::string shade(double t);
@@ -45,6 +51,7 @@ struct LineChart {
   std::string x_label, y_label, title;
   bool points = false;  // draw a dot at every value
   int width = 900, height = 260;
+  double y_lo = NAN, y_hi = NAN;  // a fixed y range (small multiples share one); NaN: the data's
 };
 std::string line_chart(const LineChart& chart);
 

@@ -89,8 +89,10 @@ Checkpoint CheckpointFiles::load_newest(const std::function<void(const std::stri
       return cp;
     } catch (const Error& e) {
       refused.push_back(e.what());
+      // A name no earlier refusal took: each refused file stays for a person to inspect.
       fs::path aside = path;
       aside += ".refused";
+      for (int n = 2; fs::exists(aside); ++n) aside = fs::path(path.string() + fmt::format(".refused-{}", n));
       std::error_code ec;
       fs::rename(path, aside, ec);
       warn(fmt::format("refused {} ({}), moved to {}{}", path.string(), e.what(), aside.string(),

@@ -6,7 +6,7 @@
 // and renamed (save_checkpoint), so a crash, a kill or a full disk never damages the previous one.
 //
 // Resuming loads the newest checkpoint that is whole: a file refused on load (truncated,
-// corrupt, another format version) is reported, renamed to `<name>.refused` so it is never
+// corrupt, another format version) is reported, renamed to `<name>.refused` (`.refused-2`, ... when an earlier refusal has that name) so it is never
 // mistaken for a good one again, and the next older one is tried.
 #include <cstdint>
 #include <filesystem>

@@ -4,8 +4,11 @@
 #include <cmath>
 #include <cstdint>
 #include <optional>
+#include <string>
 
 #include <nlohmann/json.hpp>
+
+#include "config/config.h"
 
 namespace heed {
 
@@ -44,5 +47,17 @@ struct EarlyStopping {
     return s;
   }
 };
+
+// The early-stopping state a resumed run continues with, given the run's saved train keys and
+// the requested ones. A run that stopped early trains on when train.patience is raised above
+// its epochs without improvement. Throws heed::Error when a raised key would be ignored (more
+// train.epochs for a run whose patience ran out; more patience for a run at its last epoch),
+// saying which key to raise, rather than finishing at once as if it had trained.
+EarlyStopping resumed_stopping(EarlyStopping saved, std::int64_t epochs_done, const TrainConfig& before,
+                               const TrainConfig& requested);
+
+// "early stopping after epoch 7: valid auc has not improved for 2 epochs (train.patience = 2);
+// keeping epoch 5".
+std::string early_stop_text(const EarlyStopping& stopping, const std::string& metric, std::int64_t patience);
 
 }  // namespace heed

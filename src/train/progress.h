@@ -1,6 +1,7 @@
 #pragma once
 // Training progress: a live bar (samples/s, ETA, running loss) when stderr is a terminal,
-// plain log lines otherwise, or nothing.
+// plain log lines otherwise (at most one per 15 s, and none in an epoch's last stretch, where
+// the epoch's own line follows), or nothing.
 #include <chrono>
 #include <string>
 
@@ -8,7 +9,8 @@ namespace heed {
 
 class Progress {
  public:
-  Progress(const std::string& mode, std::size_t rows_per_epoch, std::int64_t epochs);
+  // `log_seconds`: the least time between two log lines.
+  Progress(const std::string& mode, std::size_t rows_per_epoch, std::int64_t epochs, double log_seconds = 15);
 
   void start_epoch(std::int64_t epoch);
   // A streamed epoch's size becomes known when the first epoch ends.
@@ -23,6 +25,7 @@ class Progress {
   bool bar_ = false, log_ = false;
   std::size_t rows_per_epoch_;
   std::int64_t epochs_, epoch_ = 0;
+  double log_seconds_;
   Clock::time_point epoch_start_, last_print_;
 };
 

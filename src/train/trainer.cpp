@@ -188,6 +188,7 @@ Json train(const Config& given, const TrainOptions& options) {
       throw Error(fmt::format("{}: unreadable training state: {}", checkpoints.latest().string(), e.what()));
     }
     optimizer_state = cp.optimizer;
+    stopping = resumed_stopping(stopping, epoch, cp.model->config().train, config.train);
   } else {
     model = std::make_unique<Model>(requested);
     checkpoints.forget_previous_run();
@@ -365,7 +366,9 @@ Json train(const Config& given, const TrainOptions& options) {
         entry["early_stop_metric"] = "logloss";
       }
       keep = stopping.observe(epoch, score, config.train.patience);
-      summary += fmt::format(", valid auc {:.5f} gauc {:.5f} logloss {:.5f}{}", m.auc, m.gauc, m.logloss,
+      // gAUC only where eval.group names the users it averages over (NaN otherwise).
+      summary += fmt::format(", valid auc {:.5f}{} logloss {:.5f}{}", m.auc,
+                             config.eval.group.empty() ? "" : fmt::format(" gauc {:.5f}", m.gauc), m.logloss,
                              keep ? " (kept)" : "");
     } else {
       stopping.best_epoch = epoch;  // without validation the last epoch is kept
@@ -373,6 +376,9 @@ Json train(const Config& given, const TrainOptions& options) {
     if (keep) save_checkpoint(model_path, *model, meta_of(epoch), "", nullptr);
     history.push_back(entry);
     progress.finish_epoch(summary);
+    if (stopping.finished)
+      progress.message(early_stop_text(stopping, entry.value("early_stop_metric", config.train.early_stop_metric),
+                                       config.train.patience));
     save_resumable(epoch, std::nullopt);
     last_checkpoint = Clock::now();
   }
@@ -395,6 +401,7 @@ Json train(const Config& given, const TrainOptions& options) {
     report["test"] = evaluation_json(evaluate_dataset(*kept.model, data.test, threads), slice);
   report["best_epoch"] = stopping.best_epoch;
   report["epochs_run"] = epoch;
+  report["stopped_early"] = stopping.finished;
   report["threads"] = threads;
   report["train_rows"] = train_rows;
   if (stream) report["streamed"] = true;

@@ -7,8 +7,11 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <regex>
+#include <set>
 #include <nlohmann/json.hpp>
 
+#include "../support/browser.h"
 #include "../support/test_files.h"
 #include "ablate/ablation_report.h"
 #include "ablate/ablation_summary.h"
@@ -81,7 +84,7 @@ TEST_F(AblationTest, ReportsFiguresOfEachVariantsOwnModel) {
   EXPECT_THAT(
       md,
       HasSubstr("| variant | modules | test AUC | Δ AUC vs plain | test gAUC | Δ gAUC vs plain | "
-                "test logloss | Δ logloss vs plain | valid AUC | train s | parameters |"));
+                "test logloss | Δ logloss vs plain | valid AUC | valid logloss | train s | parameters |"));
   EXPECT_THAT(md, HasSubstr("| plain | plain | "));
   EXPECT_THAT(md, HasSubstr("| din | DIN | "));
   EXPECT_THAT(md, HasSubstr("| full | SENet + DIN + POSO | "));
@@ -129,6 +132,10 @@ TEST_F(AblationTest, ReportsFiguresOfEachVariantsOwnModel) {
       for (const auto& [value, m] : e.slices)
         EXPECT_EQ(run["slice_auc"][value].get<double>(), m.auc);
       EXPECT_GT(run["valid"]["auc"].get<double>(), 0.5);
+      {  // validation logloss, which the recommendation weighs, is the run's own metrics.json's
+        const Json metrics = Json::parse(testing::read_file(run_dir / "metrics.json"));
+        EXPECT_EQ(run["valid"]["logloss"].get<double>(), metrics["valid"]["logloss"].get<double>());
+      }
       EXPECT_GT(run["train_seconds"].get<double>(), 0.0);
       const std::int64_t dense = cp.model->params().count();
       std::int64_t rows = 0;
@@ -168,6 +175,7 @@ TEST_F(AblationTest, ReportsFiguresOfEachVariantsOwnModel) {
       EXPECT_NEAR(d["high"].get<double>(), (d1 + d2) / 2 + half, 1e-12);
       EXPECT_TRUE(v["vs_reference"]["test_gauc"]["mean"].is_number());
       EXPECT_TRUE(v["vs_reference"]["test_logloss"]["mean"].is_number());
+      EXPECT_TRUE(v["vs_reference"]["valid_logloss"]["mean"].is_number());
     }
   }
   EXPECT_LT(dense_parameters["plain"], dense_parameters["din"]);
@@ -389,6 +397,165 @@ TEST(AblationStatistics, DifferencesToAChosenReference) {
   EXPECT_TRUE(j["variants"][1]["vs_reference"].is_null());
   EXPECT_NEAR(j["variants"][2]["vs_reference"]["slice_auc"]["new"]["mean"].get<double>(),
               (0.01 + 0.02 + 0.01) / 3, 1e-12);
+}
+
+// Logloss counts: a variant on par in validation AUC but with a validation logloss worse than
+// the noise is passed over and named; when every variant on par is worse, the pick says so.
+TEST(AblationStatistics, RecommendationWeighsLogloss) {
+  const std::vector<Variant> variants = derive_variants(load_config(
+      std::string(HEED_SOURCE_DIR) + "/examples/synth/config.toml", {"poso.enabled=false"}));
+  // valid AUC: 0.75 + 0.002 per seed for every variant (all within the noise of each other)
+  // except those in `low_auc`, 0.05 lower.
+  auto result_with = [&](const std::map<std::string, std::vector<double>>& logloss,
+                         const std::set<std::string>& low_auc = {}) {
+    AblationResult result;
+    result.seeds = {1, 2, 3};
+    for (const Variant& v : variants) {
+      VariantResult vr{v, {}};
+      for (std::size_t s = 0; s < 3; ++s) {
+        RunResult r;
+        r.seed = s + 1;
+        r.valid_auc = 0.75 + 0.002 * static_cast<double>(s) - (low_auc.count(v.name) ? 0.05 : 0);
+        r.test_auc = r.valid_auc;
+        r.test_gauc = std::nan("");
+        r.valid_logloss = r.test_logloss = logloss.at(v.name)[s];
+        r.parameters = 800 + 200 * static_cast<int>(v.modules.size());
+        vr.runs.push_back(r);
+      }
+      result.variants.push_back(vr);
+    }
+    return result;
+  };
+  {  // plain and din: logloss far worse (Frappe's plain had 0.415 against SENet's 0.305)
+    const AblationResult result = result_with({{"plain", {0.41, 0.42, 0.415}},
+                                               {"senet", {0.305, 0.31, 0.30}},
+                                               {"din", {0.36, 0.37, 0.365}},
+                                               {"full", {0.306, 0.309, 0.302}}});
+    const AblationSummary summary = summarize(result);
+    const Recommendation& rec = summary.recommendation;
+    ASSERT_TRUE(rec.available);
+    EXPECT_EQ(rec.in_noise.size(), 4u);
+    EXPECT_EQ(result.variants[rec.lowest_logloss].variant.name, "senet");
+    // Without logloss the pick would be plain (fewest modules); it is passed over, and named.
+    EXPECT_EQ(result.variants[rec.variant].variant.name, "senet");
+    EXPECT_THAT(rec.text, HasSubstr("passed over for a logloss worse than the noise: plain "
+                                    "(validation logloss 0.4150 ± 0.0050)"));
+    EXPECT_EQ(rec.text.find("din (validation"), std::string::npos) << "din is not smaller";
+    const auto j = ablation_json(result, summary);
+    EXPECT_EQ(j["recommendation"]["worse_logloss"], Json({"plain", "din"}));
+  }
+  {  // every variant on par in AUC has a worse logloss than plain, which trails on AUC: the
+     // smallest of them is still named, with the warning in the line
+    const AblationResult result = result_with({{"plain", {0.30, 0.301, 0.299}},
+                                               {"senet", {0.40, 0.41, 0.405}},
+                                               {"din", {0.40, 0.41, 0.405}},
+                                               {"full", {0.40, 0.41, 0.405}}},
+                                              {"plain"});
+    const Recommendation& rec = summarize(result).recommendation;
+    EXPECT_EQ(rec.in_noise.size(), 3u);
+    EXPECT_EQ(result.variants[rec.variant].variant.name, "senet");
+    EXPECT_THAT(rec.text, HasSubstr("WORSE than plain's 0.3000 ± 0.0010 by more than the noise"));
+  }
+  {  // a logloss gap inside the noise changes nothing, but the line still shows both
+    const AblationResult result = result_with({{"plain", {0.32, 0.30, 0.34}},
+                                               {"senet", {0.305, 0.31, 0.30}},
+                                               {"din", {0.31, 0.30, 0.32}},
+                                               {"full", {0.306, 0.309, 0.302}}});
+    const Recommendation& rec = summarize(result).recommendation;
+    EXPECT_EQ(result.variants[rec.variant].variant.name, "plain");
+    EXPECT_THAT(rec.text,
+                HasSubstr("validation logloss 0.3200 ± 0.0200 (lowest: senet, 0.3050 ± 0.0050)"));
+    EXPECT_EQ(rec.text.find("passed over"), std::string::npos);
+  }
+}
+
+// Every variant of the demo config, three seeds, a slice of six values: the whole page.
+AblationResult demo_result() {
+  AblationResult result;
+  result.seeds = {1, 2, 3};
+  result.slice = "user_activity";
+  result.reference = "plain";
+  const std::vector<std::string> values = {"0", "1-4", "5-19", "20-49", "50-99", "100-199"};
+  std::size_t k = 0;
+  for (const Variant& v : derive_variants(
+           load_config(std::string(HEED_SOURCE_DIR) + "/examples/synth/config.toml", {}))) {
+    VariantResult vr{v, {}};
+    for (std::size_t s = 0; s < 3; ++s) {
+      RunResult r;
+      r.seed = s + 1;
+      const double shift = 0.0011 * static_cast<double>(k) + 0.0007 * static_cast<double>(s);
+      r.valid_auc = 0.5993 + shift;
+      r.test_auc = 0.6012 + shift * 0.9;
+      r.test_gauc = 0.58 + shift;
+      r.valid_logloss = 0.4 - shift;
+      r.test_logloss = 0.41 - shift;
+      for (std::size_t x = 0; x < values.size(); ++x)
+        r.slice_auc.emplace_back(values[x], 0.55 + 0.01 * static_cast<double>(x) + shift);
+      r.train_seconds = 123.4;
+      r.parameters = 12345678;
+      r.dir = v.name + "/seed-" + std::to_string(s + 1);
+      r.status = "trained";
+      vr.runs.push_back(r);
+    }
+    result.variants.push_back(vr);
+    ++k;
+  }
+  return result;
+}
+
+TEST(AblationPage, PlotsWhatTheRecommendationReadsAndTheDifferencesWithTheirIntervals) {
+  const AblationResult result = demo_result();
+  ASSERT_EQ(result.variants.size(), 8u);
+  const AblationSummary summary = summarize(result);
+  const std::string html = ablation_html(result, summary);
+  EXPECT_THAT(html, HasSubstr("validation AUC (the recommendation reads it)"));
+  EXPECT_THAT(html, HasSubstr("test AUC (reported only)"));
+  EXPECT_THAT(html, HasSubstr("<h2>Difference to plain</h2>"));
+  // Each variant's Δ with its paired interval, as the table computes it.
+  for (std::size_t i = 0; i < result.variants.size(); ++i) {
+    const VariantSummary& s = summary.variants[i];
+    if (!s.has_diff) continue;
+    EXPECT_THAT(html, HasSubstr(fmt::format(">{:+.5f} [{:+.5f}, {:+.5f}]</text>",
+                                            s.diff_test_auc.mean, s.diff_test_auc.low,
+                                            s.diff_test_auc.high)))
+        << result.variants[i].variant.name;
+  }
+  // Axis ticks at round values: equal steps of 1, 2 or 5 times a power of ten, each a multiple.
+  const std::string first_plot = html.substr(0, html.find("</svg>"));
+  std::regex tick("class=\"tick\"[^>]*>([-0-9.]+)</text>");
+  std::vector<double> ticks;
+  for (auto it = std::sregex_iterator(first_plot.begin(), first_plot.end(), tick);
+       it != std::sregex_iterator(); ++it)
+    ticks.push_back(std::stod((*it)[1]));
+  ASSERT_GE(ticks.size(), 3u);
+  const double step = ticks[1] - ticks[0];
+  const double magnitude = std::pow(10.0, std::floor(std::log10(step)));
+  const double mantissa = step / magnitude;
+  EXPECT_TRUE(std::abs(mantissa - 1) < 1e-6 || std::abs(mantissa - 2) < 1e-6 ||
+              std::abs(mantissa - 5) < 1e-6)
+      << step;
+  for (double t : ticks) {
+    EXPECT_NEAR(t / step, std::round(t / step), 1e-6) << t;
+  }
+  EXPECT_EQ(first_plot.find(">0.5993<"), std::string::npos);
+}
+
+TEST(AblationPage, FitsA1400And1920PixelScreenWithoutCollidingLabels) {
+  if (!testing::have_chromium())
+    GTEST_SKIP() << testing::kChromium << " not found: install Debian's chromium";
+  testing::TempDir dir("ablation_page");
+  const AblationResult result = demo_result();
+  testing::write_file(dir.path() / "ablation.html", ablation_html(result, summarize(result)));
+  for (int width : {1400, 1920}) {
+    const testing::PageCheck c =
+        testing::check_page(dir.path() / "ablation.html", width, 900, dir.path() / "layout");
+    ASSERT_EQ(c.error, "") << width;
+    EXPECT_EQ(c.window_width, width);
+    EXPECT_LE(c.scroll_width, c.window_width) << "the page scrolls sideways at " << width;
+    EXPECT_TRUE(c.problems.empty()) << width << ":\n" << testing::joined_lines(c.problems);
+    EXPECT_TRUE(c.console.empty()) << width << ":\n" << testing::joined_lines(c.console);
+    EXPECT_GT(fs::file_size(c.screenshot), 10'000u) << width;
+  }
 }
 
 }  // namespace

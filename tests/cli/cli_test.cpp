@@ -3,6 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <sstream>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -55,8 +58,9 @@ TEST(MovieLensEndToEnd, RecipeReachesItsAucAndEvalAgrees) {
   EXPECT_GE(auc, 0.76);
   EXPECT_EQ(metrics["test"]["rows"], 20000);
   EXPECT_GT(metrics["test"]["gauc"].get<double>(), 0.6) << "eval.group = user_id gives a gAUC";
-  // train prints the test metrics too.
-  EXPECT_THAT(r.out, HasSubstr("\"auc\""));
+  // train ends with a summary of the test metrics, the kept epoch and the run's files.
+  EXPECT_THAT(r.out, HasSubstr(fmt::format("test   auc {:.4f}  gauc", auc)));
+  EXPECT_THAT(r.out, HasSubstr("metrics.json"));
 
   r = testing::run_command(heed + " eval " + quoted(dir / "run" / "model") + " --data " +
                                quoted(dir / "data" / "test.tsv") + " --threads 1",
@@ -184,6 +188,162 @@ TEST_F(CliErrors, ConfigCommandPrintsTheResolvedConfig) {
   ASSERT_EQ(keys.status, 0) << keys.err;
   EXPECT_THAT(keys.out, HasSubstr("train.epochs"));
   EXPECT_THAT(keys.out, HasSubstr("features.NAME.pooling"));
+}
+
+// --- the first hour of a new user (issue 19) ------------------------------------------------
+
+TEST_F(CliErrors, ResumeAfterEarlyStoppingTrainsOnWhenPatienceIsRaised) {
+  const std::string train = "train " + quoted(files_.config) + " --set train.progress=log";
+  auto r = heed(train + " --set train.epochs=40 --set train.patience=1 --out " + quoted(dir_ / "run"));
+  ASSERT_EQ(r.status, 0) << r.err;
+  const Json first = Json::parse(testing::read_file(dir_ / "run" / "metrics.json"));
+  ASSERT_TRUE(first["stopped_early"].get<bool>()) << "40 epochs with patience 1 should stop early";
+  const auto epochs = first["epochs_run"].get<std::int64_t>();
+  ASSERT_LT(epochs, 40);
+  EXPECT_THAT(r.err, HasSubstr(fmt::format("early stopping after epoch {}", epochs)));
+  EXPECT_THAT(r.out, HasSubstr("early stopping ended training"));
+  const std::string model = testing::read_file(dir_ / "run" / "model");
+
+  // More epochs alone would train nothing: refused, saying which key to raise.
+  r = heed(train + " --set train.epochs=60 --set train.patience=1 --resume " + quoted(dir_ / "run"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_THAT(r.err, HasSubstr("raise train.patience above 1"));
+  EXPECT_EQ(testing::read_file(dir_ / "run" / "model"), model);
+
+  r = heed(train + " --set train.epochs=60 --set train.patience=4 --resume " + quoted(dir_ / "run"));
+  ASSERT_EQ(r.status, 0) << r.err;
+  const Json second = Json::parse(testing::read_file(dir_ / "run" / "metrics.json"));
+  EXPECT_GT(second["epochs_run"].get<std::int64_t>(), epochs) << "the resumed run trained more epochs";
+  EXPECT_EQ(second["history"].size(), second["epochs_run"].get<std::size_t>());
+}
+
+TEST_F(CliErrors, OutOnAnExistingRunIsRefusedUnlessOverwrite) {
+  const std::string train = "train " + quoted(files_.config) + " --set train.epochs=1 --out " + quoted(dir_ / "run");
+  ASSERT_EQ(heed(train).status, 0);
+  const std::string model = testing::read_file(dir_ / "run" / "model");
+  auto r = heed(train + " --set train.seed=9");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_THAT(r.err, HasSubstr("already holds a run"));
+  EXPECT_THAT(r.err, HasSubstr("--resume " + (dir_ / "run").string()));
+  EXPECT_THAT(r.err, HasSubstr("--overwrite"));
+  EXPECT_EQ(testing::read_file(dir_ / "run" / "model"), model) << "the run is untouched";
+  r = heed(train + " --set train.seed=9 --overwrite");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(testing::read_file(dir_ / "run" / "model"), model);
+}
+
+TEST_F(CliErrors, TrainEndsWithASummaryAndPrintsJsonOnlyWhenAsked) {
+  auto r = heed("train " + quoted(files_.config) + " --set train.epochs=2 --out " + quoted(dir_ / "run"));
+  ASSERT_EQ(r.status, 0) << r.err;
+  const Json metrics = Json::parse(testing::read_file(dir_ / "run" / "metrics.json"));
+  EXPECT_THAT(r.out, HasSubstr(fmt::format("test   auc {:.4f}  gauc {:.4f}  logloss {:.4f}  (1000 rows)",
+                                           metrics["test"]["auc"].get<double>(), metrics["test"]["gauc"].get<double>(),
+                                           metrics["test"]["logloss"].get<double>())));
+  EXPECT_THAT(r.out, HasSubstr(fmt::format("kept epoch {} of 2", metrics["best_epoch"].get<int>())));
+  EXPECT_THAT(r.out, HasSubstr((dir_ / "run").string() + ": model"));
+  EXPECT_THAT(r.out, Not(HasSubstr("{")));
+  EXPECT_LE(std::count(r.out.begin(), r.out.end(), '\n'), 6);
+
+  r = heed("train " + quoted(files_.config) + " --set train.epochs=2 --json --out " + quoted(dir_ / "json"));
+  ASSERT_EQ(r.status, 0) << r.err;
+  Json printed = Json::parse(r.out), written = Json::parse(testing::read_file(dir_ / "json" / "metrics.json"));
+  EXPECT_EQ(printed, written);
+}
+
+TEST_F(CliErrors, NoGaucWithoutEvalGroup) {
+  const auto r = heed("train " + quoted(files_.config) +
+                      " --set eval.group= --set train.epochs=2 --set train.progress=log --out " + quoted(dir_ / "run"));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("valid auc"));
+  EXPECT_THAT(r.err, Not(HasSubstr("gauc")));
+  EXPECT_THAT(r.out, Not(HasSubstr("gauc")));
+}
+
+TEST_F(CliErrors, CsvReadAsTsvSaysWhichFormatToSet) {
+  std::string text = testing::read_file(files_.train);
+  std::replace(text.begin(), text.end(), '\t', ',');
+  testing::write_file(dir_ / "train.csv", text);
+  const auto r = heed("train " + quoted(files_.config) + " --set data.train=train.csv --out " + quoted(dir_ / "run"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_THAT(r.err, HasSubstr("train.csv"));
+  EXPECT_THAT(r.err, HasSubstr("this looks comma-separated: set data.format = \"csv\""));
+}
+
+TEST_F(CliErrors, PredictNeedsTheModelsFeaturesOnly) {
+  // A slice column that only evaluation reads: training files have it, rows to score do not.
+  for (const fs::path& file : {files_.train, files_.test}) {
+    std::string text, line;
+    std::istringstream in(testing::read_file(file));
+    for (bool header = true; std::getline(in, line); header = false) text += line + (header ? "\tsegment\n" : "\ts1\n");
+    testing::write_file(file, text);
+  }
+  ASSERT_EQ(heed("train " + quoted(files_.config) + " --set eval.slice=segment --set train.epochs=1 --out " +
+                 quoted(dir_ / "run"))
+                .status,
+            0);
+  const auto r = heed("predict " + quoted(dir_ / "run" / "model") + " --data " + quoted(files_.unlabeled));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1000);
+}
+
+TEST_F(CliErrors, PrepareFrappeWithoutTrainSaysWhatToDo) {
+  fs::create_directories(dir_ / "frappe");
+  const std::string line = "1 0:1 957:1 5039:1 5046:1 5053:1 5055:1 5058:1 5060:1 5069:1 5149:1\n";
+  testing::write_file(dir_ / "frappe" / "frappe.validation.libfm", line + line);
+  testing::write_file(dir_ / "frappe" / "frappe.test.libfm", line);
+  const auto r = heed("prepare frappe --source " + quoted(dir_ / "frappe") + " --out " + quoted(dir_ / "data"));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("wrote 2 valid and 1 test rows"));
+  EXPECT_THAT(r.out, Not(HasSubstr("0 train")));
+  EXPECT_THAT(r.out, HasSubstr("no train.tsv"));
+  EXPECT_THAT(r.out, HasSubstr("--set data.train=valid.tsv --set data.valid="));
+}
+
+TEST_F(CliErrors, VersionAndExactDefaults) {
+  auto r = heed("--version");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, std::string("heed ") + HEED_VERSION + "\n");
+  r = heed("config --keys");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("default 0.1 "));
+  EXPECT_THAT(r.out, Not(HasSubstr("0000000")));
+  EXPECT_THAT(r.out, Not(HasSubstr("9999999")));
+  r = heed("config " + quoted(files_.config));
+  EXPECT_THAT(r.out, HasSubstr("valid_fraction = 0.2\n"));
+  EXPECT_THAT(r.out, HasSubstr("hidden = [ 16, 8 ]\n"));
+}
+
+TEST_F(CliErrors, Utf16AndBinaryFilesAreNotUtf8Text) {
+  std::string utf16 = "\xff\xfe";
+  for (char c : testing::read_file(files_.train)) utf16 += std::string{c, '\0'};
+  testing::write_file(dir_ / "utf16.tsv", utf16);
+  auto r = heed("train " + quoted(files_.config) + " --set data.train=utf16.tsv --out " + quoted(dir_ / "run"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_THAT(r.err, HasSubstr((dir_ / "utf16.tsv").string() + ":1"));
+  EXPECT_THAT(r.err, HasSubstr("not UTF-8 text"));
+  EXPECT_THAT(r.err, Not(HasSubstr(std::string(1, '\0'))));
+  // No byte-order mark: UTF-16 text is ASCII bytes and NULs.
+  testing::write_file(dir_ / "utf16.tsv", utf16.substr(2));
+  r = heed("train " + quoted(files_.config) + " --set data.train=utf16.tsv --out " + quoted(dir_ / "run"));
+  EXPECT_THAT(r.err, HasSubstr("not UTF-8 text: a NUL byte"));
+  testing::write_file(dir_ / "binary.tsv", std::string("\x89PNG\r\n\x1a\n\0\0\0\rIHDR\xff\xd8", 18));
+  r = heed("train " + quoted(files_.config) + " --set data.train=binary.tsv --out " + quoted(dir_ / "run"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_THAT(r.err, HasSubstr((dir_ / "binary.tsv").string() + ":1"));
+  EXPECT_THAT(r.err, HasSubstr("not UTF-8 text"));
+}
+
+TEST_F(CliErrors, DownloadOfflineSaysTheNetworkIsUnreachableAndLeavesNoPartFile) {
+  const auto r = testing::run_command("https_proxy=http://127.0.0.1:9 HTTPS_PROXY=http://127.0.0.1:9 " +
+                                          testing::heed_binary() + " download frappe --out " + quoted(dir_ / "dl"),
+                                      dir_.path());
+  EXPECT_EQ(r.status, 1);
+  EXPECT_THAT(r.err, HasSubstr("the network is unreachable"));
+  EXPECT_THAT(r.err, HasSubstr("nothing was saved"));
+  EXPECT_THAT(r.err, Not(HasSubstr("run again to resume")));
+  std::error_code none;
+  for (auto it = fs::recursive_directory_iterator(dir_ / "dl", none); it != fs::recursive_directory_iterator(); ++it)
+    EXPECT_NE(it->path().extension(), ".part") << it->path();
 }
 
 }  // namespace

@@ -65,10 +65,20 @@ TEST(ConfigDefaults, DeclaredDefaultTextIsTheValueAFreshConfigHolds) {
   // `heed config --keys` prints default_text; it must be what a config without the key gets.
   const Config c = parse(kMinimal);
   for (const auto& o : run_options()) {
-    std::ostringstream current;
-    o.current(c)->visit([&](auto&& n) { current << n; });
-    EXPECT_EQ(current.str(), o.default_text) << o.key;
+    EXPECT_EQ(toml_value_text(*o.current(c)), o.default_text) << o.key;
   }
+}
+
+// Floats print in their shortest exact form (0.1, not 0.10000000000000001), and read back to
+// the same double.
+TEST(ConfigDefaults, FloatsPrintShortAndReadBackExactly) {
+  for (const double v : {0.1, 0.05, 0.9, 1e-5, 2.0, -0.3, 1.0 / 3.0}) {
+    const std::string text = toml_value_text(toml::value<double>(v));
+    EXPECT_EQ(toml::parse("x = " + text)["x"].value<double>(), v) << text;
+    EXPECT_LE(text.size(), 18u) << text;
+  }
+  EXPECT_EQ(toml_value_text(toml::value<double>(0.1)), "0.1");
+  EXPECT_EQ(toml_value_text(toml::value<double>(2.0)), "2.0");
 }
 
 TEST(ConfigDefaults, FeatureDefaultsFollowTheKind) {

@@ -62,7 +62,7 @@ std::vector<BadCase> bad_cases() {
   cases.push_back({"numeric", row_between("1\tc\tz\tcheap\n"), "rows.tsv", "numeric",
                    "rows.tsv:3: column 4 (price)", "'cheap'"});
   cases.push_back({"utf8", row_between("1\tc\tz\xC3\x28w\t1\n"), "rows.tsv", "utf8", "rows.tsv:3: column 3 (tags)",
-                   "invalid UTF-8"});
+                   "not UTF-8 text"});
   cases.push_back({"long_line", row_between("1\tc\t" + std::string(300, 'q') + "\t1\n"), "rows.tsv", "long_line",
                    "rows.tsv:3", "line of 306 bytes is longer than data.max_line_bytes = 200"});
   cases.push_back({"long_field", row_between("1\t" + std::string(60, 'w') + "\tz\t1\n"), "rows.tsv", "long_field",

@@ -14,6 +14,7 @@
 #include <set>
 #include <sstream>
 
+#include "../support/browser.h"
 #include "../support/sanitizer_build.h"
 #include "../support/test_files.h"
 #include "checkpoint/checkpoint.h"
@@ -372,6 +373,41 @@ TEST_F(ExplainFullModel, SenetRanksThePlantedNoiseFieldsInTheBottomHalf) {
     EXPECT_GT(rank[noise], fields.size() / 2)
         << noise << " ranks " << rank[noise] << " of " << fields.size();
   RecordProperty("noise_c_rank", std::to_string(rank["noise_c"]));
+}
+
+// Permutation importance on the demo model: the planted noise fields, read by nothing in
+// docs/synth.md's process, lose next to nothing when shuffled, far less than the fields the
+// process reads; the page shows it beside SENet's weight.
+TEST_F(ExplainFullModel, PermutationImportancePutsThePlantedNoiseFarBelowTheSignal) {
+  const Json& imp = (*json_)["importance"];
+  ASSERT_TRUE(imp["available"].get<bool>());
+  EXPECT_EQ(imp["shuffles"], 3);
+  std::map<std::string, double> drop;
+  for (const Json& f : imp["fields"]) drop[f["name"].get<std::string>()] = f["auc_drop"]["mean"];
+  EXPECT_EQ(drop.size(), 13u);  // 14 features, the history and its companion shuffled together
+  if (testing::kSanitizerBuild) GTEST_SKIP() << "what the model learned needs the full run";
+  const double top = imp["fields"][0]["auc_drop"]["mean"];
+  EXPECT_GT(top, 0.01);
+  for (const char* noise : {"noise_a", "noise_b", "noise_c"})
+    EXPECT_LT(drop[noise], top / 10) << noise;
+  EXPECT_THAT(*html_, HasSubstr("Field importance by permutation"));
+}
+
+// Every page fits the two common screen widths: no horizontal scrolling, no SVG label drawn
+// over another or cut off, nothing on the browser console.
+TEST_F(ExplainFullModel, PageFitsA1400And1920PixelScreen) {
+  if (!testing::have_chromium())
+    GTEST_SKIP() << testing::kChromium << " not found: install Debian's chromium";
+  for (int width : {1400, 1920}) {
+    const testing::PageCheck c = testing::check_page(dir_->path() / "report.html", width, 900,
+                                                     dir_->path() / "layout");
+    ASSERT_EQ(c.error, "") << width;
+    EXPECT_EQ(c.window_width, width);
+    EXPECT_LE(c.scroll_width, c.window_width) << "the page scrolls sideways at " << width;
+    EXPECT_TRUE(c.problems.empty()) << width << ":\n" << testing::joined_lines(c.problems);
+    EXPECT_TRUE(c.console.empty()) << width << ":\n" << testing::joined_lines(c.console);
+    EXPECT_GT(fs::file_size(c.screenshot), 10'000u) << width;
+  }
 }
 
 // A hand-made explanation: rendering alone, no model needed.

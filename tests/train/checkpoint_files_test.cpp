@@ -101,5 +101,21 @@ TEST_F(CheckpointFilesTest, NoLoadableCheckpointNamesEveryReason) {
   EXPECT_THAT(message, ::testing::HasSubstr("checkpoint.step-10: not a heed model file"));
 }
 
+// A second refusal keeps the first refused file: each may be what a person needs to inspect.
+TEST_F(CheckpointFilesTest, ASecondRefusalKeepsTheFirstRefusedFile) {
+  const fs::path run_dir = dir_->path() / "refused_twice";
+  fs::create_directories(run_dir);
+  CheckpointFiles files(run_dir, 1);
+  testing::write_file(run_dir / "checkpoint", "first bad bytes");
+  EXPECT_THROW(files.load_newest([](const std::string&) {}), Error);
+  testing::write_file(run_dir / "checkpoint", "second bad bytes");
+  std::vector<std::string> said;
+  EXPECT_THROW(files.load_newest([&](const std::string& line) { said.push_back(line); }), Error);
+  EXPECT_EQ(testing::read_file(run_dir / "checkpoint.refused"), "first bad bytes");
+  EXPECT_EQ(testing::read_file(run_dir / "checkpoint.refused-2"), "second bad bytes");
+  ASSERT_EQ(said.size(), 1u);
+  EXPECT_THAT(said[0], ::testing::HasSubstr("moved to " + (run_dir / "checkpoint.refused-2").string()));
+}
+
 }  // namespace
 }  // namespace heed

@@ -123,8 +123,20 @@ TransferResult fetch(const std::string& url, const std::filesystem::path& partia
   // 416: the range starts at the end, i.e. the partial file is already complete.
   const bool already_complete = code == CURLE_HTTP_RETURNED_ERROR && status == 416 && have > 0;
   if (code != CURLE_OK && !already_complete) {
-    throw Error(fmt::format("{}: download failed: {} (the partial file {} is kept; run again to resume)",
-                            url, reason[0] != '\0' ? reason : curl_easy_strerror(code), partial.string()));
+    // An empty partial file resumes nothing: leave no trace of a transfer that never started.
+    std::error_code size_error;
+    const std::uintmax_t size = std::filesystem::file_size(partial, size_error);
+    const std::uint64_t got = size_error ? 0 : size;
+    if (got == 0 && have == 0) std::filesystem::remove(partial, ignored);
+    const std::string kept = got > 0 ? fmt::format("the partial file {} ({} bytes) is kept; run again to resume",
+                                                   partial.string(), got)
+                                     : "nothing was saved";
+    const std::string what = reason[0] != '\0' ? reason : curl_easy_strerror(code);
+    if (code == CURLE_COULDNT_RESOLVE_HOST || code == CURLE_COULDNT_RESOLVE_PROXY || code == CURLE_COULDNT_CONNECT)
+      throw Error(fmt::format("{}: the network is unreachable ({}): heed download needs a connection to the "
+                              "dataset's host (or --mirror naming a reachable copy); {}",
+                              url, what, kept));
+    throw Error(fmt::format("{}: download failed: {} ({})", url, what, kept));
   }
   TransferResult result;
   result.resumed_from = sink.restarted ? 0 : have;

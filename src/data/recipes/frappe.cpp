@@ -161,6 +161,12 @@ PrepareSummary prepare_frappe(const FrappeOptions& options) {
     json["files"][std::string(kParts[p].output)] = entry;
     summary.files.push_back(target.string());
   }
+  if (!sources[0])
+    summary.notes.push_back(fmt::format(
+        "no train.tsv: {} holds no frappe.train.libfm. Train on valid.tsv, carving a tenth of it for early "
+        "stopping: heed train examples/frappe/config.toml --set data.dir={} --set data.train=valid.tsv --set "
+        "data.valid= --out runs/frappe",
+        options.source.string(), options.out.string()));
   json["columns"] = describe_columns(kColumns);
   summary.files.push_back(write_prepare_json(options.out, json).string());
   return summary;

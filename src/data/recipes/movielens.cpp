@@ -103,7 +103,7 @@ PrepareSummary write_outputs(std::string_view dataset, std::string_view ratings_
   const auto json_path = write_prepare_json(
       options.out, describe(dataset, ratings_file, options, train, test));
   return PrepareSummary{
-      train.rows, 0, test.rows, {train_path.string(), test_path.string(), json_path.string()}};
+      train.rows, 0, test.rows, {train_path.string(), test_path.string(), json_path.string()}, {}};
 }
 
 }  // namespace
