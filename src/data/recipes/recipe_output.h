@@ -32,6 +32,7 @@ struct PrepareSummary {
   std::size_t valid_rows = 0;
   std::size_t test_rows = 0;
   std::vector<std::string> files;  // paths written: the TSVs, then prepare.json
+  std::vector<std::string> notes;  // lines for the user, e.g. how many bad lines were skipped
 };
 
 class TsvWriter {
