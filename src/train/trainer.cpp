@@ -291,7 +291,6 @@ Json train(const Config& given, const TrainOptions& options) {
                                           : fmt::format("the last good checkpoint is {}", kept.front().string())));
   };
   bool undefined_metric_said = false;
-  std::vector<metrics::Metrics> valid_epochs;  // for validation_warnings
   setup_guard.training_started();
   while (!stopping.finished && epoch < config.train.epochs) {
     ++epoch;
@@ -352,7 +351,6 @@ Json train(const Config& given, const TrainOptions& options) {
     if (validate) {
       const metrics::Metrics m = evaluate_dataset(*model, data.valid, threads).overall;
       entry["valid"] = metrics_json(m);
-      valid_epochs.push_back(m);
       double score = score_of(m, config.train.early_stop_metric);
       if (std::isnan(score)) {
         // AUC is undefined when the validation rows hold one class, gAUC when no user has both;
@@ -406,7 +404,8 @@ Json train(const Config& given, const TrainOptions& options) {
   for (const auto& t : kept.model->tables()) embedding_rows += t.rows();
   report["embedding_rows"] = embedding_rows;
   report["history"] = history;
-  const std::vector<std::string> warnings = validation_warnings(data.valid, !config.eval.group.empty(), valid_epochs);
+  const std::vector<std::string> warnings =
+      validation_warnings(data.valid, !config.eval.group.empty(), validation_epochs(history));
   for (const std::string& w : warnings) progress.message("warning: " + w);
   if (!warnings.empty()) report["warnings"] = warnings;
   write_file_atomically(options.run_dir / "metrics.json", report.dump(2) + "\n");

@@ -40,4 +40,17 @@ std::vector<std::string> validation_warnings(const Dataset& valid, bool grouped,
   return warnings;
 }
 
+std::vector<metrics::Metrics> validation_epochs(const nlohmann::ordered_json& history) {
+  std::vector<metrics::Metrics> epochs;
+  for (const auto& entry : history) {
+    if (!entry.contains("valid")) continue;
+    const auto& valid = entry["valid"];
+    metrics::Metrics m{};
+    m.auc = valid["auc"].is_number() ? valid["auc"].get<double>() : std::nan("");  // null: undefined
+    m.gauc_groups = valid.value("gauc_users", std::size_t{0});
+    epochs.push_back(m);
+  }
+  return epochs;
+}
+
 }  // namespace heed

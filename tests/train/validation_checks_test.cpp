@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 namespace heed {
 namespace {
 
@@ -50,6 +52,17 @@ TEST(ValidationChecks, AucBelowHalfAtEveryEpoch) {
   EXPECT_THAT(warnings[0], HasSubstr("below 0.5 in all 3 epoch(s)"));
   const std::vector<metrics::Metrics> once_above = {epoch(0.46, 500), epoch(0.51, 500)};
   EXPECT_TRUE(validation_warnings(labelled(1000, 1000), true, once_above).empty());
+}
+
+TEST(ValidationChecks, EpochsAreReadBackFromTheHistory) {
+  const auto history = nlohmann::ordered_json::parse(
+      R"([{"epoch": 1, "valid": {"auc": 0.42, "gauc_users": 12}}, {"epoch": 2},
+          {"epoch": 3, "valid": {"auc": null, "gauc_users": 0}}])");
+  const auto epochs = validation_epochs(history);
+  ASSERT_EQ(epochs.size(), 2u);
+  EXPECT_DOUBLE_EQ(epochs[0].auc, 0.42);
+  EXPECT_EQ(epochs[0].gauc_groups, 12u);
+  EXPECT_TRUE(std::isnan(epochs[1].auc));
 }
 
 }  // namespace
