@@ -49,6 +49,18 @@ void add_split_fractions(CLI::App* recipe, recipes::HashSplit& split) {
       ->capture_default_str();
 }
 
+// --task and --seed of the recipes that can also write the next-item task.
+void add_task_options(CLI::App* recipe, std::string& task, std::uint64_t& seed) {
+  const std::string own = task;  // the recipe's default task
+  recipe->add_option("--task", task,
+                     own + ": the recipe's own rows; next-item: per user, the next event's item against an item "
+                     "drawn uniformly from the log, with the same history; the last pair of each user is "
+                     "test, the one before valid")
+      ->check(CLI::IsMember({own, std::string("next-item")}))
+      ->capture_default_str();
+  recipe->add_option("--seed", seed, "With --task next-item: seed of the negative draws")->capture_default_str();
+}
+
 void add_movielens(CLI::App* prepare, const std::string& name, const std::string& help,
                    const std::string& source_help, const std::string& default_split,
                    recipes::PrepareSummary (*run)(const recipes::MovieLensOptions&)) {
@@ -63,6 +75,7 @@ void add_movielens(CLI::App* prepare, const std::string& name, const std::string
   ml->add_option("--max-history", options->max_history, "Longest behaviour sequence kept")->capture_default_str();
   ml->add_option("--test-fraction", options->time_test_fraction, "With --split time: each user's share held out")
       ->capture_default_str();
+  add_task_options(ml, options->task, options->seed);
   ml->callback([options, paths, run] {
     options->source = paths->source;
     options->out = paths->out;
@@ -121,6 +134,19 @@ void add_prepare_command(CLI::App& app) {
                          "Seconds after a view in which a fav, cart or buy of the item makes its label 1")
       ->capture_default_str();
   taobao_app->add_option("--test-days", taobao->test_days, "Last days of the period held out as test")
+      ->capture_default_str();
+  taobao_app->add_option("--valid-days", taobao->valid_days,
+                         "Days before the test days held out as validation, built as test is (0: no valid.tsv)")
+      ->capture_default_str();
+  add_task_options(taobao_app, taobao->task, taobao->seed);
+  taobao_app->add_option("--on-error", taobao->on_error,
+                         "fail: stop at the first malformed line (file, line, column); skip: leave it out, count it "
+                         "and write it to OUT/rejected_lines.txt (as data.on_error in training)")
+      ->check(CLI::IsMember({"fail", "skip"}))
+      ->capture_default_str();
+  taobao_app->add_option("--max-skip-fraction", taobao->max_skip_fraction,
+                         "With --on-error skip: stop anyway once more than this share of the lines was malformed")
+      ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
   taobao_app->add_option("--period-start", taobao->period_start, "First second of the log (unix time)")
       ->capture_default_str();

@@ -29,6 +29,7 @@
 #include "train/early_stopping.h"
 #include "train/progress.h"
 #include "train/training_rows.h"
+#include "train/validation_checks.h"
 
 namespace heed {
 namespace {
@@ -410,6 +411,10 @@ Json train(const Config& given, const TrainOptions& options) {
   for (const auto& t : kept.model->tables()) embedding_rows += t.rows();
   report["embedding_rows"] = embedding_rows;
   report["history"] = history;
+  const std::vector<std::string> warnings =
+      validation_warnings(data.valid, !config.eval.group.empty(), validation_epochs(history));
+  for (const std::string& w : warnings) progress.message("warning: " + w);
+  if (!warnings.empty()) report["warnings"] = warnings;
   write_file_atomically(options.run_dir / "metrics.json", report.dump(2) + "\n");
   return report;
 }

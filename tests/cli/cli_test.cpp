@@ -88,6 +88,36 @@ TEST(PrepareTaobaoCli, BucketMbSetsTheMemoryBudget) {
   EXPECT_THAT(r.err, HasSubstr("--bucket-mb"));
 }
 
+TEST(PrepareTaobaoCli, OnErrorSkipReportsTheTruncatedLastLine) {
+  testing::TempDir dir("cli_taobao_skip");
+  std::string log;
+  for (int i = 0; i < 200; ++i) log += fmt::format("{},{},1,pv,{}\n", i % 9, 100 + i % 13, 1511539200 + i * 3000);
+  log += "3,104,1,pv";  // the truncated last line of a head of the log
+  testing::write_file(dir / "UserBehavior.csv", log);
+  const std::string command = testing::heed_binary() + " prepare taobao --source " +
+                              quoted(dir / "UserBehavior.csv") + " --out " + quoted(dir / "out");
+  auto r = testing::run_command(command, dir.path());
+  EXPECT_NE(r.status, 0);
+  EXPECT_THAT(r.err, HasSubstr("UserBehavior.csv:201: column 5 (timestamp): expected 5 fields"));
+  r = testing::run_command(command + " --on-error skip", dir.path());
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("skipped 1 of 201 rows (field_count: 1); rejected lines in"));
+  EXPECT_THAT(testing::read_file(dir / "out" / "rejected_lines.txt"), HasSubstr("\n3,104,1,pv\n"));
+}
+
+TEST(SynthCli, ShopWorldPrintsItsCeilingAndWritesTheNextItemTask) {
+  testing::TempDir dir("cli_shop");
+  const std::string command = testing::heed_binary() + " synth --world shop --rows 2000 --out " + quoted(dir / "shop");
+  auto r = testing::run_command(command, dir.path());
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("the planted probability itself reaches test AUC"));
+  EXPECT_EQ(testing::read_file(dir / "shop" / "test.tsv").substr(0, 6), "label\t");
+  r = testing::run_command(testing::heed_binary() + " synth --format userbehavior --out " + quoted(dir / "demo"),
+                           dir.path());
+  EXPECT_NE(r.status, 0);
+  EXPECT_THAT(r.err, HasSubstr("--format applies to --world shop only"));
+}
+
 class CliErrors : public ::testing::Test {
  protected:
   void SetUp() override { files_ = testing::write_synthetic_data(dir_.path()); }

@@ -7,12 +7,14 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <tuple>
 #include <vector>
 
 #include "core/error.h"
 #include "data/recipes/movielens.h"
+#include "../support/test_files.h"
 
 namespace heed::recipes {
 namespace {
@@ -209,6 +211,44 @@ TEST(MovieLensRecipe, TinyDatasetRowsAreExact) {
           "1\t1\t1\t4\t100\t24\tM\ttechnician\t85711\tComedy\tComedy\t1995\t\t\t0\n"
           "0\t2\t1\t2\t60\t53\tF\tother\tT8H1N\tComedy\tComedy\t1995\t2\tAction,Comedy\t1-4\n"
           "1\t3\t1\t4\t10\t30\tM\twriter\t10001\tComedy\tComedy\t1995\t\t\t0\n");
+}
+
+TEST(MovieLensRecipe, NextItemTaskOverEveryRatingWithGenreSetsAsCategories) {
+  TempDir dir("tiny_next_item");
+  write_tiny_dataset(dir.path());
+  MovieLensOptions options = tiny_options(dir);
+  options.task = "next-item";
+  const PrepareSummary summary = prepare_movielens_100k(options);
+  // User 1: movies 1, 2 (same second, id order), 3; user 2: 2, 1, 3; user 3 a single rating.
+  EXPECT_EQ(summary.train_rows, 0u);
+  EXPECT_EQ(summary.valid_rows, 4u);
+  EXPECT_EQ(summary.test_rows, 4u);
+  const std::string header = "label\tuser_id\titem_id\tcategory_id\thist_item_ids\thist_category_ids\n";
+  const std::string test = read_file(dir.path() / "out" / "test.tsv");
+  ASSERT_EQ(test.rfind(header, 0), 0u);
+  EXPECT_NE(test.find("1\t1\t3\tunknown\t1|2\tComedy|Action,Comedy\n"), std::string::npos) << test;
+  EXPECT_NE(test.find("1\t2\t3\tunknown\t2|1\tAction,Comedy|Comedy\n"), std::string::npos) << test;
+  const std::string valid = read_file(dir.path() / "out" / "valid.tsv");
+  EXPECT_NE(valid.find("1\t1\t2\tAction,Comedy\t1\tComedy\n"), std::string::npos) << valid;
+  // Each negative row shares its positive's history and carries a movie of the log with its
+  // own genre set.
+  const std::map<std::string, std::string> genre_set = {{"1", "Comedy"}, {"2", "Action,Comedy"}, {"3", "unknown"}};
+  for (const std::string& text : {test, valid}) {
+    std::istringstream lines(text);
+    std::string line, positive_history;
+    std::getline(lines, line);
+    while (std::getline(lines, line)) {
+      const auto cells = split(line, '\t');
+      ASSERT_EQ(cells.size(), 6u);
+      EXPECT_EQ(genre_set.at(cells[2]), cells[3]);
+      if (cells[0] == "1") positive_history = cells[4] + "/" + cells[5];
+      else EXPECT_EQ(cells[4] + "/" + cells[5], positive_history);
+    }
+  }
+  EXPECT_THAT(read_file(dir.path() / "out" / "prepare.json"), HasSubstr("\"task\": \"next-item\""));
+  options.task = "ratings";
+  EXPECT_THAT(HEED_ERROR_MESSAGE(prepare_movielens_100k(options), Error),
+              HasSubstr("unknown MovieLens task 'ratings'; valid tasks: rating, next-item"));
 }
 
 TEST(MovieLensRecipe, MaxHistoryKeepsTheMostRecent) {

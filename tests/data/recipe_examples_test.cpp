@@ -89,7 +89,28 @@ TEST(RecipeExamples, TaobaoLayout) {
   const PrepareSummary summary = prepare_taobao(options);
   EXPECT_GT(summary.train_rows, 0u);
   EXPECT_GT(summary.test_rows, 0u);
-  EXPECT_EQ(load_with_example("taobao", summary), summary.train_rows + summary.test_rows);
+  EXPECT_EQ(load_with_example("taobao", summary), summary.train_rows + summary.valid_rows + summary.test_rows);
+  // The next-item task of the same log is read by the shop example.
+  options.task = "next-item";
+  const PrepareSummary next = prepare_taobao(options);
+  EXPECT_EQ(next.valid_rows, 6u);  // three users, one pair (two rows) each
+  EXPECT_EQ(load_with_example("shop", next), next.train_rows + next.valid_rows + next.test_rows);
+}
+
+TEST(RecipeExamples, MovieLens100kNextItem) {
+  if (!std::filesystem::exists(kShared / "ml-100k")) GTEST_SKIP() << "../shared/datasets/ml-100k is absent";
+  TempDir dir("example_ml100k_next");
+  MovieLensOptions options;
+  options.source = kShared / "ml-100k" / "original";
+  options.out = dir / "out";
+  options.task = "next-item";
+  const PrepareSummary summary = prepare_movielens_100k(options);
+  // 943 users, each with at least 20 ratings: a test and a valid pair each, 100000 - 3 * 943
+  // train pairs; two rows per pair.
+  EXPECT_EQ(summary.test_rows, 2u * 943);
+  EXPECT_EQ(summary.valid_rows, 2u * 943);
+  EXPECT_EQ(summary.train_rows, 2u * (100000 - 3 * 943));
+  EXPECT_EQ(load_with_example("shop", summary), 2u * (100000 - 943));
 }
 
 }  // namespace

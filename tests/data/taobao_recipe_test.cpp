@@ -23,7 +23,7 @@ using heed::testing::write_file;
 
 const char* const kHeader =
     "label\tuser_id\titem_id\tcategory_id\ttimestamp\thour_of_day\tweekday\thist_item_ids\t"
-    "hist_category_ids\tuser_activity\n";
+    "hist_category_ids\thist_behaviors\tuser_activity\titem_views_before\tuser_engagement\n";
 
 constexpr long kStart = 1511539200;          // 2017-11-25 00:00 China time, a Saturday
 constexpr long kEnd = 1512316800;            // 2017-12-04 00:00 China time
@@ -68,12 +68,13 @@ TEST(TaobaoRecipe, ViewsLabelledByLaterEngagementWithHistoriesStrictlyBefore) {
   EXPECT_EQ(summary.train_rows, 3u);
   EXPECT_EQ(summary.test_rows, 1u);
   const std::string train = read_file(dir / "out" / "train.tsv");
-  EXPECT_EQ(train, fmt::format("{}1\t1\t100\t7\t{}\t00\tSat\t\t\t0\n"
-                               "0\t1\t200\t8\t{}\t00\tSat\t100|100\t7|7\t1-4\n"
-                               "1\t1\t100\t7\t{}\t01\tSat\t100|100|200|200\t7|7|8|8\t1-4\n",
+  // The user's past: views and engagements so far, and views of this very item.
+  EXPECT_EQ(train, fmt::format("{}1\t1\t100\t7\t{}\t00\tSat\t\t\t\t0\t0\tnone\n"
+                               "0\t1\t200\t8\t{}\t00\tSat\t100|100\t7|7\tpv|cart\t1-4\t0\t0.5+\n"
+                               "1\t1\t100\t7\t{}\t01\tSat\t100|100|200|200\t7|7|8|8\tpv|cart|pv|buy\t1-4\t1\t0.5+\n",
                                kHeader, kStart + 1000, kStart + 2000, kStart + 6000));
   EXPECT_EQ(read_file(dir / "out" / "test.tsv"),
-            fmt::format("{}1\t2\t300\t9\t{}\t00\tSun\t300\t9\t1-4\n", kHeader, kCutoff));
+            fmt::format("{}1\t2\t300\t9\t{}\t00\tSun\t300\t9\tpv\t1-4\t1\t0\n", kHeader, kCutoff));
   const std::string json = read_file(dir / "out" / "prepare.json");
   EXPECT_THAT(json, HasSubstr("\"out_of_period\": 2"));
   EXPECT_THAT(json, HasSubstr("\"views\": 6"));
@@ -89,7 +90,7 @@ TEST(TaobaoRecipe, ViewsLabelledByLaterEngagementWithHistoriesStrictlyBefore) {
   TaobaoOptions shorter = options_for(dir);
   shorter.max_history = 1;
   prepare_taobao(shorter);
-  EXPECT_THAT(read_file(dir / "out" / "train.tsv"), HasSubstr("\t01\tSat\t200\t8\t1-4\n"));
+  EXPECT_THAT(read_file(dir / "out" / "train.tsv"), HasSubstr("\t01\tSat\t200\t8\tbuy\t1-4\t1\t0.5+\n"));
   // A wider window turns the buy at exactly one hour into a positive.
   TaobaoOptions wider = options_for(dir);
   wider.label_window = 3601;
@@ -121,6 +122,12 @@ std::vector<std::string> lines_of(const std::string& text) {
 
 std::vector<std::string> sorted_lines(const std::filesystem::path& file) {
   std::vector<std::string> lines = lines_of(read_file(file));
+  std::sort(lines.begin(), lines.end());
+  return lines;
+}
+
+std::vector<std::string> lines_of_sorted(const std::string& text) {
+  std::vector<std::string> lines = lines_of(text);
   std::sort(lines.begin(), lines.end());
   return lines;
 }
@@ -207,7 +214,7 @@ TEST(TaobaoRecipeBuckets, TemporaryFilesAreRemovedOnSuccessAndOnError) {
   prepare_taobao(options);
   ASSERT_GT(bucket_count_in(options.out), 1u);
   EXPECT_EQ(folder_listing(options.out),
-            (std::vector<std::string>{"prepare.json", "test.tsv", "train.tsv"}));
+            (std::vector<std::string>{"prepare.json", "test.tsv", "train.tsv", "valid.tsv"}));
 
   // A bad row at the end: the bucket files are written by then, and go with the error.
   const std::size_t lines = lines_of(log).size();
@@ -237,6 +244,107 @@ TEST(TaobaoRecipeErrors, NameFileLineAndColumn) {
   EXPECT_THAT(error_for(good + "1,100,7,pv\n"),
               HasSubstr("UserBehavior.csv:2: column 5 (timestamp): expected 5 fields"));
   EXPECT_THAT(error_for(""), HasSubstr("the file is empty"));
+}
+
+TEST(TaobaoRecipe, ValidationIsTheDayBeforeTestForEveryUser) {
+  TempDir dir("taobao_valid");
+  std::filesystem::create_directories(dir / "src");
+  const long valid_start = kCutoff - 86400;
+  write_file(dir / "src" / "UserBehavior.csv",
+             action(1, 100, 7, "pv", valid_start - 4000) +   // train: its window ends before valid
+                 action(1, 101, 7, "pv", valid_start - 100) +  // window crosses into valid: dropped
+                 action(1, 102, 7, "pv", valid_start + 50) +   // valid, carted -> 1
+                 action(1, 102, 7, "cart", valid_start + 70) +
+                 action(2, 200, 8, "pv", kCutoff - 4000) +     // valid -> 0
+                 action(2, 201, 8, "pv", kCutoff - 10) +       // crosses into test: dropped
+                 action(2, 202, 8, "pv", kCutoff + 5));        // test
+  const PrepareSummary summary = prepare_taobao(options_for(dir));
+  EXPECT_EQ(summary.train_rows, 1u);
+  EXPECT_EQ(summary.valid_rows, 2u);
+  EXPECT_EQ(summary.test_rows, 1u);
+  const auto valid = lines_of(read_file(dir / "out" / "valid.tsv"));
+  ASSERT_EQ(valid.size(), 3u);
+  EXPECT_EQ(valid[1].substr(0, 10), "1\t1\t102\t7\t");
+  EXPECT_EQ(valid[2].substr(0, 10), "0\t2\t200\t8\t");
+  EXPECT_THAT(read_file(dir / "out" / "prepare.json"), HasSubstr("\"views_dropped_window_censored\": 2"));
+  // valid_days = 0: no validation file, the validation day's views train.
+  TaobaoOptions none = options_for(dir);
+  none.valid_days = 0;
+  std::filesystem::remove_all(dir / "out");
+  const PrepareSummary without = prepare_taobao(none);
+  EXPECT_EQ(without.train_rows, 4u);  // 100, 101 (it crosses no line now), 102 and 200
+  EXPECT_EQ(without.valid_rows, 0u);
+  EXPECT_FALSE(std::filesystem::exists(dir / "out" / "valid.tsv"));
+}
+
+TEST(TaobaoRecipe, NextItemTaskOverEveryActionSeededAndIndependentOfBuckets) {
+  TempDir dir("taobao_next");
+  std::filesystem::create_directories(dir / "src");
+  write_file(dir / "src" / "UserBehavior.csv", random_log(4000, 5));
+  TaobaoOptions options = options_for(dir);
+  options.task = "next-item";
+  const PrepareSummary summary = prepare_taobao(options);
+  // Every kept action but each user's first is a pair; each user has one test and (with three
+  // or more actions) one valid pair.
+  const auto json = nlohmann::json::parse(read_file(dir / "out" / "prepare.json"));
+  EXPECT_EQ(json["task"], "next-item");
+  const std::size_t kept = json["counts"]["lines"].get<std::size_t>() - json["counts"]["out_of_period"].get<std::size_t>();
+  const std::size_t users = summary.test_rows / 2;
+  EXPECT_EQ(users, 400u);
+  EXPECT_EQ(summary.train_rows + summary.valid_rows + summary.test_rows, 2 * (kept - users));
+  const auto test = lines_of(read_file(dir / "out" / "test.tsv"));
+  EXPECT_EQ(test[0], "label\tuser_id\titem_id\tcategory_id\thist_item_ids\thist_category_ids");
+  // Items 1000..1059 with category item % 7: every negative carries its own item's category.
+  for (std::size_t r = 1; r < test.size(); ++r) {
+    std::istringstream cells(test[r]);
+    std::string label, user, item, category;
+    std::getline(cells, label, '\t');
+    std::getline(cells, user, '\t');
+    std::getline(cells, item, '\t');
+    std::getline(cells, category, '\t');
+    EXPECT_EQ(std::stol(category), std::stol(item) % 7) << test[r];
+  }
+  const std::string train = read_file(dir / "out" / "train.tsv");
+  // Buckets change only the order of users, never a row; another seed changes the negatives.
+  TaobaoOptions bucketed = options;
+  bucketed.bucket_bytes = 16 * 1000;
+  prepare_taobao(bucketed);
+  EXPECT_EQ(sorted_lines(dir / "out" / "train.tsv"), lines_of_sorted(train));
+  TaobaoOptions reseeded = options;
+  reseeded.seed = 2;
+  prepare_taobao(reseeded);
+  EXPECT_NE(read_file(dir / "out" / "train.tsv"), train);
+}
+
+TEST(TaobaoRecipe, OnErrorSkipLeavesBadLinesOutCountedAndWritten) {
+  TempDir dir("taobao_skip");
+  std::filesystem::create_directories(dir / "src");
+  std::string text;
+  for (const std::string& line : actions()) text += line;
+  // A bad behaviour in the middle and a truncated last line, as a head of the big log ends.
+  text = action(1, 100, 7, "click", kStart + 10) + text + "2,300,9,pv";
+  write_file(dir / "src" / "UserBehavior.csv", text);
+  TaobaoOptions options = options_for(dir);
+  EXPECT_THAT(HEED_ERROR_MESSAGE(prepare_taobao(options), ParseError),
+              HasSubstr("UserBehavior.csv:1: column 4 (behavior_type)"));
+  options.on_error = "skip";
+  options.max_skip_fraction = 0.2;
+  const PrepareSummary summary = prepare_taobao(options);
+  EXPECT_EQ(summary.train_rows, 3u);  // the same rows as without the bad lines
+  EXPECT_EQ(summary.test_rows, 1u);
+  ASSERT_EQ(summary.notes.size(), 1u);
+  EXPECT_THAT(summary.notes[0], HasSubstr("skipped 2 of 14 rows"));
+  const auto json = nlohmann::json::parse(read_file(dir / "out" / "prepare.json"));
+  EXPECT_EQ(json["counts"]["skipped_lines"], 2);
+  EXPECT_EQ(json["counts"]["skipped_by_reason"]["field_count"], 1);
+  const std::string rejects = read_file(dir / "out" / "rejected_lines.txt");
+  EXPECT_THAT(rejects, HasSubstr("UserBehavior.csv:14"));
+  EXPECT_THAT(rejects, HasSubstr("expected 5 fields"));
+  EXPECT_THAT(rejects, HasSubstr("\n2,300,9,pv\n"));
+  EXPECT_THAT(rejects, HasSubstr("1,100,7,click,"));
+  // Too many bad lines still stop the run.
+  options.max_skip_fraction = 0.1;
+  EXPECT_THAT(HEED_ERROR_MESSAGE(prepare_taobao(options), Error), HasSubstr("skipped 2 of"));
 }
 
 TEST(TaobaoRecipeErrors, Options) {

@@ -125,6 +125,25 @@ TEST_F(TrainerTest, AValidationSetOfOneLabelStopsOnLoglossInstead) {
   }
   EXPECT_EQ(m["best_epoch"], best_epoch);
 }
+
+TEST_F(TrainerTest, AnUntrustworthyValidationSetIsReportedInMetricsJson) {
+  // The one-label set above: no positives at all, so its AUC cannot guide early stopping.
+  std::istringstream test(testing::read_file(files_->test));
+  std::string line, negatives;
+  while (std::getline(test, line))
+    if (negatives.empty() || line.rfind("0\t", 0) == 0) negatives += line + "\n";
+  const fs::path valid = dir_->path() / "negatives_only.tsv";
+  testing::write_file(valid, negatives);
+  const Json m = run("untrusted-valid", {"data.valid=" + valid.string(), "train.epochs=1"});
+  ASSERT_TRUE(m.contains("warnings"));
+  // No positives, hence also no user with both labels for gAUC.
+  ASSERT_EQ(m["warnings"].size(), 2u);
+  EXPECT_THAT(m["warnings"][0].get<std::string>(), HasSubstr("validation holds 0 positive"));
+  EXPECT_THAT(m["warnings"][1].get<std::string>(), HasSubstr("only 0 validation users have both labels"));
+  // 600 carved rows with both labels raise nothing (gAUC's user count is left out: 150 users
+  // with four validation rows each sit near its threshold).
+  EXPECT_FALSE(run("trusted-valid", {"train.epochs=1", "eval.group="}).contains("warnings"));
+}
 TEST_F(TrainerTest, SameSeedSameNumbersOneThread) {
   const Json a = run("seed_a1"), b = run("seed_b1");
   EXPECT_EQ(a["test"], b["test"]);

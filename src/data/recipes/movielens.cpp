@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "data/recipes/movielens_rows.h"
 #include "data/recipes/movielens_split.h"
+#include "data/recipes/next_item_task.h"
 #include "data/recipes/movielens_tables.h"
 #include "data/recipes/user_timelines.h"
 
@@ -106,14 +107,69 @@ PrepareSummary write_outputs(std::string_view dataset, std::string_view ratings_
       train.rows, 0, test.rows, {train_path.string(), test_path.string(), json_path.string()}, {}};
 }
 
+void check_task(const MovieLensOptions& options) {
+  if (options.task != "rating" && options.task != "next-item") {
+    throw Error(fmt::format("unknown MovieLens task '{}'; valid tasks: rating, next-item", options.task));
+  }
+}
+
+// The next-item task: every user's ratings (any number of stars) by (timestamp, movie) are the
+// events, a movie's set of genres ("Action,Comedy") its category.
+PrepareSummary write_next_item(std::string_view dataset, const MovieLensOptions& options,
+                               const Catalog& catalog, std::vector<Rating> all) {
+  std::sort(all.begin(), all.end(), [](const Rating& a, const Rating& b) {
+    return std::tie(a.user, a.timestamp, a.movie) < std::tie(b.user, b.timestamp, b.movie);
+  });
+  std::vector<std::string> genre_sets;
+  for (const auto& movie : catalog.movies) genre_sets.push_back(movie.genre_set);
+  std::sort(genre_sets.begin(), genre_sets.end());
+  genre_sets.erase(std::unique(genre_sets.begin(), genre_sets.end()), genre_sets.end());
+  std::vector<std::uint32_t> category_of(catalog.movies.size());
+  for (std::size_t m = 0; m < catalog.movies.size(); ++m) {
+    category_of[m] = static_cast<std::uint32_t>(
+        std::lower_bound(genre_sets.begin(), genre_sets.end(), catalog.movies[m].genre_set) -
+        genre_sets.begin());
+  }
+  std::vector<Timeline> timelines(catalog.users.size());
+  for (std::size_t u = 0; u < catalog.users.size(); ++u) timelines[u].user_key = u;
+  for (const Rating& r : all) timelines[r.user].events.push_back({r.movie, category_of[r.movie]});
+
+  create_output_folder(options.out);
+  const NextItemNames names{
+      [&](std::string& out, std::uint64_t user) { out += catalog.users[user].id_text; },
+      [&](std::string& out, std::uint32_t movie) { out += catalog.movies[movie].id_text; },
+      [&](std::string& out, std::uint32_t category) { out += genre_sets[category]; }};
+  const std::vector<TimelineEvent> pool = negative_pool(timelines);
+  NextItemWriter writer(options.out, names, options.max_history);
+  for (const Timeline& timeline : timelines) {
+    for (const NextItemPair& pair : next_item_pairs(timeline, pool, options.seed)) writer.write(timeline, pair);
+  }
+  const auto stats = writer.finish();
+
+  nlohmann::ordered_json json;
+  json["dataset"] = dataset;
+  json["source"] = options.source.string();
+  json["events"] = "every rating (any number of stars), per user by (timestamp, movie id)";
+  json["category"] = "the movie's set of genres as one value, e.g. Action,Comedy";
+  json.update(describe_next_item_task(options.max_history, options.seed, pool.size()));
+  const char* part_names[] = {"train.tsv", "valid.tsv", "test.tsv"};
+  for (std::size_t p = 0; p < 3; ++p) json["files"][part_names[p]] = describe_file(stats[p]);
+  json["columns"] = describe_columns(kNextItemColumns);
+  PrepareSummary summary{stats[0].rows, stats[1].rows, stats[2].rows, writer.paths(), {}};
+  summary.files.push_back(write_prepare_json(options.out, json).string());
+  return summary;
+}
+
 }  // namespace
 
 PrepareSummary prepare_movielens_100k(const MovieLensOptions& options) {
   check_options(options);
+  check_task(options);
 
   // Everything is read and checked before the first output byte is written.
   const Catalog catalog = movielens::read_catalog(options.source);
   const std::vector<Rating> all = movielens::read_ratings(options.source / "u.data", catalog);
+  if (options.task == "next-item") return write_next_item("ml-100k", options, catalog, all);
   const UserTimelines timelines(all, catalog.users.size());
   const movielens::Split split = options.split == "time"
                                      ? movielens::split_by_time(all, options.time_test_fraction)
@@ -122,6 +178,7 @@ PrepareSummary prepare_movielens_100k(const MovieLensOptions& options) {
 }
 
 PrepareSummary prepare_movielens_1m(const MovieLensOptions& options) {
+  check_task(options);
   if (options.split != "time") {
     throw Error(fmt::format("unknown MovieLens-1M split '{}'; valid splits: time (ML-1M ships no "
                             "split files)",
@@ -140,6 +197,7 @@ PrepareSummary prepare_movielens_1m(const MovieLensOptions& options) {
   const Catalog catalog = movielens::read_catalog_1m(options.source);
   const std::vector<Rating> all =
       movielens::read_ratings(options.source / "ratings.dat", catalog, {}, "::");
+  if (options.task == "next-item") return write_next_item("ml-1m", options, catalog, all);
   const UserTimelines timelines(all, catalog.users.size());
   const movielens::Split split = movielens::split_by_time(all, options.time_test_fraction);
   return write_outputs("ml-1m", "ratings.dat", options, catalog, timelines, split);

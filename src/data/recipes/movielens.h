@@ -3,6 +3,7 @@
 // with behaviour sequences (for DIN) and a user-activity field (for POSO). The columns and every
 // rule are described in docs/datasets.md and in the prepare.json written beside the TSVs.
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -17,6 +18,11 @@ struct MovieLensOptions {
   std::string split = "u1";         // "u1".."u5", "ua", "ub" (the GroupLens files), or "time"
   std::size_t max_history = 50;     // longest behaviour sequence kept (the most recent items)
   double time_test_fraction = 0.2;  // split "time": each user's latest fraction goes to test
+  // "rating": one row per rating, label rating >= 4. "next-item": the next-item task with
+  // sampled negatives (next_item_task.h) over every user's ratings in time order, genre sets
+  // as categories; writes train, valid and test and ignores split.
+  std::string task = "rating";
+  std::uint64_t seed = 1;  // next-item: seeds the negative draws
 };
 
 // Writes options.out/train.tsv, test.tsv and prepare.json. Throws heed::Error for bad options

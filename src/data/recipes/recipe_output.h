@@ -32,7 +32,7 @@ struct PrepareSummary {
   std::size_t valid_rows = 0;
   std::size_t test_rows = 0;
   std::vector<std::string> files;  // paths written: the TSVs, then prepare.json
-  std::vector<std::string> notes;  // what the user should know, e.g. a split that could not be written and what to do
+  std::vector<std::string> notes;  // lines for the user: a split that could not be written and what to do, bad lines skipped
 };
 
 class TsvWriter {

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <map>
+#include <memory>
+#include <unordered_map>
 #include <cmath>
 #include <span>
 #include <string>
@@ -10,8 +13,10 @@
 #include <vector>
 
 #include "core/error.h"
+#include "data/bad_rows.h"
 #include "data/compressed_input.h"
 #include "data/recipes/delimited_file.h"
+#include "data/recipes/next_item_task.h"
 #include "data/recipes/record_buckets.h"
 #include "data/recipes/source_layout.h"
 #include "hashing/feature_hash.h"
@@ -56,7 +61,7 @@ constexpr std::uint64_t kAssumedCompressionRatio = 5;
 // usual limit of 1024 open files and spend more on buffers than a bucket holds.
 constexpr std::size_t kMaxBuckets = 512;
 
-constexpr std::array<Column, 10> kColumns = {{
+constexpr std::array<Column, 13> kColumns = {{
     {"label",
      "1 if the user favourites, carts or buys this item within label_window seconds from the "
      "view (at or after its second), else 0"},
@@ -70,9 +75,18 @@ constexpr std::array<Column, 10> kColumns = {{
      "items of the user's actions (pv, fav, cart, buy) strictly before the view, oldest first, "
      "most recent last, at most max_history; '|'-joined"},
     {"hist_category_ids", "category of each hist_item_ids action, position by position"},
+    {"hist_behaviors",
+     "behaviour (pv, fav, cart, buy) of each hist_item_ids action, position by position: the "
+     "user's recent engagement, and whether the viewed item was carted or bought before"},
     {"user_activity",
      "bucket of the user's actions strictly before the view: 0, 1-4, 5-19, 20-49, 50-99, "
      "100-199, 200+"},
+    {"item_views_before",
+     "how often the user viewed this item strictly before the view, over the whole log so far: "
+     "0, 1, 2, 3-5, 6+"},
+    {"user_engagement",
+     "the user's fav, cart and buy actions per view strictly before the view, over the whole log "
+     "so far: none (no earlier view), 0, 0-0.1, 0.1-0.2, 0.2-0.35, 0.35-0.5, 0.5+"},
 }};
 
 void check_options(const TaobaoOptions& o) {
@@ -83,10 +97,14 @@ void check_options(const TaobaoOptions& o) {
     throw Error(fmt::format("the period [{}, {}) must be non-empty and shorter than 2^30 s",
                             o.period_start, o.period_end));
   }
-  if (o.test_days < 1 || o.test_days * kDay >= o.period_end - o.period_start) {
-    throw Error(fmt::format("test_days must be at least 1 and leave part of the period for "
-                            "training, got {}",
-                            o.test_days));
+  if (o.test_days < 1 || o.valid_days < 0 ||
+      (o.test_days + o.valid_days) * kDay >= o.period_end - o.period_start) {
+    throw Error(fmt::format("test_days must be at least 1, valid_days at least 0, and together "
+                            "they must leave part of the period for training, got {} and {}",
+                            o.test_days, o.valid_days));
+  }
+  if (o.task != "click" && o.task != "next-item") {
+    throw Error(fmt::format("unknown Taobao task '{}'; valid tasks: click, next-item", o.task));
   }
   if (!(o.user_fraction > 0.0 && o.user_fraction <= 1.0)) {
     throw Error(fmt::format("user_fraction must be in (0, 1], got {}", o.user_fraction));
@@ -119,6 +137,9 @@ std::size_t bucket_count(const std::filesystem::path& file, const TaobaoOptions&
 
 struct ReadResult {
   std::size_t lines = 0;
+  std::size_t skipped = 0;  // malformed lines left out under on_error = "skip"
+  std::map<std::string, std::uint64_t> skipped_by_reason;
+  std::string skip_summary;
   std::size_t out_of_period = 0;
   std::size_t other_users = 0;  // left out by user_fraction
 };
@@ -133,18 +154,41 @@ Behaviour parse_behaviour(const DelimitedFile& reader) {
 }
 
 // Pass 1: every kept action into its user's bucket.
+// `items`, when given, collects every kept item with the first category it is seen with.
 ReadResult read_actions(const std::filesystem::path& file, const TaobaoOptions& options,
-                        RecordBuckets<Action>& buckets) {
+                        RecordBuckets<Action>& buckets,
+                        std::unordered_map<std::uint32_t, std::uint32_t>* items) {
   DelimitedFile reader(file, ',', {"user_id", "item_id", "category_id", "behavior_type", "timestamp"});
   ReadResult result;
-  while (reader.next()) {
+  DataConfig policy;
+  policy.on_error = options.on_error;
+  policy.max_skip_fraction = options.max_skip_fraction;
+  BadRowLog bad_rows(policy, options.out / "rejected_lines.txt");
+  while (true) {
+    try {
+      if (!reader.next()) break;
+    } catch (const ParseError& e) {  // a line with the wrong number of fields
+      bad_rows.count_row();
+      bad_rows.reject(e, reader.line());
+      continue;
+    }
+    bad_rows.count_row();
     ++result.lines;
-    const auto user = static_cast<std::uint32_t>(reader.integer(0, 0, kMaxId));
-    const auto item = static_cast<std::uint32_t>(reader.integer(1, 0, kMaxId));
-    const auto category = static_cast<std::uint32_t>(reader.integer(2, 0, kMaxId));
-    const Behaviour behaviour = parse_behaviour(reader);
-    const std::int64_t time = reader.integer(4, std::numeric_limits<std::int64_t>::min(),
-                                             std::numeric_limits<std::int64_t>::max());
+    // Every check on the line's fields happens before it is added, so a rejected line adds nothing.
+    std::uint32_t user, item, category;
+    Behaviour behaviour;
+    std::int64_t time;
+    try {
+      user = static_cast<std::uint32_t>(reader.integer(0, 0, kMaxId));
+      item = static_cast<std::uint32_t>(reader.integer(1, 0, kMaxId));
+      category = static_cast<std::uint32_t>(reader.integer(2, 0, kMaxId));
+      behaviour = parse_behaviour(reader);
+      time = reader.integer(4, std::numeric_limits<std::int64_t>::min(), std::numeric_limits<std::int64_t>::max());
+    } catch (const ParseError& e) {
+      --result.lines;
+      bad_rows.reject(e, reader.line());
+      continue;
+    }
     if (time < options.period_start || time >= options.period_end) {
       ++result.out_of_period;
       continue;
@@ -161,10 +205,15 @@ ReadResult read_actions(const std::filesystem::path& file, const TaobaoOptions& 
     const std::size_t bucket =
         buckets.count() == 1 ? 0 : hash_integer(user, kUserBucketSeed) % buckets.count();
     buckets.add(bucket, {user, item, category, (offset << 2) | behaviour});
+    if (items) items->emplace(item, category);
   }
   if (result.lines == 0) {
     reader.fail_empty("CSV lines 'user_id,item_id,category_id,behavior_type,timestamp'");
   }
+  bad_rows.check_fraction();
+  result.skipped = bad_rows.skipped();
+  result.skipped_by_reason = bad_rows.by_reason();
+  if (result.skipped > 0) result.skip_summary = bad_rows.summary();
   return result;
 }
 
@@ -174,9 +223,40 @@ void append_integer(std::string& out, std::int64_t value) {
   out.append(digits, written.ptr);
 }
 
-// Writes the row of the view `actions[v]`; `actions` are its user's, in time order.
+// What a user did before a view, tallied once as their views go by in time order (a per-row
+// count over the whole past would be quadratic in the user's actions).
+struct UserPast {
+  std::size_t counted = 0;  // actions [0, counted) are in the tallies
+  std::size_t views = 0, engagements = 0;
+  std::unordered_map<std::uint32_t, std::uint32_t> views_of_item;
+
+  void advance_to(std::span<const Action> actions, std::size_t before) {
+    for (; counted < before; ++counted) {
+      if (actions[counted].behaviour() == kPv) {
+        ++views;
+        ++views_of_item[actions[counted].item];
+      } else {
+        ++engagements;
+      }
+    }
+  }
+  std::string_view item_views_bucket(std::uint32_t item) const {
+    const auto it = views_of_item.find(item);
+    const std::uint32_t n = it == views_of_item.end() ? 0 : it->second;
+    return n == 0 ? "0" : n == 1 ? "1" : n == 2 ? "2" : n <= 5 ? "3-5" : "6+";
+  }
+  std::string_view engagement_bucket() const {
+    if (views == 0) return "none";
+    const double rate = static_cast<double>(engagements) / static_cast<double>(views);
+    return rate == 0.0 ? "0" : rate <= 0.1 ? "0-0.1" : rate <= 0.2 ? "0.1-0.2" : rate <= 0.35 ? "0.2-0.35"
+           : rate <= 0.5 ? "0.35-0.5" : "0.5+";
+  }
+};
+
+// Writes the row of the view `actions[v]`; `actions` are its user's, in time order, and `past`
+// the user's tallies, which this moves up to the view.
 void write_row(TsvWriter& out, std::span<const Action> actions, std::size_t v, bool positive,
-               const TaobaoOptions& options) {
+               const TaobaoOptions& options, UserPast& past) {
   static constexpr std::array<std::string_view, 7> kWeekdays = {"Thu", "Fri", "Sat", "Sun",
                                                                 "Mon", "Tue", "Wed"};  // from 1970-01-01
   const Action& view = actions[v];
@@ -210,7 +290,15 @@ void write_row(TsvWriter& out, std::span<const Action> actions, std::size_t v, b
     if (i > first) categories += '|';
     append_integer(categories, actions[i].category);
   }
+  std::string& behaviours = out.open_cell();
+  for (std::size_t i = first; i < before; ++i) {
+    if (i > first) behaviours += '|';
+    behaviours += kBehaviourNames[actions[i].behaviour()];
+  }
   out.cell(activity_bucket(before));
+  past.advance_to(actions, before);
+  out.cell(past.item_views_bucket(view.item));
+  out.cell(past.engagement_bucket());
   out.end_row(positive);
 }
 
@@ -230,32 +318,64 @@ struct RowCounts {
 };
 
 // Pass 2, for one bucket: the rows of the views in `sorted` (actions of whole users, sorted by
-// action_order) go to train or test, or are counted as censored.
-void write_rows(std::span<const Action> sorted, TsvWriter& train, TsvWriter& test,
+// action_order) go to train, valid or test, or are counted as censored.
+void write_rows(std::span<const Action> sorted, TsvWriter& train, TsvWriter* valid, TsvWriter& test,
                 const TaobaoOptions& options, RowCounts& counts) {
   // A view is a row only when its whole label window lies inside its own part: training labels
-  // never look into the test days, test labels never past the end of the log.
+  // never look into the validation or test days, test labels never past the end of the log.
+  // Validation is built as test is, one part earlier: every user's views of its days.
   const std::int64_t length = options.period_end - options.period_start;
   const std::int64_t cutoff = length - options.test_days * kDay;
+  const std::int64_t valid_start = cutoff - options.valid_days * kDay;
   for (std::size_t first = 0; first < sorted.size();) {
     std::size_t last = first;
     while (last < sorted.size() && sorted[last].user == sorted[first].user) ++last;
     const auto actions = sorted.subspan(first, last - first);
+    UserPast past;
     for (std::size_t v = 0; v < actions.size(); ++v) {
       if (actions[v].behaviour() != kPv) continue;
       ++counts.views;
       const std::int64_t t = actions[v].time();
-      const bool in_train = t + options.label_window <= cutoff;
-      const bool in_test = t >= cutoff && t + options.label_window <= length;
-      if (!in_train && !in_test) {
+      const std::int64_t end = t + options.label_window;
+      TsvWriter* part = nullptr;
+      if (end <= valid_start) {
+        part = &train;
+      } else if (valid && t >= valid_start && end <= cutoff) {
+        part = valid;
+      } else if (t >= cutoff && end <= length) {
+        part = &test;
+      }
+      if (!part) {
         ++counts.censored;
         continue;
       }
       const bool positive = engaged_after(actions, v, options.label_window);
-      write_row(in_train ? train : test, actions, v, positive, options);
+      write_row(*part, actions, v, positive, options, past);
     }
     first = last;
   }
+}
+
+// Pass 2 of the next-item task, for one bucket: every user's actions, in action_order, are the
+// events of one timeline.
+void write_next_item_rows(std::span<const Action> sorted, std::span<const TimelineEvent> pool,
+                          NextItemWriter& writer, const TaobaoOptions& options) {
+  Timeline timeline;
+  for (std::size_t first = 0; first < sorted.size();) {
+    std::size_t last = first;
+    while (last < sorted.size() && sorted[last].user == sorted[first].user) ++last;
+    timeline.user_key = sorted[first].user;
+    timeline.events.clear();
+    for (std::size_t a = first; a < last; ++a) timeline.events.push_back({sorted[a].item, sorted[a].category});
+    for (const NextItemPair& pair : next_item_pairs(timeline, pool, options.seed)) writer.write(timeline, pair);
+    first = last;
+  }
+}
+
+NextItemNames numeric_names() {
+  const auto number = [](std::string& out, std::uint64_t id) { append_integer(out, static_cast<std::int64_t>(id)); };
+  return {number, [number](std::string& out, std::uint32_t id) { number(out, id); },
+          [number](std::string& out, std::uint32_t id) { number(out, id); }};
 }
 
 }  // namespace
@@ -282,29 +402,74 @@ PrepareSummary prepare_taobao(const TaobaoOptions& options) {
   const std::size_t count = bucket_count(file, options);
   create_output_folder(options.out);
   RecordBuckets<Action> buckets(options.out / "taobao_buckets.tmp", count);
-  const ReadResult read = read_actions(file, options, buckets);
+  const bool next_item = options.task == "next-item";
+  std::unordered_map<std::uint32_t, std::uint32_t> items;
+  const ReadResult read = read_actions(file, options, buckets, next_item ? &items : nullptr);
+
+  PrepareSummary summary;
+  nlohmann::ordered_json json;
+  json["dataset"] = "taobao";
+  json["source"] = file.string();
+  std::size_t largest_bucket = 0;
+  if (next_item) {
+    std::vector<TimelineEvent> pool;
+    pool.reserve(items.size());
+    for (const auto& [item, category] : items) pool.push_back({item, category});
+    std::sort(pool.begin(), pool.end(),
+              [](const TimelineEvent& a, const TimelineEvent& b) { return a.item < b.item; });
+    NextItemWriter writer(options.out, numeric_names(), options.max_history);
+    for (std::size_t b = 0; b < buckets.count(); ++b) {
+      std::vector<Action> actions = buckets.take(b);
+      largest_bucket = std::max(largest_bucket, actions.size());
+      std::sort(actions.begin(), actions.end(), action_order);
+      write_next_item_rows(actions, pool, writer, options);
+    }
+    const auto stats = writer.finish();
+    summary = {stats[0].rows, stats[1].rows, stats[2].rows, writer.paths(), {}};
+    json["events"] =
+        "every action of the period (pv, fav, cart, buy), per user by (time, behaviour "
+        "pv<fav<cart<buy, item)";
+    json.update(describe_next_item_task(options.max_history, options.seed, pool.size()));
+    json["period"] = {options.period_start, options.period_end};
+    json["user_fraction"] = options.user_fraction;
+    json["buckets"] = {{"count", buckets.count()},
+                       {"bucket_bytes", options.bucket_bytes},
+                       {"largest_bucket_bytes", largest_bucket * sizeof(Action)}};
+    json["counts"] = {{"lines", read.lines},
+                      {"skipped_lines", read.skipped},
+                      {"skipped_by_reason", read.skipped_by_reason},
+                      {"out_of_period", read.out_of_period},
+                      {"other_users", read.other_users}};
+    if (!read.skip_summary.empty()) summary.notes.push_back(read.skip_summary);
+    const char* part_names[] = {"train.tsv", "valid.tsv", "test.tsv"};
+    for (std::size_t p = 0; p < 3; ++p) json["files"][part_names[p]] = describe_file(stats[p]);
+    json["columns"] = describe_columns(kNextItemColumns);
+    summary.files.push_back(write_prepare_json(options.out, json).string());
+    return summary;
+  }
 
   TsvWriter train(options.out / "train.tsv", kColumns);
+  std::unique_ptr<TsvWriter> valid;
+  if (options.valid_days > 0) valid = std::make_unique<TsvWriter>(options.out / "valid.tsv", kColumns);
   TsvWriter test(options.out / "test.tsv", kColumns);
   RowCounts counts;
-  std::size_t largest_bucket = 0;
   for (std::size_t b = 0; b < buckets.count(); ++b) {
     std::vector<Action> actions = buckets.take(b);
     largest_bucket = std::max(largest_bucket, actions.size());
     std::sort(actions.begin(), actions.end(), action_order);
-    write_rows(actions, train, test, options, counts);
+    write_rows(actions, train, valid.get(), test, options, counts);
   }
 
-  PrepareSummary summary;
   const TsvStats train_stats = train.finish();
+  const TsvStats valid_stats = valid ? valid->finish() : TsvStats{};
   const TsvStats test_stats = test.finish();
   summary.train_rows = train_stats.rows;
+  summary.valid_rows = valid_stats.rows;
   summary.test_rows = test_stats.rows;
-  summary.files = {train.path().string(), test.path().string()};
+  summary.files = {train.path().string()};
+  if (valid) summary.files.push_back(valid->path().string());
+  summary.files.push_back(test.path().string());
 
-  nlohmann::ordered_json json;
-  json["dataset"] = "taobao";
-  json["source"] = file.string();
   json["rows"] = "one per page view (pv); fav, cart and buy actions only feed labels and histories";
   json["label"] = fmt::format(
       "1 if the same user favourites, carts or buys the same item at a time in [t, t + {}) s, t "
@@ -317,21 +482,30 @@ PrepareSummary prepare_taobao(const TaobaoOptions& options) {
   json["max_history"] = options.max_history;
   json["period"] = {options.period_start, options.period_end};
   json["test_days"] = options.test_days;
+  json["valid_days"] = options.valid_days;
+  const std::int64_t test_start = options.period_end - options.test_days * kDay;
+  const std::int64_t valid_start = test_start - options.valid_days * kDay;
   json["split"] = fmt::format(
-      "test: views at or after {} (the last test_days of the period); train: views whose label "
-      "window ends by then; views whose window would cross that cut or the period's end are "
-      "dropped",
-      options.period_end - options.test_days * kDay);
+      "test: views at or after {} (the last test_days of the period) whose label window ends by "
+      "the period's end; valid: views at or after {} (the valid_days before) whose window ends "
+      "by {}; train: views whose window ends by {}; views whose window would cross a cut are "
+      "dropped. Validation thus holds every user's views of the days just before test, as test "
+      "holds those of the last days",
+      test_start, valid_start, test_start, valid_start);
   json["user_fraction"] = options.user_fraction;
   json["buckets"] = {{"count", buckets.count()},
                      {"bucket_bytes", options.bucket_bytes},
                      {"largest_bucket_bytes", largest_bucket * sizeof(Action)}};
+  if (!read.skip_summary.empty()) summary.notes.push_back(read.skip_summary);
   json["counts"] = {{"lines", read.lines},
+                    {"skipped_lines", read.skipped},
+                    {"skipped_by_reason", read.skipped_by_reason},
                     {"out_of_period", read.out_of_period},
                     {"other_users", read.other_users},
                     {"views", counts.views},
                     {"views_dropped_window_censored", counts.censored}};
   json["files"]["train.tsv"] = describe_file(train_stats);
+  if (valid) json["files"]["valid.tsv"] = describe_file(valid_stats);
   json["files"]["test.tsv"] = describe_file(test_stats);
   json["columns"] = describe_columns(kColumns);
   summary.files.push_back(write_prepare_json(options.out, json).string());

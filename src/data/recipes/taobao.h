@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <string>
 
 #include "data/recipes/recipe_output.h"
 
@@ -22,12 +23,26 @@ struct TaobaoOptions {
   std::int64_t period_start = 1511539200;
   std::int64_t period_end = 1512316800;
   std::int64_t test_days = 1;   // the last test_days * 86400 s of the period are the test part
+  // The valid_days before the test part are the validation part, built like test: every user's
+  // views of those days, their label windows inside them. 0 writes no valid.tsv.
+  std::int64_t valid_days = 1;
   double user_fraction = 1.0;   // keep the users whose stable hash falls below it (a subsample)
   // Most bytes of actions (16 each) sorted in memory at once. A larger source is spread by a
   // hash of the user over temporary bucket files in out/taobao_buckets.tmp, one sorted and
   // written at a time; every user's actions share a bucket, so the rows are the same, only
   // the order of users in the files changes.
   std::size_t bucket_bytes = std::size_t{256} << 20;
+  // "click": a row per page view as described above. "next-item": the next-item task with
+  // sampled negatives (next_item_task.h) over every user's actions of the period (any
+  // behaviour) in time order; writes train, valid and test by each user's last pairs.
+  std::string task = "click";
+  // Malformed lines, as data.on_error in training: "fail" stops at the first with its file,
+  // line and column; "skip" leaves each out, counts it by reason and writes it to
+  // out/rejected_lines.txt, and still stops once more than max_skip_fraction of the lines were
+  // bad (a truncated last line, common at the end of a head of the log, is one line).
+  std::string on_error = "fail";
+  double max_skip_fraction = 0.01;
+  std::uint64_t seed = 1;  // next-item: seeds the negative draws
 };
 
 PrepareSummary prepare_taobao(const TaobaoOptions& options);

@@ -52,8 +52,13 @@ BehaviorLogSummary write_behavior_log(const std::filesystem::path& out, std::uin
   const auto path = out / "UserBehavior.csv";
   std::ofstream file(path, std::ios::binary | std::ios::trunc);
   if (!file) throw Error(fmt::format("cannot create {}", path.string()));
+  // Beside it, each view's planted probability, for the ceiling of a task built from the log.
+  const auto planted_path = out / "UserBehavior.planted.csv";
+  std::ofstream planted_file(planted_path, std::ios::binary | std::ios::trunc);
+  if (!planted_file) throw Error(fmt::format("cannot create {}", planted_path.string()));
+  planted_file << "user_id,item_id,timestamp,probability\n";
   BehaviorLogSummary summary;
-  std::string buffer;
+  std::string buffer, planted;
   const std::int64_t length = kPeriodEnd - kPeriodStart;
   for (std::uint32_t u = 0; u < timelines.size(); ++u) {
     const auto& timeline = timelines[u].events;
@@ -69,6 +74,7 @@ BehaviorLogSummary write_behavior_log(const std::filesystem::path& out, std::uin
       ++summary.views;
       const double p = engagement_probability(
           world, propensity, appeal, u, std::span<const recipes::TimelineEvent>(timeline.data(), k), e, params);
+      planted += fmt::format("{},{},{},{:.6f}\n", u + 1, e.item, times[k], p);
       if (rng.bernoulli(p)) {
         // A few minutes later, before the label window of one hour ends.
         const std::int64_t later = times[k] + 60 + static_cast<std::int64_t>(rng.below(1200));
@@ -78,11 +84,15 @@ BehaviorLogSummary write_behavior_log(const std::filesystem::path& out, std::uin
     }
     if (buffer.size() > (1u << 20)) {
       file << buffer;
+      planted_file << planted;
       buffer.clear();
+      planted.clear();
     }
   }
   file << buffer;
+  planted_file << planted;
   if (!file) throw Error(fmt::format("cannot write {}", path.string()));
+  if (!planted_file) throw Error(fmt::format("cannot write {}", planted_path.string()));
   return summary;
 }
 

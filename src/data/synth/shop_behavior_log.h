@@ -35,7 +35,9 @@ struct BehaviorLogSummary {
 };
 
 // Writes out/UserBehavior.csv from the world of `seed` and `events`; the same arguments give
-// the same bytes. Lines are sorted by user, then time.
+// the same bytes. Lines are sorted by user, then time. out/UserBehavior.planted.csv gives each
+// view's planted engagement probability (user_id,item_id,timestamp,probability), so the best
+// AUC of a task built from the log can be computed.
 BehaviorLogSummary write_behavior_log(const std::filesystem::path& out, std::uint64_t seed,
                                       std::size_t events);
 
