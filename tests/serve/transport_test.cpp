@@ -256,6 +256,28 @@ TEST_F(ServeTransport, ASecondServerOnTheSamePortIsRefused) {
   }
 }
 
+TEST_F(ServeTransport, TheDrainIsBoundedByTheDrainTimeout) {
+  serve::ServerOptions o = options();
+  o.read_timeout_s = 60;  // the stuck client alone would hold the drain for a minute
+  o.drain_timeout_s = 1;
+  auto server = std::make_unique<testing::RunningServer>(o);
+  const int stuck = testing::connect_loopback(server->port());
+  ASSERT_GE(stuck, 0);
+  testing::send_all(stuck, "POST /v1/score HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n{");
+  // Accepted and begun before the stop: the drain waits for it, up to the drain timeout.
+  for (int i = 0; i < 1000 && server->server().metrics().open_connections_now() < 1; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  std::thread stopper([&] { server.reset(); });  // stop() and wait for run() to return
+  // The server closes the stuck connection when the drain timeout passes (EOF here).
+  const std::string got = testing::receive(stuck, kPatience);
+  char byte = 0;
+  const ssize_t after = ::recv(stuck, &byte, 1, MSG_DONTWAIT);  // 0: closed; -1: still open
+  stopper.join();
+  ::close(stuck);
+  EXPECT_EQ(got, "");
+  EXPECT_EQ(after, 0) << "the connection was still open after the drain timeout";
+}
+
 TEST_F(ServeTransport, ModelDescriptionShowsAbsolutePathsOnlyToTheAdmin) {
   serve::ServerOptions o = options();
   o.admin_token = "sesame";
