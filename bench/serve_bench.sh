@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Latency and throughput of `heed serve` on loopback, driven by wrk: /v1/score requests of 100
 # candidates (one synth user with the longest history of the rows read) against the full demo
-# model (DIN, SENet, POSO), at 1, 4 and 16 connections. Prints p50/p99 latency and requests/s.
+# model (DIN, SENet, POSO), at 1, 4, 16, 64 and 256 connections (LEVELS). Prints p50/p99
+# latency, requests/s and errors (connect, read, write, timeout, non-2xx) per level.
 #
 #   bash bench/serve_bench.sh                 # synth data + a 1-epoch model in $WORK, then wrk
 #   MODEL=runs/x/model DATA=data/test.tsv bash bench/serve_bench.sh
@@ -9,7 +10,8 @@
 #     bash bench/serve_bench.sh   # the reference model (docs/performance.md) on one server thread
 #
 # Environment: BUILD (build folder, default build), WORK (default /tmp/heed_serve_bench),
-# DURATION (seconds per level, default 10), THREADS (server workers, default 16), PORT (8765),
+# DURATION (seconds per level, default 10), THREADS (scoring threads, default one per core),
+# LEVELS (connection counts, default "1 4 16 64 256"), PORT (8765),
 # REQUESTS (a bench/gen_data.py requests.tsv: its first 100 rows are the request, the columns
 # equal in all of them the user's).
 set -euo pipefail
@@ -17,7 +19,8 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 WORK=${WORK:-/tmp/heed_serve_bench}
 DURATION=${DURATION:-10}
-THREADS=${THREADS:-16}
+THREADS=${THREADS:-$(nproc)}
+LEVELS=${LEVELS:-1 4 16 64 256}
 PORT=${PORT:-8765}
 HEED="$BUILD/heed"
 [ -x "$HEED" ] || { echo "no $HEED: build heed first (bash scripts/build.sh)" >&2; exit 1; }
@@ -45,7 +48,10 @@ else
   python3 bench/serve_request.py "$DATA" 100 >"$WORK/body.json"
 fi
 
-"$HEED" serve "$MODEL" --port "$PORT" --threads "$THREADS" --no-watch 2>"$WORK/serve.log" &
+# Every connection of the highest level may have a request waiting: --max-queue lets them all
+# wait rather than get 503 (the shedding itself is tested, not benchmarked).
+"$HEED" serve "$MODEL" --port "$PORT" --threads "$THREADS" --max-queue 1024 --no-watch \
+  2>"$WORK/serve.log" &
 server=$!
 trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true' EXIT
 for _ in $(seq 100); do
@@ -56,7 +62,7 @@ curl -sf "http://127.0.0.1:$PORT/v1/score" --data-binary @"$WORK/body.json" | he
 echo
 
 echo "model $MODEL, 100 candidates per request, ${DURATION}s per level, $(nproc) cores, $THREADS server threads"
-for c in 1 4 16; do
+for c in $LEVELS; do
   t=$((c < 4 ? c : 4))
   printf 'connections=%-3s ' "$c"
   BODY_FILE="$WORK/body.json" wrk -t"$t" -c"$c" -d"${DURATION}s" --latency -s bench/serve_bench.lua \

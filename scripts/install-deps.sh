@@ -13,7 +13,8 @@ packages=(
   nlohmann-json3-dev     # metrics.json, synth.json, reports
   libfmt-dev             # message formatting
   libgtest-dev           # unit and integration tests
-  libcpp-httplib-dev     # the HTTP server of `heed serve` (and the client its tests use)
+  libboost1.81-dev       # Boost.Asio/Beast: the event-driven HTTP server of `heed serve`
+  libcpp-httplib-dev     # the HTTP client the serving tests use
   zlib1g-dev             # gzip-compressed inputs
   libcurl4-openssl-dev   # heed download: https/file transfers with resume
   libssl-dev             # heed download: SHA-256 / MD5 checksums (OpenSSL)

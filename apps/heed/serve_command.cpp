@@ -35,33 +35,65 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("model", options->model, "Model file (RUN_DIR/model)")->required();
   cmd->add_option("--host", options->host, "Address to listen on")->capture_default_str();
   cmd->add_option("--port", options->port, "Port (0: any free port, printed at start)")
+      ->check(CLI::Range(0, 65535))
       ->capture_default_str();
-  cmd->add_option("--threads", options->threads,
-                  "Worker threads, one connection each (0: one per core)")
+  cmd->add_option("--threads", options->threads, "Scoring threads (0: one per core)")
+      ->check(CLI::Range(0, 4096))
       ->capture_default_str();
-  cmd->add_option(
-         "--max-queue", options->max_queue,
-         "Connections that may wait for a worker; beyond, requests get 503 with Retry-After")
+  cmd->add_option("--max-queue", options->max_queue,
+                  "Requests that may wait for a scoring thread; beyond, 503 with Retry-After")
       ->capture_default_str();
-  cmd->add_option("--max-body-bytes", options->max_body_bytes, "Largest request body (413 beyond)")
+  cmd->add_option("--max-connections", options->max_connections,
+                  "Open client connections; beyond, 503 with Retry-After")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--max-head-bytes", options->max_head_bytes,
+                  "Largest request line and headers (431 beyond)")
+      ->check(CLI::Range(std::size_t{256}, std::size_t{1} << 30))
+      ->capture_default_str();
+  cmd->add_option("--max-body-bytes", options->max_body_bytes,
+                  "Largest request body, checked against Content-Length before reading (413)")
+      ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cmd->add_option("--max-candidates", options->limits.max_candidates,
                   "Most candidates per /v1/score request")
+      ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cmd->add_option("--max-values", options->limits.max_values,
                   "Most values of one multi-valued or sequence field of a request")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--max-string-bytes", options->limits.max_string_bytes,
+                  "Longest JSON string of a /v1/score request (413 beyond)")
+      ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cmd->add_option("--max-rows", options->limits.max_rows, "Most rows per /v1/score_rows request")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  // Timeouts: positive seconds (a zero or negative one would turn the deadline off).
+  const auto seconds = CLI::Range(0.001, 86400.0);
+  cmd->add_option("--head-timeout", options->head_timeout_s,
+                  "Seconds a request head may take to arrive (also the keep-alive idle time)")
+      ->check(seconds)
       ->capture_default_str();
   cmd->add_option("--read-timeout", options->read_timeout_s,
-                  "Seconds a read may wait for the client (also the keep-alive idle time)")
+                  "Seconds a request body may take to arrive, once its head is read")
+      ->check(seconds)
       ->capture_default_str();
   cmd->add_option("--write-timeout", options->write_timeout_s,
-                  "Seconds a write may wait for the client")
+                  "Seconds an answer may take to be written to the client")
+      ->check(seconds)
+      ->capture_default_str();
+  cmd->add_option("--drain-timeout", options->drain_timeout_s,
+                  "On SIGTERM, seconds to wait for the requests already accepted")
+      ->check(seconds)
       ->capture_default_str();
   cmd->add_option("--admin-token", options->admin_token,
                   "Token POST /v1/reload must carry (unset: reload over HTTP is off)")
       ->envname("HEED_ADMIN_TOKEN");
+  cmd->add_option("--model-name", options->model_name,
+                  "The model's name in the Open Inference Protocol (/v2/models/NAME)")
+      ->capture_default_str();
   cmd->add_flag("--watch,!--no-watch", options->watch,
                 "Reload when the model file changes (checked every second)")
       ->capture_default_str();

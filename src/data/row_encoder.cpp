@@ -17,6 +17,15 @@ FeatureValueError not_a_number(std::size_t fi, const FeatureInfo& f, std::string
                            fmt::format("feature '{}' expects a number, found '{}'", f.name, text));
 }
 
+// A number the model cannot hold: its dense inputs are floats, so a value past float's range
+// would become infinite and score NaN.
+FeatureValueError out_of_range(std::size_t fi, const FeatureInfo& f, double value) {
+  return FeatureValueError(
+      fi, "numeric",
+      fmt::format("feature '{}' expects a finite number within +-{:g} (a float), found {}", f.name,
+                  static_cast<double>(std::numeric_limits<float>::max()), value));
+}
+
 }  // namespace
 
 std::string_view trim_spaces(std::string_view s) {
@@ -52,8 +61,8 @@ void RowEncoder::prepare(Dataset& data) const {
 void RowEncoder::add_number(std::size_t fi, double value, Dataset& data) const {
   const FeatureInfo& f = schema_.features[fi];
   HEED_CHECK(f.kind == FeatureKind::kNumeric, "feature '{}' is not numeric", f.name);
-  if (!std::isnan(value) && !std::isfinite(value))
-    throw not_a_number(fi, f, fmt::format("{}", value));
+  if (!std::isnan(value) && !(std::abs(value) <= std::numeric_limits<float>::max()))
+    throw out_of_range(fi, f, value);
   if (f.is_dense()) {
     data.dense[static_cast<std::size_t>(f.dense)].push_back(static_cast<float>(value));
     return;

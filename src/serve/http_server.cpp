@@ -3,26 +3,37 @@
 #include <toml++/toml.h>
 
 #include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <thread>
+#include <unordered_set>
 
 #include "config/config_loader.h"
 #include "core/error.h"
-#include "serve/admission_queue.h"
-#include "serve/httplib.h"
+#include "serve/inference_protocol.h"
 #include "serve/request_error.h"
 #include "serve/request_scorer.h"
+#include "serve/scoring_pool.h"
 
 namespace heed::serve {
 namespace {
 
 using Json = nlohmann::ordered_json;
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using Request = http::request<http::string_body>;
+using Response = http::response<http::string_body>;
 
 // Equal strings, in a time that depends on the expected token's length only.
 bool same_token(std::string_view given, std::string_view expected) {
@@ -37,7 +48,17 @@ Json identity(const ServedModel& m) {
   return {{"version", m.version()}, {"trained_at", m.trained_at()}};
 }
 
-Json describe_model(const ServedModel& m, const ServerOptions& options) {
+// Every string that is an absolute path becomes its last component (the file's name).
+void redact_paths(Json& j) {
+  if (j.is_string()) {
+    const std::string& text = j.get_ref<const std::string&>();
+    if (!text.empty() && text[0] == '/') j = std::filesystem::path(text).filename().string();
+  } else if (j.is_structured()) {
+    for (Json& child : j) redact_paths(child);
+  }
+}
+
+Json describe_model(const ServedModel& m, const ServerOptions& options, bool admin) {
   const Model& model = m.model();
   const Schema& schema = model.schema();
   Json fields = Json::array();
@@ -82,16 +103,31 @@ Json describe_model(const ServedModel& m, const ServerOptions& options) {
   config << toml::json_formatter{toml::parse(to_toml(model.config()))};
   Json out;
   out["model"] = identity(m);
-  out["model"]["path"] = m.path().string();
-  out["model"]["meta"] = Json::parse(m.meta().dump());
+  // Absolute paths say where the server's files live: only an admin sees them.
+  Json meta = Json::parse(m.meta().dump());
+  if (admin) {
+    out["model"]["path"] = m.path().string();
+  } else {
+    out["model"]["path"] = m.path().filename().string();
+    redact_paths(meta);
+  }
+  out["model"]["meta"] = std::move(meta);
   out["fields"] = std::move(fields);
   out["schema"] = std::move(described_schema);
   out["config"] = Json::parse(config.str());
   out["metrics"] = Json::parse(m.metrics().dump());
+  if (!admin) {
+    redact_paths(out["config"]);
+    redact_paths(out["metrics"]);
+  }
   out["limits"] = {{"max_candidates", options.limits.max_candidates},
                    {"max_values", options.limits.max_values},
                    {"max_rows", options.limits.max_rows},
-                   {"max_body_bytes", options.max_body_bytes}};
+                   {"max_string_bytes", options.limits.max_string_bytes},
+                   {"max_body_bytes", options.max_body_bytes},
+                   {"max_head_bytes", options.max_head_bytes},
+                   {"max_connections", options.max_connections},
+                   {"max_queue", options.max_queue}};
   return out;
 }
 
@@ -121,17 +157,102 @@ Json explanation_json(const ServedModel& m, const Explanation& e) {
   return out;
 }
 
-void set_json(httplib::Response& res, int status, const Json& body) {
-  res.status = status;
+Response json_response(int status, const Json& body) {
+  Response res{static_cast<http::status>(status), 11};
+  res.set(http::field::content_type, "application/json");
   // Replace, not throw: an error message may quote the invalid UTF-8 bytes a request sent.
-  res.set_content(body.dump(-1, ' ', false, Json::error_handler_t::replace), "application/json");
+  res.body() = body.dump(-1, ' ', false, Json::error_handler_t::replace);
+  return res;
+}
+
+std::string_view header(const Request& req, http::field name) {
+  const auto it = req.find(name);
+  return it == req.end() ? std::string_view() : std::string_view(it->value());
+}
+
+// The path of a request target, without its query.
+std::string_view path_of(const Request& req) {
+  const std::string_view target = req.target();
+  return target.substr(0, target.find('?'));
+}
+
+// A route: the methods it takes and whether it runs on a scoring thread (the cheap ones run on
+// the I/O thread, so /healthz and /metrics answer even when every worker is busy).
+struct Route {
+  std::string_view path;
+  http::verb method;
+  bool scoring;
+};
+constexpr Route kRoutes[] = {
+    {"/healthz", http::verb::get, false},
+    {"/v1/model", http::verb::get, false},
+    {"/metrics", http::verb::get, false},
+    {"/v1/score", http::verb::post, true},
+    {"/v1/score_rows", http::verb::post, true},
+    {"/v1/reload", http::verb::post, true},
+    // The Open Inference Protocol (KServe v2); {name} is the served model's --model-name.
+    {"/v2", http::verb::get, false},
+    {"/v2/health/live", http::verb::get, false},
+    {"/v2/health/ready", http::verb::get, false},
+    {"/v2/models/{name}", http::verb::get, false},
+    {"/v2/models/{name}/ready", http::verb::get, false},
+    {"/v2/models/{name}/infer", http::verb::post, true},
+};
+
+// The route template a path matches ("/v2/models/{name}/infer" for "/v2/models/heed/infer"),
+// with the model name it gives; the path itself when it names no model.
+std::string route_of(std::string_view path, std::string& name) {
+  constexpr std::string_view kModels = "/v2/models/";
+  name.clear();
+  if (path.substr(0, kModels.size()) != kModels) return std::string(path);
+  std::string_view rest = path.substr(kModels.size());
+  const std::size_t slash = rest.find('/');
+  name = std::string(rest.substr(0, slash));
+  if (slash == std::string_view::npos) return "/v2/models/{name}";
+  const std::string_view tail = rest.substr(slash);
+  if (tail == "/ready") return "/v2/models/{name}/ready";
+  if (tail == "/infer") return "/v2/models/{name}/infer";
+  return std::string(path);
+}
+
+auto to_duration(double seconds) {
+  return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double>(seconds));
 }
 
 }  // namespace
 
+void validate(const ServerOptions& o) {
+  auto positive = [](double seconds, const char* flag) {
+    if (!(seconds > 0) || !std::isfinite(seconds) || seconds > 86400.0 * 365)
+      throw Error(fmt::format("{} must be a number of seconds above 0, got {}", flag, seconds));
+  };
+  if (o.port < 0 || o.port > 65535)
+    throw Error(fmt::format("--port must be 0 (any free port) to 65535, got {}", o.port));
+  if (o.threads < 0 || o.threads > 4096)
+    throw Error(fmt::format("--threads must be 0 (one per core) to 4096, got {}", o.threads));
+  positive(o.head_timeout_s, "--head-timeout");
+  positive(o.read_timeout_s, "--read-timeout");
+  positive(o.write_timeout_s, "--write-timeout");
+  positive(o.drain_timeout_s, "--drain-timeout");
+  positive(o.watch_interval_s, "the watch interval");
+  auto at_least_one = [](std::size_t n, const char* flag) {
+    if (n == 0) throw Error(fmt::format("{} must be at least 1", flag));
+  };
+  at_least_one(o.max_connections, "--max-connections");
+  at_least_one(o.max_body_bytes, "--max-body-bytes");
+  at_least_one(o.limits.max_candidates, "--max-candidates");
+  at_least_one(o.limits.max_values, "--max-values");
+  at_least_one(o.limits.max_rows, "--max-rows");
+  at_least_one(o.limits.max_string_bytes, "--max-string-bytes");
+  if (o.max_head_bytes < 256)
+    throw Error(fmt::format("--max-head-bytes must be at least 256, got {}", o.max_head_bytes));
+}
+
+class Session;
+
 struct Server::Impl {
   ServerOptions options;
-  httplib::Server http;
   ServerMetrics metrics;
 
   mutable std::mutex model_mutex;
@@ -140,10 +261,24 @@ struct Server::Impl {
   std::mutex reload_mutex;
   FileStamp last_seen;  // of the last load tried (guarded by reload_mutex)
 
+  // The watcher thread waits on this; stop() wakes it.
   std::mutex stop_mutex;
   std::condition_variable stop_cv;
   bool stopping = false;  // guarded by stop_mutex
+
+  Server* server = nullptr;  // the owner (reload)
+
+  // Everything below is touched by the I/O thread only (run()'s). The sessions outlive the
+  // io_context: handlers it destroys may hold the last reference to a session.
+  std::unordered_set<Session*> sessions;
+  std::size_t over_capacity = 0;  // sessions accepted beyond max_connections, to get their 503
+  bool draining = false;
+  bool finished = false;  // run() has returned: the io_context is not to be stopped again
   bool bound = false;
+  asio::io_context io;
+  tcp::acceptor acceptor{io};
+  asio::steady_timer drain_timer{io};
+  std::unique_ptr<ScoringPool> pool;  // made by run()
 
   std::shared_ptr<const ServedModel> current() const {
     std::lock_guard<std::mutex> lock(model_mutex);
@@ -157,207 +292,442 @@ struct Server::Impl {
       std::fflush(stderr);
     }
   }
-  void refuse(httplib::Response& res, int status, const std::string& kind,
-              const std::string& message) {
+  Response refuse(int status, const std::string& kind, const std::string& message) {
     metrics.count_error(kind);
-    set_json(res, status, Json{{"error", kind}, {"message", message}});
+    return json_response(status, Json{{"error", kind}, {"message", message}});
   }
+  bool is_admin(const Request& req) const {
+    if (options.admin_token.empty()) return false;
+    std::string token;
+    const auto x_admin = req.find("X-Admin-Token");
+    if (x_admin != req.end()) token = std::string(x_admin->value());
+    const std::string_view authorization = header(req, http::field::authorization);
+    if (token.empty() && authorization.substr(0, 7) == "Bearer ")
+      token = std::string(authorization.substr(7));
+    return same_token(token, options.admin_token);
+  }
+
   // Runs a route's work: timed, counted in flight, every error answered as JSON.
   template <class Work>
-  void instrument(const httplib::Request& req, httplib::Response& res, Work&& work) {
+  Response instrument(std::string_view path, Work&& work) {
     const auto started = std::chrono::steady_clock::now();
     ++metrics.in_flight();
+    Response res;
     try {
-      work();
+      res = work();
     } catch (const RequestError& e) {
-      refuse(res, e.status(), e.kind(), e.what());
+      res = refuse(e.status(), e.kind(), e.what());
     } catch (const std::exception& e) {
-      log(fmt::format("internal error on {} {}: {}", req.method, req.path, e.what()));
-      refuse(res, 500, "internal", e.what());
+      log(fmt::format("internal error on {}: {}", path, e.what()));
+      res = refuse(500, "internal", e.what());
     }
     --metrics.in_flight();
     metrics.observe(
-        req.path,
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+        path, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    return res;
   }
+
+  Response answer(const Request& req, std::string_view path, const std::string& name,
+                  Server& server);
+  Json v2_metadata(const ServedModel& m) const;
+  void accept();
+  void begin_drain();
+  void session_closed(Session* session);
+  void finish_drain_if_done();
 };
+
+Json Server::Impl::v2_metadata(const ServedModel& m) const {
+  Json inputs = Json::array();
+  for (const RequestField& field : m.fields())
+    inputs.push_back(
+        {{"name", field.name}, {"datatype", tensor_datatype(m, field)}, {"shape", {-1}}});
+  return {{"name", options.model_name},
+          {"versions", {m.version()}},
+          {"platform", "heed"},
+          {"inputs", std::move(inputs)},
+          {"outputs", Json::array({{{"name", "score"}, {"datatype", "FP32"}, {"shape", {-1}}}})}};
+}
+
+Response Server::Impl::answer(const Request& req, std::string_view path, const std::string& name,
+                              Server& server) {
+  return instrument(path, [&]() -> Response {
+    if (path.substr(0, 11) == "/v2/models/" && name != options.model_name)
+      throw RequestError(404, "model_not_found",
+                         fmt::format("no model '{}' (this server serves '{}')", name,
+                                     options.model_name));
+    if (path == "/v2")
+      return json_response(200, Json{{"name", "heed"}, {"version", HEED_VERSION},
+                                     {"extensions", Json::array()}});
+    if (path == "/v2/health/live") return json_response(200, Json{{"live", true}});
+    if (path == "/v2/health/ready") return json_response(200, Json{{"ready", true}});
+    if (path == "/v2/models/{name}") return json_response(200, v2_metadata(*current()));
+    if (path == "/v2/models/{name}/ready")
+      return json_response(200, Json{{"name", options.model_name}, {"ready", true}});
+    if (path == "/v2/models/{name}/infer") {
+      const std::shared_ptr<const ServedModel> m = current();
+      const InferRequest infer = parse_infer_request(req.body(), *m, options.limits);
+      const EncodedRequest encoded = encode_request(infer.request, *m);
+      std::vector<float> scores;
+      {
+        ServedModel::Lease scorer = m->scorer();
+        scores = scorer->score(encoded);
+      }
+      metrics.add_candidates(scores.size());
+      Json out{{"model_name", options.model_name}, {"model_version", m->version()}};
+      if (!infer.id.empty()) out["id"] = infer.id;
+      out["outputs"] = Json::array({{{"name", "score"},
+                                     {"datatype", "FP32"},
+                                     {"shape", {scores.size()}},
+                                     {"data", scores}}});
+      return json_response(200, out);
+    }
+    if (path == "/healthz")
+      return json_response(200, Json{{"status", "ok"}, {"model", identity(*current())}});
+    if (path == "/v1/model") return json_response(200, describe_model(*current(), options, is_admin(req)));
+    if (path == "/metrics") {
+      const auto m = current();
+      Response res{http::status::ok, 11};
+      res.set(http::field::content_type, "text/plain; version=0.0.4");
+      res.body() = metrics.render(m->version(), m->trained_at());
+      return res;
+    }
+    if (path == "/v1/score") {
+      const std::shared_ptr<const ServedModel> m = current();  // kept to the end, whatever reloads
+      const ScoreRequest request = parse_score_request(req.body(), *m, options.limits);
+      const EncodedRequest encoded = encode_request(request, *m);
+      Explanation explanation;
+      std::vector<float> scores;
+      {
+        ServedModel::Lease scorer = m->scorer();
+        scores = scorer->score(encoded, request.explain ? &explanation : nullptr);
+      }
+      metrics.add_candidates(scores.size());
+      Json out{{"scores", scores}, {"model", identity(*m)}};
+      if (request.explain) out["explain"] = explanation_json(*m, explanation);
+      return json_response(200, out);
+    }
+    if (path == "/v1/score_rows") {
+      const std::shared_ptr<const ServedModel> m = current();
+      const EncodedRequest encoded = parse_rows(req.body(), *m, options.limits);
+      std::vector<float> scores;
+      {
+        ServedModel::Lease scorer = m->scorer();
+        scores = scorer->score(encoded);
+      }
+      metrics.add_candidates(scores.size());
+      return json_response(200, Json{{"scores", scores}, {"model", identity(*m)}});
+    }
+    if (path == "/v1/reload") {
+      if (options.admin_token.empty())
+        throw RequestError(403, "forbidden",
+                           "reloading over HTTP is off: start the server with "
+                           "--admin-token or HEED_ADMIN_TOKEN");
+      if (!is_admin(req))
+        throw RequestError(403, "forbidden",
+                           "a wrong or missing admin token (Authorization: Bearer TOKEN)");
+      const Reload r = server.reload("http");
+      if (!r.kind.empty()) throw RequestError(r.status, r.kind, r.message);
+      return json_response(
+          200, Json{{"reloaded", r.changed}, {"message", r.message}, {"model", identity(*current())}});
+    }
+    throw RequestError(404, "not_found", fmt::format("no endpoint {}", path));
+  });
+}
+
+// One client connection, driven by the I/O thread: reads a request head within the head
+// deadline, checks it, reads the body within the read deadline, hands the request to a scoring
+// thread (or answers at once), writes the answer within the write deadline, and starts over.
+// One request at a time per connection, so pipelined requests are answered in order; the bytes
+// of the next ones wait in `buffer_`.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(Server& server, Server::Impl& s, tcp::socket socket, bool over_capacity)
+      : server_(server), s_(s), socket_(std::move(socket)), timer_(s.io),
+        over_capacity_(over_capacity) {
+    s_.sessions.insert(this);
+    ++s_.metrics.open_connections();
+    if (over_capacity_) ++s_.over_capacity;
+  }
+  ~Session() {
+    if (over_capacity_) --s_.over_capacity;
+    --s_.metrics.open_connections();
+    s_.session_closed(this);
+  }
+
+  void start() {
+    beast::error_code ignored;
+    socket_.set_option(tcp::no_delay(true), ignored);
+    read_head();
+  }
+
+  // Waiting for a request that has not begun: nothing accepted is lost by closing it.
+  bool idle() const { return waiting_head_ && buffer_.size() == 0; }
+  void close() {
+    beast::error_code ignored;
+    timer_.cancel();
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+  }
+
+ private:
+  // Arms the deadline of the operation about to start; when it passes, the socket's pending
+  // operations are cancelled and their handler sees expired_ set.
+  void arm(double seconds) {
+    expired_ = false;
+    const unsigned generation = ++generation_;
+    timer_.expires_after(to_duration(seconds));
+    timer_.async_wait([self = shared_from_this(), generation](beast::error_code ec) {
+      if (ec || generation != self->generation_) return;
+      self->expired_ = true;
+      beast::error_code ignored;
+      self->socket_.cancel(ignored);
+    });
+  }
+  bool disarm() {
+    ++generation_;
+    timer_.cancel();
+    return expired_;
+  }
+
+  void read_head() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(s_.options.max_head_bytes));
+    parser_->body_limit(s_.options.max_body_bytes);
+    waiting_head_ = true;
+    // A connection beyond the cap only gets its 503: its head has a short while to come.
+    arm(over_capacity_ ? std::min(s_.options.head_timeout_s, 2.0) : s_.options.head_timeout_s);
+    http::async_read_header(socket_, buffer_, *parser_,
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                              self->on_head(ec);
+                            });
+  }
+
+  void on_head(beast::error_code ec) {
+    const bool expired = disarm();
+    waiting_head_ = false;
+    path_ = "other";
+    if (ec == http::error::header_limit)
+      return fail(431, "head_too_large",
+                  fmt::format("the request head is larger than the limit of {} bytes "
+                              "(--max-head-bytes)",
+                              s_.options.max_head_bytes));
+    if (ec == http::error::body_limit) return body_too_large();
+    if (ec) {
+      // Nothing begun (a closed or idle keep-alive connection, or a drain): just close.
+      if (buffer_.size() == 0 || ec == http::error::end_of_stream) return close();
+      if (expired)
+        return fail(408, "head_timeout",
+                    fmt::format("the request head did not arrive within {} s (--head-timeout)",
+                                s_.options.head_timeout_s));
+      if (ec == asio::error::operation_aborted || ec == asio::error::eof ||
+          ec == asio::error::connection_reset)
+        return close();
+      return fail(400, "bad_http", fmt::format("malformed HTTP request head: {}", ec.message()));
+    }
+    const Request& req = parser_->get();
+    path_ = std::string(path_of(req));
+    if (over_capacity_) {
+      Response res = s_.refuse(503, "overloaded",
+                               fmt::format("the server has {} connections open, its limit "
+                                           "(--max-connections); retry later",
+                                           s_.options.max_connections));
+      res.set(http::field::retry_after, "1");
+      return send(std::move(res), /*keep_alive=*/false);
+    }
+    if (const auto length = parser_->content_length();
+        length && *length > s_.options.max_body_bytes)
+      return body_too_large();
+    // curl and others wait for this before sending a body of more than a few KB.
+    if (beast::iequals(header(req, http::field::expect), "100-continue") &&
+        !parser_->is_done()) {
+      static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      arm(s_.options.write_timeout_s);
+      return asio::async_write(socket_, asio::buffer(kContinue),
+                               [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                                 if (self->disarm() || ec) return self->close();
+                                 self->read_body();
+                               });
+    }
+    read_body();
+  }
+
+  void read_body() {
+    if (parser_->is_done()) return dispatch();
+    arm(s_.options.read_timeout_s);
+    http::async_read(socket_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                       self->on_body(ec);
+                     });
+  }
+
+  void on_body(beast::error_code ec) {
+    const bool expired = disarm();
+    if (ec == http::error::body_limit) return body_too_large();
+    if (ec) {
+      const auto announced = parser_->content_length();
+      s_.metrics.count_error("incomplete_body");
+      const std::string message = fmt::format(
+          "the body ended or stalled before its {} bytes arrived (read timeout {} s)",
+          announced ? std::to_string(*announced) : std::string("announced"),
+          s_.options.read_timeout_s);
+      if (!expired && ec != http::error::partial_message && ec != http::error::end_of_stream &&
+          ec != asio::error::eof)
+        return close();  // reset or aborted: nobody to answer
+      Response res = json_response(400, Json{{"error", "incomplete_body"}, {"message", message}});
+      return send(std::move(res), false);
+    }
+    dispatch();
+  }
+
+  void dispatch() {
+    Request req = parser_->release();
+    const bool keep_alive = req.keep_alive();
+    path_ = route_of(path_, name_);
+    const Route* route = nullptr;
+    const Route* known = nullptr;
+    for (const Route& r : kRoutes) {
+      if (r.path != path_) continue;
+      known = &r;
+      if (r.method == req.method()) route = &r;
+    }
+    if (!route) {
+      Response res;
+      if (known) {
+        const bool post = known->method == http::verb::post;
+        res = s_.refuse(405, "method_not_allowed",
+                        fmt::format("{} takes {}, not {}", path_, post ? "POST" : "GET",
+                                    std::string(req.method_string())));
+        res.set(http::field::allow, post ? "POST" : "GET");
+      } else {
+        res = s_.refuse(404, "not_found",
+                        fmt::format("no endpoint {} (POST /v1/score, /v1/score_rows, /v1/reload, "
+                                    "/v2/models/NAME/infer; GET /healthz, /v1/model, /metrics, "
+                                    "/v2/health/live, /v2/health/ready, /v2/models/NAME)",
+                                    path_));
+      }
+      return send(std::move(res), keep_alive);
+    }
+    if (!route->scoring) return send(s_.answer(req, path_, name_, server_), keep_alive);
+    auto job = [self = shared_from_this(), req = std::move(req), keep_alive]() mutable {
+      Response res = self->s_.answer(req, self->path_, self->name_, self->server_);
+      // The session goes back to the I/O thread with the answer (and is released there).
+      Session* raw = self.get();
+      asio::post(raw->s_.io, [self = std::move(self), res = std::move(res), keep_alive]() mutable {
+        self->send(std::move(res), keep_alive);
+      });
+    };
+    if (!s_.pool->try_submit(std::move(job))) {
+      Response res = s_.refuse(
+          503, "overloaded",
+          fmt::format("every scoring thread is busy and {} requests wait (--max-queue); retry later",
+                      s_.options.max_queue));
+      res.set(http::field::retry_after, "1");
+      send(std::move(res), keep_alive);
+    }
+  }
+
+  void body_too_large() {
+    fail(413, "body_too_large",
+         fmt::format("the body is larger than the limit of {} bytes (--max-body-bytes)",
+                     s_.options.max_body_bytes));
+  }
+  // Refuses the request and closes the connection (what follows cannot be read as a request).
+  void fail(int status, const std::string& kind, const std::string& message) {
+    send(s_.refuse(status, kind, message), false);
+  }
+
+  void send(Response res, bool keep_alive) {
+    s_.metrics.count_request(path_, static_cast<int>(res.result_int()));
+    // While draining, a connection is kept only for requests it has already sent.
+    if (s_.draining && buffer_.size() == 0) keep_alive = false;
+    res.set(http::field::server, "heed");
+    res.keep_alive(keep_alive);
+    res.prepare_payload();
+    response_ = std::move(res);
+    arm(s_.options.write_timeout_s);
+    http::async_write(socket_, response_,
+                      [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
+                        const bool expired = self->disarm();
+                        if (ec || expired) return self->close();
+                        if (!keep_alive) return self->linger();
+                        self->read_head();
+                      });
+  }
+
+  // Closes after an answer, reading (and dropping) what the client still sends for a short
+  // while: closing a socket with unread bytes resets it, which may destroy the answer before
+  // the client reads it.
+  void linger() {
+    beast::error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_send, ignored);
+    arm(std::min(2.0, s_.options.read_timeout_s));
+    drain_input();
+  }
+  void drain_input() {
+    socket_.async_read_some(asio::buffer(scratch_),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->drained_ += n;
+                              if (ec || self->expired_ || self->drained_ > (1u << 20))
+                                return self->close();
+                              self->drain_input();
+                            });
+  }
+
+  Server& server_;
+  Server::Impl& s_;
+  tcp::socket socket_;
+  asio::steady_timer timer_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  Response response_;
+  std::string path_ = "other";  // the route template, or the path when none matches
+  std::string name_;            // the model a /v2/models/ path names
+  std::array<char, 4096> scratch_{};
+  std::size_t drained_ = 0;
+  unsigned generation_ = 0;
+  bool expired_ = false;
+  bool waiting_head_ = false;
+  bool over_capacity_;
+};
+
+void Server::Impl::session_closed(Session* session) {
+  sessions.erase(session);
+  finish_drain_if_done();
+}
+
+void Server::Impl::finish_drain_if_done() {
+  if (draining && !finished && sessions.empty()) io.stop();
+}
+
+void Server::Impl::begin_drain() {
+  if (draining) return;
+  draining = true;
+  beast::error_code ignored;
+  acceptor.close(ignored);  // new connections are refused from now on
+  // Idle connections hold no request: close them; the others finish what they began.
+  std::vector<Session*> idle;
+  for (Session* session : sessions)
+    if (session->idle()) idle.push_back(session);
+  for (Session* session : idle) session->close();
+  drain_timer.expires_after(to_duration(options.drain_timeout_s));
+  drain_timer.async_wait([this](beast::error_code ec) {
+    if (ec) return;
+    log(fmt::format("drain timeout ({} s): closing {} connections still open",
+                    options.drain_timeout_s, sessions.size()));
+    io.stop();
+  });
+  finish_drain_if_done();
+}
 
 Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>()) {
   Impl& s = *impl_;
   s.options = std::move(options);
+  s.server = this;
+  validate(s.options);
   s.model = ServedModel::load(s.options.model);
   s.last_seen = s.model->stamp();
   if (s.options.threads <= 0)
     s.options.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-
-  httplib::Server& http = s.http;
-  const auto seconds = [](double t) { return static_cast<time_t>(std::floor(t)); };
-  const auto micros = [](double t) {
-    return static_cast<time_t>(std::llround((t - std::floor(t)) * 1e6));
-  };
-  http.set_read_timeout(seconds(s.options.read_timeout_s), micros(s.options.read_timeout_s));
-  http.set_write_timeout(seconds(s.options.write_timeout_s), micros(s.options.write_timeout_s));
-  http.set_keep_alive_timeout(
-      std::max<time_t>(1, static_cast<time_t>(std::ceil(s.options.read_timeout_s))));
-  http.set_keep_alive_max_count(1000);
-  http.set_payload_max_length(s.options.max_body_bytes);
-  http.set_tcp_nodelay(true);
-  http.new_task_queue = [this] {
-    return new AdmissionQueue(static_cast<std::size_t>(impl_->options.threads),
-                              impl_->options.max_queue, impl_->metrics.queued());
-  };
-
-  // Every answer is counted once it is written (status codes the library sets included).
-  http.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
-    impl_->metrics.count_request(req.path, res.status);
-  });
-  // Over capacity: answered by a shedding thread without reading the body.
-  http.set_pre_routing_handler([this](const httplib::Request&, httplib::Response& res) {
-    if (!AdmissionQueue::shedding()) return httplib::Server::HandlerResponse::Unhandled;
-    res.set_header("Retry-After", "1");
-    res.set_header("Connection", "close");
-    impl_->refuse(res, 503, "overloaded", "the server is at capacity; retry later");
-    return httplib::Server::HandlerResponse::Handled;
-  });
-  // A keep-alive connection holds its worker between requests: while other connections wait
-  // for a worker, each answer closes its connection, so the client reconnects at the back of
-  // the queue and no connection starves behind a busy one (with fewer workers than clients).
-  http.set_post_routing_handler([this](const httplib::Request&, httplib::Response& res) {
-    if (impl_->metrics.queued_now() > 0) res.set_header("Connection", "close");
-  });
-  // Errors the library answers on its own (no route, a wrong method, a request head that is
-  // malformed or not finished within the read timeout) get a JSON body and a count like ours.
-  http.set_error_handler(httplib::Server::HandlerWithResponse(
-      [this](const httplib::Request& req, httplib::Response& res) {
-        if (!res.body.empty())
-          return httplib::Server::HandlerResponse::Unhandled;  // ours, already counted
-        Impl& s = *impl_;
-        if (res.status == 404 && ServerMetrics::endpoint_of(req.path) != "other") {
-          const bool post =
-              req.path == "/v1/score" || req.path == "/v1/score_rows" || req.path == "/v1/reload";
-          res.set_header("Allow", post ? "POST" : "GET");
-          s.refuse(res, 405, "method_not_allowed",
-                   fmt::format("{} takes {}, not {}", req.path, post ? "POST" : "GET", req.method));
-        } else if (res.status == 404) {
-          s.refuse(res, 404, "not_found",
-                   fmt::format("no endpoint {} (POST /v1/score, /v1/score_rows, /v1/reload; GET "
-                               "/healthz, /v1/model, /metrics)",
-                               req.path));
-        } else if (res.status == 413) {
-          s.refuse(res, 413, "body_too_large",
-                   fmt::format("the body is larger than the limit of {} bytes (--max-body-bytes)",
-                               s.options.max_body_bytes));
-        } else if (res.status == 400) {
-          s.refuse(res, 400, "bad_http", "malformed or incomplete HTTP request");
-        } else {
-          s.refuse(res, res.status, fmt::format("http_{}", res.status),
-                   fmt::format("HTTP status {}", res.status));
-        }
-        return httplib::Server::HandlerResponse::Handled;
-      }));
-
-  // Every route runs through this: timing, in-flight count, errors as JSON.
-  auto route = [this](auto handler) {
-    return [this, handler](const httplib::Request& req, httplib::Response& res) {
-      impl_->instrument(req, res, [&] { handler(req, res); });
-    };
-  };
-  // POST routes read their body themselves: within --max-body-bytes whatever the transfer
-  // encoding, and whatever the Content-Type (the library caps form-encoded bodies at 8 KiB).
-  auto post_route = [this](auto handler) {
-    return [this, handler](const httplib::Request& req, httplib::Response& res,
-                           const httplib::ContentReader& reader) {
-      impl_->instrument(req, res, [&] {
-        const std::size_t limit = impl_->options.max_body_bytes;
-        std::string body;
-        bool too_large = false;
-        // A POST with neither Content-Length nor Transfer-Encoding has no body (curl -X POST).
-        const bool has_body =
-            req.has_header("Content-Length") || req.has_header("Transfer-Encoding");
-        const bool complete = !has_body || reader([&](const char* data, std::size_t n) {
-          too_large = body.size() + n > limit;
-          if (!too_large) body.append(data, n);
-          return !too_large;
-        });
-        if (too_large || (!complete && res.status == 413))
-          throw RequestError(
-              413, "body_too_large",
-              fmt::format("the body is larger than the limit of {} bytes (--max-body-bytes)",
-                          limit));
-        if (!complete) {
-          const std::string announced = req.get_header_value("Content-Length");
-          throw RequestError(
-              400, "incomplete_body",
-              fmt::format("the body ended or stalled after {} of {} bytes (read timeout {} s)",
-                          body.size(), announced.empty() ? "the announced" : announced,
-                          impl_->options.read_timeout_s));
-        }
-        handler(req, body, res);
-      });
-    };
-  };
-
-  http.Get("/healthz", route([this](const httplib::Request&, httplib::Response& res) {
-             set_json(res, 200, Json{{"status", "ok"}, {"model", identity(*impl_->current())}});
-           }));
-  http.Get("/v1/model", route([this](const httplib::Request&, httplib::Response& res) {
-             set_json(res, 200, describe_model(*impl_->current(), impl_->options));
-           }));
-  http.Get("/metrics", route([this](const httplib::Request&, httplib::Response& res) {
-             const auto m = impl_->current();
-             res.set_content(impl_->metrics.render(m->version(), m->trained_at()),
-                             "text/plain; version=0.0.4");
-           }));
-  http.Post("/v1/score", post_route([this](const httplib::Request&, const std::string& body,
-                                           httplib::Response& res) {
-              const std::shared_ptr<const ServedModel> m =
-                  impl_->current();  // kept to the end, whatever reloads
-              const ScoreRequest request = parse_score_request(body, *m, impl_->options.limits);
-              const EncodedRequest encoded = encode_request(request, *m);
-              Explanation explanation;
-              std::vector<float> scores;
-              {
-                ServedModel::Lease scorer = m->scorer();
-                scores = scorer->score(encoded, request.explain ? &explanation : nullptr);
-              }
-              impl_->metrics.add_candidates(scores.size());
-              Json out{{"scores", scores}, {"model", identity(*m)}};
-              if (request.explain) out["explain"] = explanation_json(*m, explanation);
-              set_json(res, 200, out);
-            }));
-  http.Post("/v1/score_rows", post_route([this](const httplib::Request&, const std::string& body,
-                                                httplib::Response& res) {
-              const std::shared_ptr<const ServedModel> m = impl_->current();
-              const EncodedRequest encoded = parse_rows(body, *m, impl_->options.limits);
-              std::vector<float> scores;
-              {
-                ServedModel::Lease scorer = m->scorer();
-                scores = scorer->score(encoded);
-              }
-              impl_->metrics.add_candidates(scores.size());
-              set_json(res, 200, Json{{"scores", scores}, {"model", identity(*m)}});
-            }));
-  http.Post("/v1/reload", post_route([this](const httplib::Request& req, const std::string&,
-                                            httplib::Response& res) {
-              Impl& s = *impl_;
-              if (s.options.admin_token.empty())
-                throw RequestError(403, "forbidden",
-                                   "reloading over HTTP is off: start the server with "
-                                   "--admin-token or HEED_ADMIN_TOKEN");
-              std::string token = req.get_header_value("X-Admin-Token");
-              const std::string authorization = req.get_header_value("Authorization");
-              if (token.empty() && authorization.rfind("Bearer ", 0) == 0)
-                token = authorization.substr(7);
-              if (!same_token(token, s.options.admin_token))
-                throw RequestError(403, "forbidden",
-                                   "a wrong or missing admin token (Authorization: Bearer TOKEN)");
-              const Reload r = reload("http");
-              if (!r.kind.empty()) throw RequestError(r.status, r.kind, r.message);
-              set_json(res, 200,
-                       Json{{"reloaded", r.changed},
-                            {"message", r.message},
-                            {"model", identity(*s.current())}});
-            }));
 }
 
 Server::~Server() {
@@ -373,32 +743,68 @@ const ServerMetrics& Server::metrics() const {
 
 int Server::bind() {
   Impl& s = *impl_;
-  int port = s.options.port;
-  if (port == 0) {
-    port = s.http.bind_to_any_port(s.options.host);
-  } else if (!s.http.bind_to_port(s.options.host, port)) {
-    port = -1;
+  beast::error_code ec;
+  const auto address = asio::ip::make_address(s.options.host, ec);
+  if (ec)
+    throw Error(fmt::format("cannot listen on {}: not an IP address of this machine ({})",
+                            s.options.host, ec.message()));
+  const tcp::endpoint endpoint(address, static_cast<unsigned short>(s.options.port));
+  s.acceptor.open(endpoint.protocol(), ec);
+  // SO_REUSEADDR lets a restarted server bind while old connections linger in TIME_WAIT; on
+  // Linux it never lets two servers listen on one port (SO_REUSEPORT would: not set).
+  if (!ec) s.acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) s.acceptor.bind(endpoint, ec);
+  if (!ec) s.acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    beast::error_code ignored;
+    s.acceptor.close(ignored);
+    throw Error(fmt::format("cannot listen on {}:{}: {}{}", s.options.host, s.options.port,
+                            ec.message(),
+                            ec == asio::error::address_in_use
+                                ? " (another process listens on this port: stop it or pick "
+                                  "another with --port)"
+                                : ""));
   }
-  if (port <= 0)
-    throw Error(fmt::format(
-        "cannot listen on {}:{} (is the port taken, or the address not this machine's?)",
-        s.options.host, s.options.port));
   s.bound = true;
-  return port;
+  return s.acceptor.local_endpoint().port();
+}
+
+void Server::Impl::accept() {
+  acceptor.async_accept([this](beast::error_code ec, tcp::socket socket) {
+    if (draining || !acceptor.is_open()) return;
+    if (!ec) {
+      // Beyond the cap a connection still gets its 503 (up to a small number of them at once);
+      // past that it is closed at once.
+      const bool over = sessions.size() >= options.max_connections;
+      if (over && over_capacity >= 64) {
+        beast::error_code ignored;
+        socket.close(ignored);
+        metrics.count_error("overloaded");
+      } else {
+        std::make_shared<Session>(*server, *this, std::move(socket), over)->start();
+      }
+    } else if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space) {
+      // Out of file descriptors: wait a moment rather than spin.
+      log(fmt::format("accept: {}", ec.message()));
+      auto pause = std::make_shared<asio::steady_timer>(io, std::chrono::milliseconds(100));
+      pause->async_wait([this, pause](beast::error_code) { accept(); });
+      return;
+    }
+    accept();
+  });
 }
 
 void Server::run() {
   Impl& s = *impl_;
   if (!s.bound) bind();
-  std::atomic<bool> listening_done{false};
-  // The control thread: polls the model file while serving, then turns stop() into the
-  // library's stop (which only works once the listen loop runs, so it waits for that).
-  std::thread control([this, &listening_done] {
+  s.pool = std::make_unique<ScoringPool>(static_cast<std::size_t>(s.options.threads),
+                                         s.options.max_queue, s.metrics.queued());
+  // The watcher thread polls the model file while serving; stop() wakes it.
+  std::thread watcher([this] {
     Impl& s = *impl_;
-    const auto interval = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-        std::chrono::duration<double>(s.options.watch_interval_s));
     std::unique_lock<std::mutex> lock(s.stop_mutex);
-    while (!s.stop_cv.wait_for(lock, interval, [&] { return s.stopping; })) {
+    while (!s.stop_cv.wait_for(lock, to_duration(s.options.watch_interval_s),
+                               [&] { return s.stopping; })) {
       if (!s.options.watch) continue;
       lock.unlock();
       FileStamp now;
@@ -410,23 +816,27 @@ void Server::run() {
       if (changed) reload("watch");
       lock.lock();
     }
-    lock.unlock();
-    while (!listening_done) {
-      if (s.http.is_running()) {
-        s.http.stop();
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
+    // Then the I/O thread drains.
+    asio::post(s.io, [&s] { s.begin_drain(); });
   });
-  s.http.listen_after_bind();  // returns once stopped, after the workers finished what they had
-  listening_done = true;
+  const auto keep_running = asio::make_work_guard(s.io);
+  s.accept();
+  s.io.run();  // returns once drained (or the drain timeout passed)
   {
     std::lock_guard<std::mutex> lock(s.stop_mutex);
     s.stopping = true;
   }
   s.stop_cv.notify_all();
-  control.join();
+  watcher.join();
+  // What is left after a drain timeout: the scoring threads finish their jobs, then every
+  // connection still open is closed and its handlers run to their end.
+  s.pool->finish();
+  std::vector<Session*> left(s.sessions.begin(), s.sessions.end());
+  for (Session* session : left) session->close();
+  s.io.restart();
+  while (!s.sessions.empty() && s.io.poll() > 0) {
+  }
+  s.finished = true;
 }
 
 void Server::stop() {

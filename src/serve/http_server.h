@@ -1,8 +1,10 @@
 #pragma once
-// `heed serve`: the HTTP scoring server (cpp-httplib). Endpoints, limits, reload and metrics
-// are described in docs/serving.md. The model is shared read-only by every worker; each request
-// borrows a scorer (with its workspace) from the model's pool, and keeps the model it started
-// with even when a reload swaps in another.
+// `heed serve`: the HTTP scoring server. One I/O thread (Boost.Asio/Beast) reads and writes
+// every connection without blocking; a fixed pool of scoring threads runs the requests once they
+// are read, so an idle or slow client costs a socket, never a worker. Endpoints, limits, reload
+// and metrics are described in docs/serving.md. The model is shared read-only by every worker;
+// each request borrows a scorer (with its workspace) from the model's pool, and keeps the model
+// it started with even when a reload swaps in another.
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -18,17 +20,26 @@ struct ServerOptions {
   std::filesystem::path model;  // RUN_DIR/model
   std::string host = "127.0.0.1";
   int port = 8080;             // 0: any free port (bind() says which)
-  int threads = 0;             // workers, one connection each; 0: one per core
-  std::size_t max_queue = 64;  // accepted connections waiting for a worker
-  std::size_t max_body_bytes = 4u << 20;
+  int threads = 0;             // scoring threads; 0: one per core
+  std::size_t max_queue = 64;  // requests read and waiting for a scoring thread (503 beyond)
+  std::size_t max_connections = 1024;  // open client connections (503 beyond)
+  std::size_t max_head_bytes = 16u << 10;  // request line and headers (431 beyond)
+  std::size_t max_body_bytes = 4u << 20;   // checked against Content-Length before reading
   Limits limits;
-  double read_timeout_s = 5.0;  // also how long an idle keep-alive connection is kept
+  double head_timeout_s = 5.0;  // a request head must arrive within this (idle keep-alive too)
+  double read_timeout_s = 5.0;  // a request body must arrive within this, once the head is read
   double write_timeout_s = 5.0;
-  std::string admin_token;  // empty: POST /v1/reload is refused
+  double drain_timeout_s = 30.0;  // on stop(): longest wait for the requests already accepted
+  std::string admin_token;  // empty: POST /v1/reload is refused, /v1/model shows no paths
+  std::string model_name = "heed";  // the model's name in the Open Inference Protocol (/v2)
   bool watch = true;        // reload when the model file changes
   double watch_interval_s = 1.0;
   std::function<void(const std::string&)> log;  // one line per event; default: standard error
 };
+
+// Throws heed::Error naming the first option out of range (a port past 65535, a timeout that
+// is not a positive number, a limit of 0, ...).
+void validate(const ServerOptions& options);
 
 class Server {
  public:
@@ -40,10 +51,11 @@ class Server {
 
   // Binds host:port and returns the port; throws heed::Error when it cannot.
   int bind();
-  // Serves until stop(): then accepts nothing more, answers the requests already accepted and
-  // returns.
+  // Serves until stop(): then accepts nothing more, closes idle connections, answers every
+  // request already accepted (within the drain timeout) and returns.
   void run();
   // Thread-safe and idempotent (not async-signal-safe: call it from a thread, not a handler).
+  // Takes effect once run() runs, even when called before.
   void stop();
 
   std::shared_ptr<const ServedModel> model() const;
@@ -59,6 +71,7 @@ class Server {
   Reload reload(const std::string& trigger);
 
  private:
+  friend class Session;  // one client connection (http_server.cpp)
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

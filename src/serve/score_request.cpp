@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "data/dataset_loader.h"
@@ -14,7 +15,7 @@ namespace {
 using Json = nlohmann::json;
 
 // Deepest legitimate nesting: body -> candidates -> candidate -> list of values.
-constexpr int kMaxDepth = 4;
+constexpr std::size_t kMaxDepth = 4;
 
 std::string where_of(std::optional<std::size_t> candidate) {
   return candidate ? fmt::format("candidates[{}]", *candidate) : std::string("user");
@@ -70,8 +71,10 @@ std::size_t count_values(const ServedModel& model, const RequestField& field,
   return most;
 }
 
-RawValue parse_value(const Json& v, const ServedModel& model, const RequestField& field,
-                     const Limits& limits, const std::string& where) {
+}  // namespace
+
+RawValue parse_field_value(const Json& v, const ServedModel& model, const RequestField& field,
+                           const Limits& limits, const std::string& where) {
   const bool lists = all_lists(model, field);
   auto wrong = [&]() {
     return RequestError(
@@ -129,6 +132,8 @@ RawValue parse_value(const Json& v, const ServedModel& model, const RequestField
   }
 }
 
+namespace {
+
 // The fields of one object ("user" or a candidate), per field of the model.
 std::vector<std::optional<RawValue>> parse_fields(const Json& object, const ServedModel& model,
                                                   const Limits& limits,
@@ -146,7 +151,7 @@ std::vector<std::optional<RawValue>> parse_fields(const Json& object, const Serv
                                      where_of(candidate), name, model.field_list()));
     const RequestField& field = model.fields()[static_cast<std::size_t>(index)];
     values[static_cast<std::size_t>(index)] =
-        parse_value(value, model, field, limits, field_where(candidate, name));
+        parse_field_value(value, model, field, limits, field_where(candidate, name));
   }
   return values;
 }
@@ -196,18 +201,170 @@ void encode_row(const ServedModel& model, std::optional<std::size_t> candidate, 
   }
 }
 
+
+// Builds the body's JSON tree in one pass, refusing it as soon as it breaks a limit: nesting,
+// candidates, values per list, string length, unknown or repeated fields. Every event costs
+// O(1) (plus the bytes of its string), so the parse is linear in the body and a body far over a
+// limit is refused after reading just past the limit (a million empty candidates stop at
+// candidate max_candidates + 1).
+class LimitedJsonReader {
+ public:
+  LimitedJsonReader(Json& root, const ServedModel& model, const Limits& limits)
+      : dom_(root, /*allow_exceptions=*/true), model_(model), limits_(limits) {}
+
+  bool null() { return value() && dom_.null(); }
+  bool boolean(bool v) { return value() && dom_.boolean(v); }
+  bool number_integer(Json::number_integer_t v) { return value() && dom_.number_integer(v); }
+  bool number_unsigned(Json::number_unsigned_t v) { return value() && dom_.number_unsigned(v); }
+  bool number_float(Json::number_float_t v, const Json::string_t& raw) {
+    return value() && dom_.number_float(v, raw);
+  }
+  bool string(Json::string_t& v) {
+    value();
+    if (v.size() > limits_.max_string_bytes)
+      throw RequestError(413, "value_too_long",
+                         fmt::format("{}: a string of {} bytes, more than the limit of {} "
+                                     "(--max-string-bytes)",
+                                     where(), v.size(), limits_.max_string_bytes));
+    return dom_.string(v);
+  }
+  bool binary(Json::binary_t& v) { return value() && dom_.binary(v); }
+
+  bool start_object(std::size_t n) {
+    const Role role = child_role(/*object=*/true);
+    if (role == Role::kOther)
+      throw RequestError(400, "wrong_type",
+                         fmt::format("{}: expected a value, found an object", where()));
+    open(role);
+    if (role == Role::kFields) frames_.back().seen.assign(model_.fields().size(), 0);
+    return dom_.start_object(n);
+  }
+  bool key(Json::string_t& name) {
+    Frame& frame = frames_.back();
+    frame.key = name;
+    if (frame.role == Role::kRoot) {
+      if (name != "user" && name != "candidates" && name != "explain")
+        throw RequestError(
+            400, "unknown_field",
+            fmt::format("unknown field '{}' (expected user, candidates, explain)", name));
+    } else {
+      const int index = model_.field_index(name);
+      const std::string owner = where_frames(frames_.size());
+      if (index < 0)
+        throw RequestError(400, "unknown_field",
+                           fmt::format("{}: unknown field '{}' (the model reads: {})", owner, name,
+                                       model_.field_list()));
+      if (frame.seen[static_cast<std::size_t>(index)]++)
+        throw RequestError(400, "conflicting_field",
+                           fmt::format("{}.{}: given twice in one object", owner, name));
+    }
+    return dom_.key(name);
+  }
+  bool end_object() {
+    frames_.pop_back();
+    return dom_.end_object();
+  }
+  bool start_array(std::size_t n) {
+    const Role role = child_role(/*object=*/false);
+    if (frames_.empty())
+      throw RequestError(400, "wrong_type", "the body must be a JSON object, found an array");
+    open(role);
+    return dom_.start_array(n);
+  }
+  bool end_array() {
+    frames_.pop_back();
+    return dom_.end_array();
+  }
+  bool parse_error(std::size_t position, const std::string& token,
+                   const nlohmann::detail::exception& e) {
+    // A number past double's range (1e400) names the value it was given for.
+    if (e.id == 406)
+      throw RequestError(400, "bad_value",
+                         fmt::format("{}: the number {} is out of range", where(), token));
+    return dom_.parse_error(position, token, e);
+  }
+
+ private:
+  enum class Role { kRoot, kFields, kCandidates, kList, kOther };
+  struct Frame {
+    Role role;
+    bool array;
+    std::size_t count = 0;  // arrays: elements so far
+    std::string key;        // objects: the current key
+    std::vector<char> seen;  // kFields: fields given so far
+  };
+
+  // The role of a container opening at the current position.
+  Role child_role(bool object) const {
+    if (frames_.empty()) return object ? Role::kRoot : Role::kOther;
+    const Frame& parent = frames_.back();
+    if (parent.role == Role::kRoot && object && parent.key == "user") return Role::kFields;
+    if (parent.role == Role::kRoot && !object && parent.key == "candidates")
+      return Role::kCandidates;
+    if (parent.role == Role::kCandidates && object) return Role::kFields;
+    if (parent.role == Role::kFields && !object) return Role::kList;
+    return Role::kOther;
+  }
+  void open(Role role) {
+    value();
+    if (frames_.size() + 1 > kMaxDepth)
+      throw RequestError(400, "bad_json",
+                         fmt::format("the body nests deeper than {} levels", kMaxDepth));
+    // Objects are only the body, "user" and the candidates; every other container is an array.
+    frames_.push_back(Frame{role, role != Role::kRoot && role != Role::kFields, 0, {}, {}});
+  }
+  // Counts an element of the enclosing array against its limit.
+  bool value() {
+    if (frames_.empty() || !frames_.back().array) return true;
+    Frame& frame = frames_.back();
+    ++frame.count;
+    if (frame.role == Role::kCandidates && frame.count > limits_.max_candidates)
+      throw RequestError(413, "too_many_candidates",
+                         fmt::format("candidates: more than the limit of {} candidates "
+                                     "(--max-candidates)",
+                                     limits_.max_candidates));
+    if (frame.role != Role::kCandidates && frame.count > limits_.max_values)
+      throw RequestError(413, "too_many_values",
+                         fmt::format("{}: more than the limit of {} values (--max-values)",
+                                     where_frames(frames_.size()), limits_.max_values));
+    return true;
+  }
+  // Where the first `n` frames lead: "user", "candidates[3]", "candidates[3].history".
+  std::string where_frames(std::size_t n) const {
+    std::string out;
+    for (std::size_t i = 0; i + 1 < n; ++i) {
+      const Frame& f = frames_[i];
+      if (f.array) {
+        out += fmt::format("[{}]", f.count - 1);
+      } else {
+        if (!out.empty()) out += '.';
+        out += f.key;
+      }
+    }
+    return out.empty() ? std::string("body") : out;
+  }
+  // Where the value being read is.
+  std::string where() const {
+    if (frames_.empty()) return "body";
+    std::string out = where_frames(frames_.size());
+    const Frame& f = frames_.back();
+    if (f.array) return out + fmt::format("[{}]", f.count - 1);
+    return out == "body" ? f.key : out + "." + f.key;
+  }
+
+  nlohmann::detail::json_sax_dom_parser<Json> dom_;
+  const ServedModel& model_;
+  const Limits& limits_;
+  std::vector<Frame> frames_;
+};
 }  // namespace
 
 ScoreRequest parse_score_request(std::string_view body, const ServedModel& model,
                                  const Limits& limits) {
   Json root;
   try {
-    root = Json::parse(body.begin(), body.end(), [](int depth, Json::parse_event_t, Json&) {
-      if (depth > kMaxDepth)
-        throw RequestError(400, "bad_json",
-                           fmt::format("the body nests deeper than {} levels", kMaxDepth));
-      return true;
-    });
+    LimitedJsonReader reader(root, model, limits);
+    Json::sax_parse(body.begin(), body.end(), &reader);
   } catch (const Json::exception& e) {
     throw RequestError(400, "bad_json", fmt::format("the body is not valid JSON: {}", e.what()));
   }
@@ -247,6 +404,8 @@ ScoreRequest parse_score_request(std::string_view body, const ServedModel& model
                      ? parse_fields(root["user"], model, limits, std::nullopt)
                      : std::vector<std::optional<RawValue>>(model.fields().size());
   request.candidates.reserve(candidates.size());
+  // Every missing field is reported at once, per field with the candidates that lack it.
+  std::vector<std::vector<std::size_t>> missing(model.fields().size());
   for (std::size_t i = 0; i < candidates.size(); ++i) {
     request.candidates.push_back(parse_fields(candidates[i], model, limits, i));
     for (std::size_t c = 0; c < model.fields().size(); ++c) {
@@ -257,14 +416,31 @@ ScoreRequest parse_score_request(std::string_view body, const ServedModel& model
             400, "conflicting_field",
             fmt::format("candidates[{}].{}: also given in user (give a field in one place)", i,
                         model.fields()[c].name));
-      if (!in_user && !here)
-        throw RequestError(
-            400, "missing_field",
-            fmt::format(
-                "candidates[{}]: missing field '{}' (give it in user or in every candidate)", i,
-                model.fields()[c].name));
+      if (!in_user && !here) missing[c].push_back(i);
     }
   }
+  std::vector<std::string> lacking;
+  for (std::size_t c = 0; c < missing.size(); ++c) {
+    if (missing[c].empty()) continue;
+    const std::size_t n = missing[c].size();
+    std::string which;
+    if (n == candidates.size()) {
+      which = "every candidate";
+    } else {
+      constexpr std::size_t kListed = 10;  // the message stays short whatever the request
+      std::vector<std::string> shown;
+      for (std::size_t k = 0; k < std::min(n, kListed); ++k)
+        shown.push_back(std::to_string(missing[c][k]));
+      which = fmt::format("candidates {}{}", fmt::join(shown, ", "),
+                          n > kListed ? fmt::format(" and {} more", n - kListed) : "");
+    }
+    lacking.push_back(fmt::format("'{}' (missing in {})", model.fields()[c].name, which));
+  }
+  if (!lacking.empty())
+    throw RequestError(
+        400, "missing_field",
+        fmt::format("missing field{} {} (give each in user or in every candidate)",
+                    lacking.size() > 1 ? "s" : "", fmt::join(lacking, ", ")));
   return request;
 }
 

@@ -13,6 +13,7 @@
 //
 // Both end as rows encoded by the RowEncoder that training uses, so a value means the same in a
 // request as in a file.
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,6 +28,7 @@ struct Limits {
   std::size_t max_candidates = 1000;  // per /v1/score request
   std::size_t max_values = 1000;      // per multi-valued or sequence field (score_rows: as kept)
   std::size_t max_rows = 10000;       // per /v1/score_rows request
+  std::size_t max_string_bytes = 1u << 16;  // one JSON string (a value, or a list in one string)
 };
 
 // One field's value as the request gave it.
@@ -43,6 +45,12 @@ struct ScoreRequest {
   std::vector<std::vector<std::optional<RawValue>>> candidates;  // per candidate, per field
   bool explain = false;
 };
+
+// One field's value from its JSON form (`where` names it in errors): a string, a number, an
+// array of values or null, as the field accepts. Throws RequestError.
+RawValue parse_field_value(const nlohmann::json& value, const ServedModel& model,
+                           const RequestField& field, const Limits& limits,
+                           const std::string& where);
 
 // Throws RequestError for malformed JSON, wrong types, unknown, missing or doubly given fields,
 // an empty candidate list and anything over the limits.

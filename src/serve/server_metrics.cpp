@@ -23,7 +23,9 @@ std::string escape(std::string_view s) {
 
 std::string_view ServerMetrics::endpoint_of(std::string_view path) {
   for (std::string_view known :
-       {"/v1/score", "/v1/score_rows", "/v1/model", "/v1/reload", "/healthz", "/metrics"})
+       {"/v1/score", "/v1/score_rows", "/v1/model", "/v1/reload", "/healthz", "/metrics", "/v2",
+        "/v2/health/live", "/v2/health/ready", "/v2/models/{name}", "/v2/models/{name}/ready",
+        "/v2/models/{name}/infer"})
     if (path == known) return known;
   return "other";
 }
@@ -98,9 +100,12 @@ std::string ServerMetrics::render(const std::string& version, const std::string&
   out += "# HELP heed_http_in_flight_requests Requests being handled now.\n";
   out += "# TYPE heed_http_in_flight_requests gauge\n";
   out += fmt::format("heed_http_in_flight_requests {}\n", in_flight_.load());
-  out += "# HELP heed_http_queued_connections Connections accepted and waiting for a worker.\n";
-  out += "# TYPE heed_http_queued_connections gauge\n";
-  out += fmt::format("heed_http_queued_connections {}\n", queued_.load());
+  out += "# HELP heed_http_queued_requests Requests read and waiting for a scoring thread.\n";
+  out += "# TYPE heed_http_queued_requests gauge\n";
+  out += fmt::format("heed_http_queued_requests {}\n", queued_.load());
+  out += "# HELP heed_http_open_connections Client connections open now.\n";
+  out += "# TYPE heed_http_open_connections gauge\n";
+  out += fmt::format("heed_http_open_connections {}\n", open_.load());
   out += "# HELP heed_candidates_scored_total Candidates (and rows) scored.\n";
   out += "# TYPE heed_candidates_scored_total counter\n";
   out += fmt::format("heed_candidates_scored_total {}\n", candidates_.load());

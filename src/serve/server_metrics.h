@@ -5,7 +5,8 @@
 //   heed_http_request_errors_total{kind}                counter, one kind per refusal reason
 //   heed_http_request_duration_seconds{endpoint}        histogram (_bucket{le}, _sum, _count)
 //   heed_http_in_flight_requests                        gauge
-//   heed_http_queued_connections                        gauge: accepted, waiting for a worker
+//   heed_http_queued_requests                           gauge: read, waiting for a scoring thread
+//   heed_http_open_connections                          gauge
 //   heed_candidates_scored_total                        counter
 //   heed_model_info{version, trained_at}                gauge, 1 for the model being served
 //   heed_model_reloads_total{trigger, result}           counter: trigger http|watch, result
@@ -37,7 +38,9 @@ class ServerMetrics {
   void add_candidates(std::size_t n) { candidates_ += n; }
   std::atomic<long>& in_flight() { return in_flight_; }
   std::atomic<long>& queued() { return queued_; }
-  long queued_now() const { return queued_.load(); }  // connections waiting for a worker
+  long queued_now() const { return queued_.load(); }  // requests waiting for a scoring thread
+  std::atomic<long>& open_connections() { return open_; }
+  long open_connections_now() const { return open_.load(); }
 
   // How many requests got `status` / errors of `kind` so far (for tests and logs).
   std::uint64_t requests(std::string_view path, int status) const;
@@ -57,7 +60,7 @@ class ServerMetrics {
   std::map<std::string, Histogram> latency_;
   std::map<std::pair<std::string, std::string>, std::uint64_t> reloads_;
   std::atomic<std::uint64_t> candidates_{0};
-  std::atomic<long> in_flight_{0}, queued_{0};
+  std::atomic<long> in_flight_{0}, queued_{0}, open_{0};
 };
 
 }  // namespace heed::serve

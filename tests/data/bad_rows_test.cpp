@@ -61,6 +61,11 @@ std::vector<BadCase> bad_cases() {
                    "label must be 0 or 1, found '2'"});
   cases.push_back({"numeric", row_between("1\tc\tz\tcheap\n"), "rows.tsv", "numeric",
                    "rows.tsv:3: column 4 (price)", "'cheap'"});
+  // Past float's range (the model's dense inputs are floats): an error, never a NaN score.
+  cases.push_back({"numeric_overflow", row_between("1\tc\tz\t1e308\n"), "rows.tsv", "numeric",
+                   "rows.tsv:3: column 4 (price)", "within +-3.40282e+38"});
+  cases.push_back({"numeric_infinite", row_between("1\tc\tz\t-inf\n"), "rows.tsv", "numeric",
+                   "rows.tsv:3: column 4 (price)", "'-inf'"});
   cases.push_back({"utf8", row_between("1\tc\tz\xC3\x28w\t1\n"), "rows.tsv", "utf8", "rows.tsv:3: column 3 (tags)",
                    "not UTF-8 text"});
   cases.push_back({"long_line", row_between("1\tc\t" + std::string(300, 'q') + "\t1\n"), "rows.tsv", "long_line",

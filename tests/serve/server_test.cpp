@@ -1,8 +1,8 @@
 // `heed serve` over loopback HTTP: scores equal `heed predict` on the same rows before and
 // after hot reloads (over HTTP with the admin token, and by a changed file), refused reloads
 // keep the old model serving, every bad request gets its 4xx and its count in /metrics, slow
-// and half-closed clients are counted and do not stall anyone else, and excess connections get
-// 503.
+// and half-closed clients are counted and do not stall anyone else, idle connections hold no
+// worker, and connections beyond the cap get 503.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -13,7 +13,7 @@
 #include <sstream>
 
 #include "../support/synthetic_data.h"
-#include "serve/httplib.h"
+#include "httplib_client.h"
 #include "serve_support.h"
 
 namespace heed {
@@ -275,6 +275,120 @@ TEST(ServeEndToEnd, ScoresEqualPredictBeforeAndAfterHotReloads) {
   }
 }
 
+// A KServe v2 infer body for `rows` (user item genres history price count): one tensor per
+// field; with `share_user`, the user's two fields as shape [1] tensors every candidate shares.
+Json infer_body(const std::vector<std::vector<std::string>>& rows, bool share_user) {
+  const std::vector<std::string> names = {"user", "item", "genres", "history", "price", "count"};
+  Json inputs = Json::array();
+  for (std::size_t c = 0; c < names.size(); ++c) {
+    const bool shared = share_user && (names[c] == "user" || names[c] == "history");
+    Json data = Json::array();
+    for (std::size_t r = 0; r < (shared ? 1 : rows.size()); ++r) {
+      if (names[c] == "count")
+        data.push_back(std::stoll(rows[r][c]));
+      else
+        data.push_back(rows[r][c]);
+    }
+    const std::size_t n = data.size();
+    inputs.push_back({{"name", names[c]},
+                      {"datatype", names[c] == "count" ? "INT64" : "BYTES"},
+                      {"shape", Json::array({n})},
+                      {"data", std::move(data)}});
+  }
+  return Json{{"id", "req-1"}, {"inputs", std::move(inputs)}};
+}
+
+TEST(ServeEndToEnd, OpenInferenceProtocolOverHttpEqualsPredict) {
+  testing::TempDir dir("serve_v2");
+  const testing::SyntheticFiles files = testing::write_synthetic_data(dir.path());
+  const Config config = parse_config(testing::serve_config_text(dir.path()), "serve.toml");
+  testing::write_keyed_model(dir / "model", config, files.train);
+  // 40 rows as they are, and the same candidates for the first row's user.
+  const auto all = read_rows(files.unlabeled);
+  std::vector<std::vector<std::string>> rows(all.begin(), all.begin() + 40), pairs = rows;
+  std::string rows_tsv = "user\titem\tgenres\thistory\tprice\tcount\n", pairs_tsv = rows_tsv;
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    pairs[r][0] = rows[0][0];
+    pairs[r][3] = rows[0][3];
+    for (std::size_t c = 0; c < 6; ++c) {
+      rows_tsv += rows[r][c] + (c < 5 ? "\t" : "\n");
+      pairs_tsv += pairs[r][c] + (c < 5 ? "\t" : "\n");
+    }
+  }
+  testing::write_file(dir / "rows.tsv", rows_tsv);
+  testing::write_file(dir / "pairs.tsv", pairs_tsv);
+  const std::vector<double> expected_rows = predict(dir / "model", dir / "rows.tsv", dir.path());
+  const std::vector<double> expected_pairs = predict(dir / "model", dir / "pairs.tsv", dir.path());
+  ASSERT_EQ(expected_rows.size(), 40u);
+
+  serve::ServerOptions options;
+  options.model = dir / "model";
+  options.threads = 2;
+  options.watch = false;
+  options.model_name = "ctr";
+  testing::RunningServer server(options);
+  httplib::Client client("127.0.0.1", server.port());
+  client.set_read_timeout(20, 0);
+  for (const char* path : {"/v2/health/live", "/v2/health/ready", "/v2/models/ctr/ready"}) {
+    const auto res = client.Get(path);
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200) << path;
+  }
+  const auto meta = client.Get("/v2/models/ctr");
+  ASSERT_TRUE(meta);
+  const Json described = Json::parse(meta->body);
+  EXPECT_EQ(described["name"], "ctr");
+  EXPECT_EQ(described["inputs"].size(), 6u);
+  EXPECT_EQ(described["outputs"][0]["name"], "score");
+  EXPECT_EQ(client.Get("/v2/models/other")->status, 404);
+
+  for (const bool share : {false, true}) {
+    SCOPED_TRACE(share ? "user shared" : "every row whole");
+    const auto res = client.Post("/v2/models/ctr/infer",
+                                 infer_body(share ? pairs : rows, share).dump(), "application/json");
+    ASSERT_TRUE(res);
+    ASSERT_EQ(res->status, 200) << res->body;
+    const Json answer = Json::parse(res->body);
+    EXPECT_EQ(answer["id"], "req-1");
+    EXPECT_EQ(answer["model_name"], "ctr");
+    const Json& out = answer["outputs"][0];
+    EXPECT_EQ(out["name"], "score");
+    EXPECT_EQ(out["datatype"], "FP32");
+    EXPECT_EQ(out["shape"], Json::array({40}));
+    const std::vector<double>& expected = share ? expected_pairs : expected_rows;
+    ASSERT_EQ(out["data"].size(), expected.size());
+    for (std::size_t i = 0; i < expected.size(); ++i)
+      EXPECT_NEAR(out["data"][i].get<double>(), expected[i], 1e-6) << i;
+  }
+  // Refusals: a missing input (all named at once), a wrong datatype, 1e308, too many rows.
+  Json body = infer_body(rows, false);
+  Json missing = body;
+  missing["inputs"].erase(missing["inputs"].begin() + 4);
+  missing["inputs"].erase(missing["inputs"].begin() + 4);
+  auto res = client.Post("/v2/models/ctr/infer", missing.dump(), "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 400);
+  EXPECT_THAT(res->body, HasSubstr("missing inputs 'price', 'count'"));
+  Json overflow = body;
+  overflow["inputs"][4] = {{"name", "price"}, {"datatype", "FP64"}, {"shape", {40}},
+                           {"data", std::vector<double>(40, 1e308)}};
+  res = client.Post("/v2/models/ctr/infer", overflow.dump(), "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 400);
+  EXPECT_THAT(res->body, HasSubstr("price"));
+  EXPECT_THAT(res->body, HasSubstr("bad_value"));
+  Json wrong = body;
+  wrong["inputs"][1]["datatype"] = "FP32";
+  res = client.Post("/v2/models/ctr/infer", wrong.dump(), "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 400);
+  EXPECT_THAT(res->body, HasSubstr("inputs[1] (item).data[0]"));
+  const auto metrics = client.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_THAT(metrics->body,
+              HasSubstr("heed_http_requests_total{endpoint=\"/v2/models/{name}/infer\",status=\"200\"} 2"));
+}
+
 class ServeLimits : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -448,7 +562,7 @@ TEST_F(ServeLimits, SlowAndHalfClosedClientsDoNotStallOthers) {
   head += std::to_string(body.size());
   head += "\r\n\r\n";
 
-  // Half a request, then nothing: the read timeout (1 s) ends it.
+  // Half a request, then nothing: the body deadline (--read-timeout, 3 s here) ends it.
   const int slow = testing::connect_loopback(server.port());
   ASSERT_GE(slow, 0);
   testing::send_all(slow, head + body.substr(0, body.size() / 2));
@@ -469,10 +583,10 @@ TEST_F(ServeLimits, SlowAndHalfClosedClientsDoNotStallOthers) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(2500))
       << "others were served while the slow client waited";
 
-  // The half-closed one is refused (and counted) at once; cpp-httplib writes nothing to a peer
-  // that has shut down its side, so the connection just closes.
+  // The half-closed one is refused (and counted) at once, with its 400, and closed.
   const auto closing = std::chrono::steady_clock::now();
   const std::string to_half_closed = testing::receive(half_closed, std::chrono::milliseconds(5000));
+  EXPECT_THAT(to_half_closed, HasSubstr("incomplete_body"));
   EXPECT_LT(std::chrono::steady_clock::now() - closing, std::chrono::milliseconds(2500))
       << to_half_closed;
   const std::string to_slow = testing::receive(slow, std::chrono::milliseconds(5000));
@@ -486,76 +600,82 @@ TEST_F(ServeLimits, SlowAndHalfClosedClientsDoNotStallOthers) {
   EXPECT_EQ(health->status, 200);
 }
 
-TEST_F(ServeLimits, ConnectionsBeyondTheWorkersAndQueueGet503) {
+TEST_F(ServeLimits, ConnectionsBeyondTheCapGet503WithRetryAfter) {
   serve::ServerOptions o = options();
   o.threads = 1;
-  o.max_queue = 0;
-  o.read_timeout_s = 2.0;
+  o.max_connections = 2;
+  o.head_timeout_s = 60.0;  // the idle ones stay open for the whole test
   testing::RunningServer server(o);
-  // An idle connection holds the only worker.
-  const int idle = testing::connect_loopback(server.port());
-  ASSERT_GE(idle, 0);
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // Two idle connections fill the cap (they hold no worker, only their place).
+  const int idle1 = testing::connect_loopback(server.port());
+  const int idle2 = testing::connect_loopback(server.port());
+  ASSERT_GE(idle1, 0);
+  ASSERT_GE(idle2, 0);
+  for (int i = 0; i < 1000 && server.server().metrics().open_connections_now() < 2; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_EQ(server.server().metrics().open_connections_now(), 2);
   httplib::Client client("127.0.0.1", server.port());
-  client.set_read_timeout(5, 0);
+  client.set_read_timeout(20, 0);
   const auto refused = client.Get("/healthz");
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->status, 503);
   EXPECT_EQ(refused->get_header_value("Retry-After"), "1");
-  EXPECT_THAT(refused->body, HasSubstr("overloaded"));
-  ::close(idle);
-  // Served again once the worker is free (on a loaded machine that may take a few tries, each
-  // refused and counted the same way).
+  EXPECT_THAT(refused->body, HasSubstr("--max-connections"));
+  ::close(idle1);
+  // Served again once a place is free (the server sees the close a moment later: each try
+  // until then is refused and counted the same way).
   int status = 0;
   std::uint64_t refusals = 1;
-  for (int i = 0; i < 100 && status != 200; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  for (int i = 0; i < 200 && status != 200; ++i) {
     httplib::Client again("127.0.0.1", server.port());
+    again.set_read_timeout(20, 0);
     const auto res = again.Get("/healthz");
     status = res ? res->status : 0;
-    if (status == 503) ++refusals;
+    if (status == 503) {
+      ++refusals;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
   }
   EXPECT_EQ(status, 200);
   EXPECT_EQ(server.server().metrics().errors("overloaded"), refusals);
+  ::close(idle2);
 }
 
-TEST_F(ServeLimits, AKeepAliveClientYieldsTheOnlyWorkerToAWaitingOne) {
+TEST_F(ServeLimits, IdleKeepAliveAndSlowClientsHoldNoWorker) {
   serve::ServerOptions o = options();
   o.threads = 1;
-  o.read_timeout_s = 5.0;  // how long a kept-alive connection may wait for its next request
+  o.head_timeout_s = 60.0;  // longer than the test: only the event loop lets others through
+  o.read_timeout_s = 60.0;
   testing::RunningServer server(o);
+  // A kept-alive client that goes quiet, idle sockets, and clients sending a few bytes of a head
+  // or half a body: with a thread per connection each would hold the only worker.
   httplib::Client first("127.0.0.1", server.port());
   first.set_keep_alive(true);
+  first.set_read_timeout(20, 0);
   const auto alone = first.Get("/healthz");
   ASSERT_TRUE(alone);
   EXPECT_EQ(alone->status, 200);
-  EXPECT_NE(alone->get_header_value("Connection"), "close");  // nobody waits: kept alive
-  // The first connection holds the only worker between its requests; a second client queues.
-  int second_status = 0;
-  std::thread second_client([&] {
-    httplib::Client second("127.0.0.1", server.port());
-    second.set_read_timeout(20, 0);
-    const auto res = second.Get("/healthz");
-    second_status = res ? res->status : -1;
-  });
-  for (int i = 0; i < 500 && server.server().metrics().queued_now() == 0; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  EXPECT_EQ(server.server().metrics().queued_now(), 1);
-  // The first client's next answer closes its connection, so the waiting one gets the worker
-  // now rather than when the first goes idle for the keep-alive timeout. (No ASSERT before the
-  // join: the second client's thread must be joined whatever happens.)
-  const auto yielding = first.Get("/healthz");
-  EXPECT_TRUE(yielding);
-  if (yielding) {
-    EXPECT_EQ(yielding->status, 200);
-    EXPECT_EQ(yielding->get_header_value("Connection"), "close");
+  EXPECT_NE(alone->get_header_value("Connection"), "close");
+  std::vector<int> quiet;
+  for (int i = 0; i < 20; ++i) quiet.push_back(testing::connect_loopback(server.port()));
+  const std::string body = good_request().dump();
+  for (int i = 0; i < 5; ++i) {
+    const int fd = testing::connect_loopback(server.port());
+    testing::send_all(fd, i % 2 ? "POST /v1/sco" : "POST /v1/score HTTP/1.1\r\nContent-Length: 500\r\n\r\n{");
+    quiet.push_back(fd);
   }
-  second_client.join();
-  EXPECT_EQ(second_status, 200);
-  // The first client reconnects on its own and is served as usual.
+  httplib::Client other("127.0.0.1", server.port());
+  other.set_read_timeout(20, 0);
+  for (int i = 0; i < 5; ++i) {
+    const auto res = other.Post("/v1/score", body, "application/json");
+    ASSERT_TRUE(res) << "a client waited behind idle connections";
+    EXPECT_EQ(res->status, 200);
+  }
+  // The quiet keep-alive client is still served on its connection.
   const auto again = first.Get("/healthz");
   ASSERT_TRUE(again);
   EXPECT_EQ(again->status, 200);
+  for (int fd : quiet) ::close(fd);
 }
 
 }  // namespace

@@ -1,0 +1,31 @@
+#pragma once
+// The Open Inference Protocol (KServe v2), the request and answer shapes Triton, KServe and
+// Seldon clients speak, mapped onto heed's requests. An infer request holds one input tensor per
+// field of the model (a column of the training data), named after it:
+//   BYTES tensors hold the values as strings (multi-valued fields: the values joined by the
+//   field's separator, as in the file); numeric tensors (INT8..INT64, UINT8..UINT64, FP32, FP64)
+//   hold numbers (a categorical field takes whole numbers, read as their decimal digits).
+// Shape [N] or [N, 1] for N candidates; a tensor of shape [1] (or [1, 1]) when N > 1 is shared
+// by every candidate (the user's fields: computed once, as /v1/score's "user"). The answer holds
+// one FP32 output, "score", of shape [N]. The same limits, encoder and scorer as /v1/score.
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "serve/score_request.h"
+
+namespace heed::serve {
+
+struct InferRequest {
+  std::string id;  // echoed in the answer when given
+  ScoreRequest request;
+};
+
+// Parses a KServe v2 infer body (JSON). Throws RequestError naming the input and element.
+InferRequest parse_infer_request(std::string_view body, const ServedModel& model,
+                                 const Limits& limits);
+
+// The datatype a field's tensor is described with in the model's metadata.
+const char* tensor_datatype(const ServedModel& model, const RequestField& field);
+
+}  // namespace heed::serve
