@@ -386,7 +386,9 @@ Json train(const Config& given, const TrainOptions& options) {
 
   // Training is over: free its model (embedding rows with their optimizer state), workspaces
   // and rows before the kept model is loaded, so the run never holds two models at once.
+  // `config` belongs to the model: what the report needs of it is copied out first.
   const std::string slice = config.eval.slice;
+  const bool grouped = !config.eval.group.empty();
   const std::size_t train_rows = training_rows->rows_per_epoch();
   training_rows.reset();
   workspace_views.clear();
@@ -412,7 +414,7 @@ Json train(const Config& given, const TrainOptions& options) {
   report["embedding_rows"] = embedding_rows;
   report["history"] = history;
   const std::vector<std::string> warnings =
-      validation_warnings(data.valid, !config.eval.group.empty(), validation_epochs(history));
+      validation_warnings(data.valid, grouped, validation_epochs(history));
   for (const std::string& w : warnings) progress.message("warning: " + w);
   if (!warnings.empty()) report["warnings"] = warnings;
   write_file_atomically(options.run_dir / "metrics.json", report.dump(2) + "\n");

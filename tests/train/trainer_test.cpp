@@ -142,7 +142,8 @@ TEST_F(TrainerTest, AnUntrustworthyValidationSetIsReportedInMetricsJson) {
   EXPECT_THAT(m["warnings"][1].get<std::string>(), HasSubstr("only 0 validation users have both labels"));
   // 600 carved rows with both labels raise nothing (gAUC's user count is left out: 150 users
   // with four validation rows each sit near its threshold).
-  EXPECT_FALSE(run("trusted-valid", {"train.epochs=1", "eval.group="}).contains("warnings"));
+  const Json trusted = run("trusted-valid", {"train.epochs=1", "eval.group="});
+  EXPECT_FALSE(trusted.contains("warnings")) << trusted.dump(1);
 }
 TEST_F(TrainerTest, SameSeedSameNumbersOneThread) {
   const Json a = run("seed_a1"), b = run("seed_b1");
