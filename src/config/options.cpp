@@ -345,7 +345,7 @@ std::vector<Option<Config>> make_run_options() {
       [](C& c) -> auto& { return c.din.hidden; }, all_positive()));
   o.push_back(option<C, std::string>("din.activation", "dice", "Activation of DIN's activation unit.",
       [](C& c) -> auto& { return c.din.activation; }, one_of({"prelu", "dice"})));
-  o.push_back(option<C, std::string>("din.normalize", "raw",
+  o.push_back(option<C, std::string>("din.normalize", "softmax",
       "How a row's attention scores become weights: raw (the DIN paper), softmax over the row's values, "
       "mean (raw / count) or sqrtn (raw / sqrt(count)). The legacy din.softmax = true|false means softmax|raw.",
       [](C& c) -> auto& { return c.din.normalize; }, one_of({"raw", "softmax", "mean", "sqrtn"})));
