@@ -115,7 +115,8 @@ def from_toml(c):
         if fc["kind"] == "categorical":
             pooling = ""
         elif not pooling or (pooling == "din" and not din_enabled):  # heed's plain pooling
-            pooling = "sum" if fc["kind"] == "multi" else "mean"
+            plain = e.get("multi_pooling", "sum") if fc["kind"] == "multi" else e.get("sequence_pooling", "mean")
+            pooling = plain
         attended = pooling == "din"
         features.append(Feature(name=name, kind=fc["kind"], column=fc["column"] or name, table=fc["table"] or name,
                                 pooling=pooling, max_len=fc["max_len"], separator=fc["separator"] or "|",
