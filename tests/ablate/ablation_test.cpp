@@ -442,7 +442,8 @@ TEST(AblationStatistics, RecommendationWeighsLogloss) {
                                     "(validation logloss 0.4150 ± 0.0050)"));
     EXPECT_EQ(rec.text.find("din (validation"), std::string::npos) << "din is not smaller";
     const auto j = ablation_json(result, summary);
-    EXPECT_EQ(j["recommendation"]["worse_logloss"], Json({"plain", "din"}));
+    EXPECT_EQ(j["recommendation"]["worse_logloss"].get<std::vector<std::string>>(),
+              (std::vector<std::string>{"plain", "din"}));
   }
   {  // every variant on par in AUC has a worse logloss than plain, which trails on AUC: the
      // smallest of them is still named, with the warning in the line
