@@ -41,6 +41,7 @@ class ModelSpec:
     poso_gate_hidden: int
     poso_scale: float
     hidden: list
+    dropout: float        # inverted dropout after each hidden layer's activation (and POSO gate)
     lr: float
     embedding_lr: float
     l2_embedding: float   # added to the gradient of the rows a batch touched (heed's row-wise L2)
@@ -104,7 +105,7 @@ def from_toml(c):
                                   and not s["fields"]),
              "SENet other than axis=field, squeeze=mean, gate=sigmoid over every field")
     _require(not p["enabled"] or (not p["layers"] and not p["all_fields"]), "POSO on a subset of layers or all_fields")
-    _require(m["activation"] == "relu" and m["dropout"] == 0, "an MLP other than ReLU without dropout")
+    _require(m["activation"] == "relu", "an MLP other than ReLU")
     _require(o["embedding"] == "adam", "an embedding optimizer other than Adam")
     _require(c["data"]["format"] == "tsv" and c["data"]["header"], "data other than TSV with a header")
     din_enabled = d.get("enabled", True)
@@ -127,7 +128,7 @@ def from_toml(c):
         senet=s["enabled"], senet_reduction=s["reduction"], senet_weight_l1=s["weight_l1"], din_hidden=list(d["hidden"]),
         din_activation=d["activation"], din_normalize=d.get("normalize", "softmax" if d.get("softmax") else "raw"),
         poso=p["enabled"], poso_features=list(p["features"]), poso_gate_hidden=p["gate_hidden"],
-        poso_scale=p["scale"], hidden=list(m["hidden"]), lr=o["lr"], embedding_lr=o["embedding_lr"],
+        poso_scale=p["scale"], hidden=list(m["hidden"]), dropout=m["dropout"], lr=o["lr"], embedding_lr=o["embedding_lr"],
         l2_embedding=o["l2_embedding"], l2_dense=o["l2_dense"],
         beta1=o["beta1"], beta2=o["beta2"], epsilon=o["epsilon"], batch_size=t["batch_size"],
         eval_batch_size=c["eval"]["batch_size"], epochs=t["epochs"], patience=t["patience"], seed=t["seed"],

@@ -21,7 +21,7 @@ The model, as heed's layers define it (src/layers/*.h):
   * Dice: batch statistics (biased variance) in training, running statistics (momentum 0.99,
     eps 1e-8, alpha starting at 0) in evaluation;
   * SENet over every field: mean squeeze -> Linear(F, F/r) -> ReLU -> Linear -> sigmoid;
-  * MLP with ReLU; POSO: per hidden layer a gate pc -> Linear(P, 32) -> ReLU -> Linear -> 2 sigmoid
+  * MLP with ReLU and inverted dropout (model.dropout) after each hidden layer; POSO: per hidden layer a gate pc -> Linear(P, 32) -> ReLU -> Linear -> 2 sigmoid
     that multiplies the layer's activations (pc: the user_activity field vector, before SENet);
   * Linear weights Glorot-uniform, biases zero (POSO's output layer scaled by 0.1, as heed's);
   * Adam for the dense weights; SparseAdam for the embeddings (sparse=True): like heed's
@@ -230,6 +230,7 @@ class CtrModel(nn.Module):
         widths = [F * E] + list(spec.hidden)
         self.mlp = nn.ModuleList(glorot(nn.Linear(a, b)) for a, b in zip(widths[:-1], widths[1:]))
         self.output = glorot(nn.Linear(widths[-1], 1))
+        self.dropout = nn.Dropout(spec.dropout)  # identity in eval mode, as heed's
         self.pc_fields = [spec.field(n) for n in spec.poso_features] if spec.poso else []
         self.gates = nn.ModuleList(PosoGate(E * len(self.pc_fields), spec.poso_gate_hidden, w, spec.poso_scale)
                                    for w in spec.hidden) if spec.poso else None
@@ -265,6 +266,7 @@ class CtrModel(nn.Module):
             h = torch.relu(layer(h))
             if self.gates is not None:
                 h = h * self.gates[l](pc)
+            h = self.dropout(h)
         return self.output(h).squeeze(1)                           # [B] logits
 
 
