@@ -178,6 +178,7 @@ def main():
     p.add_argument("--seeds", type=int, required=True)
     p.add_argument("--command", required=True)
     p.add_argument("--out", required=True)
+    p.add_argument("--note", default="", help="a paragraph on how this run differs from the plain command")
     a = p.parse_args()
     datasets = sorted(d for d in os.listdir(a.runs) if os.path.isdir(os.path.join(a.runs, d)))
     order = ["demo", "shop", "ml-100k", "ml-100k-next", "frappe", "criteo", "avazu"]
@@ -195,6 +196,8 @@ def main():
              "over seeds; Δ is the paired difference to `plain` on the same seed with its 95% Student-t "
              "interval (docs/ablation.md). The twin early-stops on `data.valid` when the config names one "
              "and otherwise trains the config's epochs.", ""]
+    if a.note:
+        lines += [a.note, ""]
     skipped = os.path.join(a.runs, "..", "skipped.txt")
     if os.path.exists(skipped):
         with open(skipped) as f:
