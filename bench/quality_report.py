@@ -178,21 +178,25 @@ def main():
     p.add_argument("--seeds", type=int, required=True)
     p.add_argument("--command", required=True)
     p.add_argument("--out", required=True)
+    p.add_argument("--commit", help="the commit whose heed made the runs (default: HEAD)")
     p.add_argument("--note", default="", help="a paragraph on how this run differs from the plain command")
     a = p.parse_args()
     datasets = sorted(d for d in os.listdir(a.runs) if os.path.isdir(os.path.join(a.runs, d)))
     order = ["demo", "shop", "ml-100k", "ml-100k-next", "frappe", "criteo", "avazu"]
     datasets.sort(key=lambda d: order.index(d) if d in order else len(order))
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    except OSError:
-        commit = "?"
+    commit = a.commit
+    if not commit:
+        try:
+            commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                                    text=True).stdout.strip()
+        except OSError:
+            commit = "?"
     lines = ["# Quality suite", "",
              "Every example config, each module variant and the settings the defaults were chosen on, "
              f"{a.seeds} seeds each, on every dataset this machine had offline; the PyTorch twin "
              "(`bench/torch_reference.py`) trained beside heed on the same resolved config and files where it "
              "implements the variant. Made by:", "", "```", a.command, "```", "",
-             f"Commit {commit}, {datetime.date.today().isoformat()}. Test figures are mean ± standard deviation "
+             f"heed at {commit}, {datetime.date.today().isoformat()}. Test figures are mean ± standard deviation "
              "over seeds; Δ is the paired difference to `plain` on the same seed with its 95% Student-t "
              "interval (docs/ablation.md). The twin early-stops on `data.valid` when the config names one "
              "and otherwise trains the config's epochs.", ""]
