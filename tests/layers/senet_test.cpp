@@ -200,7 +200,7 @@ TEST_P(SenetConfig, GradientsMatchFiniteDifferences) {
     Gradients grads(params);
     senet.backward(params, x, B, R, dx, cache, grads, l1);
     testing::GradientCheckOptions check;
-    // Not smaller: the loss sums 5 x 12 float products, and at h = 1e-3 its rounding (about
+    // Not smaller: the loss sums 5 x 20 float products, and at h = 1e-3 its rounding (about
     // 1e-6 of |L|) over 2h reached 0.004 in one entry under clang -O1.
     check.step = 3e-3f;
     check.max_entries = 100;
