@@ -547,16 +547,7 @@ TEST(AblationPage, FitsA1400And1920PixelScreenWithoutCollidingLabels) {
   testing::TempDir dir("ablation_page");
   const AblationResult result = demo_result();
   testing::write_file(dir.path() / "ablation.html", ablation_html(result, summarize(result)));
-  for (int width : {1400, 1920}) {
-    const testing::PageCheck c =
-        testing::check_page(dir.path() / "ablation.html", width, 900, dir.path() / "layout");
-    ASSERT_EQ(c.error, "") << width;
-    EXPECT_EQ(c.window_width, width);
-    EXPECT_LE(c.scroll_width, c.window_width) << "the page scrolls sideways at " << width;
-    EXPECT_TRUE(c.problems.empty()) << width << ":\n" << testing::joined_lines(c.problems);
-    EXPECT_TRUE(c.console.empty()) << width << ":\n" << testing::joined_lines(c.console);
-    EXPECT_GT(fs::file_size(c.screenshot), 10'000u) << width;
-  }
+  testing::expect_page_fits_common_screens(dir.path() / "ablation.html", dir.path() / "layout");
 }
 
 }  // namespace

@@ -398,16 +398,7 @@ TEST_F(ExplainFullModel, PermutationImportancePutsThePlantedNoiseFarBelowTheSign
 TEST_F(ExplainFullModel, PageFitsA1400And1920PixelScreen) {
   if (!testing::have_chromium())
     GTEST_SKIP() << testing::kChromium << " not found: install Debian's chromium";
-  for (int width : {1400, 1920}) {
-    const testing::PageCheck c = testing::check_page(dir_->path() / "report.html", width, 900,
-                                                     dir_->path() / "layout");
-    ASSERT_EQ(c.error, "") << width;
-    EXPECT_EQ(c.window_width, width);
-    EXPECT_LE(c.scroll_width, c.window_width) << "the page scrolls sideways at " << width;
-    EXPECT_TRUE(c.problems.empty()) << width << ":\n" << testing::joined_lines(c.problems);
-    EXPECT_TRUE(c.console.empty()) << width << ":\n" << testing::joined_lines(c.console);
-    EXPECT_GT(fs::file_size(c.screenshot), 10'000u) << width;
-  }
+  testing::expect_page_fits_common_screens(dir_->path() / "report.html", dir_->path() / "layout");
 }
 
 // A hand-made explanation: rendering alone, no model needed.

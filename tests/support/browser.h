@@ -7,6 +7,8 @@
 //
 // The layout is measured on a copy of the page with a probe script appended (the reports
 // themselves carry no script): it writes its findings into the DOM that --dump-dom prints.
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <sstream>
 #include <string>
@@ -143,6 +145,22 @@ inline PageCheck check_page(const std::filesystem::path& page, int width, int he
     }
   }
   return c;
+}
+
+// The check every report page gets: at the laptop (1400 px) and desktop (1920 px) widths the
+// page loads, does not scroll sideways, has no label over another or cut off, keeps the console
+// empty and yields a real screenshot (in layout_dir).
+inline void expect_page_fits_common_screens(const std::filesystem::path& page,
+                                            const std::filesystem::path& layout_dir) {
+  for (int width : {1400, 1920}) {
+    const PageCheck c = check_page(page, width, 900, layout_dir);
+    ASSERT_EQ(c.error, "") << width;
+    EXPECT_EQ(c.window_width, width);
+    EXPECT_LE(c.scroll_width, c.window_width) << "the page scrolls sideways at " << width;
+    EXPECT_TRUE(c.problems.empty()) << width << ":\n" << joined_lines(c.problems);
+    EXPECT_TRUE(c.console.empty()) << width << ":\n" << joined_lines(c.console);
+    EXPECT_GT(std::filesystem::file_size(c.screenshot), 10'000u) << width;
+  }
 }
 
 }  // namespace heed::testing
