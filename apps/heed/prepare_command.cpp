@@ -49,6 +49,19 @@ void add_split_fractions(CLI::App* recipe, recipes::HashSplit& split) {
       ->capture_default_str();
 }
 
+// --on-error and --max-skip-fraction, which every recipe has.
+void add_bad_line_options(CLI::App* recipe, recipes::BadLinePolicy& errors) {
+  recipe->add_option("--on-error", errors.on_error,
+                     "fail: stop at the first malformed line (file, line, column); skip: leave it out, count it "
+                     "and write it to OUT/rejected_lines.txt (as data.on_error in training)")
+      ->check(CLI::IsMember({"fail", "skip"}))
+      ->capture_default_str();
+  recipe->add_option("--max-skip-fraction", errors.max_skip_fraction,
+                     "With --on-error skip: stop anyway once more than this share of the lines was malformed")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+}
+
 // --task and --seed of the recipes that can also write the next-item task.
 void add_task_options(CLI::App* recipe, std::string& task, std::uint64_t& seed) {
   const std::string own = task;  // the recipe's default task
@@ -76,6 +89,7 @@ void add_movielens(CLI::App* prepare, const std::string& name, const std::string
   ml->add_option("--test-fraction", options->time_test_fraction, "With --split time: each user's share held out")
       ->capture_default_str();
   add_task_options(ml, options->task, options->seed);
+  add_bad_line_options(ml, options->errors);
   ml->callback([options, paths, run] {
     options->source = paths->source;
     options->out = paths->out;
@@ -92,6 +106,7 @@ void add_hash_split_recipe(CLI::App* prepare, const std::string& name, const std
   CLI::App* recipe = prepare->add_subcommand(name, help);
   auto paths = add_paths(recipe, source_help);
   add_split_fractions(recipe, options->split);
+  add_bad_line_options(recipe, options->errors);
   recipe->callback([options, paths, run] {
     options->source = paths->source;
     options->out = paths->out;
@@ -113,6 +128,7 @@ void add_prepare_command(CLI::App& app) {
   auto frappe = std::make_shared<recipes::FrappeOptions>();
   CLI::App* frappe_app = prepare->add_subcommand("frappe", "Frappe app usage (libFM files of the NFM split)");
   auto frappe_paths = add_paths(frappe_app, "Folder holding frappe.train.libfm, frappe.validation.libfm, frappe.test.libfm");
+  add_bad_line_options(frappe_app, frappe->errors);
   frappe_app->callback([frappe, frappe_paths] {
     frappe->source = frappe_paths->source;
     frappe->out = frappe_paths->out;
@@ -139,15 +155,7 @@ void add_prepare_command(CLI::App& app) {
                          "Days before the test days held out as validation, built as test is (0: no valid.tsv)")
       ->capture_default_str();
   add_task_options(taobao_app, taobao->task, taobao->seed);
-  taobao_app->add_option("--on-error", taobao->on_error,
-                         "fail: stop at the first malformed line (file, line, column); skip: leave it out, count it "
-                         "and write it to OUT/rejected_lines.txt (as data.on_error in training)")
-      ->check(CLI::IsMember({"fail", "skip"}))
-      ->capture_default_str();
-  taobao_app->add_option("--max-skip-fraction", taobao->max_skip_fraction,
-                         "With --on-error skip: stop anyway once more than this share of the lines was malformed")
-      ->check(CLI::Range(0.0, 1.0))
-      ->capture_default_str();
+  add_bad_line_options(taobao_app, taobao->errors);
   taobao_app->add_option("--period-start", taobao->period_start, "First second of the log (unix time)")
       ->capture_default_str();
   taobao_app->add_option("--period-end", taobao->period_end, "End of the log, exclusive (unix time)")

@@ -47,7 +47,7 @@ TEST(AvazuRecipe, HourBecomesHourOfDayAndWeekdayAndTheIdIsDropped) {
   write_file(dir / "source" / "train.csv",
              std::string(kSourceHeader) + row("10001", "1", "14102100") + row("10002", "0", "14103023"));
   write_file(dir / "source" / "test.csv", row("10003", "0", "16022907"));  // no header, as in the heads
-  const PrepareSummary summary = prepare_avazu({dir / "source", dir / "out", {}});
+  const PrepareSummary summary = prepare_avazu({dir / "source", dir / "out", {}, {}});
   EXPECT_EQ(summary.train_rows, 2u);
   EXPECT_EQ(summary.valid_rows, 0u);
   EXPECT_EQ(summary.test_rows, 1u);
@@ -61,7 +61,7 @@ TEST(AvazuRecipe, OneFileIsSplitByTheImpressionId) {
   std::string text = kSourceHeader;
   for (int i = 0; i < 300; ++i) text += row(std::to_string(1000 + i), i % 4 == 0 ? "1" : "0", "14102205");
   write_file(dir / "train", text);  // Kaggle's name, no extension
-  const PrepareSummary summary = prepare_avazu({dir.path(), dir / "out", {0.2, 0.1}});
+  const PrepareSummary summary = prepare_avazu({dir.path(), dir / "out", {0.2, 0.1}, {}});
   EXPECT_EQ(summary.train_rows + summary.valid_rows + summary.test_rows, 300u);
   EXPECT_GT(summary.valid_rows, 35u);
   EXPECT_LT(summary.valid_rows, 90u);
@@ -69,7 +69,7 @@ TEST(AvazuRecipe, OneFileIsSplitByTheImpressionId) {
   EXPECT_LT(summary.test_rows, 50u);
   // The same ids go to the same side whatever the rest of the file holds.
   write_file(dir / "train", std::string(kSourceHeader) + row("1000", "1", "14102205") + row("1001", "0", "14102205"));
-  prepare_avazu({dir.path(), dir / "two", {0.2, 0.1}});
+  prepare_avazu({dir.path(), dir / "two", {0.2, 0.1}, {}});
   for (const char* file : {"train.tsv", "valid.tsv", "test.tsv"}) {
     const auto small = lines_of(dir / "two" / file);
     const auto big = lines_of(dir / "out" / file);
@@ -84,7 +84,7 @@ TEST(AvazuRecipe, SharedHeadKeepsItsSplit) {
     GTEST_SKIP() << "../shared/datasets/avazu-head is absent";
   }
   TempDir dir("avazu_head");
-  const PrepareSummary summary = prepare_avazu({kShared / "avazu-head", dir / "out", {}});
+  const PrepareSummary summary = prepare_avazu({kShared / "avazu-head", dir / "out", {}, {}});
   EXPECT_EQ(summary.train_rows, 8087u);
   EXPECT_EQ(summary.valid_rows, 480u);
   EXPECT_EQ(summary.test_rows, 432u);
@@ -99,14 +99,14 @@ TEST(AvazuRecipe, SharedTinySample) {
   const auto sample = kShared / "tiny" / "avazu_sample.txt";
   if (!std::filesystem::exists(sample)) GTEST_SKIP() << "../shared/datasets/tiny is absent";
   TempDir dir("avazu_tiny");
-  const PrepareSummary summary = prepare_avazu({sample, dir / "out", {0.1, 0.1}});
+  const PrepareSummary summary = prepare_avazu({sample, dir / "out", {0.1, 0.1}, {}});
   EXPECT_EQ(summary.train_rows + summary.valid_rows + summary.test_rows, 100u);
 }
 
 std::string error_for(const std::string& text) {
   TempDir dir("avazu_bad");
   write_file(dir / "train.csv", text);
-  return HEED_ERROR_MESSAGE(prepare_avazu({dir / "train.csv", dir / "out", {}}), ParseError);
+  return HEED_ERROR_MESSAGE(prepare_avazu({dir / "train.csv", dir / "out", {}, {}}), ParseError);
 }
 
 TEST(AvazuRecipeErrors, NameFileLineAndColumn) {

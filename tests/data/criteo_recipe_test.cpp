@@ -54,7 +54,7 @@ TEST(CriteoRecipe, OneKaggleFileIsSplitByAStableHashOfTheLine) {
   rows.insert(kaggle_row(5));
   write_file(dir / "source" / "train.txt", text);
 
-  const PrepareSummary summary = prepare_criteo({dir / "source", dir / "out", {0.1, 0.2}});
+  const PrepareSummary summary = prepare_criteo({dir / "source", dir / "out", {0.1, 0.2}, {}});
   EXPECT_EQ(summary.train_rows + summary.valid_rows + summary.test_rows, 401u);
   // About 10% valid and 20% test of 401 rows.
   EXPECT_GT(summary.valid_rows, 20u);
@@ -78,7 +78,7 @@ TEST(CriteoRecipe, OneKaggleFileIsSplitByAStableHashOfTheLine) {
   EXPECT_EQ(written, rows);
 
   // The split is a function of the line: a second run writes the same files.
-  prepare_criteo({dir / "source", dir / "again", {0.1, 0.2}});
+  prepare_criteo({dir / "source", dir / "again", {0.1, 0.2}, {}});
   for (const char* file : {"train.tsv", "valid.tsv", "test.tsv"}) {
     EXPECT_EQ(read_file(dir / "out" / file), read_file(dir / "again" / file)) << file;
   }
@@ -89,7 +89,7 @@ TEST(CriteoRecipe, SharedHeadKeepsItsSplit) {
     GTEST_SKIP() << "../shared/datasets/criteo-head is absent";
   }
   TempDir dir("criteo_head");
-  const PrepareSummary summary = prepare_criteo({kShared / "criteo-head", dir / "out", {}});
+  const PrepareSummary summary = prepare_criteo({kShared / "criteo-head", dir / "out", {}, {}});
   EXPECT_EQ(summary.train_rows, 7200u);
   EXPECT_EQ(summary.valid_rows, 409u);
   EXPECT_EQ(summary.test_rows, 391u);
@@ -105,7 +105,7 @@ TEST(CriteoRecipe, SharedTinySampleWithHeaderAndCommas) {
   const auto sample = kShared / "tiny" / "criteo_sample.txt";
   if (!std::filesystem::exists(sample)) GTEST_SKIP() << "../shared/datasets/tiny is absent";
   TempDir dir("criteo_tiny");
-  const PrepareSummary summary = prepare_criteo({sample, dir / "out", {0.1, 0.1}});
+  const PrepareSummary summary = prepare_criteo({sample, dir / "out", {0.1, 0.1}, {}});
   EXPECT_EQ(summary.train_rows + summary.valid_rows + summary.test_rows, 200u);
   const auto lines = lines_of(dir / "out" / "train.tsv");
   ASSERT_GT(lines.size(), 1u);
@@ -115,7 +115,7 @@ TEST(CriteoRecipe, SharedTinySampleWithHeaderAndCommas) {
 std::string error_for(const std::string& text) {
   TempDir dir("criteo_bad");
   write_file(dir / "train.txt", text);
-  return HEED_ERROR_MESSAGE(prepare_criteo({dir / "train.txt", dir / "out", {}}), ParseError);
+  return HEED_ERROR_MESSAGE(prepare_criteo({dir / "train.txt", dir / "out", {}, {}}), ParseError);
 }
 
 TEST(CriteoRecipeErrors, NameFileLineAndColumn) {
@@ -140,11 +140,11 @@ TEST(CriteoRecipeErrors, NameFileLineAndColumn) {
 
 TEST(CriteoRecipeErrors, BadSplitAndMissingSource) {
   TempDir dir("criteo_opts");
-  EXPECT_THAT(HEED_ERROR_MESSAGE(prepare_criteo({dir / "nowhere", dir / "out", {}}), Error),
+  EXPECT_THAT(HEED_ERROR_MESSAGE(prepare_criteo({dir / "nowhere", dir / "out", {}, {}}), Error),
               HasSubstr("does not exist"));
-  EXPECT_THAT(HEED_ERROR_MESSAGE(prepare_criteo({dir.path(), dir / "out", {}}), Error),
+  EXPECT_THAT(HEED_ERROR_MESSAGE(prepare_criteo({dir.path(), dir / "out", {}, {}}), Error),
               HasSubstr("no Criteo files found; expected train.csv / train.tsv"));
-  EXPECT_THAT(HEED_ERROR_MESSAGE(prepare_criteo({dir.path(), dir / "out", {0.5, 0.5}}), Error),
+  EXPECT_THAT(HEED_ERROR_MESSAGE(prepare_criteo({dir.path(), dir / "out", {0.5, 0.5}, {}}), Error),
               HasSubstr("leave rows for training"));
 }
 

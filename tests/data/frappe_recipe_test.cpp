@@ -18,7 +18,7 @@ const char* const kHeader =
     "label\tuser\titem\tdaytime\tweekday\tisweekend\thomework\tcost\tweather\tcountry\tcity\n";
 
 PrepareSummary prepare(const TempDir& dir) {
-  return prepare_frappe({dir / "source", dir / "out"});
+  return prepare_frappe({dir / "source", dir / "out", {}});
 }
 
 TEST(FrappeRecipe, TurnsOneHotIndicesIntoNamedFieldCodes) {
@@ -73,7 +73,7 @@ TEST(FrappeRecipeErrors, MissingFilesAreNamed) {
   std::filesystem::create_directories(dir / "source");
   EXPECT_THAT(HEED_ERROR_MESSAGE(prepare(dir), Error),
               HasSubstr("none of frappe.train.libfm, frappe.validation.libfm, frappe.test.libfm"));
-  EXPECT_THAT(HEED_ERROR_MESSAGE(prepare_frappe({dir / "nowhere", dir / "out"}), Error),
+  EXPECT_THAT(HEED_ERROR_MESSAGE(prepare_frappe({dir / "nowhere", dir / "out", {}}), Error),
               HasSubstr("does not exist"));
 }
 
@@ -82,7 +82,7 @@ TEST(FrappeRecipe, SharedCopy) {
     GTEST_SKIP() << "../shared/datasets/frappe is absent: the shared Frappe copy is not here";
   }
   TempDir dir("frappe_shared");
-  const PrepareSummary summary = prepare_frappe({kShared, dir / "out"});
+  const PrepareSummary summary = prepare_frappe({kShared, dir / "out", {}});
   EXPECT_EQ(summary.valid_rows, 57722u);
   EXPECT_EQ(summary.test_rows, 28860u);
   EXPECT_EQ(summary.train_rows, 0u);  // the NFM train file is not in the shared copy

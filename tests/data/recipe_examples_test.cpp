@@ -38,19 +38,19 @@ std::size_t load_with_example(const std::string& name, const PrepareSummary& sum
 TEST(RecipeExamples, CriteoHead) {
   if (!std::filesystem::exists(kShared / "criteo-head")) GTEST_SKIP() << "../shared/datasets/criteo-head is absent";
   TempDir dir("example_criteo");
-  EXPECT_EQ(load_with_example("criteo", prepare_criteo({kShared / "criteo-head", dir / "out", {}})), 8000u);
+  EXPECT_EQ(load_with_example("criteo", prepare_criteo({kShared / "criteo-head", dir / "out", {}, {}})), 8000u);
 }
 
 TEST(RecipeExamples, AvazuHead) {
   if (!std::filesystem::exists(kShared / "avazu-head")) GTEST_SKIP() << "../shared/datasets/avazu-head is absent";
   TempDir dir("example_avazu");
-  EXPECT_EQ(load_with_example("avazu", prepare_avazu({kShared / "avazu-head", dir / "out", {}})), 8999u);
+  EXPECT_EQ(load_with_example("avazu", prepare_avazu({kShared / "avazu-head", dir / "out", {}, {}})), 8999u);
 }
 
 TEST(RecipeExamples, Frappe) {
   if (!std::filesystem::exists(kShared / "frappe")) GTEST_SKIP() << "../shared/datasets/frappe is absent";
   TempDir dir("example_frappe");
-  EXPECT_EQ(load_with_example("frappe", prepare_frappe({kShared / "frappe", dir / "out"})), 86582u);
+  EXPECT_EQ(load_with_example("frappe", prepare_frappe({kShared / "frappe", dir / "out", {}})), 86582u);
 }
 
 TEST(RecipeExamples, MovieLens100k) {

@@ -327,8 +327,8 @@ TEST(TaobaoRecipe, OnErrorSkipLeavesBadLinesOutCountedAndWritten) {
   TaobaoOptions options = options_for(dir);
   EXPECT_THAT(HEED_ERROR_MESSAGE(prepare_taobao(options), ParseError),
               HasSubstr("UserBehavior.csv:1: column 4 (behavior_type)"));
-  options.on_error = "skip";
-  options.max_skip_fraction = 0.2;
+  options.errors.on_error = "skip";
+  options.errors.max_skip_fraction = 0.2;
   const PrepareSummary summary = prepare_taobao(options);
   EXPECT_EQ(summary.train_rows, 3u);  // the same rows as without the bad lines
   EXPECT_EQ(summary.test_rows, 1u);
@@ -343,7 +343,7 @@ TEST(TaobaoRecipe, OnErrorSkipLeavesBadLinesOutCountedAndWritten) {
   EXPECT_THAT(rejects, HasSubstr("\n2,300,9,pv\n"));
   EXPECT_THAT(rejects, HasSubstr("1,100,7,click,"));
   // Too many bad lines still stop the run.
-  options.max_skip_fraction = 0.1;
+  options.errors.max_skip_fraction = 0.1;
   EXPECT_THAT(HEED_ERROR_MESSAGE(prepare_taobao(options), Error), HasSubstr("skipped 2 of"));
 }
 

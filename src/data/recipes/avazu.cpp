@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "core/error.h"
+#include "data/recipes/bad_lines.h"
 #include "data/recipes/delimited_file.h"
 #include "data/recipes/source_layout.h"
 
@@ -71,32 +72,38 @@ void check_header(const DelimitedFile& reader) {
   }
 }
 
-void convert(const SourceFile& source, const HashSplit& split, SplitWriters& writers) {
+bool starts_with_header(const std::filesystem::path& path) {
+  LineReader reader(path);
+  std::string_view first;
+  return reader.next(first) && first.substr(0, 3) == "id,";
+}
+
+void convert(const SourceFile& source, const HashSplit& split, SplitWriters& writers,
+             BadLines& bad_lines) {
+  // Kaggle's file starts with a header; the heads' dev and test files do not. A header that
+  // names other columns stops the recipe even under skip: every line after it would be misread.
+  const std::size_t header_lines = starts_with_header(source.path) ? 1 : 0;
   DelimitedFile reader(source.path, ',', kSourceColumns);
-  // Kaggle's file starts with a header; the heads' dev and test files do not.
-  std::size_t header_lines = 0;
-  while (reader.next()) {
-    if (reader.records_read() == 1 && reader.field(kId) == "id") {
-      check_header(reader);
-      header_lines = 1;
-      continue;
-    }
+  if (header_lines == 1 && reader.next()) check_header(reader);
+  bad_lines.read_all(reader, [&] {
     const std::string_view click = reader.field(kClick);
     if (click != "0" && click != "1") {
       reader.fail(kClick, "bad_label", fmt::format("expected click 0 or 1, found {}", quoted(click)));
     }
     reader.cell_text(kId, /*allow_empty=*/false);
     const Hour hour = split_hour(reader);
+    // Every cell is checked before the first is written, so a skipped line writes nothing.
+    for (std::size_t c = kFirstCopied; c < kSourceColumns.size(); ++c) {
+      reader.cell_text(c, /*allow_empty=*/true);
+    }
     // The impression id decides the side: the same impression never lands in two files.
     TsvWriter& out = writers[source.part ? *source.part : split.of(reader.field(kId))];
     out.cell(click);
     out.cell(hour.hour_of_day);
     out.cell(hour.weekday);
-    for (std::size_t c = kFirstCopied; c < kSourceColumns.size(); ++c) {
-      out.cell(reader.cell_text(c, /*allow_empty=*/true));
-    }
+    for (std::size_t c = kFirstCopied; c < kSourceColumns.size(); ++c) out.cell(reader.field(c));
     out.end_row(click == "1");
-  }
+  });
   if (reader.records_read() == header_lines) {
     reader.fail_empty("CSV lines 'id,click,hour,C1,banner_pos,...'");
   }
@@ -112,7 +119,8 @@ PrepareSummary prepare_avazu(const AvazuOptions& options) {
   create_output_folder(options.out);
   SplitWriters writers(options.out, output_columns());
   open_hashed_parts(sources, options.split, writers);
-  for (const SourceFile& source : sources) convert(source, options.split, writers);
+  BadLines bad_lines(options.errors, options.out);
+  for (const SourceFile& source : sources) convert(source, options.split, writers, bad_lines);
 
   PrepareSummary summary;
   nlohmann::ordered_json json;
@@ -123,6 +131,7 @@ PrepareSummary prepare_avazu(const AvazuOptions& options) {
   json["dropped"] = "id (unique per impression: no signal, only memorization); hour (replaced by "
                     "hour_of_day and weekday, so test days look like training days)";
   json["files"] = nlohmann::ordered_json::object();
+  bad_lines.finish(summary, json);
   writers.finish(summary, json["files"]);
   json["columns"] = describe_columns(output_columns());
   summary.files.push_back(write_prepare_json(options.out, json).string());

@@ -4,6 +4,7 @@
 // hour_of_day and weekday and the impression id dropped. Rules in docs/datasets.md.
 #include <filesystem>
 
+#include "data/recipes/bad_lines.h"
 #include "data/recipes/recipe_output.h"
 #include "data/recipes/split_writers.h"
 
@@ -15,6 +16,7 @@ struct AvazuOptions {
   std::filesystem::path source;
   std::filesystem::path out;  // created if missing
   HashSplit split;            // for a single source file
+  BadLinePolicy errors;       // malformed source lines: stop at the first, or skip and count
 };
 
 PrepareSummary prepare_avazu(const AvazuOptions& options);

@@ -3,6 +3,7 @@
 #include <array>
 
 #include "core/error.h"
+#include "data/recipes/bad_lines.h"
 #include "data/recipes/delimited_file.h"
 #include "data/recipes/source_layout.h"
 
@@ -67,11 +68,12 @@ void check_header(const DelimitedFile& reader) {
   }
 }
 
-void convert(const SourceFile& source, const HashSplit& split, SplitWriters& writers) {
+void convert(const SourceFile& source, const HashSplit& split, SplitWriters& writers,
+             BadLines& bad_lines) {
   const Dialect dialect = sniff(source.path);
   DelimitedFile reader(source.path, dialect.delimiter, column_names());
   if (dialect.header && reader.next()) check_header(reader);
-  while (reader.next()) {
+  bad_lines.read_all(reader, [&] {
     const std::string_view label = reader.field(0);
     if (label != "0" && label != "1") {
       reader.fail(0, "bad_label", fmt::format("expected a label 0 or 1, found {}", quoted(label)));
@@ -84,7 +86,7 @@ void convert(const SourceFile& source, const HashSplit& split, SplitWriters& wri
     TsvWriter& out = writers[source.part ? *source.part : split.of(reader.line())];
     for (std::size_t c = 0; c < kFieldCount; ++c) out.cell(reader.field(c));
     out.end_row(label == "1");
-  }
+  });
   if (reader.records_read() == (dialect.header ? 1u : 0u)) {
     reader.fail_empty("lines 'label TAB I1..I13 TAB C1..C26'");
   }
@@ -100,7 +102,8 @@ PrepareSummary prepare_criteo(const CriteoOptions& options) {
   create_output_folder(options.out);
   SplitWriters writers(options.out, output_columns());
   open_hashed_parts(sources, options.split, writers);
-  for (const SourceFile& source : sources) convert(source, options.split, writers);
+  BadLines bad_lines(options.errors, options.out);
+  for (const SourceFile& source : sources) convert(source, options.split, writers, bad_lines);
 
   PrepareSummary summary;
   nlohmann::ordered_json json;
@@ -110,6 +113,7 @@ PrepareSummary prepare_criteo(const CriteoOptions& options) {
   json["label"] = "the click label as given (0 or 1)";
   json["missing_values"] = "empty cells stay empty: a missing numeric, a missing category token";
   json["files"] = nlohmann::ordered_json::object();
+  bad_lines.finish(summary, json);
   writers.finish(summary, json["files"]);
   json["columns"] = describe_columns(output_columns());
   summary.files.push_back(write_prepare_json(options.out, json).string());

@@ -3,6 +3,7 @@
 // C1..C26, TAB-separated) turned into heed's TSVs. Rules in docs/datasets.md.
 #include <filesystem>
 
+#include "data/recipes/bad_lines.h"
 #include "data/recipes/recipe_output.h"
 #include "data/recipes/split_writers.h"
 
@@ -14,6 +15,7 @@ struct CriteoOptions {
   std::filesystem::path source;
   std::filesystem::path out;  // created if missing
   HashSplit split;            // for a single source file
+  BadLinePolicy errors;       // malformed source lines: stop at the first, or skip and count
 };
 
 PrepareSummary prepare_criteo(const CriteoOptions& options);

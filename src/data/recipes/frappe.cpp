@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "core/error.h"
+#include "data/recipes/bad_lines.h"
 #include "data/recipes/delimited_file.h"
 
 namespace heed::recipes {
@@ -66,7 +67,8 @@ std::vector<std::string> libfm_columns() {
   return names;
 }
 
-TsvStats convert(const std::filesystem::path& source, const std::filesystem::path& target) {
+TsvStats convert(const std::filesystem::path& source, const std::filesystem::path& target,
+                 BadLines& bad_lines) {
   DelimitedFile reader(source, ' ', libfm_columns());
   TsvWriter writer(target, kColumns);
   std::array<std::int64_t, kFields.size()> field_start{};
@@ -75,13 +77,14 @@ TsvStats convert(const std::filesystem::path& source, const std::filesystem::pat
     field_start[f] = start;
     start += kFields[f].size;
   }
-  while (reader.next()) {
+  std::array<std::int64_t, kFields.size()> codes{};
+  bad_lines.read_all(reader, [&] {
     const std::string_view label = reader.field(0);
     const bool positive = label == "1" || label == "+1";
     if (!positive && label != "-1" && label != "0") {
       reader.fail(0, "bad_label", fmt::format("expected a label 1, -1 or 0, found {}", quoted(label)));
     }
-    writer.cell(positive ? "1" : "0");
+    // Every field is checked before the row is written, so a skipped line writes nothing.
     for (std::size_t f = 0; f < kFields.size(); ++f) {
       const std::size_t column = f + 1;
       const std::string_view token = reader.field(column);
@@ -98,20 +101,23 @@ TsvStats convert(const std::filesystem::path& source, const std::filesystem::pat
                     fmt::format("expected a one-hot value 1 after the index, found {}",
                                 quoted(token)));
       }
-      const std::int64_t code = index - field_start[f];
-      if (code < 0 || code >= kFields[f].size) {
+      codes[f] = index - field_start[f];
+      if (codes[f] < 0 || codes[f] >= kFields[f].size) {
         reader.fail(column, "index_out_of_field",
                     fmt::format("index {} is not a {} (indices {}..{} in field order user, item, "
                                 "daytime, weekday, isweekend, homework, cost, weather, country, city)",
                                 index, kFields[f].name, field_start[f],
                                 field_start[f] + kFields[f].size - 1));
       }
+    }
+    writer.cell(positive ? "1" : "0");
+    for (const std::int64_t code : codes) {
       char digits[24];
       const auto written = std::to_chars(digits, digits + sizeof digits, code);
       writer.cell(std::string_view(digits, static_cast<std::size_t>(written.ptr - digits)));
     }
     writer.end_row(positive);
-  }
+  });
   if (reader.records_read() == 0) reader.fail_empty("libFM lines 'label index:1 ... (10 fields)'");
   return writer.finish();
 }
@@ -147,6 +153,7 @@ PrepareSummary prepare_frappe(const FrappeOptions& options) {
                    "is the index minus its block's start";
   json["files"] = nlohmann::ordered_json::object();
   json["missing"] = nlohmann::ordered_json::array();
+  BadLines bad_lines(options.errors, options.out);
   std::size_t* rows[] = {&summary.train_rows, &summary.valid_rows, &summary.test_rows};
   for (std::size_t p = 0; p < kParts.size(); ++p) {
     if (!sources[p]) {
@@ -154,13 +161,14 @@ PrepareSummary prepare_frappe(const FrappeOptions& options) {
       continue;
     }
     const auto target = options.out / kParts[p].output;
-    const TsvStats stats = convert(*sources[p], target);
+    const TsvStats stats = convert(*sources[p], target, bad_lines);
     *rows[p] = stats.rows;
     auto entry = describe_file(stats);
     entry["from"] = sources[p]->filename().string();
     json["files"][std::string(kParts[p].output)] = entry;
     summary.files.push_back(target.string());
   }
+  bad_lines.finish(summary, json);
   if (!sources[0])
     summary.notes.push_back(fmt::format(
         "no train.tsv: {} holds no frappe.train.libfm. Train on valid.tsv, carving a tenth of it for early "

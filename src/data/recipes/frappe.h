@@ -4,6 +4,7 @@
 // turned into heed's TSVs with the ten named fields. Rules in docs/datasets.md.
 #include <filesystem>
 
+#include "data/recipes/bad_lines.h"
 #include "data/recipes/recipe_output.h"
 
 namespace heed::recipes {
@@ -11,6 +12,7 @@ namespace heed::recipes {
 struct FrappeOptions {
   std::filesystem::path source;  // folder with frappe.{train,validation,test}.libfm (plain or .gz)
   std::filesystem::path out;     // created if missing
+  BadLinePolicy errors;       // malformed source lines: stop at the first, or skip and count
 };
 
 // Writes train.tsv, valid.tsv and test.tsv for each libFM file present (at least one must be),

@@ -49,7 +49,7 @@ void check_options(const MovieLensOptions& options) {
 // The GroupLens files `<name>.base` and `<name>.test`, in file order. Each of their ratings must
 // be in u.data: histories come from u.data, so a split from another release would be wrong.
 movielens::Split read_given_split(const MovieLensOptions& options, const Catalog& catalog,
-                       const UserTimelines& timelines) {
+                       const UserTimelines& timelines, BadLines& bad_lines) {
   const auto in_u_data = [&](const Rating& rating, const DelimitedFile& reader) {
     if (!timelines.contains(rating)) {
       reader.fail(DelimitedFile::kWholeLine, "not_in_u_data",
@@ -59,9 +59,9 @@ movielens::Split read_given_split(const MovieLensOptions& options, const Catalog
   };
   movielens::Split split;
   split.train =
-      movielens::read_ratings(options.source / (options.split + ".base"), catalog, in_u_data);
+      movielens::read_ratings(options.source / (options.split + ".base"), catalog, bad_lines, in_u_data);
   split.test =
-      movielens::read_ratings(options.source / (options.split + ".test"), catalog, in_u_data);
+      movielens::read_ratings(options.source / (options.split + ".test"), catalog, bad_lines, in_u_data);
   return split;
 }
 
@@ -93,7 +93,8 @@ nlohmann::ordered_json describe(std::string_view dataset, std::string_view ratin
 // Writes the two TSVs and prepare.json of a MovieLens recipe.
 PrepareSummary write_outputs(std::string_view dataset, std::string_view ratings_file,
                              const MovieLensOptions& options, const Catalog& catalog,
-                             const UserTimelines& timelines, const movielens::Split& split) {
+                             const UserTimelines& timelines, const movielens::Split& split,
+                             const BadLines& bad_lines) {
   create_output_folder(options.out);
   const auto train_path = options.out / "train.tsv";
   const auto test_path = options.out / "test.tsv";
@@ -101,10 +102,17 @@ PrepareSummary write_outputs(std::string_view dataset, std::string_view ratings_
       movielens::write_tsv(train_path, split.train, catalog, timelines, options.max_history);
   const auto test =
       movielens::write_tsv(test_path, split.test, catalog, timelines, options.max_history);
-  const auto json_path = write_prepare_json(
-      options.out, describe(dataset, ratings_file, options, train, test));
-  return PrepareSummary{
-      train.rows, 0, test.rows, {train_path.string(), test_path.string(), json_path.string()}, {}};
+  PrepareSummary summary{train.rows, 0, test.rows, {train_path.string(), test_path.string()}, {}};
+  auto json = describe(dataset, ratings_file, options, train, test);
+  bad_lines.finish(summary, json);
+  summary.files.push_back(write_prepare_json(options.out, json).string());
+  return summary;
+}
+
+// Skipped lines go to OUT/rejected_lines.txt as they are read, so OUT must exist by then.
+BadLines open_bad_lines(const MovieLensOptions& options) {
+  if (options.errors.on_error == "skip") create_output_folder(options.out);
+  return BadLines(options.errors, options.out);
 }
 
 void check_task(const MovieLensOptions& options) {
@@ -116,7 +124,8 @@ void check_task(const MovieLensOptions& options) {
 // The next-item task: every user's ratings (any number of stars) by (timestamp, movie) are the
 // events, a movie's set of genres ("Action,Comedy") its category.
 PrepareSummary write_next_item(std::string_view dataset, const MovieLensOptions& options,
-                               const Catalog& catalog, std::vector<Rating> all) {
+                               const Catalog& catalog, std::vector<Rating> all,
+                               const BadLines& bad_lines) {
   std::sort(all.begin(), all.end(), [](const Rating& a, const Rating& b) {
     return std::tie(a.user, a.timestamp, a.movie) < std::tie(b.user, b.timestamp, b.movie);
   });
@@ -156,6 +165,7 @@ PrepareSummary write_next_item(std::string_view dataset, const MovieLensOptions&
   for (std::size_t p = 0; p < 3; ++p) json["files"][part_names[p]] = describe_file(stats[p]);
   json["columns"] = describe_columns(kNextItemColumns);
   PrepareSummary summary{stats[0].rows, stats[1].rows, stats[2].rows, writer.paths(), {}};
+  bad_lines.finish(summary, json);
   summary.files.push_back(write_prepare_json(options.out, json).string());
   return summary;
 }
@@ -166,15 +176,18 @@ PrepareSummary prepare_movielens_100k(const MovieLensOptions& options) {
   check_options(options);
   check_task(options);
 
-  // Everything is read and checked before the first output byte is written.
-  const Catalog catalog = movielens::read_catalog(options.source);
-  const std::vector<Rating> all = movielens::read_ratings(options.source / "u.data", catalog);
-  if (options.task == "next-item") return write_next_item("ml-100k", options, catalog, all);
+  // Everything is read and checked before the first output byte is written (but for the
+  // rejected-lines file under a skipping policy).
+  BadLines bad_lines = open_bad_lines(options);
+  const Catalog catalog = movielens::read_catalog(options.source, bad_lines);
+  const std::vector<Rating> all =
+      movielens::read_ratings(options.source / "u.data", catalog, bad_lines);
+  if (options.task == "next-item") return write_next_item("ml-100k", options, catalog, all, bad_lines);
   const UserTimelines timelines(all, catalog.users.size());
   const movielens::Split split = options.split == "time"
                                      ? movielens::split_by_time(all, options.time_test_fraction)
-                                     : read_given_split(options, catalog, timelines);
-  return write_outputs("ml-100k", "u.data", options, catalog, timelines, split);
+                                     : read_given_split(options, catalog, timelines, bad_lines);
+  return write_outputs("ml-100k", "u.data", options, catalog, timelines, split, bad_lines);
 }
 
 PrepareSummary prepare_movielens_1m(const MovieLensOptions& options) {
@@ -194,13 +207,14 @@ PrepareSummary prepare_movielens_1m(const MovieLensOptions& options) {
         "movies.dat (https://grouplens.org/datasets/movielens/1m/)",
         options.source.string()));
   }
-  const Catalog catalog = movielens::read_catalog_1m(options.source);
+  BadLines bad_lines = open_bad_lines(options);
+  const Catalog catalog = movielens::read_catalog_1m(options.source, bad_lines);
   const std::vector<Rating> all =
-      movielens::read_ratings(options.source / "ratings.dat", catalog, {}, "::");
-  if (options.task == "next-item") return write_next_item("ml-1m", options, catalog, all);
+      movielens::read_ratings(options.source / "ratings.dat", catalog, bad_lines, {}, "::");
+  if (options.task == "next-item") return write_next_item("ml-1m", options, catalog, all, bad_lines);
   const UserTimelines timelines(all, catalog.users.size());
   const movielens::Split split = movielens::split_by_time(all, options.time_test_fraction);
-  return write_outputs("ml-1m", "ratings.dat", options, catalog, timelines, split);
+  return write_outputs("ml-1m", "ratings.dat", options, catalog, timelines, split, bad_lines);
 }
 
 }  // namespace heed::recipes

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "data/recipes/bad_lines.h"
 #include "data/recipes/recipe_output.h"
 
 namespace heed::recipes {
@@ -23,6 +24,7 @@ struct MovieLensOptions {
   // as categories; writes train, valid and test and ignores split.
   std::string task = "rating";
   std::uint64_t seed = 1;  // next-item: seeds the negative draws
+  BadLinePolicy errors;       // malformed source lines: stop at the first, or skip and count
 };
 
 // Writes options.out/train.tsv, test.tsv and prepare.json. Throws heed::Error for bad options

@@ -76,26 +76,26 @@ std::vector<std::string> read_genres(const std::filesystem::path& file) {
   return genres;
 }
 
-std::vector<User> read_users(const std::filesystem::path& file) {
+std::vector<User> read_users(const std::filesystem::path& file, BadLines& bad_lines) {
   DelimitedFile reader(file, '|', {"user_id", "age", "gender", "occupation", "zip"});
   std::vector<User> users;
   std::unordered_map<std::uint32_t, std::uint64_t> first_line;
-  while (reader.next()) {
+  bad_lines.read_all(reader, [&] {
     User user;
     user.id = static_cast<std::uint32_t>(reader.integer(0, 0, kMaxId));
-    check_new_id(first_line, user.id, reader);
     user.id_text = std::to_string(user.id);
     user.age = std::to_string(reader.integer(1, 0, 200));
     user.gender = reader.cell_text(2, /*allow_empty=*/false);
     user.occupation = reader.cell_text(3, /*allow_empty=*/false);
     user.zip = reader.cell_text(4, /*allow_empty=*/true);
+    check_new_id(first_line, user.id, reader);  // last: a line skipped for another reason claims no id
     users.push_back(std::move(user));
-  }
+  });
   if (users.empty()) reader.fail_empty("lines 'user_id|age|gender|occupation|zip'");
   return users;
 }
 
-std::vector<Movie> read_movies(const std::filesystem::path& file,
+std::vector<Movie> read_movies(const std::filesystem::path& file, BadLines& bad_lines,
                                const std::vector<std::string>& genres) {
   constexpr std::size_t kFirstFlag = 5;
   std::vector<std::string> columns = {"item_id", "title", "release_date", "video_release_date",
@@ -105,10 +105,9 @@ std::vector<Movie> read_movies(const std::filesystem::path& file,
   DelimitedFile reader(file, '|', std::move(columns));
   std::vector<Movie> movies;
   std::unordered_map<std::uint32_t, std::uint64_t> first_line;
-  while (reader.next()) {
+  bad_lines.read_all(reader, [&] {
     Movie movie;
     movie.id = static_cast<std::uint32_t>(reader.integer(0, 0, kMaxId));
-    check_new_id(first_line, movie.id, reader);
     movie.id_text = std::to_string(movie.id);
     movie.release_year = release_year(reader, 2);
     for (std::size_t g = 0; g < genres.size(); ++g) {
@@ -122,37 +121,38 @@ std::vector<Movie> read_movies(const std::filesystem::path& file,
     }
     // No flag at all means unclassified, which MovieLens itself calls "unknown".
     if (movie.genres.empty()) movie.genres = movie.genre_set = "unknown";
+    check_new_id(first_line, movie.id, reader);
     movies.push_back(std::move(movie));
-  }
+  });
   if (movies.empty()) reader.fail_empty("lines 'item_id|title|release_date|...|genre flags'");
   return movies;
 }
 
-Catalog read_catalog(const std::filesystem::path& folder) {
+Catalog read_catalog(const std::filesystem::path& folder, BadLines& bad_lines) {
   Catalog catalog;
-  catalog.users = read_users(folder / "u.user");
-  catalog.movies = read_movies(folder / "u.item", read_genres(folder / "u.genre"));
+  catalog.users = read_users(folder / "u.user", bad_lines);
+  catalog.movies = read_movies(folder / "u.item", bad_lines, read_genres(folder / "u.genre"));
   catalog.user_index = sort_and_index(catalog.users);
   catalog.movie_index = sort_and_index(catalog.movies);
   return catalog;
 }
 
-std::vector<User> read_users_1m(const std::filesystem::path& file) {
+std::vector<User> read_users_1m(const std::filesystem::path& file, BadLines& bad_lines) {
   DelimitedFile reader(file, "::", {"user_id", "gender", "age", "occupation", "zip"});
   std::vector<User> users;
   std::unordered_map<std::uint32_t, std::uint64_t> first_line;
-  while (reader.next()) {
+  bad_lines.read_all(reader, [&] {
     User user;
     user.id = static_cast<std::uint32_t>(reader.integer(0, 0, kMaxId));
-    check_new_id(first_line, user.id, reader);
     user.id_text = std::to_string(user.id);
     user.gender = reader.cell_text(1, /*allow_empty=*/false);
     // Age and occupation are codes (age group 1, 18, 25, ...; occupation 0..20) kept as tokens.
     user.age = std::to_string(reader.integer(2, 0, 200));
     user.occupation = std::to_string(reader.integer(3, 0, 1000));
     user.zip = reader.cell_text(4, /*allow_empty=*/true);
+    check_new_id(first_line, user.id, reader);
     users.push_back(std::move(user));
-  }
+  });
   if (users.empty()) reader.fail_empty("lines 'UserID::Gender::Age::Occupation::Zip-code'");
   return users;
 }
@@ -171,15 +171,14 @@ std::string year_of_title(std::string_view title) {
 
 }  // namespace
 
-std::vector<Movie> read_movies_1m(const std::filesystem::path& file) {
+std::vector<Movie> read_movies_1m(const std::filesystem::path& file, BadLines& bad_lines) {
   // Titles are latin-1 but only their year is written out, so no transcoding is needed.
   DelimitedFile reader(file, "::", {"item_id", "title", "genres"});
   std::vector<Movie> movies;
   std::unordered_map<std::uint32_t, std::uint64_t> first_line;
-  while (reader.next()) {
+  bad_lines.read_all(reader, [&] {
     Movie movie;
     movie.id = static_cast<std::uint32_t>(reader.integer(0, 0, kMaxId));
-    check_new_id(first_line, movie.id, reader);
     movie.id_text = std::to_string(movie.id);
     movie.release_year = year_of_title(reader.field(1));
     const std::string_view genres = reader.cell_text(2, /*allow_empty=*/true);
@@ -198,25 +197,27 @@ std::vector<Movie> read_movies_1m(const std::filesystem::path& file) {
     movie.genres = genres.empty() ? "unknown" : std::string(genres);
     movie.genre_set = movie.genres;
     std::replace(movie.genre_set.begin(), movie.genre_set.end(), '|', ',');
+    check_new_id(first_line, movie.id, reader);
     movies.push_back(std::move(movie));
-  }
+  });
   if (movies.empty()) reader.fail_empty("lines 'MovieID::Title::Genres'");
   return movies;
 }
 
-Catalog read_catalog_1m(const std::filesystem::path& folder) {
+Catalog read_catalog_1m(const std::filesystem::path& folder, BadLines& bad_lines) {
   Catalog catalog;
   catalog.users_file = "users.dat";
   catalog.movies_file = "movies.dat";
-  catalog.users = read_users_1m(folder / "users.dat");
-  catalog.movies = read_movies_1m(folder / "movies.dat");
+  catalog.users = read_users_1m(folder / "users.dat", bad_lines);
+  catalog.movies = read_movies_1m(folder / "movies.dat", bad_lines);
   catalog.user_index = sort_and_index(catalog.users);
   catalog.movie_index = sort_and_index(catalog.movies);
   return catalog;
 }
 
 std::vector<Rating> read_ratings(const std::filesystem::path& file, const Catalog& catalog,
-                                 const RatingCheck& check, const std::string& delimiter) {
+                                 BadLines& bad_lines, const RatingCheck& check,
+                                 const std::string& delimiter) {
   DelimitedFile reader(file, delimiter, {"user_id", "item_id", "rating", "timestamp"});
   std::vector<Rating> ratings;
   ratings.reserve(100'000);  // u.data's size: one allocation in the usual case
@@ -228,7 +229,7 @@ std::vector<Rating> read_ratings(const std::filesystem::path& file, const Catalo
     }
     return it->second;
   };
-  while (reader.next()) {
+  bad_lines.read_all(reader, [&] {
     Rating rating;
     rating.user = lookup(0, catalog.user_index, catalog.users_file.c_str());
     rating.movie = lookup(1, catalog.movie_index, catalog.movies_file.c_str());
@@ -236,7 +237,7 @@ std::vector<Rating> read_ratings(const std::filesystem::path& file, const Catalo
     rating.timestamp = reader.integer(3, 0, std::numeric_limits<std::int64_t>::max());
     if (check) check(rating, reader);
     ratings.push_back(rating);
-  }
+  });
   if (ratings.empty()) {
     const std::string sep = delimiter == "\t" ? " TAB " : delimiter;
     reader.fail_empty(fmt::format("lines 'user_id{0}item_id{0}rating{0}timestamp'", sep));

@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "data/recipes/bad_lines.h"
 #include "data/recipes/delimited_file.h"
 
 namespace heed::recipes::movielens {
@@ -56,14 +57,16 @@ struct Catalog {
 };
 
 // Genre names in the order of u.item's flag columns. Names must not contain ',' '|' or TAB,
-// the separators of the genre columns.
+// the separators of the genre columns. Its lines are never skipped: they define u.item's columns.
+// The other readers leave out malformed lines under a skipping policy, so a rating of a user or
+// movie left out is itself left out (unknown_id).
 std::vector<std::string> read_genres(const std::filesystem::path& file);
-std::vector<User> read_users(const std::filesystem::path& file);
-std::vector<Movie> read_movies(const std::filesystem::path& file,
+std::vector<User> read_users(const std::filesystem::path& file, BadLines& bad_lines);
+std::vector<Movie> read_movies(const std::filesystem::path& file, BadLines& bad_lines,
                                const std::vector<std::string>& genres);
 
 // u.genre, u.user and u.item of `folder`.
-Catalog read_catalog(const std::filesystem::path& folder);
+Catalog read_catalog(const std::filesystem::path& folder, BadLines& bad_lines);
 
 // Called for each rating read, with the reader positioned on its line so that a failed check
 // can name it: reader.fail(DelimitedFile::kWholeLine, ...).
@@ -73,13 +76,14 @@ using RatingCheck = std::function<void(const Rating&, const DelimitedFile& reade
 // ML-1M's ratings.dat with `delimiter` "::". An empty file and an id missing from the catalog
 // are errors.
 std::vector<Rating> read_ratings(const std::filesystem::path& file, const Catalog& catalog,
-                                 const RatingCheck& check = {}, const std::string& delimiter = "\t");
+                                 BadLines& bad_lines, const RatingCheck& check = {},
+                                 const std::string& delimiter = "\t");
 
 // MovieLens-1M: users.dat (UserID::Gender::Age::Occupation::Zip-code) and movies.dat
 // (MovieID::Title::Genres, genres '|'-separated; the release year is the title's "(1995)").
-std::vector<User> read_users_1m(const std::filesystem::path& file);
-std::vector<Movie> read_movies_1m(const std::filesystem::path& file);
+std::vector<User> read_users_1m(const std::filesystem::path& file, BadLines& bad_lines);
+std::vector<Movie> read_movies_1m(const std::filesystem::path& file, BadLines& bad_lines);
 // users.dat and movies.dat of `folder`.
-Catalog read_catalog_1m(const std::filesystem::path& folder);
+Catalog read_catalog_1m(const std::filesystem::path& folder, BadLines& bad_lines);
 
 }  // namespace heed::recipes::movielens

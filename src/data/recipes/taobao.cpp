@@ -161,8 +161,8 @@ ReadResult read_actions(const std::filesystem::path& file, const TaobaoOptions& 
   DelimitedFile reader(file, ',', {"user_id", "item_id", "category_id", "behavior_type", "timestamp"});
   ReadResult result;
   DataConfig policy;
-  policy.on_error = options.on_error;
-  policy.max_skip_fraction = options.max_skip_fraction;
+  policy.on_error = options.errors.on_error;
+  policy.max_skip_fraction = options.errors.max_skip_fraction;
   BadRowLog bad_rows(policy, options.out / "rejected_lines.txt");
   while (true) {
     try {

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <string>
 
+#include "data/recipes/bad_lines.h"
 #include "data/recipes/recipe_output.h"
 
 namespace heed::recipes {
@@ -36,12 +37,9 @@ struct TaobaoOptions {
   // sampled negatives (next_item_task.h) over every user's actions of the period (any
   // behaviour) in time order; writes train, valid and test by each user's last pairs.
   std::string task = "click";
-  // Malformed lines, as data.on_error in training: "fail" stops at the first with its file,
-  // line and column; "skip" leaves each out, counts it by reason and writes it to
-  // out/rejected_lines.txt, and still stops once more than max_skip_fraction of the lines were
-  // bad (a truncated last line, common at the end of a head of the log, is one line).
-  std::string on_error = "fail";
-  double max_skip_fraction = 0.01;
+  // Malformed lines (bad_lines.h); a truncated last line, common at the end of a head of the
+  // log, is one line.
+  BadLinePolicy errors;
   std::uint64_t seed = 1;  // next-item: seeds the negative draws
 };
 
