@@ -44,6 +44,7 @@
 #include <nlohmann/json.hpp>
 
 #include "checkpoint/checkpoint.h"
+#include "config/options.h"
 #include "core/error.h"
 #include "core/gemm.h"
 #include "data/dataset_loader.h"
@@ -51,6 +52,7 @@
 #include "embedding/embedding_table.h"
 #include "layers/logloss.h"
 #include "model/scorer.h"
+#include "optim/row_optimizer.h"
 #include "serve/request_scorer.h"
 #include "serve/score_request.h"
 #include "serve/served_model.h"
@@ -268,25 +270,37 @@ double resident_bytes() {
   return resident * static_cast<double>(sysconf(_SC_PAGESIZE));
 }
 
-// Memory per million embedding rows of `dim` floats with Adam's state (2 slots: first and second
-// moments) and row-wise Adagrad's (1 slot), each table filled with `rows` keys: the process's
-// resident-memory growth (what the tables, their key vectors and key index touched) and the
-// tables' own count of weights and state.
+// Memory per million embedding rows of `dim` floats, and in training the row optimizer's state
+// beside them: Adam's (2 slots: first and second moments) or row-wise Adagrad's (1 slot), with
+// a table filled with `rows` keys and every row updated once. Reported: the process's
+// resident-memory growth for the table alone (what serving holds: weights, keys, key index)
+// and with the optimizer state (what training holds), and the payload counts.
 nlohmann::ordered_json embedding_memory(long rows, int dim) {
   nlohmann::ordered_json out;
   out["rows"] = rows;
   out["dim"] = dim;
-  for (const auto& [name, slots] : {std::pair<const char*, std::size_t>{"adam", 2}, {"adagrad", 1}}) {
+  const double per_million = 1e6 / static_cast<double>(rows);
+  for (const auto& [name, kind] : {std::pair<const char*, heed::EmbeddingOptimizer>{"adam", heed::EmbeddingOptimizer::kAdam},
+                                   {"adagrad", heed::EmbeddingOptimizer::kAdagrad}}) {
     const double before = resident_bytes();
-    auto table = std::make_unique<heed::EmbeddingTable>("t", static_cast<std::size_t>(dim), 0, 0.05f, 1, slots);
+    auto table = std::make_unique<heed::EmbeddingTable>("t", static_cast<std::size_t>(dim), 0, 0.05f, 1);
     for (long k = 0; k < rows; ++k) table->find_or_insert(heed::mix64(static_cast<std::uint64_t>(k) + 1));
-    const double rss = resident_bytes() - before;
-    const double per_million = 1e6 / static_cast<double>(rows);
-    out[name] = {{"state_slots", slots},
-                 {"resident_mib_per_million_rows", rss * per_million / (1 << 20)},
-                 {"weights_and_state_mib_per_million_rows",
-                  static_cast<double>(table->memory_bytes()) * per_million / (1 << 20)},
-                 {"payload_bytes_per_row", (1 + slots) * static_cast<std::size_t>(dim) * sizeof(float)}};
+    const double table_rss = resident_bytes() - before;
+    heed::OptimizerConfig config = heed::default_config().optimizer;
+    config.embedding = kind;
+    heed::RowOptimizer optimizer(config, 1);
+    {
+      const std::vector<std::uint32_t> last_row = {static_cast<std::uint32_t>(table->rows() - 1)};
+      const std::vector<float> grad(static_cast<std::size_t>(dim), 0.0f);
+      optimizer.update(0, *table, last_row, grad.data(), 1, 1);  // sizes the state for every row
+    }
+    const double training_rss = resident_bytes() - before;
+    out[name] = {{"state_slots", optimizer.slots()},
+                 {"serving_resident_mib_per_million_rows", table_rss * per_million / (1 << 20)},
+                 {"training_resident_mib_per_million_rows", training_rss * per_million / (1 << 20)},
+                 {"weights_mib_per_million_rows", static_cast<double>(table->memory_bytes()) * per_million / (1 << 20)},
+                 {"state_mib_per_million_rows", static_cast<double>(optimizer.memory_bytes()) * per_million / (1 << 20)},
+                 {"payload_bytes_per_row", (1 + optimizer.slots()) * static_cast<std::size_t>(dim) * sizeof(float)}};
   }
   return out;
 }

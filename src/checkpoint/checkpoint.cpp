@@ -118,11 +118,12 @@ void write_file_atomically(const std::filesystem::path& path, const std::string&
 }
 
 void save_checkpoint(const std::filesystem::path& path, const Model& model, const nlohmann::json& meta,
-                     const std::string& optimizer, const nlohmann::json* trainer) {
+                     const std::string& optimizer, const nlohmann::json* trainer,
+                     const std::string& row_optimizer) {
   auto text = [](const std::string& s) { return [&s](std::ostream& out) { out << s; }; };
   AtomicFile file(path);
   file.write(kMagic, sizeof kMagic);
-  const std::uint32_t head[2] = {kCheckpointVersion, static_cast<std::uint32_t>(6 + !optimizer.empty() + (trainer != nullptr))};
+  const std::uint32_t head[2] = {kCheckpointVersion, static_cast<std::uint32_t>(6 + !optimizer.empty() + !row_optimizer.empty() + (trainer != nullptr))};
   file.write(reinterpret_cast<const char*>(head), sizeof head);
   write_section(file, "meta", text(meta.dump(2)));
   write_section(file, "config", text(to_toml(model.config())));
@@ -134,6 +135,7 @@ void save_checkpoint(const std::filesystem::path& path, const Model& model, cons
   });
   write_section(file, "normalizer", [&](std::ostream& out) { model.normalizer().save(out); });
   if (!optimizer.empty()) write_section(file, "optimizer", text(optimizer));
+  if (!row_optimizer.empty()) write_section(file, "row_optimizer", text(row_optimizer));
   if (trainer) write_section(file, "trainer", text(trainer->dump()));
   file.commit();
 }
@@ -232,12 +234,18 @@ Checkpoint load_checkpoint(std::istream& in, const std::string& name) {
     cp.meta = nlohmann::json::parse(text("meta"));
     cp.model = std::make_unique<Model>(parse_config(text("config"), name + " (saved config)"));
     read_section("dense", [&] { load_dense(in, cp.model->params()); });
+    // An older resumable checkpoint keeps the rows' optimizer state in its tables; a model
+    // file's (state from before the move, never used for scoring) is skipped.
+    const bool keep_legacy_state = sections.count("trainer") && !sections.count("row_optimizer");
     read_section("tables", [&] {
       if (read_pod<std::uint64_t>(in) != cp.model->tables().size()) throw Error("table count does not match the config");
-      for (auto& t : cp.model->tables()) t.load(in);
+      if (keep_legacy_state) cp.legacy_row_state.resize(cp.model->tables().size());
+      for (std::size_t k = 0; k < cp.model->tables().size(); ++k)
+        cp.model->tables()[k].load(in, keep_legacy_state ? &cp.legacy_row_state[k] : nullptr);
     });
     read_section("normalizer", [&] { cp.model->normalizer().load(in); });
     if (sections.count("optimizer")) cp.optimizer = text("optimizer");
+    if (sections.count("row_optimizer")) cp.row_optimizer = text("row_optimizer");
     if (sections.count("trainer")) cp.trainer = nlohmann::json::parse(text("trainer"));
   } catch (const nlohmann::json::exception& e) {
     throw fail(fmt::format("unreadable metadata: {}", e.what()));

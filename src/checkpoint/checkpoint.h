@@ -3,8 +3,11 @@
 //   "HEEDMODL"  u32 format version  u32 section count
 //   per section: name, u64 size, u64 XXH64 checksum of the payload, payload
 // Sections: meta (JSON: versions, time, metrics), config (the resolved TOML, from which the
-// model is rebuilt), schema (JSON, for people and tools), dense (named parameters), tables,
-// normalizer, and for resumable checkpoints optimizer and trainer. Every checksum is verified
+// model is rebuilt), schema (JSON, for people and tools), dense (named parameters), tables
+// (weights only), normalizer, and for resumable checkpoints optimizer (Adam's state of the
+// dense weights), row_optimizer (the embedding rows' optimizer state) and trainer. Files
+// written before the embedding rows' state moved out of the tables still load: their tables
+// section holds it beside the weights (see EmbeddingTable::load). Every checksum is verified
 // on load; a truncated, corrupt or wrong-version file is refused with a message saying which.
 // Files are written to a temporary name, flushed, fsynced and renamed, so a crash never
 // leaves half a model under the real name.
@@ -12,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -25,12 +29,17 @@ struct Checkpoint {
   std::unique_ptr<Model> model;
   nlohmann::json meta;
   std::string optimizer;           // Adam's state (empty when not saved)
+  std::string row_optimizer;       // RowOptimizer's state (empty when not saved)
+  // A resumable checkpoint written before row_optimizer existed: per table, the row state its
+  // tables section held (empty otherwise).
+  std::vector<std::vector<float>> legacy_row_state;
   std::optional<nlohmann::json> trainer;  // the trainer's own state (resumable checkpoints)
 };
 
-// optimizer / trainer may be empty / null for a model kept only for scoring.
+// optimizer / trainer / row_optimizer may be empty / null for a model kept only for scoring.
 void save_checkpoint(const std::filesystem::path& path, const Model& model, const nlohmann::json& meta,
-                     const std::string& optimizer, const nlohmann::json* trainer);
+                     const std::string& optimizer, const nlohmann::json* trainer,
+                     const std::string& row_optimizer = {});
 
 Checkpoint load_checkpoint(const std::filesystem::path& path);
 // The same from bytes already read (the server hashes a model file's bytes and loads those very

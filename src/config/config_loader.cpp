@@ -163,8 +163,7 @@ void apply_override(toml::table& root, const std::string& assignment) {
 // --- the typed config ---------------------------------------------------------------------------
 
 Config build_config(const toml::table& root, const std::string& source_name) {
-  Config config;
-  for (const auto& o : run_options()) o.reset(config);
+  Config config = default_config();
   const std::vector<std::string> names = feature_names_of(root);
 
   for (auto&& [section_key, section_node] : root) {
@@ -204,9 +203,7 @@ Config build_config(const toml::table& root, const std::string& source_name) {
       return line(a.second) < line(b.second);
     });
     for (const auto& [name, table] : ordered) {
-      FeatureConfig feature;
-      for (const auto& o : feature_options()) o.reset(feature);
-      feature.name = name;
+      FeatureConfig feature = default_feature(name);
       for (auto&& [key, value] : *table) {
         const std::string full_key = "features." + name + "." + std::string(key.str());
         const auto* option = find_feature_option(std::string(key.str()));

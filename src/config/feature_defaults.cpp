@@ -83,7 +83,7 @@ void check_attention_modules(Config& config, Fail fail) {
   once_each(config.poso.layers, "poso.layers");
   // The L1 pull drives weights to 0, where a relu gate passes no gradient: every field would
   // switch off for good, the model left with nothing.
-  if (config.senet.enabled && config.senet.weight_l1 > 0 && config.senet.gate == "relu")
+  if (config.senet.enabled && config.senet.weight_l1 > 0 && config.senet.gate == SenetGate::kRelu)
     fail("senet.weight_l1 pulls SENet's weights towards 0, where senet.gate = \"relu\" passes no gradient, so "
          "fields switch off for good; use it with the sigmoid gate, or set senet.weight_l1 = 0");
   for (const std::string& name : config.senet.fields) embedding_feature(config, name, "senet.fields", fail);

@@ -96,6 +96,15 @@ struct TomlType<FeatureKind> {
   }
 };
 
+// A value out of a closed set (config/choices.h): the name as a TOML string. An unknown name
+// is a bad value, not a bad type; the builder reports it with the choices.
+template <ChoiceEnum E>
+struct TomlType<E> {
+  static constexpr const char* name = "string";
+  static std::optional<std::string> read_name(const toml::node& n) { return n.value_exact<std::string>(); }
+  static toml::node_ptr write(E v) { return std::make_unique<toml::value<std::string>>(choice_name(v)); }
+};
+
 template <class T>
 std::string type_name() {
   if constexpr (requires { TomlType<T>::name_storage; }) return TomlType<T>::name_storage;
@@ -112,14 +121,43 @@ std::string toml_text(const T& value) {
 template <class T>
 using Check = std::function<std::string(const T&)>;  // empty string: the value is fine
 
+std::string must_be_one_of(const std::vector<std::string>& choices) {
+  std::string list;
+  for (const auto& c : choices) list += (list.empty() ? "" : ", ") + ("\"" + c + "\"");
+  return "must be one of " + list;
+}
+
 Check<std::string> one_of(std::vector<std::string> choices) {
   return [choices](const std::string& v) -> std::string {
     for (const auto& c : choices)
       if (v == c) return {};
-    std::string list;
-    for (const auto& c : choices) list += (list.empty() ? "" : ", ") + ("\"" + c + "\"");
-    return "must be one of " + list;
+    return must_be_one_of(choices);
   };
+}
+
+template <ChoiceEnum E>
+std::vector<std::string> choice_names() {
+  std::vector<std::string> names;
+  for (const auto& c : Choices<E>::list) names.push_back(c.name);
+  return names;
+}
+
+// Reads `node` as a T; nullopt when it has the wrong type. A name outside an enum's choices
+// throws, naming the key, the value and the choices.
+template <class T>
+std::optional<T> read_value(const toml::node& node, const std::string& full_key) {
+  if constexpr (ChoiceEnum<T>) {
+    const std::optional<std::string> name = TomlType<T>::read_name(node);
+    if (!name) return std::nullopt;
+    if (const std::optional<T> value = choice_named<T>(*name)) return value;
+    throw Error(fmt::format("{} = {} {}", full_key, toml_text(*name), must_be_one_of(choice_names<T>())));
+  } else {
+    try {
+      return TomlType<T>::read(node);
+    } catch (const Error& e) {
+      throw Error(fmt::format("{}: {}", full_key, e.what()));
+    }
+  }
 }
 template <class T>
 Check<T> at_least(T low) {
@@ -145,6 +183,14 @@ Check<std::vector<std::int64_t>> all_positive() {
 
 // --- the builder ----------------------------------------------------------------------------
 
+// Marks a key --resume may change: how long and how visibly to train, or where the data lies,
+// never what is trained.
+template <class Owner>
+Option<Owner> resumable(Option<Owner> o) {
+  o.resumable = true;
+  return o;
+}
+
 template <class Owner, class T>
 Option<Owner> option(std::string key, T default_value, std::string help,
                      std::function<T&(Owner&)> field, Check<T> check = {}) {
@@ -155,12 +201,7 @@ Option<Owner> option(std::string key, T default_value, std::string help,
   o.help = std::move(help);
   o.reset = [field, default_value](Owner& owner) { field(owner) = default_value; };
   o.assign = [field, check](Owner& owner, const toml::node& node, const std::string& full_key) {
-    std::optional<T> value;
-    try {
-      value = TomlType<T>::read(node);
-    } catch (const Error& e) {
-      throw Error(fmt::format("{}: {}", full_key, e.what()));
-    }
+    std::optional<T> value = read_value<T>(node, full_key);
     if (!value) {
       std::ostringstream got;
       node.visit([&](auto&& n) { got << n; });
@@ -179,6 +220,7 @@ Option<Owner> option(std::string key, T default_value, std::string help,
   o.current = [field](const Owner& owner) {
     return TomlType<T>::write(field(const_cast<Owner&>(owner)));
   };
+  o.member = [field](const Owner& owner) -> const void* { return &field(const_cast<Owner&>(owner)); };
   return o;
 }
 
@@ -189,8 +231,8 @@ std::vector<Option<Config>> make_run_options() {
   using C = Config;
   std::vector<Option<C>> o;
   // data
-  o.push_back(option<C, std::string>("data.dir", "", "Folder that data.train/valid/test are relative to.",
-      [](C& c) -> auto& { return c.data.dir; }));
+  o.push_back(resumable(option<C, std::string>("data.dir", "", "Folder that data.train/valid/test are relative to.",
+      [](C& c) -> auto& { return c.data.dir; })));
   o.push_back(option<C, std::string>("data.train", "train.tsv", "Training file.",
       [](C& c) -> auto& { return c.data.train; }));
   o.push_back(option<C, std::string>("data.valid", "", "Validation file (empty: carve data.valid_fraction from train).",
@@ -312,24 +354,24 @@ std::vector<Option<Config>> make_run_options() {
   // model
   o.push_back(option<C, std::vector<Int>>("model.hidden", {256, 128}, "Widths of the MLP's hidden layers.",
       [](C& c) -> auto& { return c.model.hidden; }, all_positive()));
-  o.push_back(option<C, std::string>("model.activation", "relu", "Activation of the hidden layers.",
-      [](C& c) -> auto& { return c.model.activation; }, one_of({"relu", "prelu"})));
+  o.push_back(option<C, ActivationKind>("model.activation", ActivationKind::kRelu, "Activation of the hidden layers.",
+      [](C& c) -> auto& { return c.model.activation; }));
   o.push_back(option<C, double>("model.dropout", 0.0, "Dropout rate after each hidden layer (training only).",
       [](C& c) -> auto& { return c.model.dropout; }, between(0.0, 0.9)));
   // senet
   o.push_back(option<C, bool>("senet.enabled", false, "Gate the field vectors with SENet (FiBiNET's squeeze and excitation).",
       [](C& c) -> auto& { return c.senet.enabled; }));
-  o.push_back(option<C, std::string>("senet.axis", "field",
+  o.push_back(option<C, SenetAxis>("senet.axis", SenetAxis::kField,
       "What gets one weight: each field (field), each embedding dim (dim), or every element (element).",
-      [](C& c) -> auto& { return c.senet.axis; }, one_of({"field", "dim", "element"})));
-  o.push_back(option<C, std::string>("senet.squeeze", "mean",
+      [](C& c) -> auto& { return c.senet.axis; }));
+  o.push_back(option<C, SenetSqueeze>("senet.squeeze", SenetSqueeze::kMean,
       "How a field vector becomes one number: its mean, or a learned dense projection (dense).",
-      [](C& c) -> auto& { return c.senet.squeeze; }, one_of({"mean", "dense"})));
+      [](C& c) -> auto& { return c.senet.squeeze; }));
   o.push_back(option<C, Int>("senet.reduction", 3, "Reduction ratio r of the excitation: n -> max(1, n/r) -> n.",
       [](C& c) -> auto& { return c.senet.reduction; }, at_least<Int>(1)));
-  o.push_back(option<C, std::string>("senet.gate", "sigmoid",
+  o.push_back(option<C, SenetGate>("senet.gate", SenetGate::kSigmoid,
       "Final activation of the excitation (FiBiNET implementations differ: sigmoid or relu; none = linear).",
-      [](C& c) -> auto& { return c.senet.gate; }, one_of({"sigmoid", "relu", "none"})));
+      [](C& c) -> auto& { return c.senet.gate; }));
   o.push_back(option<C, Strings>("senet.fields", {}, "Features SENet gates (empty: every embedding feature).",
       [](C& c) -> auto& { return c.senet.fields; }));
   o.push_back(option<C, double>("senet.weight_l1", 0.0,
@@ -343,12 +385,12 @@ std::vector<Option<Config>> make_run_options() {
       [](C& c) -> auto& { return c.din.enabled; }));
   o.push_back(option<C, std::vector<Int>>("din.hidden", {80, 40}, "Widths of DIN's activation unit MLP.",
       [](C& c) -> auto& { return c.din.hidden; }, all_positive()));
-  o.push_back(option<C, std::string>("din.activation", "dice", "Activation of DIN's activation unit.",
-      [](C& c) -> auto& { return c.din.activation; }, one_of({"prelu", "dice"})));
-  o.push_back(option<C, std::string>("din.normalize", "softmax",
+  o.push_back(option<C, DinActivation>("din.activation", DinActivation::kDice, "Activation of DIN's activation unit.",
+      [](C& c) -> auto& { return c.din.activation; }));
+  o.push_back(option<C, DinNormalize>("din.normalize", DinNormalize::kSoftmax,
       "How a row's attention scores become weights: raw (the DIN paper), softmax over the row's values, "
       "mean (raw / count) or sqrtn (raw / sqrt(count)). The legacy din.softmax = true|false means softmax|raw.",
-      [](C& c) -> auto& { return c.din.normalize; }, one_of({"raw", "softmax", "mean", "sqrtn"})));
+      [](C& c) -> auto& { return c.din.normalize; }));
   // poso
   o.push_back(option<C, bool>("poso.enabled", false, "Scale the MLP's hidden neurons with POSO's personalized gates.",
       [](C& c) -> auto& { return c.poso.enabled; }));
@@ -370,9 +412,9 @@ std::vector<Option<Config>> make_run_options() {
       [](C& c) -> auto& { return c.optimizer.lr; }, positive()));
   o.push_back(option<C, double>("optimizer.embedding_lr", 1e-3, "Learning rate of the embedding rows.",
       [](C& c) -> auto& { return c.optimizer.embedding_lr; }, positive()));
-  o.push_back(option<C, std::string>("optimizer.embedding", "adam",
+  o.push_back(option<C, EmbeddingOptimizer>("optimizer.embedding", EmbeddingOptimizer::kAdam,
       "Optimizer of the embedding rows; only the rows a batch touched are updated.",
-      [](C& c) -> auto& { return c.optimizer.embedding; }, one_of({"adam", "adagrad"})));
+      [](C& c) -> auto& { return c.optimizer.embedding; }));
   o.push_back(option<C, double>("optimizer.beta1", 0.9, "Adam's first-moment decay.",
       [](C& c) -> auto& { return c.optimizer.beta1; }, between(0.0, 0.999999)));
   o.push_back(option<C, double>("optimizer.beta2", 0.999, "Adam's second-moment decay.",
@@ -389,8 +431,8 @@ std::vector<Option<Config>> make_run_options() {
       "Scale each step's gradients (dense and embedding together) down to this global L2 norm when larger (0: no clipping).",
       [](C& c) -> auto& { return c.optimizer.clip_norm; }, at_least(0.0)));
   // train
-  o.push_back(option<C, Int>("train.epochs", 5, "Passes over the training data.",
-      [](C& c) -> auto& { return c.train.epochs; }, at_least<Int>(1)));
+  o.push_back(resumable(option<C, Int>("train.epochs", 5, "Passes over the training data.",
+      [](C& c) -> auto& { return c.train.epochs; }, at_least<Int>(1))));
   o.push_back(option<C, Int>("train.batch_size", 1024, "Rows per optimizer step.",
       [](C& c) -> auto& { return c.train.batch_size; }, at_least<Int>(1)));
   o.push_back(option<C, Int>("train.threads", 0, "Worker threads (0: every core). Results are identical for a given seed and thread count.",
@@ -403,23 +445,23 @@ std::vector<Option<Config>> make_run_options() {
       "Validation metric that picks the kept model and stops training (\"none\": keep the last epoch; "
       "an AUC the validation labels leave undefined falls back to logloss, with a warning).",
       [](C& c) -> auto& { return c.train.early_stop_metric; }, one_of({"auc", "gauc", "logloss", "none"})));
-  o.push_back(option<C, Int>("train.patience", 2, "Epochs without improvement before training stops.",
-      [](C& c) -> auto& { return c.train.patience; }, at_least<Int>(1)));
-  o.push_back(option<C, std::string>("train.progress", "auto",
+  o.push_back(resumable(option<C, Int>("train.patience", 2, "Epochs without improvement before training stops.",
+      [](C& c) -> auto& { return c.train.patience; }, at_least<Int>(1))));
+  o.push_back(resumable(option<C, std::string>("train.progress", "auto",
       "Progress display: a live bar on a terminal, log lines otherwise (auto), or forced.",
-      [](C& c) -> auto& { return c.train.progress; }, one_of({"auto", "bar", "log", "none"})));
-  o.push_back(option<C, Int>("train.checkpoint_steps", 0,
+      [](C& c) -> auto& { return c.train.progress; }, one_of({"auto", "bar", "log", "none"}))));
+  o.push_back(resumable(option<C, Int>("train.checkpoint_steps", 0,
       "Also write a resumable checkpoint every this many optimizer steps within an epoch (0: at epoch ends only).",
-      [](C& c) -> auto& { return c.train.checkpoint_steps; }, at_least<Int>(0)));
-  o.push_back(option<C, double>("train.checkpoint_minutes", 0.0,
+      [](C& c) -> auto& { return c.train.checkpoint_steps; }, at_least<Int>(0))));
+  o.push_back(resumable(option<C, double>("train.checkpoint_minutes", 0.0,
       "Also write a resumable checkpoint when this many minutes have passed since the last one (0: off).",
-      [](C& c) -> auto& { return c.train.checkpoint_minutes; }, at_least(0.0)));
-  o.push_back(option<C, Int>("train.keep_checkpoints", 2,
+      [](C& c) -> auto& { return c.train.checkpoint_minutes; }, at_least(0.0))));
+  o.push_back(resumable(option<C, Int>("train.keep_checkpoints", 2,
       "Checkpoints kept in the run folder: `checkpoint` (the newest) and older ones as checkpoint.step-N.",
-      [](C& c) -> auto& { return c.train.keep_checkpoints; }, at_least<Int>(1)));
-  o.push_back(option<C, bool>("train.check_finite", true,
+      [](C& c) -> auto& { return c.train.keep_checkpoints; }, at_least<Int>(1))));
+  o.push_back(resumable(option<C, bool>("train.check_finite", true,
       "Stop training at the first NaN or Inf in the loss, gradients or weights, naming the step, rows and layer.",
-      [](C& c) -> auto& { return c.train.check_finite; }));
+      [](C& c) -> auto& { return c.train.check_finite; })));
   // eval
   o.push_back(option<C, std::string>("eval.group", "",
       "Column that identifies a user for gAUC (empty: gAUC is not computed).",
@@ -427,8 +469,8 @@ std::vector<Option<Config>> make_run_options() {
   o.push_back(option<C, std::string>("eval.slice", "",
       "Column whose values (e.g. new vs active users) each get their own metrics (empty: none).",
       [](C& c) -> auto& { return c.eval.slice; }));
-  o.push_back(option<C, Int>("eval.batch_size", 4096, "Rows scored at a time in evaluation and prediction.",
-      [](C& c) -> auto& { return c.eval.batch_size; }, at_least<Int>(1)));
+  o.push_back(resumable(option<C, Int>("eval.batch_size", 4096, "Rows scored at a time in evaluation and prediction.",
+      [](C& c) -> auto& { return c.eval.batch_size; }, at_least<Int>(1))));
   return o;
 }
 
@@ -491,6 +533,32 @@ const std::vector<Option<FeatureConfig>>& feature_options() {
   return options;
 }
 
+Config default_config() {
+  Config config;
+  for (const auto& o : run_options()) o.reset(config);
+  return config;
+}
+
+FeatureConfig default_feature(const std::string& name) {
+  FeatureConfig feature;
+  feature.name = name;
+  for (const auto& o : feature_options()) o.reset(feature);
+  return feature;
+}
+
+std::vector<std::string> resumable_keys() {
+  std::vector<std::string> keys;
+  for (const auto& o : run_options())
+    if (o.resumable) keys.push_back(o.key);
+  return keys;
+}
+
+Config with_resumable_keys(Config saved, const Config& requested) {
+  for (const auto& o : run_options())
+    if (o.resumable) o.assign(saved, *o.current(requested), o.key);
+  return saved;
+}
+
 const Option<Config>* find_run_option(const std::string& key) {
   for (const auto& o : run_options())
     if (o.key == key) return &o;
@@ -510,7 +578,8 @@ std::string options_markdown() {
   };
   std::string out = "| key | type | default | meaning |\n|---|---|---|---|\n";
   for (const auto& o : run_options())
-    out += fmt::format("| `{}` | {} | `{}` | {} |\n", o.key, o.type, escape(o.default_text), escape(o.help));
+    out += fmt::format("| `{}` | {} | `{}` | {}{} |\n", o.key, o.type, escape(o.default_text), escape(o.help),
+                       o.resumable ? " `--resume` may change it." : "");
   for (const auto& o : feature_options())
     out += fmt::format("| `features.NAME.{}` | {} | `{}` | {} |\n", o.key, o.type, escape(o.default_text), escape(o.help));
   return out;

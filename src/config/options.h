@@ -21,11 +21,14 @@ struct Option {
   std::string type;          // "integer", "float", "boolean", "string", "list of ..."
   std::string default_text;  // the default as TOML
   std::string help;
+  bool resumable = false;    // --resume may change it (a continued run keeps every other key)
   std::function<void(Owner&)> reset;  // writes the default
   // Type-checks and validates `value` and stores it; throws heed::Error naming `full_key`.
   std::function<void(Owner&, const toml::node& value, const std::string& full_key)> assign;
   // The current value as a TOML node, for the resolved config.
   std::function<toml::node_ptr(const Owner&)> current;
+  // The member of Owner the value lives in (tests check that every member has one key).
+  std::function<const void*(const Owner&)> member;
 
   bool takes_string() const { return type == "string"; }
 };
@@ -34,6 +37,16 @@ struct Option {
 const std::vector<Option<Config>>& run_options();
 // Options of one feature, written under [features.NAME].
 const std::vector<Option<FeatureConfig>>& feature_options();
+
+// A config with every run option at its default and no features.
+Config default_config();
+// A feature named `name` with every feature option at its default.
+FeatureConfig default_feature(const std::string& name);
+
+// The keys --resume may change (declared with resumable()), in declaration order.
+std::vector<std::string> resumable_keys();
+// `saved` with the keys --resume may change taken from `requested`.
+Config with_resumable_keys(Config saved, const Config& requested);
 
 // The run option or feature option named `key` (relative to its owner), or nullptr.
 const Option<Config>* find_run_option(const std::string& key);

@@ -1,6 +1,7 @@
 #pragma once
-// One embedding table: rows of `dim` floats plus the optimizer's per-row state, addressed by
-// 64-bit keys. The interface is deliberately narrow (look up, read/write a row, save, load) so
+// One embedding table: rows of `dim` floats addressed by 64-bit keys. It holds weights only:
+// the optimizer's per-row state (Adam's moments) lives in the row optimizer
+// (optim/row_optimizer.h), so a model loaded for scoring carries none of it. The interface is deliberately narrow (look up, read/write a row, save, load) so
 // other storage (sharded, quantized) can replace it.
 //
 // Two modes:
@@ -24,14 +25,12 @@ class EmbeddingTable {
   static constexpr std::int32_t kUnseen = -1;
   static constexpr std::uint32_t kDefaultRow = 0;
 
-  EmbeddingTable(std::string name, std::size_t dim, std::uint64_t buckets, float init_std, std::uint64_t seed,
-                 std::size_t state_slots);
+  EmbeddingTable(std::string name, std::size_t dim, std::uint64_t buckets, float init_std, std::uint64_t seed);
 
   const std::string& name() const { return name_; }
   std::size_t dim() const { return dim_; }
   std::size_t rows() const { return weights_.size() / dim_; }
   std::uint64_t buckets() const { return buckets_; }
-  std::size_t state_slots() const { return state_slots_; }
 
   // Row of `key`, created (with its deterministic initial value) when absent.
   std::uint32_t find_or_insert(std::uint64_t key);
@@ -40,17 +39,15 @@ class EmbeddingTable {
 
   float* row(std::uint32_t r) { return weights_.data() + static_cast<std::size_t>(r) * dim_; }
   const float* row(std::uint32_t r) const { return weights_.data() + static_cast<std::size_t>(r) * dim_; }
-  // Optimizer state `slot` of row r (e.g. Adam's first and second moments).
-  float* state(std::uint32_t r, std::size_t slot) {
-    return state_.data() + (static_cast<std::size_t>(r) * state_slots_ + slot) * dim_;
-  }
-
   void save(std::ostream& out) const;
   // Replaces the contents with a table written by save(); throws heed::Error on a mismatch.
-  void load(std::istream& in);
+  // Files written before the optimizer state moved out hold each row's state after the
+  // weights: `legacy_state`, when given, receives it (a resumed run's row optimizer adopts it),
+  // otherwise it is skipped without being held.
+  void load(std::istream& in, std::vector<float>* legacy_state = nullptr);
 
-  // Memory held by weights and optimizer state, in bytes.
-  std::size_t memory_bytes() const { return (weights_.capacity() + state_.capacity()) * sizeof(float); }
+  // Memory held by the weights, in bytes.
+  std::size_t memory_bytes() const { return weights_.capacity() * sizeof(float); }
 
  private:
   void append_row(std::uint64_t init_key);
@@ -60,11 +57,9 @@ class EmbeddingTable {
   std::uint64_t buckets_;
   float init_std_;
   std::uint64_t seed_;
-  std::size_t state_slots_;
   KeyIndex index_;
   std::vector<std::uint64_t> keys_;  // key of each row (row 0 and fixed buckets: 0)
   std::vector<float> weights_;
-  std::vector<float> state_;
 };
 
 }  // namespace heed

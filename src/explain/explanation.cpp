@@ -131,9 +131,9 @@ class SenetCollector {
     if (!senet_) return r;
     const SenetConfig& c = model.config().senet;
     r.enabled = true;
-    r.axis = c.axis;
-    r.squeeze = c.squeeze;
-    r.gate = c.gate;
+    r.axis = choice_name(c.axis);
+    r.squeeze = choice_name(c.squeeze);
+    r.gate = choice_name(c.gate);
     r.reduction = c.reduction;
     const auto E = static_cast<std::size_t>(senet_->dim());
     for (std::size_t i = 0; i < stats_.size(); ++i) {
@@ -181,7 +181,7 @@ class DinCollector {
       report_.key_features.push_back(schema.features[static_cast<std::size_t>(k)].name);
     for (int q : g.queries)
       report_.query_features.push_back(schema.features[static_cast<std::size_t>(q)].name);
-    report_.normalize = model.config().din.normalize;
+    report_.normalize = choice_name(model.config().din.normalize);
     report_.max_len = lead.max_len;
     for (std::size_t k = 0; k < g.keys.size(); ++k) {
       const FeatureInfo& key = schema.features[static_cast<std::size_t>(g.keys[k])];

@@ -4,12 +4,6 @@
 
 namespace heed {
 
-ActivationKind activation_kind(const std::string& name) {
-  if (name == "relu") return ActivationKind::kRelu;
-  if (name == "prelu") return ActivationKind::kPrelu;
-  throw Error(fmt::format("unknown activation '{}' (relu, prelu)", name));
-}
-
 Activation::Activation(ParamSet& params, const std::string& name, ActivationKind kind, Index width) : kind_(kind) {
   if (kind_ == ActivationKind::kPrelu) {
     alpha_ = params.add(name + ".alpha", 1, width);

@@ -4,13 +4,11 @@
 //   prelu: a = z > 0 ? z : alpha * z, one learned alpha per neuron ([1, D], starts at 0.25)
 #include <string>
 
+#include "config/choices.h"  // ActivationKind
 #include "layers/layer_contract.h"
 #include "layers/params.h"
 
 namespace heed {
-
-enum class ActivationKind { kRelu, kPrelu };
-ActivationKind activation_kind(const std::string& name);  // "relu" | "prelu"
 
 class Activation {
  public:

@@ -9,20 +9,6 @@
 
 namespace heed {
 
-DinActivation din_activation(const std::string& name) {
-  if (name == "prelu") return DinActivation::kPrelu;
-  if (name == "dice") return DinActivation::kDice;
-  throw Error(fmt::format("unknown DIN activation '{}' (prelu, dice)", name));
-}
-
-DinNormalize din_normalize(const std::string& name) {
-  if (name == "raw") return DinNormalize::kRaw;
-  if (name == "softmax") return DinNormalize::kSoftmax;
-  if (name == "mean") return DinNormalize::kMean;
-  if (name == "sqrtn") return DinNormalize::kSqrtN;
-  throw Error(fmt::format("unknown DIN normalization '{}' (raw, softmax, mean, sqrtn)", name));
-}
-
 float din_score_scale(DinNormalize normalize, Index m) {
   if (m <= 0) return 1.0f;
   switch (normalize) {

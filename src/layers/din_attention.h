@@ -34,17 +34,13 @@
 #include <string>
 #include <vector>
 
+#include "config/choices.h"  // DinActivation, DinNormalize
 #include "layers/activation.h"
 #include "layers/dense.h"
 #include "layers/dice.h"
 
 namespace heed {
 
-enum class DinActivation { kPrelu, kDice };
-DinActivation din_activation(const std::string& name);  // "prelu" | "dice"
-
-enum class DinNormalize { kRaw, kSoftmax, kMean, kSqrtN };
-DinNormalize din_normalize(const std::string& name);  // "raw" | "softmax" | "mean" | "sqrtn"
 // The factor a non-softmax normalization applies to the raw scores of a row with m keys.
 float din_score_scale(DinNormalize normalize, Index m);
 

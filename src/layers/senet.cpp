@@ -7,26 +7,6 @@
 
 namespace heed {
 
-SenetAxis senet_axis(const std::string& name) {
-  if (name == "field") return SenetAxis::kField;
-  if (name == "dim") return SenetAxis::kDim;
-  if (name == "element") return SenetAxis::kElement;
-  throw Error(fmt::format("unknown senet axis '{}' (field, dim, element)", name));
-}
-
-SenetSqueeze senet_squeeze(const std::string& name) {
-  if (name == "mean") return SenetSqueeze::kMean;
-  if (name == "dense") return SenetSqueeze::kDense;
-  throw Error(fmt::format("unknown senet squeeze '{}' (mean, dense)", name));
-}
-
-SenetGate senet_gate(const std::string& name) {
-  if (name == "sigmoid") return SenetGate::kSigmoid;
-  if (name == "relu") return SenetGate::kRelu;
-  if (name == "none") return SenetGate::kNone;
-  throw Error(fmt::format("unknown senet gate '{}' (sigmoid, relu, none)", name));
-}
-
 Senet::Senet(ParamSet& params, const std::string& name, Index num_fields, Index dim,
              const SenetOptions& options, Rng& rng)
     : num_fields_(num_fields), dim_(dim), options_(options), fields_(options.fields) {

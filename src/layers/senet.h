@@ -29,19 +29,12 @@
 #include <string>
 #include <vector>
 
+#include "config/choices.h"  // SenetAxis, SenetSqueeze, SenetGate
 #include "layers/dense.h"
 #include "layers/layer_contract.h"
 #include "layers/params.h"
 
 namespace heed {
-
-enum class SenetAxis { kField, kDim, kElement };
-enum class SenetSqueeze { kMean, kDense };
-enum class SenetGate { kSigmoid, kRelu, kNone };  // final activation of the excitation
-
-SenetAxis senet_axis(const std::string& name);        // "field" | "dim" | "element"
-SenetSqueeze senet_squeeze(const std::string& name);  // "mean" | "dense"
-SenetGate senet_gate(const std::string& name);        // "sigmoid" | "relu" | "none"
 
 struct SenetOptions {
   SenetAxis axis = SenetAxis::kField;

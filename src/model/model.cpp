@@ -11,23 +11,18 @@ auto field_block(Matrix& m, int field, Index dim, Index rows) { return m.block(0
 
 }  // namespace
 
-std::size_t embedding_state_slots(const OptimizerConfig& optimizer) {
-  return optimizer.embedding == "adam" ? 2 : 1;
-}
-
 Model::Model(Config config)
     : config_(std::move(config)), schema_(Schema::from_config(config_)), dim_(config_.embedding.dim),
       normalizer_(schema_) {
   Rng rng(mix64(config_.train.seed ^ 0x6d6f64656cULL /* "model" */));
   for (const TableInfo& t : schema_.tables)
     tables_.emplace_back(t.name, static_cast<std::size_t>(dim_), static_cast<std::uint64_t>(config_.embedding.buckets),
-                         static_cast<float>(config_.embedding.init_std), config_.train.seed,
-                         embedding_state_slots(config_.optimizer));
+                         static_cast<float>(config_.embedding.init_std), config_.train.seed);
 
   DinOptions din_options;
   din_options.hidden.assign(config_.din.hidden.begin(), config_.din.hidden.end());
-  din_options.activation = din_activation(config_.din.activation);
-  din_options.normalize = din_normalize(config_.din.normalize);
+  din_options.activation = config_.din.activation;
+  din_options.normalize = config_.din.normalize;
   for (std::size_t g = 0; g < schema_.din_groups.size(); ++g) {
     const auto& lead = schema_.features[static_cast<std::size_t>(schema_.din_groups[g].keys[0])];
     const Index width = static_cast<Index>(schema_.din_groups[g].keys.size()) * dim_;
@@ -36,10 +31,10 @@ Model::Model(Config config)
 
   if (config_.senet.enabled) {
     SenetOptions o;
-    o.axis = senet_axis(config_.senet.axis);
-    o.squeeze = senet_squeeze(config_.senet.squeeze);
+    o.axis = config_.senet.axis;
+    o.squeeze = config_.senet.squeeze;
     o.reduction = config_.senet.reduction;
-    o.gate = senet_gate(config_.senet.gate);
+    o.gate = config_.senet.gate;
     // All fields gated: an empty subset, which the layer reads as "every field".
     if (config_.senet.fields.size() > 0) o.fields.assign(schema_.senet_fields.begin(), schema_.senet_fields.end());
     senet_ = std::make_unique<Senet>(params_, "senet", static_cast<Index>(schema_.num_fields), dim_, o, rng);
@@ -54,7 +49,7 @@ Model::Model(Config config)
     o.scale = static_cast<float>(config_.poso.scale);
     poso_ = std::make_unique<PosoGates>(params_, "poso", poso_input_width(), hidden, gated, o, rng);
   }
-  mlp_ = std::make_unique<Mlp>(params_, "mlp", input_width(), hidden, activation_kind(config_.model.activation),
+  mlp_ = std::make_unique<Mlp>(params_, "mlp", input_width(), hidden, config_.model.activation,
                                static_cast<float>(config_.model.dropout), rng);
 }
 

@@ -112,7 +112,4 @@ class Model {
   std::unique_ptr<Mlp> mlp_;
 };
 
-// Optimizer state slots per embedding row for the configured embedding optimizer.
-std::size_t embedding_state_slots(const OptimizerConfig& optimizer);
-
 }  // namespace heed

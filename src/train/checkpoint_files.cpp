@@ -53,14 +53,15 @@ void CheckpointFiles::forget_previous_run() {
 }
 
 void CheckpointFiles::save(std::int64_t step, const Model& model, const nlohmann::json& meta,
-                           const std::string& optimizer, const nlohmann::json& trainer) {
+                           const std::string& optimizer, const nlohmann::json& trainer,
+                           const std::string& row_optimizer) {
   if (keep_ > 1 && latest_step_ >= 0 && latest_step_ != step && fs::exists(latest_)) {
     const fs::path kept = older(latest_step_);
     fs::remove(kept);
     if (::link(latest_.c_str(), kept.c_str()) != 0)
       throw Error(fmt::format("cannot keep the previous checkpoint as {}: {}", kept.string(), std::strerror(errno)));
   }
-  save_checkpoint(latest_, model, meta, optimizer, &trainer);
+  save_checkpoint(latest_, model, meta, optimizer, &trainer, row_optimizer);
   latest_step_ = step;
   prune();
 }

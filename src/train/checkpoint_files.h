@@ -30,7 +30,7 @@ class CheckpointFiles {
 
   // Writes a checkpoint taken at global optimizer step `step`.
   void save(std::int64_t step, const Model& model, const nlohmann::json& meta, const std::string& optimizer,
-            const nlohmann::json& trainer);
+            const nlohmann::json& trainer, const std::string& row_optimizer = {});
 
   // The newest whole checkpoint; `warn` hears about each refused one. Throws when none loads.
   Checkpoint load_newest(const std::function<void(const std::string&)>& warn);

@@ -45,10 +45,10 @@ TEST(ConfigDefaults, RunKeysTakeTheirDeclaredDefaults) {
   EXPECT_DOUBLE_EQ(c.embedding.init_std, 0.05);
   EXPECT_EQ(c.embedding.unseen, "zero");
   EXPECT_EQ(c.model.hidden, (std::vector<std::int64_t>{256, 128}));
-  EXPECT_EQ(c.model.activation, "relu");
+  EXPECT_EQ(c.model.activation, ActivationKind::kRelu);
   EXPECT_DOUBLE_EQ(c.model.dropout, 0.0);
   EXPECT_DOUBLE_EQ(c.optimizer.lr, 1e-3);
-  EXPECT_EQ(c.optimizer.embedding, "adam");
+  EXPECT_EQ(c.optimizer.embedding, EmbeddingOptimizer::kAdam);
   EXPECT_DOUBLE_EQ(c.optimizer.beta2, 0.999);
   EXPECT_EQ(c.train.epochs, 5);
   EXPECT_EQ(c.train.batch_size, 1024);
@@ -372,11 +372,11 @@ using ::testing::AllOf;
 // din.softmax came before din.normalize; model files saved before it carry it, so it keeps its
 // meaning in a file and in --set, and a file that gives both is refused.
 TEST(ConfigLegacyKeys, DinSoftmaxReadsAsItsNormalization) {
-  EXPECT_EQ(parse("[din]\nsoftmax = true\n[features.item]\n").din.normalize, "softmax");
-  EXPECT_EQ(parse("[din]\nsoftmax = false\n[features.item]\n").din.normalize, "raw");
-  EXPECT_EQ(parse(kMinimal, {"din.softmax=true"}).din.normalize, "softmax");
-  EXPECT_EQ(parse("[din]\nsoftmax = true\n[features.item]\n", {"din.normalize=mean"}).din.normalize, "mean");
-  EXPECT_EQ(parse("[din]\nnormalize = \"sqrtn\"\n[features.item]\n", {"din.softmax=false"}).din.normalize, "raw");
+  EXPECT_EQ(parse("[din]\nsoftmax = true\n[features.item]\n").din.normalize, DinNormalize::kSoftmax);
+  EXPECT_EQ(parse("[din]\nsoftmax = false\n[features.item]\n").din.normalize, DinNormalize::kRaw);
+  EXPECT_EQ(parse(kMinimal, {"din.softmax=true"}).din.normalize, DinNormalize::kSoftmax);
+  EXPECT_EQ(parse("[din]\nsoftmax = true\n[features.item]\n", {"din.normalize=mean"}).din.normalize, DinNormalize::kMean);
+  EXPECT_EQ(parse("[din]\nnormalize = \"sqrtn\"\n[features.item]\n", {"din.softmax=false"}).din.normalize, DinNormalize::kRaw);
   EXPECT_THAT(error_of("[din]\nsoftmax = true\nnormalize = \"mean\"\n[features.item]\n"),
               AllOf(HasSubstr("run.toml:2:"), HasSubstr("give only din.normalize")));
   EXPECT_THAT(error_of("[din]\nsoftmax = 1\n[features.item]\n"), HasSubstr("true or false"));
@@ -385,7 +385,7 @@ TEST(ConfigLegacyKeys, DinSoftmaxReadsAsItsNormalization) {
   // The resolved text names only din.normalize, so it parses back to the same choice.
   const Config legacy = parse("[din]\nsoftmax = true\n[features.item]\n");
   EXPECT_EQ(to_toml(legacy).find("softmax ="), std::string::npos);
-  EXPECT_EQ(parse(to_toml(legacy)).din.normalize, "softmax");
+  EXPECT_EQ(parse(to_toml(legacy)).din.normalize, DinNormalize::kSoftmax);
 }
 
 TEST(ConfigPooling, SqrtnIsAPoolingAndDinEnabledFallsBackToPlainPooling) {

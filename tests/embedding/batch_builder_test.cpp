@@ -45,7 +45,7 @@ struct Fixture {
     config = parse_config(kConfig, "t.toml", overrides);
     schema = Schema::from_config(config);
     data = load_dataset(dir / "rows.tsv", config, schema);
-    for (const TableInfo& t : schema.tables) tables.emplace_back(t.name, 4, 0, 0.1f, 1, 2);
+    for (const TableInfo& t : schema.tables) tables.emplace_back(t.name, 4, 0, 0.1f, 1);
     normalizer = NumericNormalizer(schema);
   }
   std::size_t table_rows() const {

@@ -30,7 +30,7 @@ bool is_zero(const Matrix& m) {
 
 // A table whose row r holds (r, 10 r, 100 r) + small offsets, so sums are easy to read.
 EmbeddingTable numbered_table(std::size_t rows) {
-  EmbeddingTable table("t", kDim, 0, 0.0f, 1, 1);
+  EmbeddingTable table("t", kDim, 0, 0.0f, 1);
   for (std::uint64_t k = 1; k < rows; ++k) table.find_or_insert(k);
   for (std::uint32_t r = 0; r < table.rows(); ++r)
     for (std::size_t e = 0; e < kDim; ++e)
@@ -149,7 +149,7 @@ class PoolingGradient : public ::testing::TestWithParam<Pooling> {};
 TEST_P(PoolingGradient, MatchesFiniteDifferences) {
   const Pooling pooling = GetParam();
   Rng rng(5);
-  EmbeddingTable table("t", kDim, 0, 0.5f, 3, 1);
+  EmbeddingTable table("t", kDim, 0, 0.5f, 3);
   for (std::uint64_t k = 1; k <= 7; ++k) table.find_or_insert(k);
   std::vector<std::uint32_t> touched;
   const FeatureBatch fb = batch_of(kBags, &touched);

@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "config/config.h"
+#include "config/options.h"
 #include "core/error.h"
 #include "gradient_check.h"
 #include "optim/adam.h"
@@ -237,7 +238,7 @@ TEST(Adam, SkipsNonTrainableParameters) {
   const ParamId stats = params.add("stats", 1, 3, false);
   params[w].setOnes();
   params[stats].setOnes();
-  OptimizerConfig config;
+  OptimizerConfig config = default_config().optimizer;
   config.l2_dense = 0.1;
   Adam adam(params, config);
   Gradients grads(params);

@@ -324,12 +324,6 @@ TEST(DinAttention, BackwardOverwritesInputGradientsAndAccumulatesParameterGradie
     EXPECT_LT((twice[i] - 2 * once[i]).cwiseAbs().maxCoeff(), 1e-5f) << params.param(i).name;
 }
 
-TEST(DinAttention, ParsesActivationNames) {
-  EXPECT_EQ(din_activation("prelu"), DinActivation::kPrelu);
-  EXPECT_EQ(din_activation("dice"), DinActivation::kDice);
-  EXPECT_THROW(din_activation("relu"), Error);
-}
-
 TEST(DinAttention, FirstLayerIsOneParameterOverTheConcatenation) {
   Rng rng(7);
   ParamSet params;

@@ -442,19 +442,5 @@ TEST(Senet, RejectsBadOptions) {
   EXPECT_THROW(Senet(params, "se", 5, 4, o, rng), Error);
 }
 
-TEST(Senet, ParsesOptionNames) {
-  EXPECT_EQ(senet_axis("field"), SenetAxis::kField);
-  EXPECT_EQ(senet_axis("dim"), SenetAxis::kDim);
-  EXPECT_EQ(senet_axis("element"), SenetAxis::kElement);
-  EXPECT_EQ(senet_squeeze("mean"), SenetSqueeze::kMean);
-  EXPECT_EQ(senet_squeeze("dense"), SenetSqueeze::kDense);
-  EXPECT_EQ(senet_gate("sigmoid"), SenetGate::kSigmoid);
-  EXPECT_EQ(senet_gate("relu"), SenetGate::kRelu);
-  EXPECT_EQ(senet_gate("none"), SenetGate::kNone);
-  EXPECT_THROW(senet_axis("fields"), Error);
-  EXPECT_THROW(senet_squeeze("max"), Error);
-  EXPECT_THROW(senet_gate("tanh"), Error);
-}
-
 }  // namespace
 }  // namespace heed

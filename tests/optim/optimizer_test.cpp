@@ -7,6 +7,7 @@
 #include <cstring>
 #include <sstream>
 
+#include "core/error.h"
 #include "optim/adam.h"
 #include "optim/row_optimizer.h"
 
@@ -17,7 +18,7 @@ OptimizerConfig optimizer_config() {
   OptimizerConfig c;
   c.lr = 0.1;
   c.embedding_lr = 0.05;
-  c.embedding = "adam";
+  c.embedding = EmbeddingOptimizer::kAdam;
   c.beta1 = 0.9;
   c.beta2 = 0.999;
   c.epsilon = 1e-8;
@@ -129,35 +130,42 @@ TEST(Adam, ThreadsShareTheWeightsAndGiveTheSameBits) {
 }
 
 // A table with `n` rows (plus the default row) of distinct values.
-EmbeddingTable make_table(std::size_t n, std::size_t dim, std::size_t slots) {
-  EmbeddingTable table("t", dim, 0, 0.3f, 5, slots);
+EmbeddingTable make_table(std::size_t n, std::size_t dim) {
+  EmbeddingTable table("t", dim, 0, 0.3f, 5);
   for (std::uint64_t k = 0; k < n; ++k) table.find_or_insert(k * 7919 + 1);
   return table;
 }
 
-std::vector<float> snapshot(EmbeddingTable& table) {
+// Per row: its weights, then its optimizer state (zeros for a row never updated).
+std::vector<float> snapshot(const EmbeddingTable& table, const RowOptimizer& optimizer, std::size_t k = 0) {
   std::vector<float> all;
   for (std::uint32_t r = 0; r < table.rows(); ++r) {
     all.insert(all.end(), table.row(r), table.row(r) + table.dim());
-    for (std::size_t s = 0; s < table.state_slots(); ++s)
-      all.insert(all.end(), table.state(r, s), table.state(r, s) + table.dim());
+    for (std::size_t s = 0; s < optimizer.slots(); ++s) {
+      const float* state = optimizer.state(k, r, s, table.dim());
+      if (state)
+        all.insert(all.end(), state, state + table.dim());
+      else
+        all.insert(all.end(), table.dim(), 0.0f);
+    }
   }
   return all;
 }
 
 // Rows other than `touched` are bit-identical before and after.
-void expect_only_touched_changed(EmbeddingTable& table, const std::vector<float>& before,
-                                 const std::vector<std::uint32_t>& touched) {
-  const std::size_t per_row = table.dim() * (1 + table.state_slots());
+void expect_only_touched_changed(const EmbeddingTable& table, const RowOptimizer& optimizer,
+                                 const std::vector<float>& before, const std::vector<std::uint32_t>& touched) {
+  const std::size_t per_row = table.dim() * (1 + optimizer.slots());
+  const std::vector<float> after = snapshot(table, optimizer);
   for (std::uint32_t r = 0; r < table.rows(); ++r) {
     const bool is_touched = std::find(touched.begin(), touched.end(), r) != touched.end();
-    std::vector<float> now(table.row(r), table.row(r) + table.dim());
-    for (std::size_t s = 0; s < table.state_slots(); ++s)
-      now.insert(now.end(), table.state(r, s), table.state(r, s) + table.dim());
-    const bool same =
-        std::memcmp(now.data(), before.data() + r * per_row, per_row * sizeof(float)) == 0;
+    const bool same = std::memcmp(after.data() + r * per_row, before.data() + r * per_row, per_row * sizeof(float)) == 0;
     EXPECT_EQ(same, !is_touched) << "row " << r;
   }
+}
+
+EmbeddingOptimizer kind_named(const std::string& name) {
+  return name == "adam" ? EmbeddingOptimizer::kAdam : EmbeddingOptimizer::kAdagrad;
 }
 
 class RowOptimizerKinds : public ::testing::TestWithParam<const char*> {};
@@ -165,9 +173,9 @@ class RowOptimizerKinds : public ::testing::TestWithParam<const char*> {};
 TEST_P(RowOptimizerKinds, MovesOnlyTheTouchedRowsAsTheReferenceSays) {
   const std::string kind = GetParam();
   OptimizerConfig config = optimizer_config();
-  config.embedding = kind;
+  config.embedding = kind_named(kind);
   const std::size_t dim = 3;
-  EmbeddingTable table = make_table(10, dim, kind == "adam" ? 2 : 1);
+  EmbeddingTable table = make_table(10, dim);
   const std::vector<std::uint32_t> touched = {7, 2, 9};
   const std::vector<float> grad = {0.1f,  -0.2f, 0.3f, 1.0f, 0.0f,
                                    -1.0f, 2e-3f, 5.0f, -0.5f};  // [3, dim]
@@ -175,11 +183,12 @@ TEST_P(RowOptimizerKinds, MovesOnlyTheTouchedRowsAsTheReferenceSays) {
   std::vector<double> w, m(9, 0.0), v(9, 0.0), acc(9, config.adagrad_initial);
   for (std::uint32_t r : touched) w.insert(w.end(), table.row(r), table.row(r) + dim);
 
-  RowOptimizer optimizer(config);
+  RowOptimizer optimizer(config, 1);
+  EXPECT_EQ(optimizer.slots(), kind == "adam" ? 2u : 1u);
   for (std::int64_t step = 1; step <= 2; ++step) {
-    const std::vector<float> before = snapshot(table);
-    optimizer.update(table, touched, grad.data(), step, 1);
-    expect_only_touched_changed(table, before, touched);
+    const std::vector<float> before = snapshot(table, optimizer);
+    optimizer.update(0, table, touched, grad.data(), step, 1);
+    expect_only_touched_changed(table, optimizer, before, touched);
     for (std::size_t i = 0; i < w.size(); ++i) {
       const double g = grad[i];
       if (kind == "adam") {
@@ -202,17 +211,18 @@ TEST_P(RowOptimizerKinds, MovesOnlyTheTouchedRowsAsTheReferenceSays) {
 
 TEST_P(RowOptimizerKinds, L2AppliesOnlyToTouchedRows) {
   OptimizerConfig config = optimizer_config();
-  config.embedding = GetParam();
+  config.embedding = kind_named(GetParam());
   config.l2_embedding = 0.5;
-  EmbeddingTable table = make_table(6, 4, config.embedding == "adam" ? 2 : 1);
+  EmbeddingTable table = make_table(6, 4);
+  RowOptimizer optimizer(config, 1);
   const std::vector<std::uint32_t> touched = {3, 5};
   const std::vector<float> zero_grad(2 * 4, 0.0f);
-  const std::vector<float> before = snapshot(table);
+  const std::vector<float> before = snapshot(table, optimizer);
   std::vector<float> touched_before;
   for (std::uint32_t r : touched)
     touched_before.insert(touched_before.end(), table.row(r), table.row(r) + 4);
-  RowOptimizer(config).update(table, touched, zero_grad.data(), 1, 1);
-  expect_only_touched_changed(table, before, touched);
+  optimizer.update(0, table, touched, zero_grad.data(), 1, 1);
+  expect_only_touched_changed(table, optimizer, before, touched);
   // With no data gradient, L2 moves each touched weight towards zero (Adam's first step has
   // the size of the learning rate, so small weights may pass zero; the direction is what counts).
   for (std::size_t t = 0; t < touched.size(); ++t)
@@ -225,18 +235,57 @@ TEST_P(RowOptimizerKinds, L2AppliesOnlyToTouchedRows) {
 
 TEST_P(RowOptimizerKinds, ThreadsGiveIdenticalResults) {
   OptimizerConfig config = optimizer_config();
-  config.embedding = GetParam();
+  config.embedding = kind_named(GetParam());
   const std::size_t dim = 4, n = 6000;  // above the size at which the update runs in parallel
-  EmbeddingTable one = make_table(n, dim, config.embedding == "adam" ? 2 : 1);
-  EmbeddingTable two = make_table(n, dim, config.embedding == "adam" ? 2 : 1);
+  EmbeddingTable one = make_table(n, dim);
+  EmbeddingTable two = make_table(n, dim);
   std::vector<std::uint32_t> touched;
   for (std::uint32_t r = 1; r <= n; r += 1) touched.push_back(r);
   std::vector<float> grad(touched.size() * dim);
   for (std::size_t i = 0; i < grad.size(); ++i) grad[i] = std::sin(static_cast<float>(i));
-  RowOptimizer optimizer(config);
-  optimizer.update(one, touched, grad.data(), 1, 1);
-  optimizer.update(two, touched, grad.data(), 1, 2);
-  EXPECT_EQ(snapshot(one), snapshot(two));
+  RowOptimizer optimizer(config, 2);
+  optimizer.update(0, one, touched, grad.data(), 1, 1);
+  optimizer.update(1, two, touched, grad.data(), 1, 2);
+  EXPECT_EQ(snapshot(one, optimizer, 0), snapshot(two, optimizer, 1));
+}
+
+// The state lives in the optimizer, grows with the table (new rows start at zero), and a saved
+// and loaded optimizer continues exactly as the original.
+TEST_P(RowOptimizerKinds, StateSavedAndLoadedContinuesExactly) {
+  OptimizerConfig config = optimizer_config();
+  config.embedding = kind_named(GetParam());
+  EmbeddingTable table = make_table(5, 3);
+  RowOptimizer optimizer(config, 1);
+  const std::vector<float> grad = {0.5f, -0.25f, 1.0f, 0.1f, 0.2f, 0.3f};
+  optimizer.update(0, table, {2, 4}, grad.data(), 1, 1);
+  EXPECT_EQ(optimizer.memory_bytes() >= table.rows() * 3 * optimizer.slots() * sizeof(float), true);
+  table.find_or_insert(123456789);  // a row the optimizer has no state for yet
+  const std::uint32_t fresh = static_cast<std::uint32_t>(table.rows() - 1);
+  EXPECT_EQ(optimizer.state(0, fresh, 0, 3), nullptr);
+
+  std::stringstream saved;
+  optimizer.save(saved);
+  RowOptimizer loaded(config, 1);
+  loaded.load(saved);
+  EmbeddingTable copy = table;
+  optimizer.update(0, table, {fresh, 2}, grad.data(), 2, 1);
+  loaded.update(0, copy, {fresh, 2}, grad.data(), 2, 1);
+  EXPECT_EQ(snapshot(table, optimizer), snapshot(copy, loaded));
+  const float* state = optimizer.state(0, fresh, 0, 3);
+  ASSERT_NE(state, nullptr);
+  EXPECT_NE(state[0], 0.0f);
+
+  // Another kind or another table count is refused.
+  std::stringstream again;
+  optimizer.save(again);
+  OptimizerConfig other = config;
+  other.embedding = config.embedding == EmbeddingOptimizer::kAdam ? EmbeddingOptimizer::kAdagrad : EmbeddingOptimizer::kAdam;
+  RowOptimizer wrong_kind(other, 1);
+  EXPECT_THROW(wrong_kind.load(again), Error);
+  std::stringstream third;
+  optimizer.save(third);
+  RowOptimizer wrong_count(config, 2);
+  EXPECT_THROW(wrong_count.load(third), Error);
 }
 
 INSTANTIATE_TEST_SUITE_P(Kinds, RowOptimizerKinds, ::testing::Values("adam", "adagrad"));

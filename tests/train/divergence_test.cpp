@@ -49,7 +49,7 @@ class DivergenceTest : public ::testing::Test {
   static void edit_checkpoint(const fs::path& path, Edit edit) {
     Checkpoint cp = load_checkpoint(path);
     edit(*cp.model);
-    save_checkpoint(path, *cp.model, cp.meta, cp.optimizer, &*cp.trainer);
+    save_checkpoint(path, *cp.model, cp.meta, cp.optimizer, &*cp.trainer, cp.row_optimizer);
   }
 
   static std::string resume_error(const fs::path& run_dir) {

@@ -187,6 +187,44 @@ TEST_F(TrainerTest, ResumeEqualsAStraightRun) {
   }
 }
 
+// The per-batch hook hears every step in order; stopping there leaves a checkpoint that
+// --resume continues exactly where a straight run would be.
+TEST_F(TrainerTest, ABatchCallbackHearsEveryStepAndCanStopForAResume) {
+  const Json straight = run("hook_straight", {"train.epochs=2"});
+  std::vector<BatchDone> heard;
+  TrainOptions options;
+  options.run_dir = dir_->path() / "hook_stopped";
+  options.on_batch = [&](const BatchDone& done) {
+    heard.push_back(done);
+    return heard.size() == 25 ? AfterBatch::kStop : AfterBatch::kContinue;
+  };
+  const auto stopped = train(config({"train.epochs=2"}), options);
+  EXPECT_EQ(stopped["stopped_at_step"], 25);
+  EXPECT_EQ(stopped["epochs_done"], 1);
+  EXPECT_FALSE(fs::exists(options.run_dir / "metrics.json"));
+  ASSERT_EQ(heard.size(), 25u);
+  const std::size_t rows = straight["train_rows"].get<std::size_t>();
+  const std::size_t steps_per_epoch = (rows + 127) / 128;
+  ASSERT_LT(steps_per_epoch, 25u);  // the stop falls inside the second epoch
+  for (std::size_t i = 0; i < heard.size(); ++i) {
+    const BatchDone& d = heard[i];
+    EXPECT_EQ(d.step, static_cast<std::int64_t>(i + 1));
+    const bool first_epoch = i < steps_per_epoch;
+    EXPECT_EQ(d.epoch, first_epoch ? 1 : 2);
+    const std::size_t step_in_epoch = first_epoch ? i + 1 : i + 1 - steps_per_epoch;
+    EXPECT_EQ(d.rows_done, std::min(rows, step_in_epoch * 128));
+    EXPECT_EQ(d.rows_per_epoch, rows);
+    EXPECT_GT(d.train_logloss, 0.0);
+  }
+  const Checkpoint cp = load_checkpoint(options.run_dir / "checkpoint");
+  EXPECT_EQ((*cp.trainer)["step"], 25);
+
+  const Json resumed = run("hook_stopped", {"train.epochs=2"}, /*resume=*/true);
+  EXPECT_EQ(resumed["test"], straight["test"]);
+  EXPECT_EQ(resumed["valid"], straight["valid"]);
+  EXPECT_EQ(without_timings(resumed)["history"], without_timings(straight)["history"]);
+}
+
 TEST_F(TrainerTest, ResumeWithoutValidationEqualsAStraightRun) {
   const std::vector<std::string> keys = {"train.early_stop_metric=none", "train.threads=2"};
   auto with = [&](std::string extra) {

@@ -1,5 +1,7 @@
 #include "data/recipes/bad_lines.h"
 
+#include "config/options.h"
+
 namespace heed::recipes {
 namespace {
 
@@ -10,7 +12,7 @@ DataConfig as_data_policy(const BadLinePolicy& policy) {
   if (!(policy.max_skip_fraction >= 0.0 && policy.max_skip_fraction <= 1.0)) {
     throw Error(fmt::format("max_skip_fraction must be in [0, 1], got {}", policy.max_skip_fraction));
   }
-  DataConfig data;
+  DataConfig data = default_config().data;
   data.on_error = policy.on_error;
   data.max_skip_fraction = policy.max_skip_fraction;
   return data;

@@ -12,6 +12,7 @@
 #include <tuple>
 #include <vector>
 
+#include "config/options.h"
 #include "core/error.h"
 #include "data/bad_rows.h"
 #include "data/compressed_input.h"
@@ -160,7 +161,7 @@ ReadResult read_actions(const std::filesystem::path& file, const TaobaoOptions& 
                         std::unordered_map<std::uint32_t, std::uint32_t>* items) {
   DelimitedFile reader(file, ',', {"user_id", "item_id", "category_id", "behavior_type", "timestamp"});
   ReadResult result;
-  DataConfig policy;
+  DataConfig policy = default_config().data;
   policy.on_error = options.errors.on_error;
   policy.max_skip_fraction = options.errors.max_skip_fraction;
   BadRowLog bad_rows(policy, options.out / "rejected_lines.txt");

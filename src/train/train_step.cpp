@@ -1,0 +1,46 @@
+#include "train/train_step.h"
+
+#include <numeric>
+
+#include <omp.h>
+
+#include "layers/logloss.h"
+
+namespace heed {
+
+double train_step(Model& model, const Batch& batch, std::vector<std::unique_ptr<Model::Workspace>>& workspaces,
+                  int threads, std::uint64_t step_seed) {
+  const auto B = static_cast<Index>(batch.size);
+  const float scale = 1.0f / static_cast<float>(B);
+  const Index dim = model.config().embedding.dim;
+  std::vector<double> losses(static_cast<std::size_t>(threads), 0.0);
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num();
+    Model::Workspace& ws = *workspaces[static_cast<std::size_t>(t)];
+    ws.rows = 0;
+    ws.grads.zero();
+    for (std::size_t k = 0; k < ws.table_grads.size(); ++k)
+      ws.table_grads[k].assign(batch.tables[k].touched.size() * static_cast<std::size_t>(dim), 0.0f);
+    const Index begin = B * t / threads, stop = B * (t + 1) / threads;
+    if (stop > begin) {
+      ws.rng.reseed(mix64(step_seed + static_cast<std::uint64_t>(t)));
+      model.forward(batch, begin, stop - begin, ws, /*training=*/true);
+      losses[static_cast<std::size_t>(t)] =
+          logloss_with_logits(ws.mlp.logit.data(), batch.labels.data() + begin, static_cast<std::size_t>(stop - begin),
+                              ws.d_logit.data(), scale);
+      model.backward(batch, begin, stop - begin, ws, /*row_weight=*/scale);
+    }
+  }
+  // Sum the threads' gradients in thread order: the same result for the same thread count.
+  Model::Workspace& total = *workspaces[0];
+  for (int t = 1; t < threads; ++t) {
+    const Model::Workspace& ws = *workspaces[static_cast<std::size_t>(t)];
+    total.grads.add(ws.grads);
+    for (std::size_t k = 0; k < total.table_grads.size(); ++k)
+      for (std::size_t i = 0; i < total.table_grads[k].size(); ++i) total.table_grads[k][i] += ws.table_grads[k][i];
+  }
+  return std::accumulate(losses.begin(), losses.end(), 0.0);
+}
+
+}  // namespace heed
