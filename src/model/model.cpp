@@ -9,6 +9,10 @@ namespace {
 // Column block of field `field` in a [B, F*E] matrix.
 auto field_block(Matrix& m, int field, Index dim, Index rows) { return m.block(0, field * dim, rows, dim); }
 
+// What the MLP reads without POSO: no layer gated.
+const std::vector<const Matrix*> kNoGates;
+const std::vector<Matrix*> kNoGateGradients;
+
 }  // namespace
 
 std::size_t embedding_state_slots(const OptimizerConfig& optimizer) {
@@ -196,13 +200,13 @@ void Model::gather_poso_input(const Matrix& fields, Index count, MatrixView pc) 
 void Model::forward_fields(const ConstMatrixView& dense, Index count, Workspace& ws, bool training) const {
   ws.rows = count;
   build_input(dense, count, ws);
-  std::vector<const Matrix*> gates;
+  const std::vector<const Matrix*>* gates = &kNoGates;
   if (poso_) {
     gather_poso_input(ws.fields, count, ws.poso_input);
     poso_->forward(params_, ws.poso_input.topRows(count), count, *ws.poso);
-    gates = poso_->gates(*ws.poso);
+    gates = &poso_->gates(*ws.poso);
   }
-  mlp_->forward(params_, ws.input.topRows(count), count, ws.mlp, training, &ws.rng, gates);
+  mlp_->forward(params_, ws.input.topRows(count), count, ws.mlp, training, &ws.rng, *gates);
 }
 
 void Model::attend_backward(const Batch& batch, std::size_t group, Index begin, Index count, Workspace& ws) const {
@@ -233,14 +237,14 @@ void Model::attend_backward(const Batch& batch, std::size_t group, Index begin, 
 
 void Model::backward(const Batch& batch, Index begin, Index count, Workspace& ws, float row_weight) const {
   MatrixView d_input = ws.d_input.topRows(count);
-  std::vector<const Matrix*> gates;
-  std::vector<Matrix*> d_gates;
+  const std::vector<const Matrix*>* gates = &kNoGates;
+  const std::vector<Matrix*>* d_gates = &kNoGateGradients;
   if (poso_) {
-    gates = poso_->gates(*ws.poso);
-    d_gates = poso_->d_gates(*ws.poso);
+    gates = &poso_->gates(*ws.poso);
+    d_gates = &poso_->d_gates(*ws.poso);
   }
   mlp_->backward(params_, ws.input.topRows(count), count, ws.d_logit.topRows(count), ws.mlp, &d_input, ws.grads,
-                 gates, d_gates);
+                 *gates, *d_gates);
   if (senet_) {
     senet_->backward(params_, ws.fields.topRows(count), count, ws.d_input.topRows(count).leftCols(field_width()),
                      ws.d_fields.topRows(count), *ws.senet, ws.grads,

@@ -207,15 +207,16 @@ void PerUserForward::forward_chunk(Index count) {
   pre.rowwise() = fl.constant;  // the product accumulates onto it: no zeroing pass
   gemm(x, fl.weight, pre);
 
-  std::vector<const Matrix*> gates;
+  static const std::vector<const Matrix*> no_gates;
+  const std::vector<const Matrix*>* gates = &no_gates;
   if (user_gates_) {
-    gates = model_.poso()->gates(*user_poso_);
+    gates = &model_.poso()->gates(*user_poso_);
   } else if (model_.poso()) {  // the plain stage
     model_.gather_poso_input(ws_->fields, count, ws_->poso_input);
     model_.poso()->forward(model_.params(), ws_->poso_input.topRows(count), count, *ws_->poso);
-    gates = model_.poso()->gates(*ws_->poso);
+    gates = &model_.poso()->gates(*ws_->poso);
   }
-  model_.mlp().forward_after_first(model_.params(), count, ws_->mlp, gates);
+  model_.mlp().forward_after_first(model_.params(), count, ws_->mlp, *gates);
 }
 
 void PerUserForward::explain_chunk(Index begin, Index count, CandidateExplanation& explain) const {
