@@ -126,11 +126,12 @@ const std::map<std::string, std::string>& not_shaping() {
   return reasons;
 }
 
-// The sections of run options that shape the model (the others: data, optimizer, train, eval).
+// Run options outside the model's sections: how data is read, how training and evaluation run.
+// A section not listed here counts as model-shaping, so a new module's options need variants.
 bool in_model_section(const std::string& key) {
-  for (const char* section : {"embedding.", "model.", "senet.", "din.", "poso."})
-    if (key.rfind(section, 0) == 0) return true;
-  return false;
+  for (const char* section : {"data.", "optimizer.", "train.", "eval."})
+    if (key.rfind(section, 0) == 0) return false;
+  return true;
 }
 
 // The choices a string option declares, read from the error it gives for a value it cannot
