@@ -62,11 +62,15 @@ PosoGates::Cache PosoGates::make_cache(Index max_rows) const {
     c.d_hidden[l].resize(max_rows, options_.gate_hidden);
   }
   c.d_pc_part.resize(max_rows, pc_width_);
+  c.gate_list.resize(L);
+  c.d_gate_list.resize(L);
+  point_lists(c);  // the matrices' storage stays where it is when the cache moves
   return c;
 }
 
 void PosoGates::forward(const ParamSet& params, const ConstMatrixView& pc, Index rows,
                         Cache& cache) const {
+  point_lists(cache);  // a copied cache points at its own gates
   const float C = options_.scale;
   for (std::size_t l = 0; l < widths_.size(); ++l) {
     if (!gated_[l]) continue;
@@ -81,18 +85,18 @@ void PosoGates::forward(const ParamSet& params, const ConstMatrixView& pc, Index
   }
 }
 
-std::vector<const Matrix*> PosoGates::gates(const Cache& cache) const {
-  std::vector<const Matrix*> out(widths_.size(), nullptr);
-  for (std::size_t l = 0; l < widths_.size(); ++l)
-    if (gated_[l]) out[l] = &cache.gate[l];
-  return out;
+void PosoGates::point_lists(Cache& cache) const {
+  for (std::size_t l = 0; l < widths_.size(); ++l) {
+    cache.gate_list[l] = gated_[l] ? &cache.gate[l] : nullptr;
+    cache.d_gate_list[l] = gated_[l] ? &cache.d_gate[l] : nullptr;
+  }
 }
 
-std::vector<Matrix*> PosoGates::d_gates(Cache& cache) const {
-  std::vector<Matrix*> out(widths_.size(), nullptr);
-  for (std::size_t l = 0; l < widths_.size(); ++l)
-    if (gated_[l]) out[l] = &cache.d_gate[l];
-  return out;
+const std::vector<const Matrix*>& PosoGates::gates(const Cache& cache) const { return cache.gate_list; }
+
+const std::vector<Matrix*>& PosoGates::d_gates(Cache& cache) const {
+  point_lists(cache);
+  return cache.d_gate_list;
 }
 
 void PosoGates::backward(const ParamSet& params, const ConstMatrixView& pc, Index rows,

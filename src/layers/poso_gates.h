@@ -50,6 +50,10 @@ class PosoGates {
     std::vector<Matrix> d_pre;       // [B, width_l] backward scratch: dL/d(pre-sigmoid)
     std::vector<Matrix> d_hidden;    // [B, H] backward scratch
     Matrix d_pc_part;                // [B, P] one gate network's share of d_pc
+    // What gates() and d_gates() return: per hidden layer, &gate[l] / &d_gate[l] or nullptr
+    // where ungated; sized once, so that handing the gates to the MLP allocates nothing.
+    std::vector<const Matrix*> gate_list;
+    std::vector<Matrix*> d_gate_list;
   };
   Cache make_cache(Index max_rows) const;
 
@@ -57,9 +61,9 @@ class PosoGates {
   void forward(const ParamSet& params, const ConstMatrixView& pc, Index rows, Cache& cache) const;
 
   // Exactly what Mlp::forward/backward take: one pointer per hidden layer, nullptr where ungated.
-  // The pointers point into `cache`, which must outlive them and not move.
-  std::vector<const Matrix*> gates(const Cache& cache) const;
-  std::vector<Matrix*> d_gates(Cache& cache) const;
+  // The lists live in `cache` (no allocation per call) and point into it.
+  const std::vector<const Matrix*>& gates(const Cache& cache) const;
+  const std::vector<Matrix*>& d_gates(Cache& cache) const;
 
   // Reads cache.d_gate (filled by Mlp::backward) after a forward of the same pc; accumulates
   // parameter gradients; overwrites *d_pc ([rows, P]) when d_pc is non-null.
@@ -67,6 +71,7 @@ class PosoGates {
                 MatrixView* d_pc, Gradients& grads) const;
 
  private:
+  void point_lists(Cache& cache) const;
   struct Net {
     Dense hidden, out;
   };

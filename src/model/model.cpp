@@ -9,6 +9,10 @@ namespace {
 // Column block of field `field` in a [B, F*E] matrix.
 auto field_block(Matrix& m, int field, Index dim, Index rows) { return m.block(0, field * dim, rows, dim); }
 
+// What the MLP reads without POSO: no layer gated.
+const std::vector<const Matrix*> kNoGates;
+const std::vector<Matrix*> kNoGateGradients;
+
 }  // namespace
 
 Model::Model(Config config)
@@ -90,6 +94,48 @@ std::unique_ptr<Model::Workspace> Model::make_workspace(Index max_rows) const {
   return ws;
 }
 
+void Model::pool_feature(std::size_t feature, const Batch& batch, Index begin, Index count, Matrix& fields) const {
+  const FeatureInfo& f = schema_.features[feature];
+  pool_forward(tables_[static_cast<std::size_t>(f.table)], batch.features[feature], f.pooling, begin, count,
+               field_block(fields, f.field, dim_, count));
+}
+
+void Model::gather_keys(std::size_t group, const Batch& batch, Index begin, Index count, Matrix& keys) const {
+  const DinGroup& g = schema_.din_groups[group];
+  const FeatureBatch& lead = batch.features[static_cast<std::size_t>(g.keys[0])];
+  const std::uint32_t first = lead.offsets[static_cast<std::size_t>(begin)];
+  const Index total = lead.offsets[static_cast<std::size_t>(begin + count)] - first;
+  const auto E = dim_;
+  for (std::size_t k = 0; k < g.keys.size(); ++k) {
+    const FeatureInfo& key_feature = schema_.features[static_cast<std::size_t>(g.keys[k])];
+    const FeatureBatch& fb = batch.features[static_cast<std::size_t>(g.keys[k])];
+    const EmbeddingTable& table = tables_[static_cast<std::size_t>(key_feature.table)];
+    for (Index j = 0; j < total; ++j) {
+      const std::int32_t row = fb.rows[first + static_cast<std::size_t>(j)];
+      auto dst = keys.block(j, static_cast<Index>(k) * E, 1, E);
+      if (row < 0) {
+        dst.setZero();
+      } else {
+        dst = Eigen::Map<const Eigen::RowVectorXf>(table.row(static_cast<std::uint32_t>(row)), E);
+      }
+    }
+  }
+}
+
+void Model::gather_queries(std::size_t group, const Matrix& fields, Index count, Matrix& queries) const {
+  const DinGroup& g = schema_.din_groups[group];
+  for (std::size_t k = 0; k < g.queries.size(); ++k)
+    queries.block(0, static_cast<Index>(k) * dim_, count, dim_) =
+        fields.block(0, schema_.features[static_cast<std::size_t>(g.queries[k])].field * dim_, count, dim_);
+}
+
+void Model::scatter_pooled(std::size_t group, const Matrix& pooled, Index count, Matrix& fields) const {
+  const DinGroup& g = schema_.din_groups[group];
+  for (std::size_t k = 0; k < g.keys.size(); ++k)
+    field_block(fields, schema_.features[static_cast<std::size_t>(g.keys[k])].field, dim_, count) =
+        pooled.block(0, static_cast<Index>(k) * dim_, count, dim_);
+}
+
 // Gathers the chunk's queries and keys of DIN attention `group` and pools the keys into the
 // key features' field columns.
 void Model::attend(const Batch& batch, std::size_t group, Index begin, Index count, Workspace& ws,
@@ -107,44 +153,25 @@ void Model::attend(const Batch& batch, std::size_t group, Index begin, Index cou
     d.d_keys.resize(d.key_capacity, d.d_keys.cols());
     d.cache = din_[group].make_cache(d.queries.rows(), d.key_capacity);
   }
-  for (std::size_t k = 0; k < g.keys.size(); ++k) {
-    const auto E = dim_;
-    const auto query = static_cast<std::size_t>(g.queries[k]);
-    d.queries.block(0, static_cast<Index>(k) * E, count, E) =
-        field_block(ws.fields, schema_.features[query].field, E, count);
-    const FeatureInfo& key_feature = schema_.features[static_cast<std::size_t>(g.keys[k])];
-    const FeatureBatch& fb = batch.features[static_cast<std::size_t>(g.keys[k])];
-    const EmbeddingTable& table = tables_[static_cast<std::size_t>(key_feature.table)];
-    for (Index j = 0; j < total; ++j) {
-      const std::int32_t row = fb.rows[first + static_cast<std::size_t>(j)];
-      auto dst = d.keys.block(j, static_cast<Index>(k) * E, 1, E);
-      if (row < 0) {
-        dst.setZero();
-      } else {
-        dst = Eigen::Map<const Eigen::RowVectorXf>(table.row(static_cast<std::uint32_t>(row)), E);
-      }
-    }
-  }
+  gather_queries(group, ws.fields, count, d.queries);
+  gather_keys(group, batch, begin, count, d.keys);
   din_[group].forward(params_, d.queries.topRows(count), d.keys.topRows(total), d.offsets.data(), count,
                       d.pooled.topRows(count), d.cache, training);
-  for (std::size_t k = 0; k < g.keys.size(); ++k)
-    field_block(ws.fields, schema_.features[static_cast<std::size_t>(g.keys[k])].field, dim_, count) =
-        d.pooled.block(0, static_cast<Index>(k) * dim_, count, dim_);
+  scatter_pooled(group, d.pooled, count, ws.fields);
 }
 
 void Model::forward(const Batch& batch, Index begin, Index count, Workspace& ws, bool training) const {
   ws.rows = count;
-  for (const FeatureInfo& f : schema_.features) {
+  for (std::size_t fi = 0; fi < schema_.features.size(); ++fi) {
+    const FeatureInfo& f = schema_.features[fi];
     if (f.is_dense() || f.pooling == Pooling::kDin) continue;
-    pool_forward(tables_[static_cast<std::size_t>(f.table)], batch.features[static_cast<std::size_t>(&f - schema_.features.data())],
-                 f.pooling, begin, count, field_block(ws.fields, f.field, dim_, count));
+    pool_feature(fi, batch, begin, count, ws.fields);
   }
   for (std::size_t g = 0; g < din_.size(); ++g) attend(batch, g, begin, count, ws, training);
   forward_fields(batch.dense.middleRows(begin, count), count, ws, training);
 }
 
-void Model::forward_fields(const ConstMatrixView& dense, Index count, Workspace& ws, bool training) const {
-  ws.rows = count;
+void Model::build_input(const ConstMatrixView& dense, Index count, Workspace& ws) const {
   auto input = ws.input.topRows(count);
   if (senet_) {
     senet_->forward(params_, ws.fields.topRows(count), count, input.leftCols(field_width()), *ws.senet);
@@ -153,20 +180,28 @@ void Model::forward_fields(const ConstMatrixView& dense, Index count, Workspace&
   }
   if (schema_.num_dense > 0)
     input.rightCols(static_cast<Index>(schema_.num_dense)) = dense.topRows(count);
+}
 
-  std::vector<const Matrix*> gates;
-  if (poso_) {
-    auto pc = ws.poso_input.topRows(count);
-    Index column = 0;
-    for (int fi : schema_.poso_features) {
-      pc.middleCols(column, dim_) = field_block(ws.fields, schema_.features[static_cast<std::size_t>(fi)].field, dim_, count);
-      column += dim_;
-    }
-    if (config_.poso.all_fields) pc.rightCols(field_width()) = ws.fields.topRows(count);
-    poso_->forward(params_, pc, count, *ws.poso);
-    gates = poso_->gates(*ws.poso);
+void Model::gather_poso_input(const Matrix& fields, Index count, MatrixView pc) const {
+  Index column = 0;
+  for (int fi : schema_.poso_features) {
+    pc.middleCols(column, dim_).topRows(count) =
+        fields.block(0, schema_.features[static_cast<std::size_t>(fi)].field * dim_, count, dim_);
+    column += dim_;
   }
-  mlp_->forward(params_, input, count, ws.mlp, training, &ws.rng, gates);
+  if (config_.poso.all_fields) pc.rightCols(field_width()).topRows(count) = fields.topRows(count);
+}
+
+void Model::forward_fields(const ConstMatrixView& dense, Index count, Workspace& ws, bool training) const {
+  ws.rows = count;
+  build_input(dense, count, ws);
+  const std::vector<const Matrix*>* gates = &kNoGates;
+  if (poso_) {
+    gather_poso_input(ws.fields, count, ws.poso_input);
+    poso_->forward(params_, ws.poso_input.topRows(count), count, *ws.poso);
+    gates = &poso_->gates(*ws.poso);
+  }
+  mlp_->forward(params_, ws.input.topRows(count), count, ws.mlp, training, &ws.rng, *gates);
 }
 
 void Model::attend_backward(const Batch& batch, std::size_t group, Index begin, Index count, Workspace& ws) const {
@@ -197,14 +232,14 @@ void Model::attend_backward(const Batch& batch, std::size_t group, Index begin, 
 
 void Model::backward(const Batch& batch, Index begin, Index count, Workspace& ws, float row_weight) const {
   MatrixView d_input = ws.d_input.topRows(count);
-  std::vector<const Matrix*> gates;
-  std::vector<Matrix*> d_gates;
+  const std::vector<const Matrix*>* gates = &kNoGates;
+  const std::vector<Matrix*>* d_gates = &kNoGateGradients;
   if (poso_) {
-    gates = poso_->gates(*ws.poso);
-    d_gates = poso_->d_gates(*ws.poso);
+    gates = &poso_->gates(*ws.poso);
+    d_gates = &poso_->d_gates(*ws.poso);
   }
   mlp_->backward(params_, ws.input.topRows(count), count, ws.d_logit.topRows(count), ws.mlp, &d_input, ws.grads,
-                 gates, d_gates);
+                 *gates, *d_gates);
   if (senet_) {
     senet_->backward(params_, ws.fields.topRows(count), count, ws.d_input.topRows(count).leftCols(field_width()),
                      ws.d_fields.topRows(count), *ws.senet, ws.grads,

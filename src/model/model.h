@@ -84,7 +84,7 @@ class Model {
   void forward(const Batch& batch, Index begin, Index count, Workspace& ws, bool training) const;
   // forward() after the field vectors: from ws.fields.topRows(count) (pooled, DIN included)
   // and the rows' normalized dense inputs [count, D] through SENet, POSO and the MLP to
-  // ws.mlp.logit.topRows(count). The request scorer (src/serve/) pools on its own and calls it.
+  // ws.mlp.logit.topRows(count).
   void forward_fields(const ConstMatrixView& dense, Index count, Workspace& ws, bool training) const;
   // After forward with the same rows and ws.d_logit set: accumulates dense gradients into
   // ws.grads and embedding gradients into ws.table_grads (which must be sized and zeroed).
@@ -96,7 +96,29 @@ class Model {
   void update_running_statistics(const std::vector<const Workspace*>& workspaces);
 
  private:
+  // The per-user schedule (per_user_forward.h) runs the same stages as forward(), the user's
+  // share once per request and the rest per candidate.
+  friend class PerUserForward;
+
+  // --- The stages of the forward pass, each defined once: forward() runs them all over a chunk
+  // of rows; PerUserForward runs each on the rows it needs, or falls back to the whole stage.
+  // Sum/mean/sqrtn pooling of embedding feature `feature` over batch rows [begin, begin + count)
+  // into its field's columns of fields [count, F*E].
+  void pool_feature(std::size_t feature, const Batch& batch, Index begin, Index count, Matrix& fields) const;
+  // DIN attention `group`'s keys of batch rows [begin, begin + count), value by value, into
+  // keys [values, Q] (the key features side by side; a row never seen in training reads zero).
+  void gather_keys(std::size_t group, const Batch& batch, Index begin, Index count, Matrix& keys) const;
+  // DIN attention `group`'s queries [count, Q] from the rows' field vectors.
+  void gather_queries(std::size_t group, const Matrix& fields, Index count, Matrix& queries) const;
+  // DIN attention `group`'s pooled vectors [count, Q] into its key features' field columns.
+  void scatter_pooled(std::size_t group, const Matrix& pooled, Index count, Matrix& fields) const;
+  // Gathers, attends and scatters DIN attention `group` over batch rows [begin, begin + count).
   void attend(const Batch& batch, std::size_t group, Index begin, Index count, Workspace& ws, bool training) const;
+  // The MLP's input [count, F*E + D]: SENet's re-weighted fields (or the fields as they are),
+  // then the dense inputs.
+  void build_input(const ConstMatrixView& dense, Index count, Workspace& ws) const;
+  // POSO's gate input [count, P] from the rows' field vectors.
+  void gather_poso_input(const Matrix& fields, Index count, MatrixView pc) const;
   void attend_backward(const Batch& batch, std::size_t group, Index begin, Index count, Workspace& ws) const;
   Index poso_input_width() const;
 

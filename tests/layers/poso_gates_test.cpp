@@ -323,3 +323,40 @@ TEST(PosoGates, RejectsBadOptions) {
 
 }  // namespace
 }  // namespace heed
+
+namespace heed {
+namespace {
+
+// The MLP reads the gates through lists the cache holds, so handing them over allocates
+// nothing per batch: every call returns the same list, pointing at this cache's own gates (also
+// after the cache moved, and in a copy once it ran forward).
+TEST(PosoGatesLists, LiveInTheCacheAndPointAtItsGates) {
+  Rng rng(35);
+  ParamSet params;
+  PosoGates poso(params, "poso", kPc, kWidths, kGated, options(2.0f), rng);
+  const Index B = 8;
+  PosoGates::Cache made = poso.make_cache(B);
+  PosoGates::Cache cache = std::move(made);
+  auto expect_points_into = [&](PosoGates::Cache& c) {
+    const std::vector<const Matrix*>& gates = poso.gates(c);
+    const std::vector<Matrix*>& d_gates = poso.d_gates(c);
+    EXPECT_EQ(&gates, &poso.gates(c)) << "the same list on every call";
+    EXPECT_EQ(&d_gates, &poso.d_gates(c));
+    ASSERT_EQ(gates.size(), kWidths.size());
+    ASSERT_EQ(d_gates.size(), kWidths.size());
+    for (std::size_t l = 0; l < kWidths.size(); ++l) {
+      EXPECT_EQ(gates[l], kGated[l] ? &c.gate[l] : nullptr) << "layer " << l;
+      EXPECT_EQ(d_gates[l], kGated[l] ? &c.d_gate[l] : nullptr) << "layer " << l;
+    }
+  };
+  expect_points_into(cache);  // moved before any forward
+  const Matrix pc = random_matrix(B, kPc, rng);
+  poso.forward(params, pc, B, cache);
+  expect_points_into(cache);
+  PosoGates::Cache copy = cache;
+  poso.forward(params, pc, B, copy);
+  expect_points_into(copy);
+}
+
+}  // namespace
+}  // namespace heed

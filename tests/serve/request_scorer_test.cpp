@@ -2,9 +2,8 @@
 // terms, POSO's gates and the first MLP layer's user share computed once per request) against
 // the plain path (every candidate a full row through score_dataset, as `heed predict` scores):
 // equal to 1e-6 for histories of 0, 1 and 50 values and 1 or 100 candidates, histories given
-// per candidate, unseen values, histories over max_len, repeated history values, and models
-// where the user's share cannot be split off the same way (SENet's dim and element axes, a
-// subset of gated fields, POSO on every field or on an attention-pooled field, each DIN normalization, PReLU in DIN, no hidden layer).
+// per candidate, unseen values, histories over max_len and repeated history values. Every
+// model-shaping option is compared in forward_parity_test.cpp.
 // One scorer also serves requests of every shape in turn (/v1/score and /v1/score_rows, growing
 // and shrinking), and two models' pooled scorers are leased in turn as a hot reload swaps them.
 #include "serve/request_scorer.h"
@@ -192,27 +191,6 @@ TEST_F(FastPath, CountsRepeatedHistoryValuesOnceAndWeighsThemAlike) {
   EXPECT_EQ(w[3], w[10]) << "the same value, the same weight";
   EXPECT_EQ(w[40], w[41]) << "unseen values read the same zero key";
   EXPECT_NE(w[3], w[4]);
-}
-
-TEST_F(FastPath, EqualsThePlainPathWhereTheUserShareCannotBeSplitOff) {
-  const std::vector<std::pair<std::string, std::vector<std::string>>> variants = {
-      {"senet_dim", {"senet.axis=dim"}},
-      {"senet_element", {"senet.axis=element", "senet.squeeze=dense"}},
-      {"senet_subset", {"senet.fields=[\"item\", \"user\"]", "senet.gate=relu"}},
-      {"no_senet", {"senet.enabled=false"}},
-      {"poso_all_fields", {"poso.all_fields=true", "poso.layers=[1]"}},
-      {"poso_on_attention", {"poso.features=[\"user\", \"history\"]"}},
-      {"din_raw_prelu", {"din.normalize=raw", "din.activation=prelu", "din.hidden=[]"}},
-      {"din_mean", {"din.normalize=mean"}},
-      {"din_sqrtn", {"din.normalize=sqrtn", "din.activation=prelu"}},
-      {"sqrtn_pooling", {"features.genres.pooling=sqrtn"}},
-      {"no_hidden_layer", {"model.hidden=[]", "poso.enabled=false"}},
-  };
-  for (const auto& [name, settings] : variants) {
-    SCOPED_TRACE(name);
-    const auto model = variant(name, settings);
-    expect_paths_agree(mixed_request(), *model);
-  }
 }
 
 // A server keeps each scorer for the life of its model and hands it one request after another:
