@@ -154,7 +154,14 @@ class UntilTrainingStarts {
 
 Json train(const Config& given, const TrainOptions& options) {
   // Quantile bucket edges come from the training data, before anything is built from the config.
-  const Config requested = with_quantile_boundaries(given, expand_file_pattern(data_file(given, given.data.train)));
+  if (options.rows)
+    for (const FeatureConfig& f : given.features)
+      if (f.bucketize == "quantile" && f.boundaries.empty())
+        throw Error(fmt::format("feature '{}': bucketize = \"quantile\" computes its edges from training files; with "
+                                "rows from memory give them (bucketize = \"boundaries\", boundaries = [...])",
+                                f.name));
+  const Config requested =
+      options.rows ? given : with_quantile_boundaries(given, expand_file_pattern(data_file(given, given.data.train)));
   const bool new_folder = !std::filesystem::exists(options.run_dir);
   std::filesystem::create_directories(options.run_dir);
   // A run that fails before its first step (data that does not load, a missing file) takes
@@ -197,8 +204,9 @@ Json train(const Config& given, const TrainOptions& options) {
   const Config& config = model->config();
   write_file_atomically(options.run_dir / "config.toml", to_toml(config));
 
-  const bool stream = should_stream(config.data, expand_file_pattern(data_file(config, config.data.train)));
-  Splits data = load_splits(config, model->schema(), options.run_dir, stream);
+  const bool stream =
+      !options.rows && should_stream(config.data, expand_file_pattern(data_file(config, config.data.train)));
+  Splits data = load_splits(config, model->schema(), options.run_dir, stream, options.rows);
   std::unique_ptr<TrainingRows> training_rows =
       stream ? streamed_rows(data.train_files, config, model->schema(), data.held_out, *data.train_log,
                              data.train_reported)
@@ -291,6 +299,22 @@ Json train(const Config& given, const TrainOptions& options) {
                              kept.empty() ? "no checkpoint had been written yet"
                                           : fmt::format("the last good checkpoint is {}", kept.front().string())));
   };
+  // The caller's news of the run; false from it stops training here (its checkpoint written).
+  auto tell = [&](std::int64_t epoch, const EpochInProgress& now, const Json* epoch_end) {
+    if (!options.on_update) return;
+    TrainingUpdate update;
+    update.epoch = epoch;
+    update.epochs = config.train.epochs;
+    update.step = adam.steps();
+    update.rows_done = now.next_row;
+    update.rows_per_epoch = training_rows->rows_per_epoch();
+    update.train_logloss = now.next_row ? now.loss_sum / static_cast<double>(now.next_row) : 0.0;
+    update.epoch_end = epoch_end;
+    if (options.on_update(update)) return;
+    if (!epoch_end) save_resumable(epoch - 1, now);
+    throw TrainingStopped(fmt::format("training stopped at step {} (epoch {}, row {}); the checkpoint in {} resumes it",
+                                      adam.steps(), epoch, now.next_row, options.run_dir.string()));
+  };
   bool undefined_metric_said = false;
   setup_guard.training_started();
   while (!stopping.finished && epoch < config.train.epochs) {
@@ -339,6 +363,10 @@ Json train(const Config& given, const TrainOptions& options) {
         save_resumable(epoch - 1, now);
         last_checkpoint = Clock::now();
       }
+      if (options.on_update) {
+        now.seconds = std::chrono::duration<double>(Clock::now() - started).count();
+        tell(epoch, now, nullptr);
+      }
     }
     const std::size_t done = now.next_row;
     if (done == 0) throw Error(fmt::format("{}: no training rows", data_file(config, config.data.train).string()));
@@ -382,6 +410,7 @@ Json train(const Config& given, const TrainOptions& options) {
                                        config.train.patience));
     save_resumable(epoch, std::nullopt);
     last_checkpoint = Clock::now();
+    tell(epoch, now, &history.back());
   }
 
   // Training is over: free its model (embedding rows with their optimizer state), workspaces

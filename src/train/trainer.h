@@ -10,17 +10,44 @@
 //   checkpoint    the latest full training state, for --resume (older ones: checkpoint.step-N)
 //   metrics.json  {"valid":…, "test":…, "best_epoch":…, "history": [...]}
 //   config.toml   the resolved config
+#include <cstdint>
 #include <filesystem>
+#include <functional>
 
 #include <nlohmann/json.hpp>
 
 #include "config/config.h"
+#include "core/error.h"
+#include "train/data_splits.h"
 
 namespace heed {
+
+// Where a run stands, after each batch and at the end of each epoch (for a caller's own display,
+// e.g. the Python module's).
+struct TrainingUpdate {
+  std::int64_t epoch = 0, epochs = 0;  // the epoch in progress (from 1) and train.epochs
+  std::int64_t step = 0;               // optimizer steps so far
+  std::size_t rows_done = 0;           // rows of this epoch trained on
+  std::size_t rows_per_epoch = 0;      // 0 while a streamed first epoch counts them
+  double train_logloss = 0;            // the epoch's running mean
+  const nlohmann::ordered_json* epoch_end = nullptr;  // the epoch's history entry, once it is over
+};
+
+// Training stopped because TrainOptions::on_update asked; the run folder's checkpoint resumes it.
+class TrainingStopped : public Error {
+ public:
+  using Error::Error;
+};
 
 struct TrainOptions {
   std::filesystem::path run_dir;
   bool resume = false;  // continue from run_dir/checkpoint
+  // Rows of the splits from memory instead of data.train/valid/test's files (which then only
+  // name the splits there are). Quantile bucket edges need files.
+  SplitReader rows = {};
+  // Called after every batch and after every epoch's checkpoint; returning false stops training
+  // there, with a resumable checkpoint written, by throwing TrainingStopped.
+  std::function<bool(const TrainingUpdate&)> on_update = {};
 };
 
 // Returns what it wrote to metrics.json.
