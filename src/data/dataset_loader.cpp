@@ -96,6 +96,12 @@ Dataset load_table(const TextTable& table, const Config& config, const Schema& s
   BadRowLog log(policy_of(as_tsv, options), rejects_path(as_tsv, options));
   RowParser parser(as_tsv, schema, scope_of(options), log);
   parser.start_file(table.name, table.columns);
+  // The row's TSV line is built only where something reads it: the hash of the validation
+  // carve by row, and the rejected-lines file under skip. Elsewhere every row's split key is
+  // the same, unread.
+  const DataConfig& d = config.data;
+  const bool carve_by_row = d.valid.empty() && d.valid_fraction > 0 && d.valid_by.empty() && d.valid_by_time.empty();
+  const bool build_line = !options.features_only && (carve_by_row || log.skipping());
   std::vector<std::string_view> row(table.columns.size());
   std::string line;
   LineInfo info;
@@ -103,6 +109,7 @@ Dataset load_table(const TextTable& table, const Config& config, const Schema& s
     line.clear();
     for (std::size_t c = 0; c < row.size(); ++c) {
       row[c] = table.cells[c][r];
+      if (!build_line) continue;
       if (c) line.push_back('\t');
       line.append(row[c]);
     }

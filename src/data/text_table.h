@@ -22,7 +22,8 @@ struct TextTable {
 
 // The table's rows, read as a TSV file with a header holding the same cells: whatever
 // data.format says, the columns are the table's. Messages count rows from 1, as lines: row 1 is
-// the table's first row.
+// the table's first row. The rows' split keys, which only the validation carve by row reads,
+// are left unset (all the same) when the config has no such carve, and when scoring.
 Dataset load_table(const TextTable& table, const Config& config, const Schema& schema, const LoadOptions& options = {});
 
 }  // namespace heed
