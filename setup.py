@@ -15,11 +15,13 @@ ROOT = os.path.dirname(os.path.abspath(__file__))
 class CMakeBuild(build_ext):
     def build_extension(self, ext):
         build_dir = os.environ.get("HEED_BUILD_DIR", os.path.join(ROOT, "build-python"))
-        configure = ["cmake", "-S", ROOT, "-B", build_dir, f"-DHEED_PYTHON={sys.executable}"]
+        configure = ["cmake", "-S", ROOT, "-B", build_dir]
         if not os.path.exists(os.path.join(build_dir, "CMakeCache.txt")):
-            # A new build folder holds the module only; an existing one (HEED_BUILD_DIR=build)
-            # keeps its settings, so the library already built there is reused.
-            configure += ["-G", "Ninja", "-DCMAKE_BUILD_TYPE=Release", "-DHEED_BUILD_TESTS=OFF"]
+            # A new build folder holds the module only, for this interpreter; an existing one
+            # (HEED_BUILD_DIR=build) keeps its settings, so the library and module already built
+            # there (for Debian's python3, which a venv of it shares) are reused.
+            configure += ["-G", "Ninja", "-DCMAKE_BUILD_TYPE=Release", "-DHEED_BUILD_TESTS=OFF",
+                          f"-DHEED_PYTHON={sys.executable}"]
             if shutil.which("ccache"):
                 configure.append("-DCMAKE_CXX_COMPILER_LAUNCHER=ccache")
         subprocess.run(configure, check=True)

@@ -195,20 +195,36 @@ std::string_view FrameTable::object_text(std::size_t c, std::size_t row, PyObjec
                               table_.name, row + 1, table_.columns[c],
                               list_reader_[c].empty() ? std::string("no feature")
                                                       : fmt::format("feature '{}'", list_reader_[c])));
-    const py::sequence items = py::reinterpret_borrow<py::sequence>(value);
-    std::string joined;
-    bool first = true;
-    for (const py::object item : items) {  // owned: an array yields a new object per item
-      std::string text(object_text(c, row, item.ptr()));
-      if (text.find(separators_[c]) != std::string::npos)
+    // Lists and tuples are read in place; an array through the list of its items.
+    const py::object items = py::reinterpret_steal<py::object>(PySequence_Fast(value, "a list"));
+    if (!items) throw py::error_already_set();
+    const Py_ssize_t n = PySequence_Fast_GET_SIZE(items.ptr());
+    PyObject** item = PySequence_Fast_ITEMS(items.ptr());
+    const char separator = separators_[c][0];
+    joined_.clear();
+    for (Py_ssize_t i = 0; i < n; ++i) {
+      std::string_view text;
+      std::string converted;
+      if (PyUnicode_Check(item[i])) {
+        Py_ssize_t size = 0;
+        const char* utf8 = PyUnicode_AsUTF8AndSize(item[i], &size);
+        if (!utf8) throw py::error_already_set();
+        text = {utf8, static_cast<std::size_t>(size)};
+      } else if (PyList_Check(item[i]) || PyTuple_Check(item[i]) || py::isinstance<py::array>(item[i])) {
+        throw Error(fmt::format("{}: row {}, column '{}' holds a list inside a list", table_.name, row + 1,
+                                table_.columns[c]));
+      } else {
+        converted = std::string(object_text(c, row, item[i]));
+        text = converted;
+      }
+      if (text.find(separator) != std::string_view::npos)
         throw Error(fmt::format("{}: row {}, column '{}': the list value '{}' holds the separator '{}' that "
                                 "splits the column's values",
                                 table_.name, row + 1, table_.columns[c], text, separators_[c]));
-      if (!first) joined += separators_[c];
-      joined += text;
-      first = false;
+      if (i) joined_.push_back(separator);
+      joined_.append(text);
     }
-    return arena_.keep(joined);
+    return arena_.keep(joined_);
   }
   if (PyLong_Check(value)) {
     int overflow = 0;

@@ -54,7 +54,7 @@ class FrameTable {
   CellArena arena_;
   std::vector<pybind11::object> owners_;  // the arrays whose strings the cells point into
   pybind11::object na_;                   // pandas.NA
-  std::string scratch_;
+  std::string joined_;  // a list's values joined
 };
 
 // Python's repr of a double (what pandas writes for a float cell), shortest round trip.

@@ -503,15 +503,22 @@ PYBIND11_MODULE(_heed, m) {
 
   // Rows -> the in-memory Dataset training and prediction read (no scoring): what
   // bench/python_frames.py times for a TSV file against a DataFrame's table.
-  m.def("read_rows", [](const Config& config, const std::filesystem::path& path) {
+  // `scoring`: as predict reads them (no label needed, no validation carve).
+  auto read_options = [](bool scoring) {
+    LoadOptions load;
+    load.require_label = !scoring;
+    load.features_only = scoring;
+    return load;
+  };
+  m.def("read_rows", [read_options](const Config& config, const std::filesystem::path& path, bool scoring) {
     py::gil_scoped_release release;
     const Schema schema = Schema::from_config(config);
-    return load_dataset(path, config, schema).rows;
+    return load_dataset(path, config, schema, read_options(scoring)).rows;
   });
-  m.def("read_table", [](const Config& config, const FrameTable& table) {
+  m.def("read_table", [read_options](const Config& config, const FrameTable& table, bool scoring) {
     py::gil_scoped_release release;
     const Schema schema = Schema::from_config(config);
-    return load_table(table.table(), config, schema).rows;
+    return load_table(table.table(), config, schema, read_options(scoring)).rows;
   });
 
   m.def("prepare", &heed::python::prepare);
