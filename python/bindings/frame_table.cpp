@@ -205,7 +205,10 @@ std::string_view FrameTable::object_text(std::size_t c, std::size_t row, PyObjec
     for (Py_ssize_t i = 0; i < n; ++i) {
       std::string_view text;
       std::string converted;
-      if (PyUnicode_Check(item[i])) {
+      if (PyUnicode_Check(item[i]) && PyUnicode_IS_COMPACT_ASCII(item[i])) {
+        // ASCII text is its own UTF-8, read in place (most list values: ids and categories).
+        text = {static_cast<const char*>(PyUnicode_DATA(item[i])), static_cast<std::size_t>(PyUnicode_GET_LENGTH(item[i]))};
+      } else if (PyUnicode_Check(item[i])) {
         Py_ssize_t size = 0;
         const char* utf8 = PyUnicode_AsUTF8AndSize(item[i], &size);
         if (!utf8) throw py::error_already_set();
