@@ -23,6 +23,10 @@ packages=(
   chromium               # renders heed explain reports in a test
   clang libclang-rt-14-dev  # sanitizer builds (ASan, UBSan, TSan) and libFuzzer targets
   libomp-14-dev          # OpenMP for the clang builds (libarcher lets TSan see its synchronization)
+  python3-dev pybind11-dev python3-pybind11  # `import heed`: the extension module (python/)
+  python3-numpy python3-pandas  # the module's arrays and DataFrames
+  python3-pytest         # the Python tests (ctest's python_tests)
+  python3-setuptools python3-wheel python3-pip python3-venv  # `pip install --no-build-isolation .`, offline
 )
 
 missing=()

@@ -225,7 +225,7 @@ AblationResult run_ablation(const Config& config, const AblationOptions& options
       if (p.state == RunState::kResume) {
         log(name + ": resuming from " + (p.dir / "checkpoint").string());
         try {
-          train(p.config, TrainOptions{p.dir, /*resume=*/true, /*on_batch=*/{}});
+          train(p.config, TrainOptions{p.dir, /*resume=*/true});
           resumed = true;
         } catch (const Error& e) {
           log(name + ": cannot resume (" + e.what() + "); training from scratch");
@@ -234,7 +234,7 @@ AblationResult run_ablation(const Config& config, const AblationOptions& options
       if (!resumed) {
         log(name + ": training into " + p.dir.string());
         fs::remove(p.dir / "metrics.json");
-        train(p.config, TrainOptions{p.dir, /*resume=*/false, /*on_batch=*/{}});
+        train(p.config, TrainOptions{p.dir, /*resume=*/false});
       }
       status = resumed ? "resumed" : "trained";
       training_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

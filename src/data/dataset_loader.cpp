@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "data/bad_rows.h"
 #include "data/row_parser.h"
+#include "data/text_table.h"
 
 namespace heed {
 namespace {
@@ -77,6 +78,47 @@ Dataset load_dataset(LineReader& reader, const Config& config, const Schema& sch
   RowParser parser(config, schema, scope_of(options), log);
   read_file(reader, parser);
   finish(log, options, reader.path());
+  return parser.take();
+}
+
+Dataset load_table(const TextTable& table, const Config& config, const Schema& schema, const LoadOptions& options) {
+  HEED_CHECK(table.cells.size() == table.columns.size(), "{}: {} columns of cells for {} names", table.name,
+             table.cells.size(), table.columns.size());
+  for (const auto& column : table.cells)
+    HEED_CHECK(column.size() == table.rows, "{}: a column of {} cells in a table of {} rows", table.name,
+               column.size(), table.rows);
+  // The table's own columns, read as tab-separated cells: a DataFrame has no file layout.
+  Config as_tsv = config;
+  as_tsv.data.format = "tsv";
+  as_tsv.data.delimiter.clear();
+  as_tsv.data.header = true;
+  as_tsv.data.columns.clear();
+  BadRowLog log(policy_of(as_tsv, options), rejects_path(as_tsv, options));
+  RowParser parser(as_tsv, schema, scope_of(options), log);
+  parser.start_file(table.name, table.columns);
+  // The row's TSV line is built only where something reads it: the hash of the validation
+  // carve by row, and the rejected-lines file under skip. Elsewhere every row's split key is
+  // the same, unread.
+  const DataConfig& d = config.data;
+  const bool carve_by_row = d.valid.empty() && d.valid_fraction > 0 && d.valid_by.empty() && d.valid_by_time.empty();
+  const bool build_line = !options.features_only && (carve_by_row || log.skipping());
+  std::vector<std::string_view> row(table.columns.size());
+  std::string line;
+  LineInfo info;
+  for (std::size_t r = 0; r < table.rows; ++r) {
+    line.clear();
+    for (std::size_t c = 0; c < row.size(); ++c) {
+      row[c] = table.cells[c][r];
+      if (!build_line) continue;
+      if (c) line.push_back('\t');
+      line.append(row[c]);
+    }
+    info.number = r + 1;
+    info.offset = 0;
+    info.length = line.size();
+    parser.parse_cells(info, line, row);
+  }
+  finish(log, options, table.name);
   return parser.take();
 }
 

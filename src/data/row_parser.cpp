@@ -247,6 +247,25 @@ void RowParser::parse_line(const LineInfo& info, std::string_view line) {
   }
 }
 
+void RowParser::parse_cells(const LineInfo& info, std::string_view line, const std::vector<std::string_view>& cells) {
+  HEED_CHECK(cells.size() == map_.columns && !layout_.sparse(), "{}: a row of {} cells for {} columns", path_,
+             cells.size(), map_.columns);
+  log_.count_row();
+  cells_.cells.clear();
+  cells_.starts.clear();
+  for (std::size_t c = 0; c < cells.size(); ++c) {
+    cells_.starts.push_back(static_cast<std::uint32_t>(c));
+    cells_.cells.push_back(Cell{cells[c], cells[c], static_cast<std::uint32_t>(c + 1)});
+  }
+  cells_.starts.push_back(static_cast<std::uint32_t>(cells.size()));
+  try {
+    encode_row(info, line);
+  } catch (const ParseError& e) {
+    drop_partial_row(data_);
+    log_.reject(e, line);
+  }
+}
+
 void RowParser::data_ended_early(const LineInfo& after, const std::string& damage) {
   SourceLocation where{path_, after.number + after.lines, after.offset + after.length, 0, ""};
   log_.count_row();

@@ -65,6 +65,10 @@ class RowParser {
   static std::vector<std::string> header_names(const FileLayout& layout, const std::string& path,
                                                std::string_view line);
   void parse_line(const LineInfo& info, std::string_view line);  // one record
+  // One record already split into its cells, one per column of start_file's names (a table in
+  // memory: table_rows.h). `line` is the record as a delimited file would hold it: the hash
+  // that carves validation rows reads it, and a rejected row is logged as it.
+  void parse_cells(const LineInfo& info, std::string_view line, const std::vector<std::string_view>& cells);
   // The file's data ended early (damaged compressed data) after its last complete record.
   void data_ended_early(const LineInfo& after, const std::string& damage);
 

@@ -43,7 +43,8 @@ bool held_out_by_hash(std::uint64_t split_key, double fraction) {
 }
 
 Splits load_splits(const Config& config, const Schema& schema, const std::filesystem::path& rejects_dir,
-                   bool stream_train) {
+                   bool stream_train, const SplitReader& reader) {
+  HEED_CHECK(!(stream_train && reader), "rows from memory cannot be streamed");
   auto options_for = [&](const std::string& split) {
     LoadOptions options;
     options.rejects_dir = rejects_dir;
@@ -51,6 +52,7 @@ Splits load_splits(const Config& config, const Schema& schema, const std::filesy
     return options;
   };
   auto load = [&](const std::string& name, const std::string& split) {
+    if (reader) return reader(split, config, schema, options_for(split));
     return load_dataset(expand_file_pattern(data_file(config, name)), config, schema, options_for(split));
   };
   const double fraction = config.data.valid_fraction;

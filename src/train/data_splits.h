@@ -16,6 +16,8 @@
 
 namespace heed {
 
+struct LoadOptions;
+
 struct Splits {
   Dataset train, valid, test;     // train stays empty when streamed
   std::string valid_source;  // a file name, or how valid was carved; empty: no validation
@@ -40,11 +42,18 @@ struct TimeCarve {
 };
 TimeCarve carve_latest(const std::vector<double>& times, double fraction);
 
+// Reads one split's rows ("train", "valid" or "test") from somewhere other than its files: a
+// table in memory (the Python module's DataFrames).
+using SplitReader = std::function<Dataset(const std::string& split, const Config& config, const Schema& schema,
+                                          const LoadOptions& options)>;
+
 std::filesystem::path data_file(const Config& config, const std::string& name);
 
 // `rejects_dir`: where rejected_<split>.txt go under data.on_error = "skip" (data.rejects_dir wins).
 // `stream_train`: leave the training rows in their files (the validation carve still reads them once).
+// `reader`: where the splits' rows come from instead of data.train/valid/test's files (which then
+// only say which splits there are); never with `stream_train`.
 Splits load_splits(const Config& config, const Schema& schema, const std::filesystem::path& rejects_dir = {},
-                   bool stream_train = false);
+                   bool stream_train = false, const SplitReader& reader = {});
 
 }  // namespace heed

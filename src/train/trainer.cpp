@@ -88,11 +88,10 @@ class Trainer {
   // --- the epoch loop's pieces ---
   EpochInProgress begin_epoch();
   void train_on_batch(EpochInProgress& now);
-  bool stop_requested(EpochInProgress& now, Clock::time_point started);
+  void tell(EpochInProgress& now, Clock::time_point started, const Json* epoch_end);
   void checkpoint_if_due(EpochInProgress& now, Clock::time_point started);
   void finish_epoch(const EpochInProgress& now, Clock::time_point started);
   Json report();
-  Json stopped_report();
 
   bool validate_and_keep(Json& entry, std::string& summary);
   void save_resumable(const std::optional<EpochInProgress>& in_progress);
@@ -160,8 +159,8 @@ void Trainer::resume_from_checkpoint(const Config& requested) {
 
 void Trainer::load_data() {
   const Config& c = config();
-  stream_ = should_stream(c.data, expand_file_pattern(data_file(c, c.data.train)));
-  data_ = load_splits(c, model_->schema(), options_.run_dir, stream_);
+  stream_ = !options_.rows && should_stream(c.data, expand_file_pattern(data_file(c, c.data.train)));
+  data_ = load_splits(c, model_->schema(), options_.run_dir, stream_, options_.rows);
   training_rows_ = stream_ ? streamed_rows(data_.train_files, c, model_->schema(), data_.held_out, *data_.train_log,
                                            data_.train_reported)
                            : in_memory_rows(data_.train, c);
@@ -239,10 +238,11 @@ Json Trainer::run() {
                                                std::chrono::duration<double>(now.seconds));
     while (training_rows_->next(rows_)) {
       train_on_batch(now);
-      if (stop_requested(now, resumed_started)) return stopped_report();
+      tell(now, resumed_started, nullptr);
       checkpoint_if_due(now, resumed_started);
     }
     finish_epoch(now, resumed_started);
+    tell(now, resumed_started, &state_.history.back());
   }
   return report();
 }
@@ -295,15 +295,25 @@ void Trainer::train_on_batch(EpochInProgress& now) {
   progress_->update(now.next_row, now.loss_sum / static_cast<double>(now.next_row));
 }
 
-// Asks options.on_batch; on kStop, checkpoints the step so --resume continues from it.
-bool Trainer::stop_requested(EpochInProgress& now, Clock::time_point started) {
-  if (!options_.on_batch) return false;
-  const BatchDone done{state_.epochs_done + 1, adam_->steps(), now.next_row, training_rows_->rows_per_epoch(),
-                       now.loss_sum / static_cast<double>(now.next_row)};
-  if (options_.on_batch(done) != AfterBatch::kStop) return false;
-  now.seconds = std::chrono::duration<double>(Clock::now() - started).count();
-  save_resumable(now);
-  return true;
+// Gives options.on_update the news; when it answers false, stops with a checkpoint of this step
+// (after an epoch's end, the epoch's own checkpoint is that).
+void Trainer::tell(EpochInProgress& now, Clock::time_point started, const Json* epoch_end) {
+  if (!options_.on_update) return;
+  TrainingUpdate update;
+  update.epoch = epoch_end ? state_.epochs_done : state_.epochs_done + 1;
+  update.epochs = config().train.epochs;
+  update.step = adam_->steps();
+  update.rows_done = now.next_row;
+  update.rows_per_epoch = training_rows_->rows_per_epoch();
+  update.train_logloss = now.next_row ? now.loss_sum / static_cast<double>(now.next_row) : 0.0;
+  update.epoch_end = epoch_end;
+  if (options_.on_update(update)) return;
+  if (!epoch_end) {
+    now.seconds = std::chrono::duration<double>(Clock::now() - started).count();
+    save_resumable(now);
+  }
+  throw TrainingStopped(fmt::format("training stopped at step {} (epoch {}, row {}); the checkpoint in {} resumes it",
+                                    adam_->steps(), update.epoch, now.next_row, options_.run_dir.string()));
 }
 
 // A checkpoint inside the epoch every train.checkpoint_steps steps or _minutes minutes; not
@@ -398,11 +408,6 @@ Json Trainer::report() {
                           [&](const std::string& line) { progress_->message(line); });
 }
 
-Json Trainer::stopped_report() {
-  return Json{{"stopped_at_step", adam_->steps()}, {"epochs_done", state_.epochs_done},
-              {"checkpoint", checkpoints_.latest().string()}};
-}
-
 Json Trainer::meta_of(std::int64_t epoch) const {
   return Json{{"format_version", kCheckpointVersion}, {"heed_version", HEED_VERSION}, {"trained_at", now_iso8601()},
               {"epoch", epoch}, {"train_rows", training_rows_->rows_per_epoch()}};
@@ -451,8 +456,15 @@ Error Trainer::diverged(const NonFinite& found, std::int64_t step) const {
 }  // namespace
 
 Json train(const Config& given, const TrainOptions& options) {
-  // Quantile bucket edges come from the training data, before anything is built from the config.
-  const Config requested = with_quantile_boundaries(given, expand_file_pattern(data_file(given, given.data.train)));
+  // Quantile bucket edges come from the training files, before anything is built from the config.
+  if (options.rows)
+    for (const FeatureConfig& f : given.features)
+      if (f.bucketize == "quantile" && f.boundaries.empty())
+        throw Error(fmt::format("feature '{}': bucketize = \"quantile\" computes its edges from training files; with "
+                                "rows from memory give them (bucketize = \"boundaries\", boundaries = [...])",
+                                f.name));
+  const Config requested =
+      options.rows ? given : with_quantile_boundaries(given, expand_file_pattern(data_file(given, given.data.train)));
   Trainer trainer(requested, options);
   return trainer.run();
 }

@@ -17,32 +17,42 @@
 #include <nlohmann/json.hpp>
 
 #include "config/config.h"
+#include "core/error.h"
+#include "train/data_splits.h"
 
 namespace heed {
 
-// What a per-batch callback hears after each optimizer step.
-struct BatchDone {
-  std::int64_t epoch = 0;           // the epoch in progress, from 1
-  std::int64_t step = 0;            // the optimizer step just taken, from 1 (counted across epochs and resumes)
-  std::size_t rows_done = 0;        // rows of this epoch trained so far
-  std::size_t rows_per_epoch = 0;   // 0 while a streamed first epoch is still counting them
-  double train_logloss = 0;         // the epoch's running training logloss
+// Where a run stands, after each optimizer step and at the end of each epoch (for a caller's
+// own display and cancellation, e.g. the Python module's).
+struct TrainingUpdate {
+  std::int64_t epoch = 0, epochs = 0;  // the epoch in progress (from 1) and train.epochs
+  std::int64_t step = 0;               // optimizer steps so far (counted across epochs and resumes)
+  std::size_t rows_done = 0;           // rows of this epoch trained on
+  std::size_t rows_per_epoch = 0;      // 0 while a streamed first epoch still counts them
+  double train_logloss = 0;            // the epoch's running mean
+  const nlohmann::ordered_json* epoch_end = nullptr;  // the epoch's history entry, once it is over
 };
 
-// A per-batch callback's answer: go on, or stop with a resumable checkpoint at this step.
-enum class AfterBatch { kContinue, kStop };
+// Training stopped because TrainOptions::on_update asked; the run folder's checkpoint resumes it.
+class TrainingStopped : public Error {
+ public:
+  using Error::Error;
+};
 
 struct TrainOptions {
   std::filesystem::path run_dir;
   bool resume = false;  // continue from run_dir/checkpoint
-  // Called on the training thread after every optimizer step (progress display, cancellation).
-  // kStop ends training there: a checkpoint of that step is written, metrics.json is not, and
-  // `--resume` continues exactly as if training had never stopped.
-  std::function<AfterBatch(const BatchDone&)> on_batch;
+  // Rows of the splits from memory instead of data.train/valid/test's files (which then only
+  // name the splits there are). Quantile bucket edges need files.
+  SplitReader rows = {};
+  // Called on the training thread after every optimizer step and after every epoch's
+  // checkpoint. false stops training there: a checkpoint of that step is written (the epoch's
+  // is already), metrics.json is not, TrainingStopped is thrown, and `--resume` continues
+  // exactly as if training had never stopped.
+  std::function<bool(const TrainingUpdate&)> on_update = {};
 };
 
-// Returns what it wrote to metrics.json; when on_batch stopped training, {"stopped_at_step": N,
-// "epochs_done": E, "checkpoint": path} instead.
+// Returns what it wrote to metrics.json.
 nlohmann::ordered_json train(const Config& config, const TrainOptions& options);
 
 }  // namespace heed

@@ -191,23 +191,24 @@ TEST_F(TrainerTest, ResumeEqualsAStraightRun) {
 // --resume continues exactly where a straight run would be.
 TEST_F(TrainerTest, ABatchCallbackHearsEveryStepAndCanStopForAResume) {
   const Json straight = run("hook_straight", {"train.epochs=2"});
-  std::vector<BatchDone> heard;
+  std::vector<TrainingUpdate> heard;
   TrainOptions options;
   options.run_dir = dir_->path() / "hook_stopped";
-  options.on_batch = [&](const BatchDone& done) {
-    heard.push_back(done);
-    return heard.size() == 25 ? AfterBatch::kStop : AfterBatch::kContinue;
+  options.on_update = [&](const TrainingUpdate& update) {
+    if (update.epoch_end) return true;  // an epoch's end: heard in TrainHooksTest
+    heard.push_back(update);
+    return heard.size() < 25;
   };
-  const auto stopped = train(config({"train.epochs=2"}), options);
-  EXPECT_EQ(stopped["stopped_at_step"], 25);
-  EXPECT_EQ(stopped["epochs_done"], 1);
+  EXPECT_THAT(HEED_ERROR_MESSAGE(train(config({"train.epochs=2"}), options), TrainingStopped),
+              HasSubstr("training stopped at step 25 (epoch 2"));
   EXPECT_FALSE(fs::exists(options.run_dir / "metrics.json"));
   ASSERT_EQ(heard.size(), 25u);
   const std::size_t rows = straight["train_rows"].get<std::size_t>();
   const std::size_t steps_per_epoch = (rows + 127) / 128;
   ASSERT_LT(steps_per_epoch, 25u);  // the stop falls inside the second epoch
   for (std::size_t i = 0; i < heard.size(); ++i) {
-    const BatchDone& d = heard[i];
+    const TrainingUpdate& d = heard[i];
+    EXPECT_EQ(d.epochs, 2);
     EXPECT_EQ(d.step, static_cast<std::int64_t>(i + 1));
     const bool first_epoch = i < steps_per_epoch;
     EXPECT_EQ(d.epoch, first_epoch ? 1 : 2);

@@ -1,0 +1,64 @@
+#pragma once
+// A pandas DataFrame's columns -> a TextTable (data/text_table.h): every cell as the text that
+// `df.to_csv(sep="\t", index=False)` would write for it, so a DataFrame reads exactly as the
+// TSV it would be written to. Lists (multi-valued and sequence fields) join with the separator
+// of the features that read the column. Strings are not copied: cells point into the Python
+// objects, which the table keeps alive.
+//
+//   integers          decimal digits
+//   floats            Python's repr (0.5, 1e-05, 3.0); NaN is an empty cell
+//   booleans          True / False
+//   objects           str as is; None, NaN and pd.NA empty; numbers as above; list, tuple or
+//                     ndarray values joined by the column's separator; anything else str(x)
+//   categorical       the category's text (codes -1 empty)
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "data/text_table.h"
+
+namespace heed::python {
+
+// Text that must outlive the table's views: formatted numbers and joined lists.
+class CellArena {
+ public:
+  std::string_view keep(std::string_view text);
+
+ private:
+  static constexpr std::size_t kBlock = 1u << 20;
+  std::deque<std::unique_ptr<char[]>> blocks_;
+  std::size_t used_ = kBlock;
+};
+
+class FrameTable {
+ public:
+  // `columns`: the DataFrame's column names; `arrays`: per column a 1-D numpy array, or a tuple
+  // ("categorical", codes, categories) (the Python side unwraps extension dtypes).
+  FrameTable(const Config& config, std::string name, std::vector<std::string> columns, const pybind11::list& arrays);
+
+  const TextTable& table() const { return table_; }
+
+ private:
+  void add_column(std::size_t c, const pybind11::handle& array);
+  void add_objects(std::size_t c, const pybind11::array& array, std::vector<std::string_view>& out);
+  std::string_view object_text(std::size_t c, std::size_t row, PyObject* value);
+
+  TextTable table_;
+  std::vector<std::string> separators_;  // per column: the separator its list features split on ("" none)
+  std::vector<std::string> list_reader_;  // per column: a feature that reads it and takes no list (for messages)
+  CellArena arena_;
+  std::vector<pybind11::object> owners_;  // the arrays whose strings the cells point into
+  pybind11::object na_;                   // pandas.NA
+  std::string joined_;  // a list's values joined
+};
+
+// Python's repr of a double (what pandas writes for a float cell), shortest round trip.
+std::string python_float_text(double value);
+std::string python_float_text(float value);
+
+}  // namespace heed::python

@@ -1,0 +1,78 @@
+"""How DataFrame cells become the text heed reads: as to_csv(sep="\\t") writes them."""
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import heed
+from conftest import SOURCE
+
+
+@pytest.fixture(scope="module")
+def config():
+    text = """
+[data]
+label = "label"
+[features.name]
+[features.count]
+[features.price]
+kind = "numeric"
+[features.tags]
+kind = "multi"
+[features.seen]
+kind = "sequence"
+"""
+    return heed.Config.parse(text, "edge.toml")
+
+
+def cells(config, df):
+    table = heed._table(config._native, df, "t")
+    return [[table.cell(c, r) for c in range(len(df.columns))] for r in range(table.rows)]
+
+
+def csv_cells(df):
+    text = df.to_csv(sep="\t", index=False)
+    return [line.split("\t") for line in text.splitlines()[1:]]
+
+
+def test_scalar_columns_read_as_to_csv_writes_them(config):
+    df = pd.DataFrame({
+        "ints": [1, -2, 30000000000],
+        "floats": [0.5, np.nan, 1e-05],
+        "big": [1e16, 123456789012345.0, -0.0],
+        "small": [0.0001, 2.5e-7, 3.0],
+        "f32": np.array([0.1, 1.5, np.nan], dtype=np.float32),
+        "bools": [True, False, True],
+        "text": ["a", "", "ünï"],
+        "missing": ["x", None, np.nan],
+        "mixed": [1, "b", 2.5],
+        "nullable": pd.array([1, None, 3], dtype="Int64"),
+        "strings": pd.array(["p", None, "r"], dtype="string"),
+        "category": pd.Categorical(["u", None, "u"]),
+        "int_category": pd.Categorical([10, 20, 10]),
+        "uint": np.array([1, 2, 3], dtype=np.uint8),
+    })
+    assert cells(config, df) == csv_cells(df)
+
+
+def test_lists_join_with_the_features_separator(config):
+    df = pd.DataFrame({"tags": [["a", "b"], [], ("c",), np.array(["d", "e"])], "seen": [[1, 2], [], [3], ["x"]]})
+    assert cells(config, df) == [["a|b", "1|2"], ["", ""], ["c", "3"], ["d|e", "x"]]
+
+
+def test_a_list_where_one_value_is_read_is_an_error(config):
+    df = pd.DataFrame({"name": ["a", ["b", "c"]]})
+    with pytest.raises(heed.HeedError, match=r"row 2, column 'name' holds a list, but feature 'name'"):
+        cells(config, df)
+
+
+def test_a_list_value_holding_the_separator_is_an_error(config):
+    df = pd.DataFrame({"tags": [["a|b"]]})
+    with pytest.raises(heed.HeedError, match="separator"):
+        cells(config, df)
+
+
+def test_empty_frame_has_no_rows(config):
+    df = pd.DataFrame({"name": pd.Series([], dtype=object)})
+    assert cells(config, df) == []

@@ -1,0 +1,130 @@
+"""predict, evaluate and score against the command line and each other."""
+import subprocess
+import threading
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import heed
+from conftest import heed_binary, read_frame
+
+
+def test_run_has_metrics_and_model(run):
+    assert 0.5 < run.metrics["test"]["auc"] < 1.0
+    assert run.metrics["epochs_run"] == 2
+    assert run.model.fields and "user_id" in run.model.fields
+
+
+def test_predict_file_equals_cli(run, data_dir, tmp_path):
+    scores = run.model.predict(data_dir / "test.tsv")
+    assert scores.dtype == np.float32 and scores.ndim == 1
+    out = tmp_path / "scores.tsv"
+    subprocess.run([heed_binary(), "predict", f"{run.folder}/model", "--data", str(data_dir / "test.tsv"),
+                    "--out", str(out)], check=True)
+    cli = np.loadtxt(out, dtype=np.float64)
+    assert len(cli) == len(scores)
+    np.testing.assert_allclose(scores, cli, rtol=0, atol=1e-6)
+
+
+def test_predict_dataframe_equals_file(run, data_dir):
+    df = read_frame(data_dir / "test.tsv")
+    from_file = run.model.predict(data_dir / "test.tsv")
+    from_frame = run.model.predict(df.drop(columns=["label"]))
+    np.testing.assert_allclose(from_frame, from_file, rtol=0, atol=1e-6)
+    # Rows in another order score in that order.
+    reordered = df.iloc[::-1].reset_index(drop=True)
+    np.testing.assert_allclose(run.model.predict(reordered), from_file[::-1], rtol=0, atol=1e-6)
+
+
+def test_evaluate_dataframe_equals_file_and_cli(run, data_dir):
+    df = read_frame(data_dir / "test.tsv")
+    from_file = run.model.evaluate(data_dir / "test.tsv")
+    assert run.model.evaluate(df) == from_file
+    assert from_file["auc"] == pytest.approx(run.metrics["test"]["auc"], abs=1e-12)
+
+
+def score_request(df, row_indices, model):
+    """A /v1/score request: the user's fields from the first row, the rest per candidate."""
+    user_fields = ["user_id", "user_group", "age", "gender", "city", "hour", "hist_item_ids", "hist_categories"]
+    first = df.iloc[row_indices[0]]
+    user = {f: first[f] for f in user_fields}
+    candidates = [{f: df.iloc[r][f] for f in model.fields if f not in user_fields} for r in row_indices]
+    rows = pd.DataFrame([{**user, **c} for c in candidates])
+    return user, candidates, rows
+
+
+def test_score_equals_predict_on_the_same_rows(run, data_dir):
+    df = read_frame(data_dir / "test.tsv")
+    user, candidates, rows = score_request(df, list(range(20)), run.model)
+    scores = run.model.score(user=user, candidates=candidates)
+    assert scores.dtype == np.float32 and len(scores) == 20
+    np.testing.assert_allclose(scores, run.model.predict(rows), rtol=0, atol=1e-6)
+
+
+def test_score_limits_and_errors_are_the_servers(run, data_dir):
+    df = read_frame(data_dir / "test.tsv")
+    user, candidates, _ = score_request(df, list(range(5)), run.model)
+    with pytest.raises(heed.RequestError, match="candidates"):
+        run.model.score(user=user, candidates=candidates, max_candidates=4)
+    with pytest.raises(heed.RequestError, match="no_such_field"):
+        run.model.score(user={**user, "no_such_field": "1"}, candidates=candidates)
+    with pytest.raises(heed.RequestError):
+        run.model.score(user=user, candidates=[])
+    missing = {k: v for k, v in user.items() if k != "age"}
+    with pytest.raises(heed.RequestError, match="age"):
+        run.model.score(user=missing, candidates=candidates)
+
+
+def test_scoring_from_four_threads(run, data_dir):
+    df = read_frame(data_dir / "test.tsv")
+    requests = [score_request(df, list(range(s, s + 30)), run.model) for s in range(0, 240, 30)]
+    expected = [run.model.score(user=u, candidates=c) for u, c, _ in requests]
+    results, errors = {}, []
+
+    def work(t):
+        try:
+            for repeat in range(5):
+                for i, (u, c, _) in enumerate(requests):
+                    results[(t, repeat, i)] = run.model.score(user=u, candidates=c)
+        except Exception as e:  # surfaced below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert len(results) == 4 * 5 * len(requests)
+    for (t, repeat, i), scores in results.items():
+        np.testing.assert_array_equal(scores, expected[i])
+
+
+def test_bad_row_in_a_file_is_the_clis_message(run, data_dir, tmp_path):
+    lines = (data_dir / "test.tsv").read_text().splitlines()
+    header = lines[0].split("\t")
+    cells = lines[3].split("\t")
+    cells[header.index("label")] = "maybe"
+    lines[3] = "\t".join(cells)
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("\n".join(lines[:10]) + "\n")
+    with pytest.raises(heed.ParseError) as error:
+        run.model.evaluate(bad)
+    cli = subprocess.run([heed_binary(), "eval", f"{run.folder}/model", "--data", str(bad)],
+                         capture_output=True, text=True)
+    assert cli.returncode != 0
+    assert str(error.value) in cli.stderr
+    assert f"{bad}:4: column {header.index('label') + 1} (label)" in str(error.value)
+
+
+def test_bad_dataframe_cell_names_row_and_column(run, data_dir):
+    df = read_frame(data_dir / "test.tsv").head(10)
+    df["label"] = df["label"].astype(object)
+    df.loc[2, "label"] = "maybe"
+    with pytest.raises(heed.ParseError, match=r"evaluate DataFrame:3: column \d+ \(label\): label must be"):
+        run.model.evaluate(df)
+    with pytest.raises(heed.HeedError, match="no column 'age'"):
+        run.model.predict(df.drop(columns=["age"]))
+    with pytest.raises(TypeError):
+        run.model.predict(42)
