@@ -294,7 +294,10 @@ py::dict prepare(const std::string& recipe, const std::filesystem::path& source,
       options.erase(it);
     }
   };
-  auto finish = [&](auto run, const auto& o) {
+  // Every recipe's malformed-line policy, as `heed prepare --on-error`.
+  auto finish = [&](auto run, auto& o) {
+    take("on_error", o.errors.on_error);
+    take("max_skip_fraction", o.errors.max_skip_fraction);
     if (!options.empty())
       throw Error(fmt::format("prepare {}: no option '{}'", recipe, options.begin()->first));
     recipes::PrepareSummary s;
@@ -339,8 +342,6 @@ py::dict prepare(const std::string& recipe, const std::filesystem::path& source,
     take("valid_days", o.valid_days);
     take("user_fraction", o.user_fraction);
     take("task", o.task);
-    take("on_error", o.on_error);
-    take("max_skip_fraction", o.max_skip_fraction);
     take("seed", o.seed);
     return finish(recipes::prepare_taobao, o);
   }
