@@ -263,7 +263,8 @@ struct Server::Impl {
   tcp::acceptor acceptor{io};
   asio::steady_timer drain_timer{io};
   std::unique_ptr<ScoringPool> pool;  // made by bind()
-  // The gRPC service (--grpc-port), made by bind(); it goes before the pool it feeds.
+  // The gRPC service (--grpc-port), made by bind(); declared after the pool it feeds, so it is
+  // shut down and destroyed first.
   std::unique_ptr<GrpcServer> grpc;
   int grpc_port = -1;
 
