@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Latency and throughput of `heed serve` on loopback, driven by wrk: /v1/score requests of 100
-# candidates (one synth user with the longest history of the rows read) against the full demo
-# model (DIN, SENet, POSO), at 1, 4, 16, 64 and 256 connections (LEVELS). Prints p50/p99
-# latency, requests/s and errors (connect, read, write, timeout, non-2xx) per level.
+# Latency and throughput of `heed serve` on loopback: /v1/score requests of 100 candidates (one
+# synth user with the longest history of the rows read) against the full demo model (DIN, SENet,
+# POSO) driven by wrk, then the same request as a gRPC ModelInfer call (KServe v2 tensors, the
+# user's fields shared) driven by bench/grpc_load.cpp, each at 1, 4, 16, 64 and 256 connections
+# (LEVELS). Prints p50/p99 latency, requests/s and errors per level (HTTP: connect, read, write,
+# timeout, non-2xx; gRPC: any call not answered OK).
 #
 #   bash bench/serve_bench.sh                 # synth data + a 1-epoch model in $WORK, then wrk
 #   MODEL=runs/x/model DATA=data/test.tsv bash bench/serve_bench.sh
@@ -11,7 +13,8 @@
 #
 # Environment: BUILD (build folder, default build), WORK (default /tmp/heed_serve_bench),
 # DURATION (seconds per level, default 10), THREADS (scoring threads, default one per core),
-# LEVELS (connection counts, default "1 4 16 64 256"), PORT (8765),
+# LEVELS (connection counts, default "1 4 16 64 256"), PORT (8765), GRPC_PORT (8766),
+# PROTOCOLS (default "http grpc"),
 # REQUESTS (a bench/gen_data.py requests.tsv: its first 100 rows are the request, the columns
 # equal in all of them the user's).
 set -euo pipefail
@@ -22,6 +25,8 @@ DURATION=${DURATION:-10}
 THREADS=${THREADS:-$(nproc)}
 LEVELS=${LEVELS:-1 4 16 64 256}
 PORT=${PORT:-8765}
+GRPC_PORT=${GRPC_PORT:-8766}
+PROTOCOLS=${PROTOCOLS:-http grpc}
 HEED="$BUILD/heed"
 [ -x "$HEED" ] || { echo "no $HEED: build heed first (bash scripts/build.sh)" >&2; exit 1; }
 
@@ -44,13 +49,18 @@ if [ -z "${MODEL:-}" ]; then
 fi
 if [ -n "${REQUESTS:-}" ]; then
   python3 bench/serve_request.py "$REQUESTS" 100 --constant >"$WORK/body.json"
+  python3 bench/serve_request.py "$REQUESTS" 100 --constant --v2 >"$WORK/infer.json"
 else
   python3 bench/serve_request.py "$DATA" 100 >"$WORK/body.json"
+  python3 bench/serve_request.py "$DATA" 100 --v2 >"$WORK/infer.json"
+fi
+if [[ " $PROTOCOLS " == *" grpc "* ]]; then
+  cmake --build "$BUILD" --target grpc_load >/dev/null  # the gRPC load client (bench/grpc_load.cpp)
 fi
 
 # Every connection of the highest level may have a request waiting: --max-queue lets them all
 # wait rather than get 503 (the shedding itself is tested, not benchmarked).
-"$HEED" serve "$MODEL" --port "$PORT" --threads "$THREADS" --max-queue 1024 --no-watch \
+"$HEED" serve "$MODEL" --port "$PORT" --grpc-port "$GRPC_PORT" --threads "$THREADS" --max-queue 1024 --no-watch \
   2>"$WORK/serve.log" &
 server=$!
 trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true' EXIT
@@ -62,9 +72,18 @@ curl -sf "http://127.0.0.1:$PORT/v1/score" --data-binary @"$WORK/body.json" | he
 echo
 
 echo "model $MODEL, 100 candidates per request, ${DURATION}s per level, $(nproc) cores, $THREADS server threads"
-for c in $LEVELS; do
-  t=$((c < 4 ? c : 4))
-  printf 'connections=%-3s ' "$c"
-  BODY_FILE="$WORK/body.json" wrk -t"$t" -c"$c" -d"${DURATION}s" --latency -s bench/serve_bench.lua \
-    "http://127.0.0.1:$PORT/v1/score" | tail -n 1
-done
+if [[ " $PROTOCOLS " == *" http "* ]]; then
+  for c in $LEVELS; do
+    t=$((c < 4 ? c : 4))
+    printf 'http connections=%-3s ' "$c"
+    BODY_FILE="$WORK/body.json" wrk -t"$t" -c"$c" -d"${DURATION}s" --latency -s bench/serve_bench.lua \
+      "http://127.0.0.1:$PORT/v1/score" | tail -n 1
+  done
+fi
+if [[ " $PROTOCOLS " == *" grpc "* ]]; then
+  for c in $LEVELS; do
+    printf 'grpc connections=%-3s ' "$c"
+    "$BUILD/grpc_load" --port "$GRPC_PORT" --connections "$c" --duration "$DURATION" \
+      --body "$WORK/infer.json"
+  done
+fi

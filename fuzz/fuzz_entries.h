@@ -24,6 +24,7 @@
 #include "core/error.h"
 #include "data/dataset_loader.h"
 #include "data/line_reader.h"
+#include "serve/inference_protocol.h"
 #include "serve/score_request.h"
 #include "serve/served_model.h"
 
@@ -130,19 +131,26 @@ inline std::shared_ptr<const serve::ServedModel> served_model() {
   return model;
 }
 
-// The serving request decoder: a /v1/score body (first byte even) or a /v1/score_rows body
-// (odd), decoded and encoded into rows as the server does, under small limits.
+// The serving request decoders: a /v1/score body, a /v1/score_rows body or a KServe v2 infer
+// body (picked by the first byte), decoded and encoded into rows as the server does, under
+// small limits.
 inline void request(std::string_view bytes) {
   const auto model = served_model();
   serve::Limits limits;
   limits.max_candidates = 64;
   limits.max_values = 64;
   limits.max_rows = 64;
+  // The first byte picks the body: odd, /v1/score_rows; bit 1, a KServe v2 infer body (the
+  // tensor decoder gRPC shares); else /v1/score.
   const bool rows_body = !bytes.empty() && (bytes[0] & 1);
+  const bool infer_body = !rows_body && !bytes.empty() && (bytes[0] & 2);
   if (!bytes.empty()) bytes.remove_prefix(1);
   try {
     if (rows_body) {
       serve::parse_rows(bytes, *model, limits);
+    } else if (infer_body) {
+      const serve::InferRequest infer = serve::parse_infer_request(bytes, *model, limits);
+      serve::encode_request(infer.request, *model);
     } else {
       const serve::ScoreRequest request = serve::parse_score_request(bytes, *model, limits);
       serve::encode_request(request, *model);

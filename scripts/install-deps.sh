@@ -15,6 +15,8 @@ packages=(
   libgtest-dev           # unit and integration tests
   libboost1.81-dev       # Boost.Asio/Beast: the event-driven HTTP server of `heed serve`
   libcpp-httplib-dev     # the HTTP client the serving tests use
+  libgrpc++-dev libprotobuf-dev  # heed serve --grpc-port: the Open Inference Protocol over gRPC
+  protobuf-compiler protobuf-compiler-grpc  # protoc and its gRPC plugin: the service's code, generated at build time
   zlib1g-dev             # gzip-compressed inputs
   libcurl4-openssl-dev   # heed download: https/file transfers with resume
   libssl-dev             # heed download: SHA-256 / MD5 checksums (OpenSSL)

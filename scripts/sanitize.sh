@@ -23,8 +23,9 @@ clang=(-DCMAKE_CXX_COMPILER=clang++)
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1"
 export LSAN_OPTIONS="suppressions=$PWD/scripts/lsan.supp:print_suppressions=0"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
-# TSan sees only what is instrumented: LLVM's OpenMP runtime and Debian's compiled cpp-httplib (the
-# serving tests' HTTP client) are not, and their internal locking would read as races, so reports whose accesses are all
+# TSan sees only what is instrumented: LLVM's OpenMP runtime, Debian's compiled cpp-httplib (the
+# serving tests' HTTP client) and Debian's gRPC (the service of `heed serve --grpc-port` and the
+# tests' gRPC client) are not, and their internal locking would read as races, so reports whose accesses are all
 # inside such libraries are dropped (libomp asks for exactly this when it starts under TSan).
 export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:ignore_noninstrumented_modules=1"
 
@@ -82,7 +83,8 @@ if stage tsan; then
   BUILD_DIR=build-tsan bash scripts/build.sh "${clang[@]}" -DHEED_SANITIZE=thread
   elapsed "TSan build"
   # The tests that run several threads at once: OpenMP training steps, Adam and evaluation, the
-  # HTTP server's I/O thread, scoring pool, drain and hot reload.
+  # HTTP server's I/O thread, scoring pool, drain and hot reload, the gRPC service's calls
+  # (ServeGrpc: gRPC's threads hand them to the scoring pool).
   OMP_TOOL_LIBRARIES=/usr/lib/llvm-14/lib/libarcher.so ctest --test-dir build-tsan --output-on-failure \
     --parallel "$jobs" --timeout 1800 -R 'Trainer|KillResume|Divergence|Serve|Server|Reload|RequestScorer|Adam' \
     -E 'FullDisk'

@@ -31,11 +31,16 @@ extern "C" void on_stop_signal(int sig) {
 void add_serve_command(CLI::App& app) {
   auto options = std::make_shared<serve::ServerOptions>();
   CLI::App* cmd =
-      app.add_subcommand("serve", "Serve click probabilities over HTTP (docs/serving.md)");
+      app.add_subcommand("serve", "Serve click probabilities over HTTP and gRPC (docs/serving.md)");
   cmd->add_option("model", options->model, "Model file (RUN_DIR/model)")->required();
   cmd->add_option("--host", options->host, "Address to listen on")->capture_default_str();
   cmd->add_option("--port", options->port, "Port (0: any free port, printed at start)")
       ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+  cmd->add_option("--grpc-port", options->grpc_port,
+                  "Also serve the Open Inference Protocol over gRPC on this port (0: any free "
+                  "port, printed at start; -1: no gRPC)")
+      ->check(CLI::Range(-1, 65535))
       ->capture_default_str();
   cmd->add_option("--threads", options->threads, "Scoring threads (0: one per core)")
       ->check(CLI::Range(0, 4096))
@@ -122,6 +127,9 @@ void add_serve_command(CLI::App& app) {
         options->host.c_str(), port,
         options->threads > 0 ? options->threads
                              : static_cast<int>(std::thread::hardware_concurrency()));
+    if (server.grpc_port() >= 0)
+      std::fprintf(stderr, "heed serve: gRPC (inference.GRPCInferenceService) on %s:%d\n",
+                   options->host.c_str(), server.grpc_port());
     std::fflush(stderr);
 
     std::thread waiter([&] {

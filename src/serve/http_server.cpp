@@ -19,6 +19,7 @@
 
 #include "config/config_loader.h"
 #include "core/error.h"
+#include "serve/grpc_server.h"
 #include "serve/inference_protocol.h"
 #include "serve/request_error.h"
 #include "serve/request_scorer.h"
@@ -176,29 +177,6 @@ std::string_view path_of(const Request& req) {
   return target.substr(0, target.find('?'));
 }
 
-// A route: the methods it takes and whether it runs on a scoring thread (the cheap ones run on
-// the I/O thread, so /healthz and /metrics answer even when every worker is busy).
-struct Route {
-  std::string_view path;
-  http::verb method;
-  bool scoring;
-};
-constexpr Route kRoutes[] = {
-    {"/healthz", http::verb::get, false},
-    {"/v1/model", http::verb::get, false},
-    {"/metrics", http::verb::get, false},
-    {"/v1/score", http::verb::post, true},
-    {"/v1/score_rows", http::verb::post, true},
-    {"/v1/reload", http::verb::post, true},
-    // The Open Inference Protocol (KServe v2); {name} is the served model's --model-name.
-    {"/v2", http::verb::get, false},
-    {"/v2/health/live", http::verb::get, false},
-    {"/v2/health/ready", http::verb::get, false},
-    {"/v2/models/{name}", http::verb::get, false},
-    {"/v2/models/{name}/ready", http::verb::get, false},
-    {"/v2/models/{name}/infer", http::verb::post, true},
-};
-
 // The route template a path matches ("/v2/models/{name}/infer" for "/v2/models/heed/infer"),
 // with the model name it gives; the path itself when it names no model.
 std::string route_of(std::string_view path, std::string& name) {
@@ -229,6 +207,12 @@ void validate(const ServerOptions& o) {
   };
   if (o.port < 0 || o.port > 65535)
     throw Error(fmt::format("--port must be 0 (any free port) to 65535, got {}", o.port));
+  if (o.grpc_port < -1 || o.grpc_port > 65535)
+    throw Error(fmt::format("--grpc-port must be 0 (any free port) to 65535, got {}",
+                            o.grpc_port));
+  if (o.grpc_port > 0 && o.grpc_port == o.port)
+    throw Error(fmt::format("--grpc-port and --port are both {}: give gRPC a port of its own",
+                            o.port));
   if (o.threads < 0 || o.threads > 4096)
     throw Error(fmt::format("--threads must be 0 (one per core) to 4096, got {}", o.threads));
   positive(o.head_timeout_s, "--head-timeout");
@@ -278,7 +262,11 @@ struct Server::Impl {
   asio::io_context io;
   tcp::acceptor acceptor{io};
   asio::steady_timer drain_timer{io};
-  std::unique_ptr<ScoringPool> pool;  // made by run()
+  std::unique_ptr<ScoringPool> pool;  // made by bind()
+  // The gRPC service (--grpc-port), made by bind(); declared after the pool it feeds, so it is
+  // shut down and destroyed first.
+  std::unique_ptr<GrpcServer> grpc;
+  int grpc_port = -1;
 
   std::shared_ptr<const ServedModel> current() const {
     std::lock_guard<std::mutex> lock(model_mutex);
@@ -327,111 +315,169 @@ struct Server::Impl {
     return res;
   }
 
-  Response answer(const Request& req, std::string_view path, const std::string& name,
-                  Server& server);
-  Json v2_metadata(const ServedModel& m) const;
+  // A route: its path (a template for /v2/models/{name}/...), the method it takes, whether it
+  // runs on a scoring thread (the cheap ones run on the I/O thread, so /healthz and /metrics
+  // answer even when every worker is busy) and its handler.
+  using Handler = Response (Impl::*)(const Request&);
+  struct Route {
+    std::string_view path;
+    http::verb method;
+    bool scoring;
+    Handler handle;
+  };
+  static const std::vector<Route>& routes();
+  // Runs a route's handler for `req` (`name`: the model a /v2/models/ path names).
+  Response answer(const Request& req, const Route& route, const std::string& name);
+
+  // The routes' handlers, in the order of routes().
+  Response health(const Request& req);
+  Response model_description(const Request& req);
+  Response metrics_text(const Request& req);
+  Response score(const Request& req);
+  Response score_rows(const Request& req);
+  Response reload_model(const Request& req);
+  Response v2_server_metadata(const Request& req);
+  Response v2_server_live(const Request& req);
+  Response v2_server_ready(const Request& req);
+  Response v2_model_metadata(const Request& req);
+  Response v2_model_ready(const Request& req);
+  Response v2_model_infer(const Request& req);
+
   void accept();
   void begin_drain();
   void session_closed(Session* session);
   void finish_drain_if_done();
 };
 
-Json Server::Impl::v2_metadata(const ServedModel& m) const {
-  Json inputs = Json::array();
-  for (const RequestField& field : m.fields())
-    inputs.push_back(
-        {{"name", field.name}, {"datatype", tensor_datatype(m, field)}, {"shape", {-1}}});
-  return {{"name", options.model_name},
-          {"versions", {m.version()}},
-          {"platform", "heed"},
-          {"inputs", std::move(inputs)},
-          {"outputs", Json::array({{{"name", "score"}, {"datatype", "FP32"}, {"shape", {-1}}}})}};
+const std::vector<Server::Impl::Route>& Server::Impl::routes() {
+  static const std::vector<Route> kRoutes = {
+      {"/healthz", http::verb::get, false, &Impl::health},
+      {"/v1/model", http::verb::get, false, &Impl::model_description},
+      {"/metrics", http::verb::get, false, &Impl::metrics_text},
+      {"/v1/score", http::verb::post, true, &Impl::score},
+      {"/v1/score_rows", http::verb::post, true, &Impl::score_rows},
+      {"/v1/reload", http::verb::post, true, &Impl::reload_model},
+      // The Open Inference Protocol (KServe v2); {name} is the served model's --model-name.
+      {"/v2", http::verb::get, false, &Impl::v2_server_metadata},
+      {"/v2/health/live", http::verb::get, false, &Impl::v2_server_live},
+      {"/v2/health/ready", http::verb::get, false, &Impl::v2_server_ready},
+      {"/v2/models/{name}", http::verb::get, false, &Impl::v2_model_metadata},
+      {"/v2/models/{name}/ready", http::verb::get, false, &Impl::v2_model_ready},
+      {"/v2/models/{name}/infer", http::verb::post, true, &Impl::v2_model_infer},
+  };
+  return kRoutes;
 }
 
-Response Server::Impl::answer(const Request& req, std::string_view path, const std::string& name,
-                              Server& server) {
-  return instrument(path, [&]() -> Response {
-    if (path.substr(0, 11) == "/v2/models/" && name != options.model_name)
+Response Server::Impl::answer(const Request& req, const Route& route, const std::string& name) {
+  return instrument(route.path, [&]() -> Response {
+    if (route.path.starts_with("/v2/models/") && name != options.model_name)
       throw RequestError(404, "model_not_found",
                          fmt::format("no model '{}' (this server serves '{}')", name,
                                      options.model_name));
-    if (path == "/v2")
-      return json_response(200, Json{{"name", "heed"}, {"version", HEED_VERSION},
-                                     {"extensions", Json::array()}});
-    if (path == "/v2/health/live") return json_response(200, Json{{"live", true}});
-    if (path == "/v2/health/ready") return json_response(200, Json{{"ready", true}});
-    if (path == "/v2/models/{name}") return json_response(200, v2_metadata(*current()));
-    if (path == "/v2/models/{name}/ready")
-      return json_response(200, Json{{"name", options.model_name}, {"ready", true}});
-    if (path == "/v2/models/{name}/infer") {
-      const std::shared_ptr<const ServedModel> m = current();
-      const InferRequest infer = parse_infer_request(req.body(), *m, options.limits);
-      const EncodedRequest encoded = encode_request(infer.request, *m);
-      std::vector<float> scores;
-      {
-        ServedModel::Lease scorer = m->scorer();
-        scores = scorer->score(encoded);
-      }
-      metrics.add_candidates(scores.size());
-      Json out{{"model_name", options.model_name}, {"model_version", m->version()}};
-      if (!infer.id.empty()) out["id"] = infer.id;
-      out["outputs"] = Json::array({{{"name", "score"},
-                                     {"datatype", "FP32"},
-                                     {"shape", {scores.size()}},
-                                     {"data", scores}}});
-      return json_response(200, out);
-    }
-    if (path == "/healthz")
-      return json_response(200, Json{{"status", "ok"}, {"model", identity(*current())}});
-    if (path == "/v1/model") return json_response(200, describe_model(*current(), options, is_admin(req)));
-    if (path == "/metrics") {
-      const auto m = current();
-      Response res{http::status::ok, 11};
-      res.set(http::field::content_type, "text/plain; version=0.0.4");
-      res.body() = metrics.render(m->version(), m->trained_at());
-      return res;
-    }
-    if (path == "/v1/score") {
-      const std::shared_ptr<const ServedModel> m = current();  // kept to the end, whatever reloads
-      const ScoreRequest request = parse_score_request(req.body(), *m, options.limits);
-      const EncodedRequest encoded = encode_request(request, *m);
-      Explanation explanation;
-      std::vector<float> scores;
-      {
-        ServedModel::Lease scorer = m->scorer();
-        scores = scorer->score(encoded, request.explain ? &explanation : nullptr);
-      }
-      metrics.add_candidates(scores.size());
-      Json out{{"scores", scores}, {"model", identity(*m)}};
-      if (request.explain) out["explain"] = explanation_json(*m, explanation);
-      return json_response(200, out);
-    }
-    if (path == "/v1/score_rows") {
-      const std::shared_ptr<const ServedModel> m = current();
-      const EncodedRequest encoded = parse_rows(req.body(), *m, options.limits);
-      std::vector<float> scores;
-      {
-        ServedModel::Lease scorer = m->scorer();
-        scores = scorer->score(encoded);
-      }
-      metrics.add_candidates(scores.size());
-      return json_response(200, Json{{"scores", scores}, {"model", identity(*m)}});
-    }
-    if (path == "/v1/reload") {
-      if (options.admin_token.empty())
-        throw RequestError(403, "forbidden",
-                           "reloading over HTTP is off: start the server with "
-                           "--admin-token or HEED_ADMIN_TOKEN");
-      if (!is_admin(req))
-        throw RequestError(403, "forbidden",
-                           "a wrong or missing admin token (Authorization: Bearer TOKEN)");
-      const Reload r = server.reload("http");
-      if (!r.kind.empty()) throw RequestError(r.status, r.kind, r.message);
-      return json_response(
-          200, Json{{"reloaded", r.changed}, {"message", r.message}, {"model", identity(*current())}});
-    }
-    throw RequestError(404, "not_found", fmt::format("no endpoint {}", path));
+    return (this->*route.handle)(req);
   });
+}
+
+Response Server::Impl::health(const Request&) {
+  return json_response(200, Json{{"status", "ok"}, {"model", identity(*current())}});
+}
+
+Response Server::Impl::model_description(const Request& req) {
+  return json_response(200, describe_model(*current(), options, is_admin(req)));
+}
+
+Response Server::Impl::metrics_text(const Request&) {
+  const auto m = current();
+  Response res{http::status::ok, 11};
+  res.set(http::field::content_type, "text/plain; version=0.0.4");
+  res.body() = metrics.render(m->version(), m->trained_at());
+  return res;
+}
+
+Response Server::Impl::score(const Request& req) {
+  const std::shared_ptr<const ServedModel> m = current();  // kept to the end, whatever reloads
+  const ScoreRequest request = parse_score_request(req.body(), *m, options.limits);
+  const EncodedRequest encoded = encode_request(request, *m);
+  Explanation explanation;
+  std::vector<float> scores;
+  {
+    ServedModel::Lease scorer = m->scorer();
+    scores = scorer->score(encoded, request.explain ? &explanation : nullptr);
+  }
+  metrics.add_candidates(scores.size());
+  Json out{{"scores", scores}, {"model", identity(*m)}};
+  if (request.explain) out["explain"] = explanation_json(*m, explanation);
+  return json_response(200, out);
+}
+
+Response Server::Impl::score_rows(const Request& req) {
+  const std::shared_ptr<const ServedModel> m = current();
+  const EncodedRequest encoded = parse_rows(req.body(), *m, options.limits);
+  std::vector<float> scores;
+  {
+    ServedModel::Lease scorer = m->scorer();
+    scores = scorer->score(encoded);
+  }
+  metrics.add_candidates(scores.size());
+  return json_response(200, Json{{"scores", scores}, {"model", identity(*m)}});
+}
+
+Response Server::Impl::reload_model(const Request& req) {
+  if (options.admin_token.empty())
+    throw RequestError(403, "forbidden",
+                       "reloading over HTTP is off: start the server with "
+                       "--admin-token or HEED_ADMIN_TOKEN");
+  if (!is_admin(req))
+    throw RequestError(403, "forbidden",
+                       "a wrong or missing admin token (Authorization: Bearer TOKEN)");
+  const Reload r = server->reload("http");
+  if (!r.kind.empty()) throw RequestError(r.status, r.kind, r.message);
+  return json_response(
+      200, Json{{"reloaded", r.changed}, {"message", r.message}, {"model", identity(*current())}});
+}
+
+Response Server::Impl::v2_server_metadata(const Request&) {
+  return json_response(
+      200, Json{{"name", "heed"}, {"version", HEED_VERSION}, {"extensions", Json::array()}});
+}
+
+Response Server::Impl::v2_server_live(const Request&) {
+  return json_response(200, Json{{"live", true}});
+}
+
+Response Server::Impl::v2_server_ready(const Request&) {
+  return json_response(200, Json{{"ready", true}});
+}
+
+Response Server::Impl::v2_model_metadata(const Request&) {
+  const std::shared_ptr<const ServedModel> m = current();
+  Json inputs = Json::array();
+  for (const RequestField& field : m->fields())
+    inputs.push_back(
+        {{"name", field.name}, {"datatype", tensor_datatype(*m, field)}, {"shape", {-1}}});
+  return json_response(
+      200, Json{{"name", options.model_name},
+                {"versions", {m->version()}},
+                {"platform", "heed"},
+                {"inputs", std::move(inputs)},
+                {"outputs",
+                 Json::array({{{"name", "score"}, {"datatype", "FP32"}, {"shape", {-1}}}})}});
+}
+
+Response Server::Impl::v2_model_ready(const Request&) {
+  return json_response(200, Json{{"name", options.model_name}, {"ready", true}});
+}
+
+Response Server::Impl::v2_model_infer(const Request& req) {
+  const std::shared_ptr<const ServedModel> m = current();
+  const InferRequest infer = parse_infer_request(req.body(), *m, options.limits);
+  const std::vector<float> scores = score_infer(infer, *m);
+  metrics.add_candidates(scores.size());
+  Json out{{"model_name", options.model_name}, {"model_version", m->version()}};
+  if (!infer.id.empty()) out["id"] = infer.id;
+  out["outputs"] = Json::array(
+      {{{"name", "score"}, {"datatype", "FP32"}, {"shape", {scores.size()}}, {"data", scores}}});
+  return json_response(200, out);
 }
 
 // One client connection, driven by the I/O thread: reads a request head within the head
@@ -441,8 +487,8 @@ Response Server::Impl::answer(const Request& req, std::string_view path, const s
 // of the next ones wait in `buffer_`.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(Server& server, Server::Impl& s, tcp::socket socket, bool over_capacity)
-      : server_(server), s_(s), socket_(std::move(socket)), timer_(s.io),
+  Session(Server::Impl& s, tcp::socket socket, bool over_capacity)
+      : s_(s), socket_(std::move(socket)), timer_(s.io),
         over_capacity_(over_capacity) {
     s_.sessions.insert(this);
     ++s_.metrics.open_connections();
@@ -583,9 +629,9 @@ class Session : public std::enable_shared_from_this<Session> {
     Request req = parser_->release();
     const bool keep_alive = req.keep_alive();
     path_ = route_of(path_, name_);
-    const Route* route = nullptr;
-    const Route* known = nullptr;
-    for (const Route& r : kRoutes) {
+    const Server::Impl::Route* route = nullptr;
+    const Server::Impl::Route* known = nullptr;
+    for (const Server::Impl::Route& r : Server::Impl::routes()) {
       if (r.path != path_) continue;
       known = &r;
       if (r.method == req.method()) route = &r;
@@ -607,9 +653,9 @@ class Session : public std::enable_shared_from_this<Session> {
       }
       return send(std::move(res), keep_alive);
     }
-    if (!route->scoring) return send(s_.answer(req, path_, name_, server_), keep_alive);
-    auto job = [self = shared_from_this(), req = std::move(req), keep_alive]() mutable {
-      Response res = self->s_.answer(req, self->path_, self->name_, self->server_);
+    if (!route->scoring) return send(s_.answer(req, *route, name_), keep_alive);
+    auto job = [self = shared_from_this(), req = std::move(req), route, keep_alive]() mutable {
+      Response res = self->s_.answer(req, *route, self->name_);
       // The session goes back to the I/O thread with the answer (and is released there).
       Session* raw = self.get();
       asio::post(raw->s_.io, [self = std::move(self), res = std::move(res), keep_alive]() mutable {
@@ -673,7 +719,6 @@ class Session : public std::enable_shared_from_this<Session> {
                             });
   }
 
-  Server& server_;
   Server::Impl& s_;
   tcp::socket socket_;
   asio::steady_timer timer_;
@@ -765,8 +810,27 @@ int Server::bind() {
                                   "another with --port)"
                                 : ""));
   }
+  // The scoring threads exist from here on: the gRPC service answers as soon as it is bound.
+  s.pool = std::make_unique<ScoringPool>(static_cast<std::size_t>(s.options.threads),
+                                         s.options.max_queue, s.metrics.queued());
+  if (s.options.grpc_port >= 0) {
+    s.grpc = std::make_unique<GrpcServer>(
+        ServingState{s.options, s.metrics, [&s] { return s.current(); }, *s.pool});
+    try {
+      s.grpc_port = s.grpc->start(s.options.host, s.options.grpc_port);
+    } catch (...) {
+      s.grpc.reset();
+      beast::error_code ignored;
+      s.acceptor.close(ignored);
+      throw;
+    }
+  }
   s.bound = true;
   return s.acceptor.local_endpoint().port();
+}
+
+int Server::grpc_port() const {
+  return impl_->grpc_port;
 }
 
 void Server::Impl::accept() {
@@ -781,7 +845,7 @@ void Server::Impl::accept() {
         socket.close(ignored);
         metrics.count_error("overloaded");
       } else {
-        std::make_shared<Session>(*server, *this, std::move(socket), over)->start();
+        std::make_shared<Session>(*this, std::move(socket), over)->start();
       }
     } else if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space) {
       // Out of file descriptors: wait a moment rather than spin.
@@ -797,8 +861,6 @@ void Server::Impl::accept() {
 void Server::run() {
   Impl& s = *impl_;
   if (!s.bound) bind();
-  s.pool = std::make_unique<ScoringPool>(static_cast<std::size_t>(s.options.threads),
-                                         s.options.max_queue, s.metrics.queued());
   // The watcher thread polls the model file while serving; stop() wakes it.
   std::thread watcher([this] {
     Impl& s = *impl_;
@@ -816,8 +878,10 @@ void Server::run() {
       if (changed) reload("watch");
       lock.lock();
     }
-    // Then the I/O thread drains.
+    // Then the I/O thread drains HTTP, and this one gRPC (its calls in flight finish on the
+    // scoring threads, which run until both are done).
     asio::post(s.io, [&s] { s.begin_drain(); });
+    if (s.grpc) s.grpc->shutdown(s.options.drain_timeout_s);
   });
   const auto keep_running = asio::make_work_guard(s.io);
   s.accept();

@@ -1,5 +1,6 @@
 #pragma once
-// `heed serve`: the HTTP scoring server. One I/O thread (Boost.Asio/Beast) reads and writes
+// `heed serve`: the HTTP scoring server (and, with --grpc-port, the gRPC one beside it:
+// serve/grpc_server.h). One I/O thread (Boost.Asio/Beast) reads and writes
 // every connection without blocking; a fixed pool of scoring threads runs the requests once they
 // are read, so an idle or slow client costs a socket, never a worker. Endpoints, limits, reload
 // and metrics are described in docs/serving.md. The model is shared read-only by every worker;
@@ -20,6 +21,7 @@ struct ServerOptions {
   std::filesystem::path model;  // RUN_DIR/model
   std::string host = "127.0.0.1";
   int port = 8080;             // 0: any free port (bind() says which)
+  int grpc_port = -1;          // the gRPC service's port (0: any free one); -1: no gRPC
   int threads = 0;             // scoring threads; 0: one per core
   std::size_t max_queue = 64;  // requests read and waiting for a scoring thread (503 beyond)
   std::size_t max_connections = 1024;  // open client connections (503 beyond)
@@ -49,10 +51,13 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Binds host:port and returns the port; throws heed::Error when it cannot.
+  // Binds host:port (and host:grpc_port when gRPC is on) and returns the HTTP port; throws
+  // heed::Error when it cannot. The gRPC service answers from then on; HTTP once run() runs.
   int bind();
+  // The gRPC service's port once bound; -1 when gRPC is off.
+  int grpc_port() const;
   // Serves until stop(): then accepts nothing more, closes idle connections, answers every
-  // request already accepted (within the drain timeout) and returns.
+  // request already accepted over HTTP and gRPC (within the drain timeout) and returns.
   void run();
   // Thread-safe and idempotent (not async-signal-safe: call it from a thread, not a handler).
   // Takes effect once run() runs, even when called before.

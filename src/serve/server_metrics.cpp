@@ -25,7 +25,13 @@ std::string_view ServerMetrics::endpoint_of(std::string_view path) {
   for (std::string_view known :
        {"/v1/score", "/v1/score_rows", "/v1/model", "/v1/reload", "/healthz", "/metrics", "/v2",
         "/v2/health/live", "/v2/health/ready", "/v2/models/{name}", "/v2/models/{name}/ready",
-        "/v2/models/{name}/infer"})
+        "/v2/models/{name}/infer",
+        // The gRPC service's calls, by their method paths.
+        "/inference.GRPCInferenceService/ServerLive", "/inference.GRPCInferenceService/ServerReady",
+        "/inference.GRPCInferenceService/ModelReady",
+        "/inference.GRPCInferenceService/ServerMetadata",
+        "/inference.GRPCInferenceService/ModelMetadata",
+        "/inference.GRPCInferenceService/ModelInfer"})
     if (path == known) return known;
   return "other";
 }

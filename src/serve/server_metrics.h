@@ -13,7 +13,9 @@
 //   ok|failed|unchanged
 //
 // Endpoints are the server's routes, anything else counts as "other", so labels stay bounded
-// whatever clients send. Thread-safe; a mutex guards the counters (one short lock per request).
+// whatever clients send. gRPC calls count under their method paths
+// ("/inference.GRPCInferenceService/ModelInfer"), with the HTTP status the same answer gets
+// over HTTP (200, 400 for INVALID_ARGUMENT, 413 for RESOURCE_EXHAUSTED, 503 for UNAVAILABLE). Thread-safe; a mutex guards the counters (one short lock per request).
 #include <array>
 #include <atomic>
 #include <map>
@@ -37,6 +39,7 @@ class ServerMetrics {
   void count_reload(std::string_view trigger, std::string_view result);
   void add_candidates(std::size_t n) { candidates_ += n; }
   std::atomic<long>& in_flight() { return in_flight_; }
+  long in_flight_now() const { return in_flight_.load(); }
   std::atomic<long>& queued() { return queued_; }
   long queued_now() const { return queued_.load(); }  // requests waiting for a scoring thread
   std::atomic<long>& open_connections() { return open_; }

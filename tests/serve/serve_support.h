@@ -10,9 +10,12 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <numeric>
+#include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "../support/test_files.h"
 #include "checkpoint/checkpoint.h"
@@ -49,6 +52,47 @@ inline std::string serve_config_text(const std::filesystem::path& data_dir,
       "[eval]\ngroup = \"user\"\nbatch_size = 300\n";
   text += extra;
   return text;
+}
+
+inline std::string quoted(const std::filesystem::path& p) {
+  std::string s = "'";
+  s += p.string();
+  s += "'";
+  return s;
+}
+
+inline std::vector<std::string> split(const std::string& line, char by) {
+  std::vector<std::string> parts;
+  std::stringstream in(line);
+  std::string part;
+  while (std::getline(in, part, by)) parts.push_back(part);
+  if (!line.empty() && line.back() == by) parts.emplace_back();
+  return parts;
+}
+
+// The rows of a tab-separated file, its header left out.
+inline std::vector<std::vector<std::string>> read_rows(const std::filesystem::path& tsv) {
+  std::vector<std::vector<std::string>> rows;
+  std::ifstream in(tsv);
+  std::string line;
+  std::getline(in, line);  // header
+  while (std::getline(in, line)) rows.push_back(split(line, '\t'));
+  return rows;
+}
+
+// `heed predict`'s scores of `rows` with `model` (one thread), as the reference a server's
+// answers are compared with.
+inline std::vector<double> predict(const std::filesystem::path& model,
+                                   const std::filesystem::path& rows,
+                                   const std::filesystem::path& dir) {
+  const auto r = run_command(heed_binary() + " predict " + quoted(model) + " --data " +
+                                 quoted(rows) + " --threads 1",
+                             dir);
+  EXPECT_EQ(r.status, 0) << r.err;
+  std::vector<double> scores;
+  std::stringstream in(r.out);
+  for (double s; in >> s;) scores.push_back(s);
+  return scores;
 }
 
 // A model of `config` whose tables hold every key of `rows` (a file in the training layout),

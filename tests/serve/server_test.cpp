@@ -7,10 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "../support/synthetic_data.h"
 #include "httplib_client.h"
@@ -23,41 +21,10 @@ using ::testing::HasSubstr;
 using Json = nlohmann::json;
 namespace fs = std::filesystem;
 
-std::string quoted(const fs::path& p) {
-  std::string s = "'";
-  s += p.string();
-  s += "'";
-  return s;
-}
-
-std::vector<std::string> split(const std::string& line, char by) {
-  std::vector<std::string> parts;
-  std::stringstream in(line);
-  std::string part;
-  while (std::getline(in, part, by)) parts.push_back(part);
-  if (!line.empty() && line.back() == by) parts.emplace_back();
-  return parts;
-}
-
-std::vector<std::vector<std::string>> read_rows(const fs::path& tsv) {
-  std::vector<std::vector<std::string>> rows;
-  std::ifstream in(tsv);
-  std::string line;
-  std::getline(in, line);  // header
-  while (std::getline(in, line)) rows.push_back(split(line, '\t'));
-  return rows;
-}
-
-std::vector<double> predict(const fs::path& model, const fs::path& rows, const fs::path& dir) {
-  const auto r = testing::run_command(testing::heed_binary() + " predict " + quoted(model) +
-                                          " --data " + quoted(rows) + " --threads 1",
-                                      dir);
-  EXPECT_EQ(r.status, 0) << r.err;
-  std::vector<double> scores;
-  std::stringstream in(r.out);
-  for (double s; in >> s;) scores.push_back(s);
-  return scores;
-}
+using testing::predict;
+using testing::quoted;
+using testing::read_rows;
+using testing::split;
 
 // Copies `from` over `to` the way a deploy would: a temporary file renamed into place.
 void replace_file(const fs::path& from, const fs::path& to) {
