@@ -7,7 +7,7 @@
 #include "core/error.h"
 #include "data/line_reader.h"
 #include "data/utf8.h"
-#include "hashing/feature_hash.h"
+#include "hashing/feature_hash_inline.h"
 
 namespace heed {
 namespace {
@@ -114,6 +114,24 @@ Dataset RowParser::take() {
   slice_ids_.clear();
   file_index_.reset();
   return out;
+}
+
+void RowParser::reserve(std::size_t rows) {
+  const std::size_t total = data_.rows + rows;
+  data_.labels.reserve(total);
+  data_.split_keys.reserve(total);
+  data_.source_file.reserve(total);
+  data_.source_lines.reserve(total);
+  for (std::size_t fi = 0; fi < schema_.features.size(); ++fi) {
+    const FeatureInfo& f = schema_.features[fi];
+    if (f.is_dense()) {
+      data_.dense[static_cast<std::size_t>(f.dense)].reserve(total);
+      continue;
+    }
+    KeyColumn& column = data_.keys[fi];
+    column.offsets.reserve(total + 1);
+    if (!f.has_values()) column.keys.reserve(total);
+  }
 }
 
 std::vector<std::string> RowParser::read_header(const FileLayout& layout, LineReader& reader) {
@@ -260,7 +278,8 @@ void RowParser::encode_row(const LineInfo& info, std::string_view line) {
       throw ParseError(location(info, cell.position), "long_field",
                        fmt::format("field of {} bytes is longer than data.max_field_bytes = {}",
                                    std::max(cell.key.size(), cell.value.size()), max_field));
-  if (find_invalid_utf8(line) != std::string_view::npos || line.find('\0') != std::string_view::npos) {
+  if (!is_plain_ascii(line) &&
+      (find_invalid_utf8(line) != std::string_view::npos || line.find('\0') != std::string_view::npos)) {
     auto bad = [](std::string_view text) {
       return find_invalid_utf8(text) != std::string_view::npos || text.find('\0') != std::string_view::npos;
     };
@@ -281,7 +300,7 @@ void RowParser::encode_row(const LineInfo& info, std::string_view line) {
     const auto c = static_cast<std::size_t>(column);
     return cells_.count(c) ? cells_.begin(c)->key : std::string_view();
   };
-  if (map_.group >= 0) data_.groups.push_back(hash_value(first_key(map_.group), 0));
+  if (map_.group >= 0) data_.groups.push_back(hash_value_inline(first_key(map_.group), 0));
   if (map_.slice >= 0) {
     const std::string value(first_key(map_.slice));
     auto [it, added] = slice_ids_.emplace(value, static_cast<std::uint32_t>(data_.slice_names.size()));
@@ -296,7 +315,7 @@ void RowParser::encode_row(const LineInfo& info, std::string_view line) {
                                    names_[static_cast<std::size_t>(map_.time)], first_key(map_.time)));
     data_.times.push_back(time);
   }
-  data_.split_keys.push_back(map_.split >= 0 ? hash_value(first_key(map_.split), 1) : hash_value(line, 1));
+  data_.split_keys.push_back(map_.split >= 0 ? hash_value_inline(first_key(map_.split), 1) : hash_value_inline(line, 1));
   if (!file_index_) file_index_ = data_.source_file_index(path_);
   data_.source_file.push_back(*file_index_);
   data_.source_lines.push_back(info.number);
@@ -348,12 +367,9 @@ void RowParser::encode_feature(const LineInfo& info, std::size_t fi) {
       encoder_.add_text(fi, n ? cell->key : std::string_view(), data_);
       return;
     }
-    joined_.clear();
-    for (std::size_t k = 0; k < n; ++k) {
-      if (k) joined_.push_back(f.separator);
-      joined_.append(cell[k].key);
-    }
-    encoder_.add_text(fi, joined_, data_);
+    values_.clear();
+    for (std::size_t k = 0; k < n; ++k) values_.push_back(cell[k].key);
+    encoder_.add_values(fi, values_, data_);
   } catch (const FeatureValueError& e) {
     throw ParseError(cell_location(info, column), e.reason(), e.what());
   }

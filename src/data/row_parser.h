@@ -72,6 +72,9 @@ class RowParser {
   Dataset& data() { return data_; }
   // Hands over the rows parsed so far and starts an empty Dataset.
   Dataset take();
+  // Makes room for `rows` more rows with one key per single-valued feature (a streamed
+  // chunk's, before parsing it), so the columns are not regrown and copied row by row.
+  void reserve(std::size_t rows);
 
  private:
   static std::string span(const LineInfo& info);
@@ -99,7 +102,7 @@ class RowParser {
   std::unique_ptr<RowSplitter> splitter_;
   RowCells cells_;
   LineProblem problem_;
-  std::string joined_;   // a sparse multi feature's indices joined by its separator
+  std::vector<std::string_view> values_;  // a sparse multi feature's indices
 };
 
 }  // namespace heed
