@@ -320,24 +320,27 @@ void RowParser::encode_row(const LineInfo& info, std::string_view line) {
   data_.source_file.push_back(*file_index_);
   data_.source_lines.push_back(info.number);
 
-  for (std::size_t fi = 0; fi < schema_.features.size(); ++fi) encode_feature(info, fi);
   try {
+    if (!layout_.sparse()) {  // one cell per feature, as the file wrote it
+      row_texts_.resize(schema_.features.size());
+      for (std::size_t fi = 0; fi < row_texts_.size(); ++fi) row_texts_[fi] = cells_.cells[map_.feature[fi]].key;
+      encoder_.add_row(row_texts_, data_);
+    } else {
+      for (std::size_t fi = 0; fi < schema_.features.size(); ++fi) encode_feature(info, fi);
+    }
     encoder_.finish_row(data_);
   } catch (const FeatureValueError& e) {
     throw ParseError(cell_location(info, map_.feature[e.feature()]), e.reason(), e.what());
   }
 }
 
+// A sparse line's feature: its field's index:value pairs.
 void RowParser::encode_feature(const LineInfo& info, std::size_t fi) {
   const FeatureInfo& f = schema_.features[fi];
   const std::size_t column = map_.feature[fi];
   const std::size_t n = cells_.count(column);
   const Cell* cell = cells_.begin(column);
   try {
-    if (!layout_.sparse()) {  // one cell, as the file wrote it
-      encoder_.add_text(fi, cell->key, data_);
-      return;
-    }
     if (f.kind == FeatureKind::kNumeric) {
       if (n > 1)
         throw ParseError(cell_location(info, column), "sparse_field",

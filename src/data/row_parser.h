@@ -102,7 +102,8 @@ class RowParser {
   std::unique_ptr<RowSplitter> splitter_;
   RowCells cells_;
   LineProblem problem_;
-  std::vector<std::string_view> values_;  // a sparse multi feature's indices
+  std::vector<std::string_view> values_;     // a sparse multi feature's indices
+  std::vector<std::string_view> row_texts_;  // a delimited row's cell per feature
 };
 
 }  // namespace heed
