@@ -31,13 +31,10 @@ bool RowSplitter::split(std::string_view line, RowCells& out, LineProblem& probl
 
 bool RowSplitter::split_delimited(std::string_view line, RowCells& out, LineProblem& problem, bool may_hold_quotes) {
   out.cells.clear();
-  // Each cell's fields are set one by one: a whole Cell built first and copied in is written in
-  // parts and read back whole, which stalls the copy.
+  // Built in place: a whole Cell built first and copied in is written in parts and read back
+  // whole, which stalls the copy.
   auto add_cell = [&out](std::string_view text) {
-    Cell& cell = out.cells.emplace_back();
-    cell.key = text;
-    cell.value = text;
-    cell.position = static_cast<std::uint32_t>(out.cells.size());
+    out.cells.emplace_back(text, text, static_cast<std::uint32_t>(out.cells.size() + 1));
   };
   if (!layout_.quoting || !may_hold_quotes || line.find('"') == std::string_view::npos) {
     // The usual line: every delimiter separates, so the cells are cut straight from it.

@@ -105,9 +105,15 @@ RowParser::RowParser(const Config& config, const Schema& schema, const ParseScop
     label_texts_ = {std::string(trim_spaces(config.data.label_texts.at(0))),
                     std::string(trim_spaces(config.data.label_texts.at(1)))};
   encoder_.prepare(data_);
+  keys_per_row_.assign(schema_.features.size(), 0.0);
 }
 
 Dataset RowParser::take() {
+  // How many keys a row of each multi or sequence feature held, for reserve() to size the next part.
+  if (data_.rows > 0)
+    for (std::size_t fi = 0; fi < schema_.features.size(); ++fi)
+      if (schema_.features[fi].has_values())
+        keys_per_row_[fi] = static_cast<double>(data_.keys[fi].keys.size()) / static_cast<double>(data_.rows);
   Dataset out = std::move(data_);
   data_ = Dataset();
   encoder_.prepare(data_);
@@ -130,7 +136,9 @@ void RowParser::reserve(std::size_t rows) {
     }
     KeyColumn& column = data_.keys[fi];
     column.offsets.reserve(total + 1);
-    if (!f.has_values()) column.keys.reserve(total);
+    // Several keys a row: as many as the last part held, and some room above.
+    column.keys.reserve(f.has_values() ? static_cast<std::size_t>(keys_per_row_[fi] * 1.1 * static_cast<double>(total))
+                                       : total);
   }
 }
 

@@ -72,8 +72,9 @@ class RowParser {
   Dataset& data() { return data_; }
   // Hands over the rows parsed so far and starts an empty Dataset.
   Dataset take();
-  // Makes room for `rows` more rows with one key per single-valued feature (a streamed
-  // chunk's, before parsing it), so the columns are not regrown and copied row by row.
+  // Makes room for `rows` more rows (a streamed chunk's, before parsing it): one key per
+  // single-valued feature, as many per row of a multi or sequence feature as the rows last
+  // taken held, so the columns are not regrown and copied as the rows arrive.
   void reserve(std::size_t rows);
 
  private:
@@ -104,6 +105,7 @@ class RowParser {
   LineProblem problem_;
   std::vector<std::string_view> values_;     // a sparse multi feature's indices
   std::vector<std::string_view> row_texts_;  // a delimited row's cell per feature
+  std::vector<double> keys_per_row_;  // per feature: keys per row in the rows last taken (multi, sequence)
 };
 
 }  // namespace heed
