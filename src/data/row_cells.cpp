@@ -31,10 +31,14 @@ bool RowSplitter::split(std::string_view line, RowCells& out, LineProblem& probl
 
 bool RowSplitter::split_delimited(std::string_view line, RowCells& out, LineProblem& problem, bool may_hold_quotes) {
   out.cells.clear();
-  // Built in place: a whole Cell built first and copied in is written in parts and read back
-  // whole, which stalls the copy.
+  // Filled in place, field by field: a whole Cell built first and copied in is written in parts
+  // and read back whole, which stalls the copy. (Not emplace_back(text, text, n): clang 14 has
+  // no parenthesized aggregate initialization.)
   auto add_cell = [&out](std::string_view text) {
-    out.cells.emplace_back(text, text, static_cast<std::uint32_t>(out.cells.size() + 1));
+    Cell& cell = out.cells.emplace_back();
+    cell.key = text;
+    cell.value = text;
+    cell.position = static_cast<std::uint32_t>(out.cells.size());
   };
   if (!layout_.quoting || !may_hold_quotes || line.find('"') == std::string_view::npos) {
     // The usual line: every delimiter separates, so the cells are cut straight from it.
