@@ -110,10 +110,7 @@ RowParser::RowParser(const Config& config, const Schema& schema, const ParseScop
 
 Dataset RowParser::take() {
   // How many keys a row of each multi or sequence feature held, for reserve() to size the next part.
-  if (data_.rows > 0)
-    for (std::size_t fi = 0; fi < schema_.features.size(); ++fi)
-      if (schema_.features[fi].has_values())
-        keys_per_row_[fi] = static_cast<double>(data_.keys[fi].keys.size()) / static_cast<double>(data_.rows);
+  note_keys_per_row();
   Dataset out = std::move(data_);
   data_ = Dataset();
   encoder_.prepare(data_);
@@ -122,9 +119,19 @@ Dataset RowParser::take() {
   return out;
 }
 
+void RowParser::note_keys_per_row() {
+  if (data_.rows == 0) return;
+  for (std::size_t fi = 0; fi < schema_.features.size(); ++fi)
+    if (schema_.features[fi].has_values())
+      keys_per_row_[fi] = static_cast<double>(data_.keys[fi].keys.size()) / static_cast<double>(data_.rows);
+}
+
 void RowParser::reserve(std::size_t rows) {
   const std::size_t total = data_.rows + rows;
-  data_.labels.reserve(total);
+  note_keys_per_row();  // the rows so far, if any, say best how many keys the next ones hold
+  if (map_.label >= 0) data_.labels.reserve(total);
+  if (map_.group >= 0) data_.groups.reserve(total);
+  if (map_.time >= 0) data_.times.reserve(total);
   data_.split_keys.reserve(total);
   data_.source_file.reserve(total);
   data_.source_lines.reserve(total);

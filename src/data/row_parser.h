@@ -72,9 +72,10 @@ class RowParser {
   Dataset& data() { return data_; }
   // Hands over the rows parsed so far and starts an empty Dataset.
   Dataset take();
-  // Makes room for `rows` more rows (a streamed chunk's, before parsing it): one key per
-  // single-valued feature, as many per row of a multi or sequence feature as the rows last
-  // taken held, so the columns are not regrown and copied as the rows arrive.
+  // Makes room for `rows` more rows (a streamed chunk's, before parsing it; the rest of a file):
+  // one key per single-valued feature, as many per row of a multi or sequence feature as the
+  // rows so far held (or, with none yet, the rows last taken), so the columns are not regrown
+  // and copied as the rows arrive.
   void reserve(std::size_t rows);
 
  private:
@@ -84,6 +85,7 @@ class RowParser {
   SourceLocation cell_location(const LineInfo& info, std::size_t column) const;
   void encode_row(const LineInfo& info, std::string_view line);
   void encode_feature(const LineInfo& info, std::size_t fi);
+  void note_keys_per_row();  // keys_per_row_ from the rows parsed so far (none: unchanged)
 
   const Config& config_;
   const Schema& schema_;

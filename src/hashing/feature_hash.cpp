@@ -8,7 +8,9 @@
 // about the compiler's own header, and fires where the functions are emitted (the end of this
 // file), so it is off for this whole file, which holds nothing but these calls.
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
