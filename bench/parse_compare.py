@@ -25,6 +25,7 @@ heed's rows/s over pandas'. --plot draws MB/s (all threads together) against thr
 """
 import argparse
 import json
+import math
 import os
 import resource
 import statistics
@@ -83,13 +84,16 @@ def svg_rate_plot(path, title, subtitle, series, floors):
     h = 270 + top + bottom
     xs = sorted({x for _, _, _, points in series for x, _ in points})
     ys = [y for _, _, _, points in series for _, y in points] + [y for _, y in floors]
-    x_max, y_max = max(xs) + 0.5, max(ys) * 1.15
+    # A log axis: pandas, heed and the floors lie a factor of 10 or more apart.
+    y_low = 10 ** math.floor(math.log10(min(ys) / 1.5))
+    y_high = 10 ** math.ceil(math.log10(max(ys) * 1.5))
+    x_max = max(xs) + 0.5
 
     def px(x):
         return left + (w - left - right) * x / x_max
 
     def py(y):
-        return h - bottom - (h - top - bottom) * y / y_max
+        return h - bottom - (h - top - bottom) * math.log10(y / y_low) / math.log10(y_high / y_low)
 
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="11">',
            f'<rect width="{w}" height="{h}" fill="white"/>',
@@ -100,11 +104,14 @@ def svg_rate_plot(path, title, subtitle, series, floors):
            f'<line x1="{left}" y1="{top}" x2="{left}" y2="{h - bottom}" stroke="black"/>',
            f'<text x="{(left + w - right) / 2}" y="{h - bottom + 32}" text-anchor="middle">parsing threads</text>',
            f'<text x="16" y="{(top + h - bottom) / 2}" text-anchor="middle" '
-           f'transform="rotate(-90 16 {(top + h - bottom) / 2})">MB/s (all threads together)</text>']
-    for i in range(5):
-        y = y_max * i / 4
-        out.append(f'<line x1="{left - 4}" y1="{py(y):.1f}" x2="{w - right}" y2="{py(y):.1f}" stroke="#ddd"/>')
-        out.append(f'<text x="{left - 6}" y="{py(y) + 4:.1f}" text-anchor="end">{y:,.0f}</text>')
+           f'transform="rotate(-90 16 {(top + h - bottom) / 2})">MB/s, all threads together (log scale)</text>']
+    decade = y_low
+    while decade < y_high * 1.01:
+        for y in (decade, 3 * decade):
+            if y <= y_high * 1.01:
+                out.append(f'<line x1="{left - 4}" y1="{py(y):.1f}" x2="{w - right}" y2="{py(y):.1f}" stroke="#ddd"/>')
+                out.append(f'<text x="{left - 6}" y="{py(y) + 4:.1f}" text-anchor="end">{y:,.0f}</text>')
+        decade *= 10
     for x in xs:
         out.append(f'<text x="{px(x):.1f}" y="{h - bottom + 15}" text-anchor="middle">{x:g}</text>')
     legend_y = h - bottom + 50
