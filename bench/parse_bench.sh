@@ -3,6 +3,8 @@
 # installs Debian's python3-pandas when missing, and runs bench/parse_compare.py with every
 # argument given here:
 #   bash bench/parse_bench.sh --rows 1000000 --threads 1,2
+#   bash bench/parse_bench.sh --rows 1000000 --repeats 5 --formats tsv --reference bench-data/1000000 \
+#       --plot docs/perf/parse-threads.svg --json docs/perf/parse.json   (docs/performance.md's plot)
 # BUILD_DIR (default build) is the CMake build folder used.
 set -euo pipefail
 cd "$(dirname "$0")/.."

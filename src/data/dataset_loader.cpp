@@ -18,17 +18,31 @@ DataConfig policy_of(const Config& config, const LoadOptions& options) {
 
 ParseScope scope_of(const LoadOptions& options) { return ParseScope{options.require_label, options.features_only}; }
 
-// Reads one file (or text) through `parser`: its header, then every line.
-void read_file(LineReader& reader, RowParser& parser) {
+// Rows read before the rest of a file's rows are estimated from their length.
+constexpr std::uint64_t kRowsBeforeReserving = 4096;
+
+// Reads one file (or text) through `parser`: its header, then every line. Once a few thousand
+// lines are read, the columns are reserved for the rows the rest of the file holds at their
+// length (the file's size on disk over the bytes per line so far: never more than it holds,
+// since compressed files are smaller than their text), so a large file's rows are not copied
+// over and over as the columns grow.
+void read_file(LineReader& reader, RowParser& parser, std::uint64_t file_bytes) {
   const FileLayout& layout = parser.layout();
   parser.start_file(reader.path(), RowParser::read_header(layout, reader));
   std::string_view line;
   LineInfo last;
   bool damage_seen = false;
+  const std::uint64_t header_bytes = reader.bytes_read();
+  std::uint64_t lines = 0;
   while (reader.next(line)) {
     last = LineInfo::of(reader);
     damage_seen = damage_seen || last.damage;
     parser.parse_line(last, line);
+    if (++lines == kRowsBeforeReserving && file_bytes > reader.bytes_read()) {
+      const double bytes_per_line =
+          static_cast<double>(reader.bytes_read() - header_bytes) / static_cast<double>(lines);
+      parser.reserve(static_cast<std::size_t>(static_cast<double>(file_bytes - reader.bytes_read()) / bytes_per_line));
+    }
   }
   if (!reader.damage().empty() && !damage_seen) parser.data_ended_early(last, reader.damage());
 }
@@ -66,7 +80,9 @@ Dataset load_dataset(const std::vector<std::filesystem::path>& paths, const Conf
   std::string names;
   for (const auto& path : paths) {
     LineReader reader(path, line_reader_options(config.data));
-    read_file(reader, parser);
+    std::error_code size_error;
+    const std::uintmax_t size = std::filesystem::file_size(path, size_error);
+    read_file(reader, parser, size_error ? 0 : static_cast<std::uint64_t>(size));
     names += (names.empty() ? "" : ", ") + path.string();
   }
   finish(log, options, paths.size() == 1 ? names : fmt::format("{} files ({})", paths.size(), names));
@@ -76,7 +92,7 @@ Dataset load_dataset(const std::vector<std::filesystem::path>& paths, const Conf
 Dataset load_dataset(LineReader& reader, const Config& config, const Schema& schema, const LoadOptions& options) {
   BadRowLog log(policy_of(config, options), rejects_path(config, options));
   RowParser parser(config, schema, scope_of(options), log);
-  read_file(reader, parser);
+  read_file(reader, parser, 0);
   finish(log, options, reader.path());
   return parser.take();
 }

@@ -1,5 +1,7 @@
 #include "data/field_splitter.h"
 
+#include "data/byte_search.h"
+
 namespace heed {
 
 std::string FieldSplitter::split(std::string_view line, std::vector<std::string_view>& fields,
@@ -7,12 +9,11 @@ std::string FieldSplitter::split(std::string_view line, std::vector<std::string_
   fields.clear();
   if (!quoting_ || !may_hold_quotes || line.find('"') == std::string_view::npos) {
     std::size_t start = 0;
-    while (true) {
-      const std::size_t stop = line.find(delimiter_, start);
+    for_each_byte(line, delimiter_, [&](std::size_t stop) {
       fields.push_back(line.substr(start, stop - start));
-      if (stop == std::string_view::npos) break;
       start = stop + 1;
-    }
+    });
+    fields.push_back(line.substr(start));
     return {};
   }
   // Quoted fields: unquoted text is copied into one buffer reserved up front, so views into it

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "data/byte_search.h"
+
 namespace heed {
 namespace {
 
@@ -28,23 +30,39 @@ bool RowSplitter::split(std::string_view line, RowCells& out, LineProblem& probl
 }
 
 bool RowSplitter::split_delimited(std::string_view line, RowCells& out, LineProblem& problem, bool may_hold_quotes) {
-  std::size_t bad_column = 0;
-  std::string quoting = fields_splitter_.split(line, fields_, bad_column, may_hold_quotes);
-  if (!quoting.empty()) {
-    problem = {"quoting", static_cast<std::uint32_t>(bad_column), std::move(quoting)};
+  out.cells.clear();
+  // Filled in place, field by field: a whole Cell built first and copied in is written in parts
+  // and read back whole, which stalls the copy. (Not emplace_back(text, text, n): clang 14 has
+  // no parenthesized aggregate initialization.)
+  auto add_cell = [&out](std::string_view text) {
+    Cell& cell = out.cells.emplace_back();
+    cell.key = text;
+    cell.value = text;
+    cell.position = static_cast<std::uint32_t>(out.cells.size());
+  };
+  if (!layout_.quoting || !may_hold_quotes || line.find('"') == std::string_view::npos) {
+    // The usual line: every delimiter separates, so the cells are cut straight from it.
+    std::size_t start = 0;
+    for_each_byte(line, layout_.delimiter, [&](std::size_t stop) {
+      add_cell(line.substr(start, stop - start));
+      start = stop + 1;
+    });
+    add_cell(line.substr(start));
+  } else {
+    std::size_t bad_column = 0;
+    std::string quoting = fields_splitter_.split(line, fields_, bad_column, may_hold_quotes);
+    if (!quoting.empty()) {
+      problem = {"quoting", static_cast<std::uint32_t>(bad_column), std::move(quoting)};
+      return false;
+    }
+    for (std::string_view field : fields_) add_cell(field);
+  }
+  if (out.cells.size() != columns_) {
+    problem = {"column_count", 0, fmt::format("expected {} columns, found {}", columns_, out.cells.size())};
     return false;
   }
-  if (fields_.size() != columns_) {
-    problem = {"column_count", 0, fmt::format("expected {} columns, found {}", columns_, fields_.size())};
-    return false;
-  }
-  out.cells.resize(fields_.size());
-  out.starts.resize(fields_.size() + 1);
-  for (std::size_t i = 0; i < fields_.size(); ++i) {
-    out.cells[i] = Cell{fields_[i], fields_[i], static_cast<std::uint32_t>(i + 1)};
-    out.starts[i] = static_cast<std::uint32_t>(i);
-  }
-  out.starts[fields_.size()] = static_cast<std::uint32_t>(fields_.size());
+  out.starts.resize(columns_ + 1);
+  for (std::size_t i = 0; i <= columns_; ++i) out.starts[i] = static_cast<std::uint32_t>(i);
   return true;
 }
 

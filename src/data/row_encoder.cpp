@@ -1,11 +1,13 @@
 #include "data/row_encoder.h"
 
 #include <algorithm>
+#include <bit>
 #include <charconv>
 #include <cmath>
 #include <limits>
 
-#include "hashing/feature_hash.h"
+#include "data/byte_search.h"
+#include "hashing/feature_hash_inline.h"
 
 namespace heed {
 namespace {
@@ -34,7 +36,26 @@ std::string_view trim_spaces(std::string_view s) {
   return s;
 }
 
+namespace {
+// The common cell, a count: up to 15 digits after an optional '-', read as an integer. Such a
+// number is exactly a double, so this gives the value from_chars gives (-0 included).
+bool parse_plain_integer(std::string_view text, double& out) {
+  const bool negative = !text.empty() && text.front() == '-';
+  const std::size_t first = negative ? 1 : 0;
+  if (text.size() == first || text.size() - first > 15) return false;
+  std::uint64_t v = 0;
+  for (std::size_t i = first; i < text.size(); ++i) {
+    const auto digit = static_cast<unsigned>(static_cast<unsigned char>(text[i]) - '0');
+    if (digit > 9) return false;
+    v = v * 10 + digit;
+  }
+  out = negative ? -static_cast<double>(v) : static_cast<double>(v);
+  return true;
+}
+}  // namespace
+
 bool parse_number(std::string_view text, double& out) {
+  if (parse_plain_integer(text, out)) return true;
   text = trim_spaces(text);
   if (text.empty()) return false;
   if (text.front() == '+') text.remove_prefix(1);
@@ -50,6 +71,12 @@ std::int64_t numeric_bucket(const FeatureInfo& feature, double value) {
   // log2: small values keep their integer part (counts 0 and 1 stay distinct), larger ones
   // share a bucket per power of two, as the Criteo winners bucketed counts.
   if (value < 1.0) return static_cast<std::int64_t>(std::floor(std::max(value, -1e15)));
+  // A whole count below 2^32 (most of them) takes its bit width, which is floor(log2 x) + 1
+  // exactly: log2 of such an integer is never within a rounding error of the next integer.
+  if (value < 4294967296.0) {
+    const auto whole = static_cast<std::uint64_t>(value);
+    if (static_cast<double>(whole) == value) return static_cast<std::int64_t>(std::bit_width(whole)) + 1;
+  }
   return static_cast<std::int64_t>(std::floor(std::log2(value))) + 2;
 }
 
@@ -61,6 +88,13 @@ void RowEncoder::prepare(Dataset& data) const {
 void RowEncoder::add_number(std::size_t fi, double value, Dataset& data) const {
   const FeatureInfo& f = schema_.features[fi];
   HEED_CHECK(f.kind == FeatureKind::kNumeric, "feature '{}' is not numeric", f.name);
+  encode_number(fi, value, data);
+}
+
+// The bodies of add_number and add_text, compiled into add_row's loop too: a row of tens of
+// short cells spends as much on calls as on the cells.
+[[gnu::always_inline]] inline void RowEncoder::encode_number(std::size_t fi, double value, Dataset& data) const {
+  const FeatureInfo& f = schema_.features[fi];
   if (!std::isnan(value) && !(std::abs(value) <= std::numeric_limits<float>::max()))
     throw out_of_range(fi, f, value);
   if (f.is_dense()) {
@@ -70,42 +104,70 @@ void RowEncoder::add_number(std::size_t fi, double value, Dataset& data) const {
   KeyColumn& out = data.keys[fi];
   const std::uint64_t seed = schema_.tables[static_cast<std::size_t>(f.table)].seed;
   out.keys.push_back(
-      hash_integer(std::isnan(value) ? kMissingBucket : numeric_bucket(f, value), seed));
+      hash_integer_inline(std::isnan(value) ? kMissingBucket : numeric_bucket(f, value), seed));
   out.offsets.push_back(out.keys.size());
 }
 
-void RowEncoder::add_text(std::size_t fi, std::string_view text, Dataset& data) {
+[[gnu::always_inline]] inline void RowEncoder::encode_text(std::size_t fi, std::string_view text, Dataset& data) {
   const FeatureInfo& f = schema_.features[fi];
   if (f.kind == FeatureKind::kNumeric) {
     double v = std::numeric_limits<double>::quiet_NaN();
-    if (!trim_spaces(text).empty() && !parse_number(text, v)) throw not_a_number(fi, f, text);
-    add_number(fi, v, data);
+    if (!parse_plain_integer(text, v) && !trim_spaces(text).empty() && !parse_number(text, v))
+      throw not_a_number(fi, f, text);
+    encode_number(fi, v, data);
     return;
   }
   KeyColumn& out = data.keys[fi];
-  const std::uint64_t seed = schema_.tables[static_cast<std::size_t>(f.table)].seed;
   if (!f.has_values()) {
-    out.keys.push_back(hash_value(text, seed));
-  } else {
-    // Values in order; empty tokens carry nothing. Sequences keep the most recent max_len,
-    // multi-valued features the first max_len.
-    const std::size_t first = out.keys.size();
-    std::size_t start = 0;
-    while (start <= text.size()) {
-      std::size_t stop = text.find(f.separator, start);
-      if (stop == std::string_view::npos) stop = text.size();
-      if (stop > start) out.keys.push_back(hash_value(text.substr(start, stop - start), seed));
-      start = stop + 1;
-    }
-    const std::size_t count = out.keys.size() - first;
-    values_given_[fi] = count;
-    if (f.max_len > 0 && count > f.max_len) {
-      if (f.kind == FeatureKind::kSequence)
-        out.keys.erase(out.keys.begin() + static_cast<std::ptrdiff_t>(first),
-                       out.keys.begin() + static_cast<std::ptrdiff_t>(first + count - f.max_len));
-      else
-        out.keys.resize(first + f.max_len);
-    }
+    out.keys.push_back(hash_value_inline(text, schema_.tables[static_cast<std::size_t>(f.table)].seed));
+    out.offsets.push_back(out.keys.size());
+    return;
+  }
+  const std::size_t first = out.keys.size();
+  add_tokens(f, text, out);
+  close_values(fi, first, out);
+}
+
+void RowEncoder::add_text(std::size_t fi, std::string_view text, Dataset& data) { encode_text(fi, text, data); }
+
+void RowEncoder::add_row(const std::vector<std::string_view>& texts, Dataset& data) {
+  HEED_CHECK(texts.size() == schema_.features.size(), "{} values for {} features", texts.size(),
+             schema_.features.size());
+  for (std::size_t fi = 0; fi < texts.size(); ++fi) encode_text(fi, texts[fi], data);
+}
+
+void RowEncoder::add_values(std::size_t fi, const std::vector<std::string_view>& values, Dataset& data) {
+  const FeatureInfo& f = schema_.features[fi];
+  HEED_CHECK(f.has_values(), "feature '{}' does not take several values", f.name);
+  KeyColumn& out = data.keys[fi];
+  const std::size_t first = out.keys.size();
+  for (std::string_view v : values) add_tokens(f, v, out);
+  close_values(fi, first, out);
+}
+
+void RowEncoder::add_tokens(const FeatureInfo& f, std::string_view text, KeyColumn& out) const {
+  // Values in order; empty tokens carry nothing.
+  const std::uint64_t seed = schema_.tables[static_cast<std::size_t>(f.table)].seed;
+  std::size_t start = 0;
+  auto token_until = [&](std::size_t stop) {
+    if (stop > start) out.keys.push_back(hash_value_inline(text.substr(start, stop - start), seed));
+    start = stop + 1;
+  };
+  for_each_byte(text, f.separator, token_until);
+  token_until(text.size());
+}
+
+void RowEncoder::close_values(std::size_t fi, std::size_t first, KeyColumn& out) {
+  // Sequences keep the most recent max_len, multi-valued features the first max_len.
+  const FeatureInfo& f = schema_.features[fi];
+  const std::size_t count = out.keys.size() - first;
+  values_given_[fi] = count;
+  if (f.max_len > 0 && count > f.max_len) {
+    if (f.kind == FeatureKind::kSequence)
+      out.keys.erase(out.keys.begin() + static_cast<std::ptrdiff_t>(first),
+                     out.keys.begin() + static_cast<std::ptrdiff_t>(first + count - f.max_len));
+    else
+      out.keys.resize(first + f.max_len);
   }
   out.offsets.push_back(out.keys.size());
 }

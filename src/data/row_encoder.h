@@ -54,6 +54,12 @@ class RowEncoder {
   void prepare(Dataset& data) const;
   // Feature `feature`'s value as a file cell holds it.
   void add_text(std::size_t feature, std::string_view text, Dataset& data);
+  // Every feature's value as a file cell holds it, texts[f] for feature f: add_text of each in
+  // feature order (the first bad value throws), for a whole row at once.
+  void add_row(const std::vector<std::string_view>& texts, Dataset& data);
+  // A multi or sequence feature's values as several cells hold them (a sparse line's indices):
+  // the same keys as add_text of the cells joined by the feature's separator, without the join.
+  void add_values(std::size_t feature, const std::vector<std::string_view>& values, Dataset& data);
   // A numeric feature's value as a number (NaN: missing, like an empty cell).
   void add_number(std::size_t feature, double value, Dataset& data) const;
   // Checks that the features DIN attends together were given as many values each (before
@@ -62,6 +68,13 @@ class RowEncoder {
   void finish_row(Dataset& data);
 
  private:
+  void encode_text(std::size_t feature, std::string_view text, Dataset& data);
+  void encode_number(std::size_t feature, double value, Dataset& data) const;
+  // Appends the keys of `text`'s non-empty values, split by the feature's separator.
+  void add_tokens(const FeatureInfo& feature, std::string_view text, KeyColumn& out) const;
+  // Ends a multi or sequence feature's row whose keys start at `first`: counts them, keeps max_len.
+  void close_values(std::size_t feature, std::size_t first, KeyColumn& out);
+
   const Schema& schema_;
   // Per multi or sequence feature: values in this row's cell before max_len (every row's
   // add_text sets it anew, so nothing carries over from a row before).

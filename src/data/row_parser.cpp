@@ -7,7 +7,7 @@
 #include "core/error.h"
 #include "data/line_reader.h"
 #include "data/utf8.h"
-#include "hashing/feature_hash.h"
+#include "hashing/feature_hash_inline.h"
 
 namespace heed {
 namespace {
@@ -105,15 +105,48 @@ RowParser::RowParser(const Config& config, const Schema& schema, const ParseScop
     label_texts_ = {std::string(trim_spaces(config.data.label_texts.at(0))),
                     std::string(trim_spaces(config.data.label_texts.at(1)))};
   encoder_.prepare(data_);
+  keys_per_row_.assign(schema_.features.size(), 0.0);
 }
 
 Dataset RowParser::take() {
+  // How many keys a row of each multi or sequence feature held, for reserve() to size the next part.
+  note_keys_per_row();
   Dataset out = std::move(data_);
   data_ = Dataset();
   encoder_.prepare(data_);
   slice_ids_.clear();
   file_index_.reset();
   return out;
+}
+
+void RowParser::note_keys_per_row() {
+  if (data_.rows == 0) return;
+  for (std::size_t fi = 0; fi < schema_.features.size(); ++fi)
+    if (schema_.features[fi].has_values())
+      keys_per_row_[fi] = static_cast<double>(data_.keys[fi].keys.size()) / static_cast<double>(data_.rows);
+}
+
+void RowParser::reserve(std::size_t rows) {
+  const std::size_t total = data_.rows + rows;
+  note_keys_per_row();  // the rows so far, if any, say best how many keys the next ones hold
+  if (map_.label >= 0) data_.labels.reserve(total);
+  if (map_.group >= 0) data_.groups.reserve(total);
+  if (map_.time >= 0) data_.times.reserve(total);
+  data_.split_keys.reserve(total);
+  data_.source_file.reserve(total);
+  data_.source_lines.reserve(total);
+  for (std::size_t fi = 0; fi < schema_.features.size(); ++fi) {
+    const FeatureInfo& f = schema_.features[fi];
+    if (f.is_dense()) {
+      data_.dense[static_cast<std::size_t>(f.dense)].reserve(total);
+      continue;
+    }
+    KeyColumn& column = data_.keys[fi];
+    column.offsets.reserve(total + 1);
+    // Several keys a row: as many as the last part held, and some room above.
+    column.keys.reserve(f.has_values() ? static_cast<std::size_t>(keys_per_row_[fi] * 1.1 * static_cast<double>(total))
+                                       : total);
+  }
 }
 
 std::vector<std::string> RowParser::read_header(const FileLayout& layout, LineReader& reader) {
@@ -279,7 +312,8 @@ void RowParser::encode_row(const LineInfo& info, std::string_view line) {
       throw ParseError(location(info, cell.position), "long_field",
                        fmt::format("field of {} bytes is longer than data.max_field_bytes = {}",
                                    std::max(cell.key.size(), cell.value.size()), max_field));
-  if (find_invalid_utf8(line) != std::string_view::npos || line.find('\0') != std::string_view::npos) {
+  if (!is_plain_ascii(line) &&
+      (find_invalid_utf8(line) != std::string_view::npos || line.find('\0') != std::string_view::npos)) {
     auto bad = [](std::string_view text) {
       return find_invalid_utf8(text) != std::string_view::npos || text.find('\0') != std::string_view::npos;
     };
@@ -300,7 +334,7 @@ void RowParser::encode_row(const LineInfo& info, std::string_view line) {
     const auto c = static_cast<std::size_t>(column);
     return cells_.count(c) ? cells_.begin(c)->key : std::string_view();
   };
-  if (map_.group >= 0) data_.groups.push_back(hash_value(first_key(map_.group), 0));
+  if (map_.group >= 0) data_.groups.push_back(hash_value_inline(first_key(map_.group), 0));
   if (map_.slice >= 0) {
     const std::string value(first_key(map_.slice));
     auto [it, added] = slice_ids_.emplace(value, static_cast<std::uint32_t>(data_.slice_names.size()));
@@ -315,29 +349,32 @@ void RowParser::encode_row(const LineInfo& info, std::string_view line) {
                                    names_[static_cast<std::size_t>(map_.time)], first_key(map_.time)));
     data_.times.push_back(time);
   }
-  data_.split_keys.push_back(map_.split >= 0 ? hash_value(first_key(map_.split), 1) : hash_value(line, 1));
+  data_.split_keys.push_back(map_.split >= 0 ? hash_value_inline(first_key(map_.split), 1) : hash_value_inline(line, 1));
   if (!file_index_) file_index_ = data_.source_file_index(path_);
   data_.source_file.push_back(*file_index_);
   data_.source_lines.push_back(info.number);
 
-  for (std::size_t fi = 0; fi < schema_.features.size(); ++fi) encode_feature(info, fi);
   try {
+    if (!layout_.sparse()) {  // one cell per feature, as the file wrote it
+      row_texts_.resize(schema_.features.size());
+      for (std::size_t fi = 0; fi < row_texts_.size(); ++fi) row_texts_[fi] = cells_.cells[map_.feature[fi]].key;
+      encoder_.add_row(row_texts_, data_);
+    } else {
+      for (std::size_t fi = 0; fi < schema_.features.size(); ++fi) encode_feature(info, fi);
+    }
     encoder_.finish_row(data_);
   } catch (const FeatureValueError& e) {
     throw ParseError(cell_location(info, map_.feature[e.feature()]), e.reason(), e.what());
   }
 }
 
+// A sparse line's feature: its field's index:value pairs.
 void RowParser::encode_feature(const LineInfo& info, std::size_t fi) {
   const FeatureInfo& f = schema_.features[fi];
   const std::size_t column = map_.feature[fi];
   const std::size_t n = cells_.count(column);
   const Cell* cell = cells_.begin(column);
   try {
-    if (!layout_.sparse()) {  // one cell, as the file wrote it
-      encoder_.add_text(fi, cell->key, data_);
-      return;
-    }
     if (f.kind == FeatureKind::kNumeric) {
       if (n > 1)
         throw ParseError(cell_location(info, column), "sparse_field",
@@ -367,12 +404,9 @@ void RowParser::encode_feature(const LineInfo& info, std::size_t fi) {
       encoder_.add_text(fi, n ? cell->key : std::string_view(), data_);
       return;
     }
-    joined_.clear();
-    for (std::size_t k = 0; k < n; ++k) {
-      if (k) joined_.push_back(f.separator);
-      joined_.append(cell[k].key);
-    }
-    encoder_.add_text(fi, joined_, data_);
+    values_.clear();
+    for (std::size_t k = 0; k < n; ++k) values_.push_back(cell[k].key);
+    encoder_.add_values(fi, values_, data_);
   } catch (const FeatureValueError& e) {
     throw ParseError(cell_location(info, column), e.reason(), e.what());
   }

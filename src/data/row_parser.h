@@ -76,6 +76,11 @@ class RowParser {
   Dataset& data() { return data_; }
   // Hands over the rows parsed so far and starts an empty Dataset.
   Dataset take();
+  // Makes room for `rows` more rows (a streamed chunk's, before parsing it; the rest of a file):
+  // one key per single-valued feature, as many per row of a multi or sequence feature as the
+  // rows so far held (or, with none yet, the rows last taken), so the columns are not regrown
+  // and copied as the rows arrive.
+  void reserve(std::size_t rows);
 
  private:
   static std::string span(const LineInfo& info);
@@ -84,6 +89,7 @@ class RowParser {
   SourceLocation cell_location(const LineInfo& info, std::size_t column) const;
   void encode_row(const LineInfo& info, std::string_view line);
   void encode_feature(const LineInfo& info, std::size_t fi);
+  void note_keys_per_row();  // keys_per_row_ from the rows parsed so far (none: unchanged)
 
   const Config& config_;
   const Schema& schema_;
@@ -103,7 +109,9 @@ class RowParser {
   std::unique_ptr<RowSplitter> splitter_;
   RowCells cells_;
   LineProblem problem_;
-  std::string joined_;   // a sparse multi feature's indices joined by its separator
+  std::vector<std::string_view> values_;     // a sparse multi feature's indices
+  std::vector<std::string_view> row_texts_;  // a delimited row's cell per feature
+  std::vector<double> keys_per_row_;  // per feature: keys per row in the rows last taken (multi, sequence)
 };
 
 }  // namespace heed

@@ -27,13 +27,24 @@ void RowStream::read_files() {
   const std::size_t window =
       options_.window > 0 ? options_.window : 2 * static_cast<std::size_t>(std::max(1, options_.parser_threads)) + 2;
   const FileLayout layout = file_layout(config_.data);
+  // Hands `chunk` to the parsers and starts the next one in `chunk`, on spare buffers if any.
   auto publish = [&](RawChunk& chunk) -> bool {
     std::unique_lock lock(mutex_);
     changed_.wait(lock, [&] { return stopping_ || in_flight_ < window; });
     if (stopping_) return false;
     chunk.seq = read_count_++;
     ++in_flight_;
+    const std::shared_ptr<const FileColumns> file = chunk.file;
     raw_.push_back(std::move(chunk));
+    chunk = RawChunk();
+    chunk.file = file;
+    if (!spare_.empty()) {
+      chunk.text = std::move(spare_.back().text);
+      chunk.starts = std::move(spare_.back().starts);
+      chunk.lines = std::move(spare_.back().lines);
+      spare_.pop_back();
+    }
+    chunk.starts.push_back(0);
     changed_.notify_all();
     return true;
   };
@@ -59,12 +70,7 @@ void RowStream::read_files() {
         chunk.text.append(line);
         chunk.starts.push_back(chunk.text.size());
         chunk.lines.push_back(last);
-        if (chunk.lines.size() == options_.chunk_lines) {
-          if (!publish(chunk)) return;
-          chunk = RawChunk();
-          chunk.file = file;
-          chunk.starts.push_back(0);
-        }
+        if (chunk.lines.size() == options_.chunk_lines && !publish(chunk)) return;
       }
       if (!reader.damage().empty() && !damage_seen) {
         chunk.damage = reader.damage();
@@ -102,6 +108,7 @@ void RowStream::parse_chunks() {
         current = chunk.file.get();
       }
       std::size_t parsed_lines = chunk.lines.size();
+      parser.reserve(parsed_lines);
       const bool ends_after_last = !chunk.damage.empty() && !chunk.damage_inside_last_line;
       if (ends_after_last) --parsed_lines;  // the marker line holds no text
       for (std::size_t k = 0; k < parsed_lines; ++k) {
@@ -116,7 +123,12 @@ void RowStream::parse_chunks() {
       parser.take();
     }
     out.tally = chunk_log.take_tally();
+    Spare spare{std::move(chunk.text), std::move(chunk.starts), std::move(chunk.lines)};
+    spare.text.clear();
+    spare.starts.clear();
+    spare.lines.clear();
     std::lock_guard lock(mutex_);
+    spare_.push_back(std::move(spare));
     parsed_.emplace(chunk.seq, std::move(out));
     changed_.notify_all();
   }

@@ -61,6 +61,13 @@ class RowStream {
     std::string damage;                  // the file's data ended early here (why)
     bool damage_inside_last_line = false;
   };
+  // A parsed chunk's buffers, cleared and handed back to the reader, so chunks after the first
+  // few are read into memory already allocated (and paged in) instead of new.
+  struct Spare {
+    std::string text;
+    std::vector<std::size_t> starts;
+    std::vector<LineInfo> lines;
+  };
   struct Parsed {
     Dataset data;
     BadRowLog::Tally tally;
@@ -79,6 +86,7 @@ class RowStream {
   std::mutex mutex_;
   std::condition_variable changed_;
   std::deque<RawChunk> raw_;
+  std::vector<Spare> spare_;
   std::map<std::size_t, Parsed> parsed_;
   std::size_t in_flight_ = 0;   // chunks read and not yet handed out
   std::size_t next_seq_ = 0;    // the chunk next() hands out next

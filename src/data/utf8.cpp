@@ -47,6 +47,18 @@ std::size_t find_invalid_utf8(std::string_view text) {
   return std::string_view::npos;
 }
 
+bool is_plain_ascii(std::string_view text) {
+  // Two reductions without an early exit, so the loop vectorizes: the OR of the bytes has its
+  // high bit set when any byte is not ASCII, their minimum is 0 when any byte is NUL.
+  unsigned char any = 0, lowest = 0xFF;
+  for (const char c : text) {
+    const auto b = static_cast<unsigned char>(c);
+    any |= b;
+    lowest = b < lowest ? b : lowest;
+  }
+  return (any & 0x80) == 0 && lowest != 0;
+}
+
 std::string not_utf8_text(std::string_view line) {
   constexpr std::string_view kConvert = "heed reads UTF-8: convert it, e.g. iconv -f UTF-16 -t UTF-8";
   if (line.starts_with("\xff\xfe") || line.starts_with("\xfe\xff"))

@@ -11,6 +11,10 @@ namespace heed {
 // forms, surrogates and code points past U+10FFFF are invalid), or npos when `text` is valid.
 std::size_t find_invalid_utf8(std::string_view text);
 
+// True when `text` is ASCII without NUL bytes, which is valid UTF-8 text: the check for the
+// usual row, one pass the compiler vectorizes, before looking closer at any other.
+bool is_plain_ascii(std::string_view text);
+
 // Why a line is not UTF-8 text ("not UTF-8 text: a NUL byte at byte 2 (is the file UTF-16 or
 // binary?)"), or "" when it is. NUL bytes are valid UTF-8 but no text file holds them; a UTF-16
 // file is mostly ASCII bytes and NULs. Messages say this instead of quoting the raw bytes.

@@ -1,6 +1,18 @@
 #include "hashing/feature_hash.h"
 
-#include <xxhash.h>  // the shared library; inlining it trips GCC 12 -Wmaybe-uninitialized under AVX-512
+// XXH3 compiled into this file rather than called in the shared library: the reader hashes
+// every value of every row, mostly a few bytes each, where the library's call through the PLT
+// and its length dispatch cost as much as the hash. The algorithm and its output are the same.
+// GCC 12 warns that an AVX-512 intrinsic's deliberately undefined operand (`__Y = __Y` in
+// avx512fintrin.h) is uninitialized once xxhash.h's long-input loop is inlined; the warning is
+// about the compiler's own header, and fires where the functions are emitted (the end of this
+// file), so it is off for this whole file, which holds nothing but these calls.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#define XXH_INLINE_ALL
+#include <xxhash.h>
 
 namespace heed {
 
@@ -13,11 +25,9 @@ std::uint64_t hash_value(std::string_view value, std::uint64_t seed) {
 }
 
 std::uint64_t hash_integer(std::int64_t value, std::uint64_t seed) {
-  // Little-endian bytes of the value, so keys are the same on every machine heed runs on.
   unsigned char bytes[8];
-  auto u = static_cast<std::uint64_t>(value);
-  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<unsigned char>(u >> (8 * i));
-  return XXH3_64bits_withSeed(bytes, sizeof bytes, seed ^ 0x6275636b6574ULL /* "bucket" */);
+  hash_detail::integer_bytes(value, bytes);
+  return XXH3_64bits_withSeed(bytes, sizeof bytes, seed ^ hash_detail::kIntegerSeedMix);
 }
 
 }  // namespace heed

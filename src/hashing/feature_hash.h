@@ -16,4 +16,14 @@ std::uint64_t hash_value(std::string_view value, std::uint64_t seed);
 // Key of an integer token (a numeric bucket) in the key space `seed`.
 std::uint64_t hash_integer(std::int64_t value, std::uint64_t seed);
 
+namespace hash_detail {
+// What hash_integer hashes: the value's little-endian bytes, so keys are the same on every
+// machine heed runs on, in a key space of their own within the table's.
+constexpr std::uint64_t kIntegerSeedMix = 0x6275636b6574ULL;  // "bucket"
+inline void integer_bytes(std::int64_t value, unsigned char (&bytes)[8]) {
+  auto u = static_cast<std::uint64_t>(value);
+  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<unsigned char>(u >> (8 * i));
+}
+}  // namespace hash_detail
+
 }  // namespace heed

@@ -68,6 +68,18 @@ std::vector<BadCase> bad_cases() {
                    "rows.tsv:3: column 4 (price)", "'-inf'"});
   cases.push_back({"utf8", row_between("1\tc\tz\xC3\x28w\t1\n"), "rows.tsv", "utf8", "rows.tsv:3: column 3 (tags)",
                    "not UTF-8 text"});
+  // Rows long enough for the block searches (32 and 16 bytes at a time), valid non-ASCII text
+  // before the problem: still found in the right column.
+  {
+    const std::string item(45, 'c');
+    cases.push_back({"numeric_in_a_long_row", row_between("1\t" + item + "\tz|\xC3\xA9|" + std::string(30, 'y') + "\t12abc\n"),
+                     "rows.tsv", "numeric", "rows.tsv:3: column 4 (price)", "'12abc'"});
+    cases.push_back({"utf8_in_a_long_row",
+                     row_between("1\t" + item + "\tz|\xC3\xA9|" + std::string(30, 'y') + "\xC3\x28\t1\n"), "rows.tsv",
+                     "utf8", "rows.tsv:3: column 3 (tags)", "not UTF-8 text"});
+    cases.push_back({"nul_in_a_long_row", row_between("1\t" + item + "\tz" + std::string(1, '\0') + "w\t1\n"),
+                     "rows.tsv", "utf8", "rows.tsv:3: column 3 (tags)", "a NUL byte"});
+  }
   cases.push_back({"long_line", row_between("1\tc\t" + std::string(300, 'q') + "\t1\n"), "rows.tsv", "long_line",
                    "rows.tsv:3", "line of 306 bytes is longer than data.max_line_bytes = 200"});
   cases.push_back({"long_field", row_between("1\t" + std::string(60, 'w') + "\tz\t1\n"), "rows.tsv", "long_field",
