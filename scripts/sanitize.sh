@@ -27,7 +27,8 @@ export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 # serving tests' HTTP client) and Debian's gRPC (the service of `heed serve --grpc-port` and the
 # tests' gRPC client) are not, and their internal locking would read as races, so reports whose accesses are all
 # inside such libraries are dropped (libomp asks for exactly this when it starts under TSan).
-export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:ignore_noninstrumented_modules=1"
+# gRPC's header code inlined into heed hands calls across that boundary too (scripts/tsan.supp).
+export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:ignore_noninstrumented_modules=1:suppressions=$PWD/scripts/tsan.supp"
 
 stage() { [[ " $stages " == *" $1 "* ]]; }
 elapsed() { echo "== $1 done after $((SECONDS - started)) s"; }
