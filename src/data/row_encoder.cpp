@@ -112,8 +112,7 @@ void RowEncoder::add_number(std::size_t fi, double value, Dataset& data) const {
   const FeatureInfo& f = schema_.features[fi];
   if (f.kind == FeatureKind::kNumeric) {
     double v = std::numeric_limits<double>::quiet_NaN();
-    if (!parse_plain_integer(text, v) && !trim_spaces(text).empty() && !parse_number(text, v))
-      throw not_a_number(fi, f, text);
+    if (!trim_spaces(text).empty() && !parse_number(text, v)) throw not_a_number(fi, f, text);
     encode_number(fi, v, data);
     return;
   }

@@ -50,6 +50,9 @@ class BadLines {
   // were skipped, records their counts in prepare.json and a note for the user.
   void finish(PrepareSummary& summary, nlohmann::ordered_json& json) const;
 
+  // What was skipped, for a recipe that reports it in its own place (Taobao's counts).
+  const BadRowLog& log() const { return log_; }
+
  private:
   void reject(const ParseError& problem, std::string_view line) {
     log_.count_row();

@@ -12,10 +12,10 @@
 #include <tuple>
 #include <vector>
 
-#include "config/options.h"
 #include "core/error.h"
 #include "data/bad_rows.h"
 #include "data/compressed_input.h"
+#include "data/recipes/bad_lines.h"
 #include "data/recipes/delimited_file.h"
 #include "data/recipes/next_item_task.h"
 #include "data/recipes/record_buckets.h"
@@ -161,45 +161,26 @@ ReadResult read_actions(const std::filesystem::path& file, const TaobaoOptions& 
                         std::unordered_map<std::uint32_t, std::uint32_t>* items) {
   DelimitedFile reader(file, ',', {"user_id", "item_id", "category_id", "behavior_type", "timestamp"});
   ReadResult result;
-  DataConfig policy = default_config().data;
-  policy.on_error = options.errors.on_error;
-  policy.max_skip_fraction = options.errors.max_skip_fraction;
-  BadRowLog bad_rows(policy, options.out / "rejected_lines.txt");
-  while (true) {
-    try {
-      if (!reader.next()) break;
-    } catch (const ParseError& e) {  // a line with the wrong number of fields
-      bad_rows.count_row();
-      bad_rows.reject(e, reader.line());
-      continue;
-    }
-    bad_rows.count_row();
+  BadLines bad_lines(options.errors, options.out);
+  // Every check on the line's fields happens before it is added, so a rejected line adds nothing.
+  bad_lines.read_all(reader, [&] {
+    const auto user = static_cast<std::uint32_t>(reader.integer(0, 0, kMaxId));
+    const auto item = static_cast<std::uint32_t>(reader.integer(1, 0, kMaxId));
+    const auto category = static_cast<std::uint32_t>(reader.integer(2, 0, kMaxId));
+    const Behaviour behaviour = parse_behaviour(reader);
+    const std::int64_t time =
+        reader.integer(4, std::numeric_limits<std::int64_t>::min(), std::numeric_limits<std::int64_t>::max());
     ++result.lines;
-    // Every check on the line's fields happens before it is added, so a rejected line adds nothing.
-    std::uint32_t user, item, category;
-    Behaviour behaviour;
-    std::int64_t time;
-    try {
-      user = static_cast<std::uint32_t>(reader.integer(0, 0, kMaxId));
-      item = static_cast<std::uint32_t>(reader.integer(1, 0, kMaxId));
-      category = static_cast<std::uint32_t>(reader.integer(2, 0, kMaxId));
-      behaviour = parse_behaviour(reader);
-      time = reader.integer(4, std::numeric_limits<std::int64_t>::min(), std::numeric_limits<std::int64_t>::max());
-    } catch (const ParseError& e) {
-      --result.lines;
-      bad_rows.reject(e, reader.line());
-      continue;
-    }
     if (time < options.period_start || time >= options.period_end) {
       ++result.out_of_period;
-      continue;
+      return;
     }
     if (options.user_fraction < 1.0) {
       const double h =
           static_cast<double>(hash_integer(user, kUserSampleSeed) >> 11) * 0x1.0p-53;
       if (h >= options.user_fraction) {
         ++result.other_users;
-        continue;
+        return;
       }
     }
     const auto offset = static_cast<std::uint32_t>(time - options.period_start);
@@ -207,10 +188,11 @@ ReadResult read_actions(const std::filesystem::path& file, const TaobaoOptions& 
         buckets.count() == 1 ? 0 : hash_integer(user, kUserBucketSeed) % buckets.count();
     buckets.add(bucket, {user, item, category, (offset << 2) | behaviour});
     if (items) items->emplace(item, category);
-  }
+  });
   if (result.lines == 0) {
     reader.fail_empty("CSV lines 'user_id,item_id,category_id,behavior_type,timestamp'");
   }
+  const BadRowLog& bad_rows = bad_lines.log();
   bad_rows.check_fraction();
   result.skipped = bad_rows.skipped();
   result.skipped_by_reason = bad_rows.by_reason();
