@@ -1,4 +1,5 @@
 #include <cstdio>
+#include <map>
 #include <memory>
 
 #include "commands.h"
@@ -54,8 +55,9 @@ void add_bad_line_options(CLI::App* recipe, recipes::BadLinePolicy& errors) {
   recipe->add_option("--on-error", errors.on_error,
                      "fail: stop at the first malformed line (file, line, column); skip: leave it out, count it "
                      "and write it to OUT/rejected_lines.txt (as data.on_error in training)")
-      ->check(CLI::IsMember({"fail", "skip"}))
-      ->capture_default_str();
+      ->transform(CLI::CheckedTransformer(std::map<std::string, OnError>{{"fail", OnError::kFail},
+                                                                          {"skip", OnError::kSkip}}))
+      ->default_str("fail");
   recipe->add_option("--max-skip-fraction", errors.max_skip_fraction,
                      "With --on-error skip: stop anyway once more than this share of the lines was malformed")
       ->check(CLI::Range(0.0, 1.0))

@@ -296,7 +296,13 @@ py::dict prepare(const std::string& recipe, const std::filesystem::path& source,
   };
   // Every recipe's malformed-line policy, as `heed prepare --on-error`.
   auto finish = [&](auto run, auto& o) {
-    take("on_error", o.errors.on_error);
+    if (auto it = options.find("on_error"); it != options.end()) {
+      const std::string name = it->second.cast<std::string>();
+      const std::optional<OnError> policy = choice_named<OnError>(name);
+      if (!policy) throw Error(fmt::format("on_error must be \"fail\" or \"skip\", got \"{}\"", name));
+      o.errors.on_error = *policy;
+      options.erase(it);
+    }
     take("max_skip_fraction", o.errors.max_skip_fraction);
     if (!options.empty())
       throw Error(fmt::format("prepare {}: no option '{}'", recipe, options.begin()->first));

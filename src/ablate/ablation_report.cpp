@@ -214,7 +214,7 @@ std::string ablation_markdown(const AblationResult& result, const AblationSummar
                                                    : std::to_string(result.base.train.threads));
   md += fmt::format(
       "- validation: {}; early stopping on validation {} (patience {}, at most {} epochs)\n",
-      validation_text(result.base), result.base.train.early_stop_metric, result.base.train.patience,
+      validation_text(result.base), choice_name(result.base.train.early_stop_metric), result.base.train.patience,
       result.base.train.epochs);
   md +=
       "- the test split is only reported: early stopping and the recommendation read validation\n";
@@ -237,7 +237,7 @@ Json ablation_json(const AblationResult& result, const AblationSummary& summary)
   j["slice"] = result.slice.empty() ? Json() : Json(result.slice);
   j["slice_values"] = summary.slice_values;
   j["validation"] = validation_text(result.base);
-  j["early_stop_metric"] = result.base.train.early_stop_metric;
+  j["early_stop_metric"] = choice_name(result.base.train.early_stop_metric);
   j["notes"] = result.notes;
   j["reference"] =
       summary.has_reference ? Json(result.variants[summary.reference].variant.name) : Json();

@@ -23,7 +23,7 @@ std::vector<Module> without(const std::vector<Module>& modules, Module m) {
 
 bool uses_din(const Config& config) {
   return std::any_of(config.features.begin(), config.features.end(),
-                     [](const FeatureConfig& f) { return f.pooling == "din"; });
+                     [](const FeatureConfig& f) { return f.pooling == Pooling::kDin; });
 }
 
 std::string list_names() {

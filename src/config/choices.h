@@ -17,6 +17,22 @@ enum class SenetGate { kSigmoid, kRelu, kNone };             // senet.gate: fina
 enum class DinActivation { kPrelu, kDice };                  // din.activation
 enum class DinNormalize { kRaw, kSoftmax, kMean, kSqrtN };   // din.normalize
 enum class EmbeddingOptimizer { kAdam, kAdagrad };           // optimizer.embedding
+enum class DataFormat { kTsv, kCsv, kLibsvm, kLibffm, kCriteo };  // data.format
+enum class SparseFields { kPosition, kRanges };              // data.sparse_fields: which field an idx:val pair feeds
+enum class StreamMode { kAuto, kOn, kOff };                  // data.stream
+enum class OnError { kFail, kSkip };                         // data.on_error, heed prepare --on-error
+enum class UnseenPolicy { kZero, kDefault };                 // embedding.unseen
+enum class EarlyStopMetric { kAuc, kGauc, kLogloss, kNone };  // train.early_stop_metric
+enum class ProgressMode { kAuto, kBar, kLog, kNone };        // train.progress
+// How a multi or sequence feature's value vectors become one field vector: their sum, their
+// mean, their sum over the square root of their count (sqrtn: between the two, so a long list
+// neither drowns the other fields nor counts like a single value), or DIN's target attention.
+// features.NAME.pooling, embedding.multi_pooling, embedding.sequence_pooling.
+enum class Pooling { kSum, kMean, kSqrtN, kDin };
+enum class NumericTransform { kNone, kLog1p, kStandardize, kMinMax };  // features.NAME.transform
+// features.NAME.bucketize: a dense input (none), log2 buckets, or buckets between edges that the
+// config gives (boundaries) or that training computes from its data (quantile).
+enum class Bucketize { kNone, kLog2, kBoundaries, kQuantile };
 
 template <class E>
 struct Choice {
@@ -64,6 +80,68 @@ template <>
 struct Choices<EmbeddingOptimizer> {
   static constexpr std::array<Choice<EmbeddingOptimizer>, 2> list{{{EmbeddingOptimizer::kAdam, "adam"},
                                                                    {EmbeddingOptimizer::kAdagrad, "adagrad"}}};
+};
+
+template <>
+struct Choices<DataFormat> {
+  static constexpr std::array<Choice<DataFormat>, 5> list{{{DataFormat::kTsv, "tsv"},
+                                                           {DataFormat::kCsv, "csv"},
+                                                           {DataFormat::kLibsvm, "libsvm"},
+                                                           {DataFormat::kLibffm, "libffm"},
+                                                           {DataFormat::kCriteo, "criteo"}}};
+};
+template <>
+struct Choices<SparseFields> {
+  static constexpr std::array<Choice<SparseFields>, 2> list{{{SparseFields::kPosition, "position"},
+                                                             {SparseFields::kRanges, "ranges"}}};
+};
+template <>
+struct Choices<StreamMode> {
+  static constexpr std::array<Choice<StreamMode>, 3> list{
+      {{StreamMode::kAuto, "auto"}, {StreamMode::kOn, "on"}, {StreamMode::kOff, "off"}}};
+};
+template <>
+struct Choices<OnError> {
+  static constexpr std::array<Choice<OnError>, 2> list{{{OnError::kFail, "fail"}, {OnError::kSkip, "skip"}}};
+};
+template <>
+struct Choices<UnseenPolicy> {
+  static constexpr std::array<Choice<UnseenPolicy>, 2> list{{{UnseenPolicy::kZero, "zero"},
+                                                             {UnseenPolicy::kDefault, "default"}}};
+};
+template <>
+struct Choices<EarlyStopMetric> {
+  static constexpr std::array<Choice<EarlyStopMetric>, 4> list{{{EarlyStopMetric::kAuc, "auc"},
+                                                                {EarlyStopMetric::kGauc, "gauc"},
+                                                                {EarlyStopMetric::kLogloss, "logloss"},
+                                                                {EarlyStopMetric::kNone, "none"}}};
+};
+template <>
+struct Choices<ProgressMode> {
+  static constexpr std::array<Choice<ProgressMode>, 4> list{{{ProgressMode::kAuto, "auto"},
+                                                             {ProgressMode::kBar, "bar"},
+                                                             {ProgressMode::kLog, "log"},
+                                                             {ProgressMode::kNone, "none"}}};
+};
+template <>
+struct Choices<Pooling> {
+  static constexpr std::array<Choice<Pooling>, 4> list{
+      {{Pooling::kSum, "sum"}, {Pooling::kMean, "mean"}, {Pooling::kSqrtN, "sqrtn"}, {Pooling::kDin, "din"}}};
+};
+template <>
+struct Choices<NumericTransform> {
+  static constexpr std::array<Choice<NumericTransform>, 4> list{{{NumericTransform::kNone, "none"},
+                                                                 {NumericTransform::kLog1p, "log1p"},
+                                                                 {NumericTransform::kStandardize, "standardize"},
+                                                                 {NumericTransform::kMinMax, "minmax"}}};
+};
+template <>
+struct Choices<Bucketize> {
+  // A config leaves a numeric feature dense by naming no bucketizer: "" is that choice's name.
+  static constexpr std::array<Choice<Bucketize>, 4> list{{{Bucketize::kNone, ""},
+                                                          {Bucketize::kLog2, "log2"},
+                                                          {Bucketize::kBoundaries, "boundaries"},
+                                                          {Bucketize::kQuantile, "quantile"}}};
 };
 
 template <class E>

@@ -5,6 +5,7 @@
 // its defaults is default_config() (config/options.h), and a test checks every member has
 // exactly one declaration.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,7 +16,7 @@ namespace heed {
 struct DataConfig {
   std::string dir;               // folder the split files are relative to
   std::string train, valid, test;
-  std::string format;            // "tsv", "csv", "libsvm", "libffm" or "criteo"
+  DataFormat format{};
   std::string delimiter;         // empty: the format's own
   bool header{};
   std::vector<std::string> columns;  // column names when the files have no header; sparse formats: field names
@@ -23,17 +24,17 @@ struct DataConfig {
   std::vector<double> label_values;  // [negative, positive] as the files write them
   double label_threshold{};  // set: a number >= it is positive
   std::vector<std::string> label_texts;  // [negative, positive] as text (instead of numbers)
-  std::string sparse_fields;     // libsvm: "position" or "ranges" (which field an idx:val pair feeds)
+  SparseFields sparse_fields{};  // libsvm: which field an idx:val pair feeds
   std::vector<std::int64_t> field_starts;  // libsvm with "ranges": first index of each field
   double valid_fraction{};   // carved from train when no valid file is given
   std::string valid_by;          // column whose value decides the carve (empty: the row)
   std::string valid_by_time;     // timestamp column: the carve holds out the latest rows
   // streaming
-  std::string stream;            // "auto", "on" or "off"
+  StreamMode stream{};
   std::int64_t shuffle_buffer{};  // rows held for shuffling when streaming
   std::int64_t parser_threads{};  // threads parsing chunks when streaming
   // bad input
-  std::string on_error;          // "fail" or "skip"
+  OnError on_error{};
   double max_skip_fraction{};  // skip: share of bad rows that still stops the run
   std::string rejects_dir;       // skip: folder of the rejected-lines files (empty: the run folder)
   std::int64_t max_line_bytes{};  // longer lines are bad rows (memory stays bounded)
@@ -48,11 +49,11 @@ struct FeatureConfig {
   std::string column;     // source column (default: the feature's name)
   std::string table;      // embedding table (default: the feature's name); shared by naming it
   std::string separator;  // between values of multi / sequence features
-  std::string pooling;    // "sum", "mean" or "din"
+  std::optional<Pooling> pooling;  // unset: embedding.multi_pooling or sequence_pooling
   std::int64_t max_len{};  // values kept (sequences keep the most recent)
   // numeric features
-  std::string transform;  // "none", "log1p", "standardize", "minmax"
-  std::string bucketize;  // "" (dense input), "log2", "boundaries" or "quantile"
+  NumericTransform transform{};
+  Bucketize bucketize{};  // kNone: a dense input
   std::vector<double> boundaries;  // given, or (quantile) computed from the training data
   std::int64_t quantiles{};     // bucketize = "quantile": number of buckets
   // DIN pooling (pooling = "din")
@@ -64,10 +65,10 @@ struct EmbeddingConfig {
   std::int64_t dim{};
   std::int64_t buckets{};  // 0: growable tables; N: every table hashes into N fixed rows
   double init_std{};
-  std::string unseen;        // "zero" or "default"
+  UnseenPolicy unseen{};
   double default_rate{}; // share of training lookups routed to the learned default row
-  std::string multi_pooling;     // pooling of a multi feature that names none
-  std::string sequence_pooling;  // pooling of a sequence feature that names none
+  Pooling multi_pooling{};     // pooling of a multi feature that names none
+  Pooling sequence_pooling{};  // pooling of a sequence feature that names none
 };
 
 struct ModelConfig {
@@ -119,9 +120,9 @@ struct TrainConfig {
   std::int64_t threads{};  // 0: every core
   std::uint64_t seed{};
   bool shuffle{};
-  std::string early_stop_metric;  // "auc", "gauc", "logloss" or "none"
+  EarlyStopMetric early_stop_metric{};
   std::int64_t patience{};
-  std::string progress;  // "auto", "bar", "log", "none"
+  ProgressMode progress{};
   std::int64_t checkpoint_steps{};     // also checkpoint every N steps within an epoch (0: epoch ends only)
   double checkpoint_minutes{};       // ... and every this many minutes (0: off)
   std::int64_t keep_checkpoints{};     // checkpoints kept in the run folder (the newest is `checkpoint`)

@@ -26,7 +26,7 @@ const FeatureConfig& embedding_feature(const Config& config, const std::string& 
                                        Fail fail) {
   const FeatureConfig* f = config.find_feature(name);
   if (!f) fail(fmt::format("{} names '{}', which is not a feature", used_by, name));
-  if (f->kind == FeatureKind::kNumeric && f->bucketize.empty())
+  if (f->kind == FeatureKind::kNumeric && f->bucketize == Bucketize::kNone)
     fail(fmt::format("{} names '{}', a dense numeric input without an embedding", used_by, name));
   return *f;
 }
@@ -37,7 +37,7 @@ template <class Fail>
 void check_attention_modules(Config& config, Fail fail) {
   std::map<std::string, std::string> companion_of;
   for (const FeatureConfig& f : config.features) {
-    if (f.pooling != "din" || (is_attended_companion(config, f.name) && f.query.empty())) continue;
+    if (f.pooling != Pooling::kDin || (is_attended_companion(config, f.name) && f.query.empty())) continue;
     const std::string key = "features." + f.name;
     if (f.query.empty()) fail(fmt::format("{} has pooling = \"din\" but no query feature", key));
     if (f.query.size() != 1 + f.attend_with.size())
@@ -65,12 +65,12 @@ void check_attention_modules(Config& config, Fail fail) {
     if (f.max_len != lead.max_len)
       fail(fmt::format("'{}' (max_len {}) is attended with {} (max_len {}); aligned features need the same max_len",
                        f.name, f.max_len, lead.name, lead.max_len));
-    if (!f.pooling.empty() && f.pooling != "din")
+    if (f.pooling && *f.pooling != Pooling::kDin)
       fail(fmt::format("'{}' is attended with {}, so its pooling is DIN's; remove its pooling = \"{}\"", f.name,
-                       it->second, f.pooling));
+                       it->second, choice_name(*f.pooling)));
     if (!f.query.empty())
       fail(fmt::format("'{}' is attended with {} and cannot lead an attention of its own", f.name, it->second));
-    f.pooling = "din";  // pooled by its lead's attention
+    f.pooling = Pooling::kDin;  // pooled by its lead's attention
   }
   // A list that names something twice is a typo more often than a wish.
   auto once_each = [&](const auto& list, const std::string& key) {
@@ -102,7 +102,7 @@ void resolve_feature_defaults(Config& config, const std::string& source_name) {
   auto fail = [&](const std::string& message) { throw Error(fmt::format("{}: {}", source_name, message)); };
   if (config.features.empty()) fail("no features: add at least one [features.NAME] section");
   // Without a group column gAUC is never computed: early stopping on it would keep every epoch.
-  if (config.train.early_stop_metric == "gauc" && config.eval.group.empty())
+  if (config.train.early_stop_metric == EarlyStopMetric::kGauc && config.eval.group.empty())
     fail("train.early_stop_metric = \"gauc\" needs eval.group, the column that identifies a user");
   if (!config.data.valid_by.empty() && !config.data.valid_by_time.empty())
     fail("data.valid_by and data.valid_by_time both choose how validation is carved; set one");
@@ -116,31 +116,31 @@ void resolve_feature_defaults(Config& config, const std::string& source_name) {
     if (f.column.empty()) f.column = f.name;
     if (f.column == config.data.label) fail(fmt::format("{} reads the label column '{}'", key, f.column));
     const bool has_values = f.kind == FeatureKind::kMulti || f.kind == FeatureKind::kSequence;
-    const bool bucketized = f.kind == FeatureKind::kNumeric && !f.bucketize.empty();
-    const bool dense = f.kind == FeatureKind::kNumeric && f.bucketize.empty();
+    const bool bucketized = f.kind == FeatureKind::kNumeric && f.bucketize != Bucketize::kNone;
+    const bool dense = f.kind == FeatureKind::kNumeric && f.bucketize == Bucketize::kNone;
 
-    if (!has_values && !f.pooling.empty()) fail(fmt::format("{}.pooling applies only to multi and sequence features", key));
-    if (f.pooling != "din" && (!f.query.empty() || !f.attend_with.empty()))
+    if (!has_values && f.pooling) fail(fmt::format("{}.pooling applies only to multi and sequence features", key));
+    if (f.pooling != Pooling::kDin && (!f.query.empty() || !f.attend_with.empty()))
       fail(fmt::format("{}.query and .attend_with need pooling = \"din\"", key));
-    if (has_values && f.pooling.empty() && !is_attended_companion(config, f.name))
+    if (has_values && !f.pooling && !is_attended_companion(config, f.name))
       f.pooling = plain_pooling(config, f.kind);
     if (!has_values && f.max_len != 0) fail(fmt::format("{}.max_len applies only to multi and sequence features", key));
     if (f.kind != FeatureKind::kNumeric) {
-      if (f.transform != "none") fail(fmt::format("{}.transform applies only to numeric features", key));
-      if (!f.bucketize.empty()) fail(fmt::format("{}.bucketize applies only to numeric features", key));
+      if (f.transform != NumericTransform::kNone) fail(fmt::format("{}.transform applies only to numeric features", key));
+      if (f.bucketize != Bucketize::kNone) fail(fmt::format("{}.bucketize applies only to numeric features", key));
     }
-    if (f.bucketize == "quantile") {
+    if (f.bucketize == Bucketize::kQuantile) {
       // Empty until training computes them; a resolved config (a model's) carries them.
       if (!std::is_sorted(f.boundaries.begin(), f.boundaries.end()))
         fail(fmt::format("{}.boundaries must be sorted ascending", key));
-    } else if (f.bucketize == "boundaries") {
+    } else if (f.bucketize == Bucketize::kBoundaries) {
       if (f.boundaries.empty()) fail(fmt::format("{}.boundaries must list the bucket edges", key));
       if (!std::is_sorted(f.boundaries.begin(), f.boundaries.end()))
         fail(fmt::format("{}.boundaries must be sorted ascending", key));
     } else if (!f.boundaries.empty()) {
       fail(fmt::format("{}.boundaries needs bucketize = \"boundaries\" (or \"quantile\")", key));
     }
-    if (bucketized && f.transform != "none")
+    if (bucketized && f.transform != NumericTransform::kNone)
       fail(fmt::format("{}.transform does not apply to a bucketized feature (buckets read the raw value)", key));
     if (dense) {
       if (!f.table.empty()) fail(fmt::format("{} is a dense numeric input and has no embedding table", key));
@@ -155,7 +155,7 @@ void resolve_feature_defaults(Config& config, const std::string& source_name) {
   check_attention_modules(config, fail);
 }
 
-const std::string& plain_pooling(const Config& config, FeatureKind kind) {
+Pooling plain_pooling(const Config& config, FeatureKind kind) {
   return kind == FeatureKind::kMulti ? config.embedding.multi_pooling : config.embedding.sequence_pooling;
 }
 

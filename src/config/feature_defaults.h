@@ -11,6 +11,6 @@ void resolve_feature_defaults(Config& config, const std::string& source_name);
 
 // The pooling of a multi or sequence feature that names none (embedding.multi_pooling or
 // embedding.sequence_pooling). DIN-pooled features fall back to it when din.enabled is false.
-const std::string& plain_pooling(const Config& config, FeatureKind kind);
+Pooling plain_pooling(const Config& config, FeatureKind kind);
 
 }  // namespace heed

@@ -105,6 +105,24 @@ struct TomlType<E> {
   static toml::node_ptr write(E v) { return std::make_unique<toml::value<std::string>>(choice_name(v)); }
 };
 
+// A choice a config may leave unset, to be resolved from other keys (a feature's pooling): ""
+// in the file.
+template <ChoiceEnum E>
+struct TomlType<std::optional<E>> {
+  static constexpr const char* name = "string";
+  static std::optional<std::string> read_name(const toml::node& n) { return n.value_exact<std::string>(); }
+  static toml::node_ptr write(const std::optional<E>& v) {
+    return std::make_unique<toml::value<std::string>>(v ? choice_name(*v) : "");
+  }
+};
+
+template <class T>
+struct IsOptionalChoice : std::false_type {};
+template <ChoiceEnum E>
+struct IsOptionalChoice<std::optional<E>> : std::true_type {
+  using Enum = E;
+};
+
 template <class T>
 std::string type_name() {
   if constexpr (requires { TomlType<T>::name_storage; }) return TomlType<T>::name_storage;
@@ -127,19 +145,19 @@ std::string must_be_one_of(const std::vector<std::string>& choices) {
   return "must be one of " + list;
 }
 
-Check<std::string> one_of(std::vector<std::string> choices) {
-  return [choices](const std::string& v) -> std::string {
-    for (const auto& c : choices)
-      if (v == c) return {};
-    return must_be_one_of(choices);
-  };
-}
 
 template <ChoiceEnum E>
 std::vector<std::string> choice_names() {
   std::vector<std::string> names;
   for (const auto& c : Choices<E>::list) names.push_back(c.name);
   return names;
+}
+
+// The poolings a feature that names none may fall back to: every one but DIN, which needs a query.
+Check<Pooling> plain_pooling_only() {
+  return [](const Pooling& p) -> std::string {
+    return p != Pooling::kDin ? "" : must_be_one_of({"sum", "mean", "sqrtn"});
+  };
 }
 
 // Reads `node` as a T; nullopt when it has the wrong type. A name outside an enum's choices
@@ -151,6 +169,15 @@ std::optional<T> read_value(const toml::node& node, const std::string& full_key)
     if (!name) return std::nullopt;
     if (const std::optional<T> value = choice_named<T>(*name)) return value;
     throw Error(fmt::format("{} = {} {}", full_key, toml_text(*name), must_be_one_of(choice_names<T>())));
+  } else if constexpr (IsOptionalChoice<T>::value) {
+    using E = typename IsOptionalChoice<T>::Enum;
+    const std::optional<std::string> name = TomlType<T>::read_name(node);
+    if (!name) return std::nullopt;
+    if (name->empty()) return T{};
+    if (const std::optional<E> value = choice_named<E>(*name)) return T{*value};
+    std::vector<std::string> names = choice_names<E>();
+    names.insert(names.begin(), "");
+    throw Error(fmt::format("{} = {} {}", full_key, toml_text(*name), must_be_one_of(names)));
   } else {
     try {
       return TomlType<T>::read(node);
@@ -239,10 +266,10 @@ std::vector<Option<Config>> make_run_options() {
       [](C& c) -> auto& { return c.data.valid; }));
   o.push_back(option<C, std::string>("data.test", "test.tsv", "Test file (empty: none).",
       [](C& c) -> auto& { return c.data.test; }));
-  o.push_back(option<C, std::string>("data.format", "tsv",
+  o.push_back(option<C, DataFormat>("data.format", DataFormat::kTsv,
       "Row format of the files: tsv, csv (quoted fields allowed, also holding line breaks), libsvm (also libFM: `label idx:val ...`), "
       "libffm (`label field:idx:val ...`) or criteo (the raw Criteo layout: TAB, no header, label, I1..I13, C1..C26).",
-      [](C& c) -> auto& { return c.data.format; }, one_of({"tsv", "csv", "libsvm", "libffm", "criteo"})));
+      [](C& c) -> auto& { return c.data.format; }));
   o.push_back(option<C, std::string>("data.delimiter", "", "Column delimiter (empty: tab for tsv, comma for csv).",
       [](C& c) -> auto& { return c.data.delimiter; },
       [](const std::string& v) -> std::string { return v.size() <= 1 ? "" : "must be a single character"; }));
@@ -271,10 +298,10 @@ std::vector<Option<Config>> make_run_options() {
       [](const Strings& v) -> std::string {
         return v.empty() || (v.size() == 2 && v[0] != v[1]) ? "" : "must be two different texts: [negative, positive]";
       }));
-  o.push_back(option<C, std::string>("data.sparse_fields", "position",
+  o.push_back(option<C, SparseFields>("data.sparse_fields", SparseFields::kPosition,
       "libsvm: which field an idx:val pair feeds. position: the k-th pair of a line is field k (every line has "
       "one pair per field, as Frappe's); ranges: the field whose data.field_starts range holds idx.",
-      [](C& c) -> auto& { return c.data.sparse_fields; }, one_of({"position", "ranges"})));
+      [](C& c) -> auto& { return c.data.sparse_fields; }));
   o.push_back(option<C, std::vector<Int>>("data.field_starts", {},
       "libsvm with sparse_fields = \"ranges\": the first index of each field, ascending (field k holds "
       "indices from field_starts[k] up to the next start).",
@@ -295,10 +322,10 @@ std::vector<Option<Config>> make_run_options() {
       "Timestamp column (any number that grows with time, e.g. unix seconds): the validation carve holds out "
       "the latest data.valid_fraction of the training rows instead of a hashed share (empty: no time split).",
       [](C& c) -> auto& { return c.data.valid_by_time; }));
-  o.push_back(option<C, std::string>("data.stream", "auto",
+  o.push_back(option<C, StreamMode>("data.stream", StreamMode::kAuto,
       "Training data in memory (off), or streamed from the files every epoch through a shuffle buffer, "
       "memory bounded whatever the file size (on). auto: on when the training files take 1 GiB or more on disk.",
-      [](C& c) -> auto& { return c.data.stream; }, one_of({"auto", "on", "off"})));
+      [](C& c) -> auto& { return c.data.stream; }));
   o.push_back(option<C, Int>("data.shuffle_buffer", 262144,
       "Streaming: rows held and shuffled at a time; each round trains on a random half and keeps the other "
       "half to mix with the next rows (a larger buffer mixes more and takes more memory). Rows arrive in parse "
@@ -308,10 +335,10 @@ std::vector<Option<Config>> make_run_options() {
       "Streaming: threads parsing and hashing rows, overlapped with training (one more reads and decompresses). "
       "Results do not depend on it.",
       [](C& c) -> auto& { return c.data.parser_threads; }, at_least<Int>(1)));
-  o.push_back(option<C, std::string>("data.on_error", "fail",
+  o.push_back(option<C, OnError>("data.on_error", OnError::kFail,
       "A malformed row: fail stops with a message naming file, line and column; skip leaves it out, counts "
       "it per reason, writes it with its byte offset to a rejected-lines file and prints a summary.",
-      [](C& c) -> auto& { return c.data.on_error; }, one_of({"fail", "skip"})));
+      [](C& c) -> auto& { return c.data.on_error; }));
   o.push_back(option<C, double>("data.max_skip_fraction", 0.01,
       "With on_error = \"skip\": the run still stops once more than this share of a split's rows was bad "
       "(checked from the 1000th row on, and at the end).",
@@ -336,21 +363,21 @@ std::vector<Option<Config>> make_run_options() {
   o.push_back(option<C, double>("embedding.init_std", 0.05,
       "Standard deviation of a new row's initial values (drawn from the key and seed only).",
       [](C& c) -> auto& { return c.embedding.init_std; }, at_least(0.0)));
-  o.push_back(option<C, std::string>("embedding.unseen", "zero",
+  o.push_back(option<C, UnseenPolicy>("embedding.unseen", UnseenPolicy::kZero,
       "Vector of a key never seen in training: \"zero\", or \"default\", a learned row per table.",
-      [](C& c) -> auto& { return c.embedding.unseen; }, one_of({"zero", "default"})));
+      [](C& c) -> auto& { return c.embedding.unseen; }));
   o.push_back(option<C, double>("embedding.default_rate", 0.02,
       "With unseen = \"default\": share of training lookups routed to the default row, which is "
       "how it learns what an unknown value looks like.",
       [](C& c) -> auto& { return c.embedding.default_rate; }, between(0.0, 0.5)));
-  o.push_back(option<C, std::string>("embedding.multi_pooling", "sum",
+  o.push_back(option<C, Pooling>("embedding.multi_pooling", Pooling::kSum,
       "Pooling of a multi feature that names none (and of a DIN-pooled one with din.enabled = false): "
       "sum, mean or sqrtn.",
-      [](C& c) -> auto& { return c.embedding.multi_pooling; }, one_of({"sum", "mean", "sqrtn"})));
-  o.push_back(option<C, std::string>("embedding.sequence_pooling", "mean",
+      [](C& c) -> auto& { return c.embedding.multi_pooling; }, plain_pooling_only()));
+  o.push_back(option<C, Pooling>("embedding.sequence_pooling", Pooling::kMean,
       "Pooling of a sequence feature that names none (and of a DIN-pooled one with din.enabled = false): "
       "sum, mean or sqrtn.",
-      [](C& c) -> auto& { return c.embedding.sequence_pooling; }, one_of({"sum", "mean", "sqrtn"})));
+      [](C& c) -> auto& { return c.embedding.sequence_pooling; }, plain_pooling_only()));
   // model
   o.push_back(option<C, std::vector<Int>>("model.hidden", {256, 128}, "Widths of the MLP's hidden layers.",
       [](C& c) -> auto& { return c.model.hidden; }, all_positive()));
@@ -441,15 +468,15 @@ std::vector<Option<Config>> make_run_options() {
       [](C& c) -> auto& { return c.train.seed; }));
   o.push_back(option<C, bool>("train.shuffle", true, "Shuffle the training rows every epoch.",
       [](C& c) -> auto& { return c.train.shuffle; }));
-  o.push_back(option<C, std::string>("train.early_stop_metric", "auc",
+  o.push_back(option<C, EarlyStopMetric>("train.early_stop_metric", EarlyStopMetric::kAuc,
       "Validation metric that picks the kept model and stops training (\"none\": keep the last epoch; "
       "an AUC the validation labels leave undefined falls back to logloss, with a warning).",
-      [](C& c) -> auto& { return c.train.early_stop_metric; }, one_of({"auc", "gauc", "logloss", "none"})));
+      [](C& c) -> auto& { return c.train.early_stop_metric; }));
   o.push_back(resumable(option<C, Int>("train.patience", 2, "Epochs without improvement before training stops.",
       [](C& c) -> auto& { return c.train.patience; }, at_least<Int>(1))));
-  o.push_back(resumable(option<C, std::string>("train.progress", "auto",
+  o.push_back(resumable(option<C, ProgressMode>("train.progress", ProgressMode::kAuto,
       "Progress display: a live bar on a terminal, log lines otherwise (auto), or forced.",
-      [](C& c) -> auto& { return c.train.progress; }, one_of({"auto", "bar", "log", "none"}))));
+      [](C& c) -> auto& { return c.train.progress; })));
   o.push_back(resumable(option<C, Int>("train.checkpoint_steps", 0,
       "Also write a resumable checkpoint every this many optimizer steps within an epoch (0: at epoch ends only).",
       [](C& c) -> auto& { return c.train.checkpoint_steps; }, at_least<Int>(0))));
@@ -488,20 +515,20 @@ std::vector<Option<FeatureConfig>> make_feature_options() {
   o.push_back(option<F, std::string>("separator", "|", "Separator between the values of a multi or sequence feature.",
       [](F& f) -> auto& { return f.separator; },
       [](const std::string& v) -> std::string { return v.size() == 1 ? "" : "must be a single character"; }));
-  o.push_back(option<F, std::string>("pooling", "",
+  o.push_back(option<F, std::optional<Pooling>>("pooling", std::nullopt,
       "How a multi or sequence feature's vectors become one: sum, mean, sqrtn (sum / sqrt(count)), or din "
       "(target attention with `query`); default sum for multi, mean for sequence.",
-      [](F& f) -> auto& { return f.pooling; }, one_of({"", "sum", "mean", "sqrtn", "din"})));
+      [](F& f) -> auto& { return f.pooling; }));
   o.push_back(option<F, Int>("max_len", 0,
       "Most values kept (0: no limit); sequences keep the most recent, multi features the first.",
       [](F& f) -> auto& { return f.max_len; }, at_least<Int>(0)));
-  o.push_back(option<F, std::string>("transform", "none",
+  o.push_back(option<F, NumericTransform>("transform", NumericTransform::kNone,
       "Numeric features: none, log1p, standardize or minmax (statistics from the training data).",
-      [](F& f) -> auto& { return f.transform; }, one_of({"none", "log1p", "standardize", "minmax"})));
-  o.push_back(option<F, std::string>("bucketize", "",
+      [](F& f) -> auto& { return f.transform; }));
+  o.push_back(option<F, Bucketize>("bucketize", Bucketize::kNone,
       "Numeric features: empty for a dense input, or log2 / boundaries / quantile to make it categorical "
       "(quantile: `quantiles` buckets of about equal counts, edges from one pass over the training data).",
-      [](F& f) -> auto& { return f.bucketize; }, one_of({"", "log2", "boundaries", "quantile"})));
+      [](F& f) -> auto& { return f.bucketize; }));
   o.push_back(option<F, std::vector<double>>("boundaries", {},
       "Numeric features with bucketize = \"boundaries\": sorted bucket edges. With \"quantile\" training "
       "fills them in (the resolved config.toml records them, so scoring uses the same edges).",

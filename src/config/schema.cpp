@@ -4,43 +4,6 @@
 #include "hashing/feature_hash.h"
 
 namespace heed {
-namespace {
-
-NumericTransform transform_of(const std::string& name) {
-  if (name == "log1p") return NumericTransform::kLog1p;
-  if (name == "standardize") return NumericTransform::kStandardize;
-  if (name == "minmax") return NumericTransform::kMinMax;
-  return NumericTransform::kNone;
-}
-
-Bucketizer bucketizer_of(const std::string& name) {
-  if (name == "log2") return Bucketizer::kLog2;
-  if (name == "boundaries" || name == "quantile") return Bucketizer::kBoundaries;  // quantile: computed edges
-  return Bucketizer::kNone;
-}
-
-}  // namespace
-
-const char* to_string(Pooling pooling) {
-  switch (pooling) {
-    case Pooling::kSum:
-      return "sum";
-    case Pooling::kMean:
-      return "mean";
-    case Pooling::kSqrtN:
-      return "sqrtn";
-    case Pooling::kDin:
-      return "din";
-  }
-  return "";
-}
-
-Pooling pooling_of(const std::string& name) {
-  for (Pooling p : {Pooling::kSum, Pooling::kMean, Pooling::kSqrtN, Pooling::kDin})
-    if (name == to_string(p)) return p;
-  return Pooling::kSum;  // "" (a categorical feature) pools nothing; the options check the rest
-}
-
 Schema Schema::from_config(const Config& config) {
   Schema schema;
   for (const FeatureConfig& fc : config.features) {
@@ -50,13 +13,15 @@ Schema Schema::from_config(const Config& config) {
     f.kind = fc.kind;
     f.separator = fc.separator.empty() ? '|' : fc.separator[0];
     // With DIN switched off its features pool as if they had named no pooling.
-    const bool attended = fc.pooling == "din";
-    f.pooling = pooling_of(attended && !config.din.enabled ? plain_pooling(config, fc.kind) : fc.pooling);
+    const bool attended = fc.pooling == Pooling::kDin;
+    // A categorical or numeric feature pools nothing; its pooling is never read.
+    f.pooling = attended && !config.din.enabled ? plain_pooling(config, fc.kind) : fc.pooling.value_or(Pooling::kSum);
     f.max_len = static_cast<std::size_t>(fc.max_len);
-    f.transform = transform_of(fc.transform);
-    f.bucketizer = bucketizer_of(fc.bucketize);
+    f.transform = fc.transform;
+    // By now quantile edges are computed (data/quantile_buckets): the rows read them as boundaries.
+    f.bucketizer = fc.bucketize == Bucketize::kQuantile ? Bucketize::kBoundaries : fc.bucketize;
     f.boundaries = fc.boundaries;
-    if (fc.kind == FeatureKind::kNumeric && f.bucketizer == Bucketizer::kNone) {
+    if (fc.kind == FeatureKind::kNumeric && f.bucketizer == Bucketize::kNone) {
       f.dense = static_cast<int>(schema.num_dense++);
     } else {
       int table = -1;

@@ -10,14 +10,6 @@
 
 namespace heed {
 
-// How a multi or sequence feature's value vectors become one field vector: their sum, their
-// mean, their sum over the square root of their count (sqrtn: between the two, so a long list
-// neither drowns the other fields nor counts like a single value), or DIN's target attention.
-enum class Pooling { kSum, kMean, kSqrtN, kDin };
-const char* to_string(Pooling pooling);
-Pooling pooling_of(const std::string& name);  // "sum" | "mean" | "sqrtn" | "din
-enum class NumericTransform { kNone, kLog1p, kStandardize, kMinMax };
-enum class Bucketizer { kNone, kLog2, kBoundaries };
 
 struct TableInfo {
   std::string name;
@@ -34,7 +26,7 @@ struct FeatureInfo {
   Pooling pooling = Pooling::kSum;
   std::size_t max_len = 0;  // 0: no limit
   NumericTransform transform = NumericTransform::kNone;
-  Bucketizer bucketizer = Bucketizer::kNone;
+  Bucketize bucketizer = Bucketize::kNone;  // never kQuantile: its computed edges read as boundaries
   std::vector<double> boundaries;
   int din_group = -1;  // the DIN attention that pools this feature (lead or companion)
 

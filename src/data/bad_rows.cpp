@@ -5,7 +5,7 @@
 namespace heed {
 
 BadRowLog::BadRowLog(const DataConfig& data, std::filesystem::path rejects)
-    : skip_(data.on_error == "skip"), max_fraction_(data.max_skip_fraction), rejects_(std::move(rejects)) {}
+    : skip_(data.on_error == OnError::kSkip), max_fraction_(data.max_skip_fraction), rejects_(std::move(rejects)) {}
 
 BadRowLog BadRowLog::in_memory(const DataConfig& data) {
   BadRowLog log(data, {});

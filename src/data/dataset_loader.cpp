@@ -12,7 +12,7 @@ namespace {
 
 DataConfig policy_of(const Config& config, const LoadOptions& options) {
   DataConfig data = config.data;
-  if (options.never_skip) data.on_error = "fail";
+  if (options.never_skip) data.on_error = OnError::kFail;
   return data;
 }
 
@@ -105,7 +105,7 @@ Dataset load_table(const TextTable& table, const Config& config, const Schema& s
                column.size(), table.rows);
   // The table's own columns, read as tab-separated cells: a DataFrame has no file layout.
   Config as_tsv = config;
-  as_tsv.data.format = "tsv";
+  as_tsv.data.format = DataFormat::kTsv;
   as_tsv.data.delimiter.clear();
   as_tsv.data.header = true;
   as_tsv.data.columns.clear();

@@ -8,15 +8,15 @@ namespace heed {
 
 FileLayout file_layout(const DataConfig& data) {
   FileLayout layout;
-  if (data.format == "libsvm" || data.format == "libffm") {
-    layout.kind = data.format == "libsvm" ? FileLayout::Kind::kLibsvm : FileLayout::Kind::kLibffm;
+  if (data.format == DataFormat::kLibsvm || data.format == DataFormat::kLibffm) {
+    layout.kind = data.format == DataFormat::kLibsvm ? FileLayout::Kind::kLibsvm : FileLayout::Kind::kLibffm;
     layout.header = false;
     if (data.columns.empty())
       throw Error(fmt::format("data.format = \"{}\" needs data.columns: a name for each field, in field order "
-                              "(features read fields by these names)", data.format));
+                              "(features read fields by these names)", choice_name(data.format)));
     layout.columns.push_back(data.label);
     layout.columns.insert(layout.columns.end(), data.columns.begin(), data.columns.end());
-    layout.fields_by_position = data.sparse_fields != "ranges";
+    layout.fields_by_position = data.sparse_fields != SparseFields::kRanges;
     if (layout.kind == FileLayout::Kind::kLibsvm && !layout.fields_by_position) {
       if (data.field_starts.size() != data.columns.size())
         throw Error(fmt::format("data.sparse_fields = \"ranges\" needs data.field_starts with one start per field "
@@ -26,12 +26,12 @@ FileLayout file_layout(const DataConfig& data) {
     }
     return layout;
   }
-  layout.quoting = data.format == "csv";
-  layout.delimiter = data.format == "csv" ? ',' : '\t';
+  layout.quoting = data.format == DataFormat::kCsv;
+  layout.delimiter = data.format == DataFormat::kCsv ? ',' : '\t';
   if (!data.delimiter.empty()) layout.delimiter = data.delimiter[0];
   layout.header = data.header;
   layout.columns = data.columns;
-  if (data.format == "criteo") {
+  if (data.format == DataFormat::kCriteo) {
     layout.header = false;
     if (layout.columns.empty()) {
       layout.columns.push_back(data.label);

@@ -36,7 +36,7 @@ std::vector<double> quantile_edges(std::vector<double> values, std::size_t bucke
 Config with_quantile_boundaries(const Config& config, const std::vector<std::filesystem::path>& train_files) {
   std::vector<std::size_t> pending;  // indices into config.features
   for (std::size_t i = 0; i < config.features.size(); ++i)
-    if (config.features[i].bucketize == "quantile" && config.features[i].boundaries.empty()) pending.push_back(i);
+    if (config.features[i].bucketize == Bucketize::kQuantile && config.features[i].boundaries.empty()) pending.push_back(i);
   if (pending.empty()) return config;
 
   const FileLayout layout = file_layout(config.data);

@@ -64,7 +64,7 @@ bool parse_number(std::string_view text, double& out) {
 }
 
 std::int64_t numeric_bucket(const FeatureInfo& feature, double value) {
-  if (feature.bucketizer == Bucketizer::kBoundaries) {
+  if (feature.bucketizer == Bucketize::kBoundaries) {
     return std::upper_bound(feature.boundaries.begin(), feature.boundaries.end(), value) -
            feature.boundaries.begin();
   }

@@ -4,7 +4,7 @@ namespace heed {
 
 BatchBuilder::BatchBuilder(const Schema& schema, const EmbeddingConfig& config)
     : schema_(schema),
-      learned_default_(config.unseen == "default"),
+      learned_default_(config.unseen == UnseenPolicy::kDefault),
       default_rate_(config.default_rate),
       slot_of_row_(schema.tables.size()) {}
 

@@ -79,7 +79,7 @@ Summary make_summary(const Model& model, const nlohmann::json& meta, const std::
     fs.kind = to_string(f.kind);
     fs.column = f.column;
     if (f.table >= 0) fs.table = schema.tables[static_cast<std::size_t>(f.table)].name;
-    if (f.has_values()) fs.pooling = to_string(f.pooling);
+    if (f.has_values()) fs.pooling = choice_name(f.pooling);
     fs.field = f.field;
     s.features.push_back(std::move(fs));
   }

@@ -73,7 +73,7 @@ Json describe_model(const ServedModel& m, const ServerOptions& options, bool adm
       if (f.has_values()) {
         e["separator"] = std::string(1, f.separator);
         e["max_len"] = f.max_len;
-        e["pooling"] = to_string(f.pooling);
+        e["pooling"] = choice_name(f.pooling);
       }
       if (f.is_dense()) e["dense"] = true;
       features.push_back(std::move(e));

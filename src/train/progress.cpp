@@ -7,11 +7,11 @@
 
 namespace heed {
 
-Progress::Progress(const std::string& mode, std::size_t rows_per_epoch, std::int64_t epochs, double log_seconds)
+Progress::Progress(ProgressMode mode, std::size_t rows_per_epoch, std::int64_t epochs, double log_seconds)
     : rows_per_epoch_(rows_per_epoch), epochs_(epochs), log_seconds_(log_seconds) {
   const bool terminal = ::isatty(STDERR_FILENO) == 1;
-  bar_ = mode == "bar" || (mode == "auto" && terminal);
-  log_ = mode == "log" || (mode == "auto" && !terminal);
+  bar_ = mode == ProgressMode::kBar || (mode == ProgressMode::kAuto && terminal);
+  log_ = mode == ProgressMode::kLog || (mode == ProgressMode::kAuto && !terminal);
 }
 
 void Progress::start_epoch(std::int64_t epoch) {

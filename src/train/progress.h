@@ -5,12 +5,14 @@
 #include <chrono>
 #include <string>
 
+#include "config/choices.h"
+
 namespace heed {
 
 class Progress {
  public:
   // `log_seconds`: the least time between two log lines.
-  Progress(const std::string& mode, std::size_t rows_per_epoch, std::int64_t epochs, double log_seconds = 15);
+  Progress(ProgressMode mode, std::size_t rows_per_epoch, std::int64_t epochs, double log_seconds = 15);
 
   void start_epoch(std::int64_t epoch);
   // A streamed epoch's size becomes known when the first epoch ends.

@@ -36,9 +36,9 @@ using Json = nlohmann::ordered_json;
 using Clock = std::chrono::steady_clock;
 
 // Higher is better for every metric early stopping reads; logloss is negated.
-double score_of(const metrics::Metrics& m, const std::string& metric) {
-  if (metric == "gauc") return m.gauc;
-  if (metric == "logloss") return -m.logloss;
+double score_of(const metrics::Metrics& m, EarlyStopMetric metric) {
+  if (metric == EarlyStopMetric::kGauc) return m.gauc;
+  if (metric == EarlyStopMetric::kLogloss) return -m.logloss;
   return m.auc;
 }
 
@@ -214,7 +214,7 @@ void Trainer::say_what_trains() {
   for (const auto& ws : workspaces_) workspace_views_.push_back(ws.get());
   builder_ = std::make_unique<BatchBuilder>(model_->schema(), c.embedding);
   progress_ = std::make_unique<Progress>(c.train.progress, training_rows_->rows_per_epoch(), c.train.epochs);
-  validate_ = data_.valid.rows > 0 && c.train.early_stop_metric != "none";
+  validate_ = data_.valid.rows > 0 && c.train.early_stop_metric != EarlyStopMetric::kNone;
   progress_->message(fmt::format(
       "training on {} ({} threads), validating on {}",
       stream_ ? fmt::format("{} streamed through a shuffle buffer of {} rows", c.data.train, c.data.shuffle_buffer)
@@ -348,7 +348,7 @@ void Trainer::finish_epoch(const EpochInProgress& now, Clock::time_point started
   state_.history.push_back(entry);
   progress_->finish_epoch(summary);
   if (state_.stopping.finished)
-    progress_->message(early_stop_text(state_.stopping, entry.value("early_stop_metric", c.train.early_stop_metric),
+    progress_->message(early_stop_text(state_.stopping, entry.value("early_stop_metric", std::string(choice_name(c.train.early_stop_metric))),
                                        c.train.patience));
   save_resumable(std::nullopt);
 }
@@ -370,8 +370,8 @@ bool Trainer::validate_and_keep(Json& entry, std::string& summary) {
     // only the labels decide that, so it stays undefined every epoch and would keep epoch 1.
     if (!undefined_metric_said_)
       progress_->message(fmt::format("warning: valid {} is undefined ({}); early stopping uses valid logloss",
-                                     c.train.early_stop_metric,
-                                     c.train.early_stop_metric == "gauc" ? "no user in the validation rows has both labels"
+                                     choice_name(c.train.early_stop_metric),
+                                     c.train.early_stop_metric == EarlyStopMetric::kGauc ? "no user in the validation rows has both labels"
                                                                          : "the validation rows hold one label"));
     undefined_metric_said_ = true;
     score = -m.logloss;
@@ -459,7 +459,7 @@ Json train(const Config& given, const TrainOptions& options) {
   // Quantile bucket edges come from the training files, before anything is built from the config.
   if (options.rows)
     for (const FeatureConfig& f : given.features)
-      if (f.bucketize == "quantile" && f.boundaries.empty())
+      if (f.bucketize == Bucketize::kQuantile && f.boundaries.empty())
         throw Error(fmt::format("feature '{}': bucketize = \"quantile\" computes its edges from training files; with "
                                 "rows from memory give them (bucketize = \"boundaries\", boundaries = [...])",
                                 f.name));

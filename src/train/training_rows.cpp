@@ -156,7 +156,7 @@ std::unique_ptr<TrainingRows> streamed_rows(std::vector<std::filesystem::path> f
 }
 
 bool should_stream(const DataConfig& data, const std::vector<std::filesystem::path>& files) {
-  if (data.stream != "auto") return data.stream == "on";
+  if (data.stream != StreamMode::kAuto) return data.stream == StreamMode::kOn;
   std::uintmax_t bytes = 0;
   for (const auto& f : files) {
     std::error_code ignored;

@@ -35,7 +35,7 @@ TEST(ConfigDefaults, RunKeysTakeTheirDeclaredDefaults) {
   EXPECT_EQ(c.data.train, "train.tsv");
   EXPECT_EQ(c.data.valid, "");
   EXPECT_EQ(c.data.test, "test.tsv");
-  EXPECT_EQ(c.data.format, "tsv");
+  EXPECT_EQ(c.data.format, DataFormat::kTsv);
   EXPECT_TRUE(c.data.header);
   EXPECT_TRUE(c.data.columns.empty());
   EXPECT_EQ(c.data.label, "label");
@@ -43,7 +43,7 @@ TEST(ConfigDefaults, RunKeysTakeTheirDeclaredDefaults) {
   EXPECT_EQ(c.embedding.dim, 16);
   EXPECT_EQ(c.embedding.buckets, 0);
   EXPECT_DOUBLE_EQ(c.embedding.init_std, 0.05);
-  EXPECT_EQ(c.embedding.unseen, "zero");
+  EXPECT_EQ(c.embedding.unseen, UnseenPolicy::kZero);
   EXPECT_EQ(c.model.hidden, (std::vector<std::int64_t>{256, 128}));
   EXPECT_EQ(c.model.activation, ActivationKind::kRelu);
   EXPECT_DOUBLE_EQ(c.model.dropout, 0.0);
@@ -55,7 +55,7 @@ TEST(ConfigDefaults, RunKeysTakeTheirDeclaredDefaults) {
   EXPECT_EQ(c.train.threads, 0);
   EXPECT_EQ(c.train.seed, 1u);
   EXPECT_TRUE(c.train.shuffle);
-  EXPECT_EQ(c.train.early_stop_metric, "auc");
+  EXPECT_EQ(c.train.early_stop_metric, EarlyStopMetric::kAuc);
   EXPECT_EQ(c.train.patience, 2);
   EXPECT_EQ(c.eval.group, "");
   EXPECT_EQ(c.eval.batch_size, 4096);
@@ -92,13 +92,13 @@ TEST(ConfigDefaults, FeatureDefaultsFollowTheKind) {
   EXPECT_EQ(item.kind, FeatureKind::kCategorical);
   EXPECT_EQ(item.column, "item");
   EXPECT_EQ(item.table, "item");
-  EXPECT_EQ(item.pooling, "");
-  EXPECT_EQ(c.features[1].pooling, "sum");
+  EXPECT_EQ(item.pooling, std::nullopt);
+  EXPECT_EQ(c.features[1].pooling, Pooling::kSum);
   EXPECT_EQ(c.features[1].separator, "|");
-  EXPECT_EQ(c.features[2].pooling, "mean");
+  EXPECT_EQ(c.features[2].pooling, Pooling::kMean);
   EXPECT_EQ(c.features[2].table, "item");
   EXPECT_EQ(c.features[3].table, "");  // dense numeric inputs have no table
-  EXPECT_EQ(c.features[3].transform, "none");
+  EXPECT_EQ(c.features[3].transform, NumericTransform::kNone);
 }
 
 TEST(ConfigOverrides, EveryValueForm) {
@@ -132,14 +132,14 @@ TEST(ConfigOverrides, FeatureKeysAndNewFeatures) {
        "features.brand.column=brand_ids", "features.brand.separator=,"});
   const FeatureConfig* genres = c.find_feature("genres");
   ASSERT_NE(genres, nullptr);
-  EXPECT_EQ(genres->pooling, "mean");
+  EXPECT_EQ(genres->pooling, Pooling::kMean);
   EXPECT_EQ(genres->max_len, 5);
   const FeatureConfig* brand = c.find_feature("brand");
   ASSERT_NE(brand, nullptr) << "--set features.NAME.KEY creates the feature";
   EXPECT_EQ(brand->kind, FeatureKind::kMulti);
   EXPECT_EQ(brand->column, "brand_ids");
   EXPECT_EQ(brand->separator, ",");
-  EXPECT_EQ(brand->pooling, "sum");
+  EXPECT_EQ(brand->pooling, Pooling::kSum);
   // Features the file declares come first; --set ones after them.
   ASSERT_EQ(c.features.size(), 3u);
   EXPECT_EQ(c.features[2].name, "brand");
@@ -275,7 +275,7 @@ TEST(ConfigChecks, EarlyStoppingOnGaucNeedsAGroupColumn) {
               HasSubstr("train.early_stop_metric = \"gauc\" needs eval.group"));
   EXPECT_EQ(
       parse(kMinimal, {"train.early_stop_metric=gauc", "eval.group=user"}).train.early_stop_metric,
-      "gauc");
+      EarlyStopMetric::kGauc);
 }
 
 TEST(ConfigMalformedToml, NamesLineAndColumn) {
@@ -393,10 +393,10 @@ TEST(ConfigPooling, SqrtnIsAPoolingAndDinEnabledFallsBackToPlainPooling) {
       "[features.item]\n[features.tags]\nkind = \"multi\"\npooling = \"sqrtn\"\n"
       "[features.history]\nkind = \"sequence\"\ntable = \"item\"\npooling = \"din\"\nquery = [\"item\"]\n";
   const Config on = parse(text);
-  EXPECT_EQ(on.features[1].pooling, "sqrtn");
+  EXPECT_EQ(on.features[1].pooling, Pooling::kSqrtN);
   EXPECT_TRUE(on.din.enabled);
   const Config off = parse(text, {"din.enabled=false"});
-  EXPECT_EQ(off.features[2].pooling, "din") << "the config keeps what it says; the schema falls back";
+  EXPECT_EQ(off.features[2].pooling, Pooling::kDin) << "the config keeps what it says; the schema falls back";
   const Schema attended = Schema::from_config(on), plain = Schema::from_config(off);
   EXPECT_EQ(attended.features[1].pooling, Pooling::kSqrtN);
   EXPECT_EQ(attended.features[2].pooling, Pooling::kDin);

@@ -175,7 +175,7 @@ TEST(ConfigDeclarations, ResumeMayChangeExactlyTheKeysDeclaredResumable) {
   EXPECT_GT(resumable, 0u);
   Config moved = saved;
   moved.data.dir = "elsewhere";
-  moved.train.progress = "log";
+  moved.train.progress = ProgressMode::kLog;
   EXPECT_NO_THROW(check_resume_compatible(saved, moved));
   Config other = saved;
   other.din.normalize = DinNormalize::kMean;

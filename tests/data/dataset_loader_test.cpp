@@ -128,7 +128,7 @@ TEST(DatasetLoader, UnlimitedMaxLenKeepsEverythingAndCustomSeparator) {
 
 TEST(NumericBucket, Log2) {
   FeatureInfo f;
-  f.bucketizer = Bucketizer::kLog2;
+  f.bucketizer = Bucketize::kLog2;
   EXPECT_EQ(numeric_bucket(f, 0.0), 0);
   EXPECT_EQ(numeric_bucket(f, 0.5), 0);
   EXPECT_EQ(numeric_bucket(f, 1.0), 2);
@@ -144,7 +144,7 @@ TEST(NumericBucket, Log2) {
 
 TEST(NumericBucket, Boundaries) {
   FeatureInfo f;
-  f.bucketizer = Bucketizer::kBoundaries;
+  f.bucketizer = Bucketize::kBoundaries;
   f.boundaries = {1.0, 2.0, 3.0};
   EXPECT_EQ(numeric_bucket(f, 0.5), 0);
   EXPECT_EQ(numeric_bucket(f, 1.0), 1);  // an edge starts the bucket above it

@@ -86,7 +86,7 @@ void expect_skipped_exactly(const Recipe& recipe, const std::vector<SourceFile>&
 
   const PrepareSummary clean = recipe(dir / "clean", dir / "clean_out", {});
   EXPECT_FALSE(fs::exists(dir / "clean_out" / "rejected_lines.txt"));
-  BadLinePolicy skip{"skip", 0.5};
+  BadLinePolicy skip{OnError::kSkip, 0.5};
   const PrepareSummary dirty = recipe(dir / "dirty", dir / "dirty_out", skip);
 
   // The same rows, byte for byte.
@@ -246,10 +246,10 @@ TEST(RecipeBadLines, TaobaoUsesTheSameOptions) {
   TaobaoOptions options;
   options.source = dir / "UserBehavior.csv";
   options.out = dir / "out";
-  options.errors = {"skip", 0.5};
+  options.errors = {OnError::kSkip, 0.5};
   const PrepareSummary summary = prepare_taobao(options);
   EXPECT_THAT(summary.notes, Contains(HasSubstr("skipped 1 of 3")));
-  options.errors = {"fail", 0.5};
+  options.errors = {OnError::kFail, 0.5};
   EXPECT_THAT(HEED_ERROR_MESSAGE(prepare_taobao(options), ParseError), HasSubstr("UserBehavior.csv:3"));
 }
 

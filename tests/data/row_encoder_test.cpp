@@ -53,7 +53,7 @@ TEST(RowEncoder, PlainIntegersReadAsFromCharsReadsThem) {
 TEST(RowEncoder, Log2BucketsOfWholeCountsAreFloorLog2PlusTwo) {
   FeatureInfo f;
   f.kind = FeatureKind::kNumeric;
-  f.bucketizer = Bucketizer::kLog2;
+  f.bucketizer = Bucketize::kLog2;
   auto expected = [](double x) {
     return x < 1.0 ? static_cast<std::int64_t>(std::floor(std::max(x, -1e15)))
                    : static_cast<std::int64_t>(std::floor(std::log2(x))) + 2;

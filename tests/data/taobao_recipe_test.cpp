@@ -327,7 +327,7 @@ TEST(TaobaoRecipe, OnErrorSkipLeavesBadLinesOutCountedAndWritten) {
   TaobaoOptions options = options_for(dir);
   EXPECT_THAT(HEED_ERROR_MESSAGE(prepare_taobao(options), ParseError),
               HasSubstr("UserBehavior.csv:1: column 4 (behavior_type)"));
-  options.errors.on_error = "skip";
+  options.errors.on_error = OnError::kSkip;
   options.errors.max_skip_fraction = 0.2;
   const PrepareSummary summary = prepare_taobao(options);
   EXPECT_EQ(summary.train_rows, 3u);  // the same rows as without the bad lines

@@ -176,7 +176,7 @@ TEST_P(PoolingGradient, MatchesFiniteDifferences) {
   grad.array() -= 0.25f;
   testing::GradientCheckOptions o;
   o.step = 1e-2f;
-  expect_gradient_matches(std::string(to_string(pooling)) + " rows", rows, grad, loss, o);
+  expect_gradient_matches(std::string(choice_name(pooling)) + " rows", rows, grad, loss, o);
   // Row 2 appears in bag 0 once and in bag 3 twice: its gradient sums all three uses.
   const auto slot2 =
       static_cast<Index>(std::find(touched.begin(), touched.end(), 2u) - touched.begin());

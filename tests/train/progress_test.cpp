@@ -11,7 +11,7 @@ namespace {
 using ::testing::HasSubstr;
 
 TEST(ProgressLog, NoLineInTheLastStretchOfAnEpoch) {
-  Progress progress("log", 1000, 3, /*log_seconds=*/0);
+  Progress progress(ProgressMode::kLog, 1000, 3, /*log_seconds=*/0);
   progress.start_epoch(1);
   ::testing::internal::CaptureStderr();
   progress.update(950, 0.5);
@@ -23,7 +23,7 @@ TEST(ProgressLog, NoLineInTheLastStretchOfAnEpoch) {
 }
 
 TEST(ProgressLog, AnEpochOfUnknownSizeShowsRowsNotAShare) {
-  Progress progress("log", 0, 2, /*log_seconds=*/0);
+  Progress progress(ProgressMode::kLog, 0, 2, /*log_seconds=*/0);
   progress.start_epoch(1);
   ::testing::internal::CaptureStderr();
   progress.update(5000, 0.5);

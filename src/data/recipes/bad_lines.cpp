@@ -6,9 +6,6 @@ namespace heed::recipes {
 namespace {
 
 DataConfig as_data_policy(const BadLinePolicy& policy) {
-  if (policy.on_error != "fail" && policy.on_error != "skip") {
-    throw Error(fmt::format("on_error must be \"fail\" or \"skip\", got \"{}\"", policy.on_error));
-  }
   if (!(policy.max_skip_fraction >= 0.0 && policy.max_skip_fraction <= 1.0)) {
     throw Error(fmt::format("max_skip_fraction must be in [0, 1], got {}", policy.max_skip_fraction));
   }

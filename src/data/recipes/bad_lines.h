@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <string>
 
+#include "config/choices.h"
+
 #include <nlohmann/json.hpp>
 
 #include "data/bad_rows.h"
@@ -17,7 +19,7 @@
 namespace heed::recipes {
 
 struct BadLinePolicy {
-  std::string on_error = "fail";   // "fail" or "skip"
+  OnError on_error = OnError::kFail;
   double max_skip_fraction = 0.01;
 };
 

@@ -111,7 +111,7 @@ PrepareSummary write_outputs(std::string_view dataset, std::string_view ratings_
 
 // Skipped lines go to OUT/rejected_lines.txt as they are read, so OUT must exist by then.
 BadLines open_bad_lines(const MovieLensOptions& options) {
-  if (options.errors.on_error == "skip") create_output_folder(options.out);
+  if (options.errors.on_error == OnError::kSkip) create_output_folder(options.out);
   return BadLines(options.errors, options.out);
 }
 
