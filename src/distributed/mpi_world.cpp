@@ -2,8 +2,15 @@
 
 #include <mpi.h>
 
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -28,9 +35,74 @@ MPI_Datatype type_of<float>() { return MPI_FLOAT; }
 template <>
 MPI_Datatype type_of<double>() { return MPI_DOUBLE; }
 
+using Clock = std::chrono::steady_clock;
+
+// HEED_MPI_TIMEOUT_SECONDS, or 1800.
+double collective_timeout() {
+  const char* text = std::getenv("HEED_MPI_TIMEOUT_SECONDS");
+  if (!text || !*text) return 1800;
+  char* end = nullptr;
+  const double seconds = std::strtod(text, &end);
+  if (*end != '\0' || !(seconds > 0))
+    throw Error(fmt::format("HEED_MPI_TIMEOUT_SECONDS='{}': expected a number of seconds above 0", text));
+  return seconds;
+}
+
+// Ends this process when one collective has waited longer than the timeout: a rank that stopped
+// without dying (SIGSTOP, a hung disk, a network that drops packets) would otherwise keep every
+// other rank waiting forever. Open MPI notices a rank that exits and then ends the rest.
+class Watchdog {
+ public:
+  Watchdog(double seconds, int rank, int size) : seconds_(seconds), rank_(rank), size_(size) {
+    thread_ = std::thread([this] { watch(); });
+  }
+  ~Watchdog() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+  void enter(const char* call) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    call_ = call;
+    since_ = Clock::now();
+  }
+  void leave() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    call_ = nullptr;
+  }
+
+ private:
+  void watch() {
+    const auto period = std::chrono::duration<double>(std::min(1.0, seconds_ / 4));
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (!wake_.wait_for(lock, period, [this] { return stop_; })) {
+      if (!call_ || std::chrono::duration<double>(Clock::now() - since_).count() < seconds_) continue;
+      std::fprintf(stderr,
+                   "heed: error on rank %d of %d: %s waited %.0f s for the other ranks (HEED_MPI_TIMEOUT_SECONDS): a "
+                   "rank stopped or the network is down; ending this rank so mpirun ends the job\n",
+                   rank_, size_, call_, seconds_);
+      std::fflush(stderr);
+      ::_exit(1);
+    }
+  }
+
+  const double seconds_;
+  const int rank_, size_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stop_ = false;
+  const char* call_ = nullptr;
+  Clock::time_point since_;
+  std::thread thread_;
+};
+
 class MpiWorld final : public Communicator {
  public:
   MpiWorld() {
+    const double timeout = collective_timeout();
     int ready = 0;
     check(MPI_Initialized(&ready), "MPI_Initialized");
     if (!ready) check(MPI_Init(nullptr, nullptr), "MPI_Init");
@@ -39,8 +111,10 @@ class MpiWorld final : public Communicator {
     check(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
     check(MPI_Comm_rank(MPI_COMM_WORLD, &rank_), "MPI_Comm_rank");
     check(MPI_Comm_size(MPI_COMM_WORLD, &size_), "MPI_Comm_size");
+    if (size_ > 1) watchdog_ = std::make_unique<Watchdog>(timeout, rank_, size_);
   }
   ~MpiWorld() override {
+    watchdog_.reset();
     int done = 0;
     MPI_Finalized(&done);
     if (!done) MPI_Finalize();
@@ -52,6 +126,7 @@ class MpiWorld final : public Communicator {
   void sum(std::span<double> values) override { sum_in_rank_order(values); }
 
   void broadcast(std::string& bytes, int root) override {
+    Waiting waiting(*this, "MPI_Bcast");
     std::uint64_t length = bytes.size();
     check(MPI_Bcast(&length, 1, MPI_UINT64_T, root, MPI_COMM_WORLD), "MPI_Bcast");
     bytes.resize(length);
@@ -63,7 +138,10 @@ class MpiWorld final : public Communicator {
     }
   }
 
-  void barrier() override { check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier"); }
+  void barrier() override {
+    Waiting waiting(*this, "MPI_Barrier");
+    check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier");
+  }
   std::uint64_t bytes_sent() const override { return sent_; }
 
  private:
@@ -76,6 +154,7 @@ class MpiWorld final : public Communicator {
   template <class T>
   void sum_in_rank_order(std::span<T> values) {
     if (size_ == 1 || values.empty()) return;
+    Waiting waiting(*this, "the gradient sum (MPI_Alltoallv, MPI_Allgatherv)");
     const auto n = static_cast<std::int64_t>(values.size());
     const auto N = static_cast<std::int64_t>(size_);
     std::vector<int> counts(static_cast<std::size_t>(size_)), offsets(static_cast<std::size_t>(size_));
@@ -106,8 +185,25 @@ class MpiWorld final : public Communicator {
     sent_ += (others + static_cast<std::uint64_t>(mine) * static_cast<std::uint64_t>(size_ - 1)) * sizeof(T);
   }
 
+  // The watchdog's view of one collective call, from its start to its end.
+  class Waiting {
+   public:
+    Waiting(MpiWorld& world, const char* call) : dog_(world.watchdog_.get()) {
+      if (dog_) dog_->enter(call);
+    }
+    ~Waiting() {
+      if (dog_) dog_->leave();
+    }
+    Waiting(const Waiting&) = delete;
+    Waiting& operator=(const Waiting&) = delete;
+
+   private:
+    Watchdog* dog_;
+  };
+
   int rank_ = 0, size_ = 1;
   std::uint64_t sent_ = 0;
+  std::unique_ptr<Watchdog> watchdog_;
 };
 
 }  // namespace

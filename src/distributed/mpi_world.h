@@ -12,7 +12,10 @@ namespace heed {
 bool launched_by_mpirun();
 
 // MPI_COMM_WORLD, initialized on the first call (MPI_Finalize when the object goes). Errors on
-// the communicator return to heed, which turns them into heed::Error.
+// the communicator return to heed, which turns them into heed::Error. With more than one rank, a
+// watchdog thread ends this process (exit status 1, a message naming the call) when one
+// collective waits longer than HEED_MPI_TIMEOUT_SECONDS (default 1800); mpirun then ends the
+// others.
 std::unique_ptr<Communicator> mpi_world();
 
 // Ends every rank of the job after this one failed: `message` on stderr with the rank, then

@@ -195,5 +195,23 @@ TEST_F(Mpirun, AKilledRankEndsTheJob) {
   EXPECT_NE(r.status, 124) << "mpirun hung until the timeout";
 }
 
+// A rank that stops without dying (SIGSTOP here; a hung disk or a silent network alike) is
+// not noticed by mpirun: the others' watchdog ends them after HEED_MPI_TIMEOUT_SECONDS.
+TEST_F(Mpirun, AStoppedRankTimesOut) {
+  const std::string config = std::string(HEED_SOURCE_DIR) + "/examples/synth/config.toml";
+  testing::write_file(dir_->path() / "stop.sh",
+                      testing::heed_binary() + " train " + config +
+                          " --set train.progress=none --set train.threads=1 --set train.epochs=50 --set data.dir=" +
+                          (dir_->path() / "data").string() + " --out " + (dir_->path() / "stopped").string() +
+                          " --overwrite &\npid=$!\n[ \"$OMPI_COMM_WORLD_RANK\" = 1 ] && { sleep 3; kill -STOP $pid; }\n"
+                          "wait $pid\n");
+  const CommandResult r = testing::run_command(
+      "HEED_MPI_TIMEOUT_SECONDS=3 " + mpirun(2) + "sh " + (dir_->path() / "stop.sh").string(), dir_->path());
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.status, 124) << "mpirun hung until the timeout";
+  EXPECT_NE(r.err.find("error on rank 0 of 2"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("waited 3 s for the other ranks"), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace heed
