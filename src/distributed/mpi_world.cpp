@@ -103,15 +103,22 @@ class MpiWorld final : public Communicator {
  public:
   MpiWorld() {
     const double timeout = collective_timeout();
+    // MPI_Init waits for every rank too: the watchdog starts first, with the rank and size
+    // mpirun put in the environment.
+    const int launched_rank = std::atoi(std::getenv("OMPI_COMM_WORLD_RANK") ? std::getenv("OMPI_COMM_WORLD_RANK") : "0");
+    const int launched_size = std::atoi(std::getenv("OMPI_COMM_WORLD_SIZE") ? std::getenv("OMPI_COMM_WORLD_SIZE") : "1");
+    if (launched_size > 1) watchdog_ = std::make_unique<Watchdog>(timeout, launched_rank, launched_size);
     int ready = 0;
     check(MPI_Initialized(&ready), "MPI_Initialized");
-    if (!ready) check(MPI_Init(nullptr, nullptr), "MPI_Init");
+    if (!ready) {
+      Waiting waiting(*this, "MPI_Init");
+      check(MPI_Init(nullptr, nullptr), "MPI_Init");
+    }
     // Errors come back as codes (check() makes them heed::Error) instead of ending the process
     // silently; a failed rank then aborts the job (abort_world).
     check(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
     check(MPI_Comm_rank(MPI_COMM_WORLD, &rank_), "MPI_Comm_rank");
     check(MPI_Comm_size(MPI_COMM_WORLD, &size_), "MPI_Comm_size");
-    if (size_ > 1) watchdog_ = std::make_unique<Watchdog>(timeout, rank_, size_);
   }
   ~MpiWorld() override {
     watchdog_.reset();

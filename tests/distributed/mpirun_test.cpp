@@ -213,5 +213,19 @@ TEST_F(Mpirun, AStoppedRankTimesOut) {
   EXPECT_NE(r.err.find("waited 3 s for the other ranks"), std::string::npos) << r.err;
 }
 
+// MPI_Init waits for every rank too: a rank that never starts heed is timed out there.
+TEST_F(Mpirun, ARankThatNeverArrivesTimesOut) {
+  const std::string config = std::string(HEED_SOURCE_DIR) + "/examples/synth/config.toml";
+  testing::write_file(dir_->path() / "absent.sh",
+                      "[ \"$OMPI_COMM_WORLD_RANK\" = 1 ] && exec sleep 600\nexec " + testing::heed_binary() + " train " +
+                          config + " --set train.progress=none --set data.dir=" + (dir_->path() / "data").string() +
+                          " --out " + (dir_->path() / "absent").string() + "\n");
+  const CommandResult r = testing::run_command(
+      "HEED_MPI_TIMEOUT_SECONDS=3 " + mpirun(2) + "sh " + (dir_->path() / "absent.sh").string(), dir_->path());
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.status, 124) << "mpirun hung until the timeout";
+  EXPECT_NE(r.err.find("MPI_Init waited 3 s for the other ranks"), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace heed
