@@ -4,7 +4,8 @@
 # (RANKS), one thread per rank, no validation. Prints and writes to OUT (default
 # docs/perf/mpi.json) each run's samples/s (metrics.json) and rank 0's per-step breakdown:
 # building the batch, forward+backward on its share, the exchange (and the bytes it sent), the
-# update. bench/mpi_projection.py reads that file.
+# update; and, at each N above 1, bench/mpi_sum_bench.cpp's timing of the gradient sum alone (a
+# barrier first, so no wait for a late rank is counted). bench/mpi_projection.py reads that file.
 #   bash bench/mpi_scaling.sh
 # BUILD_DIR (default build) must hold an MPI build (scripts/build.sh with libopenmpi-dev).
 set -euo pipefail
@@ -15,6 +16,7 @@ RANKS=${RANKS:-"1 2 4"}
 BATCH=${BATCH:-1024}
 OUT=${OUT:-docs/perf/mpi.json}
 heed="$BUILD_DIR/heed"
+cmake --build "$BUILD_DIR" --target heed mpi_sum_bench >/dev/null
 work=$(mktemp -d "${TMP:-/tmp}/heed_mpi_scaling_XXXXXX")
 trap 'rm -rf "$work"' EXIT
 "$heed" synth --out "$work/data" --rows "$ROWS" --seed 1 >/dev/null
@@ -38,10 +40,16 @@ print(json.dumps({"ranks": int(n), "samples_per_second": float(sps), "batch": in
                   "exchange_ms": float(ms["exchange"]), "update_ms": float(ms["update"]), "bytes_sent_per_step": sent}))
 PY
 done
-/usr/bin/python3 - "$work/all.json" "$OUT" <<'PY'
+: > "$work/sums.json"
+for n in $RANKS; do
+  [ "$n" -gt 1 ] || continue
+  mpirun --oversubscribe --bind-to none -np "$n" "$BUILD_DIR/mpi_sum_bench" | tee -a "$work/sums.json"
+done
+/usr/bin/python3 - "$work/all.json" "$OUT" "$work/sums.json" <<'PY'
 import json, sys, os
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
-info = {"machine": f"{os.cpu_count()} cores, loopback (Open MPI shared memory)", "runs": rows}
+sums = [json.loads(l) for l in open(sys.argv[3]) if l.startswith("{")]
+info = {"machine": f"{os.cpu_count()} cores, loopback (Open MPI shared memory)", "runs": rows, "sum_only": sums}
 with open(sys.argv[2], "w") as f:
     json.dump(info, f, indent=1)
     f.write("\n")
