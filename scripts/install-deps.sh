@@ -29,6 +29,7 @@ packages=(
   python3-numpy python3-pandas  # the module's arrays and DataFrames
   python3-pytest         # the Python tests (ctest's python_tests)
   python3-setuptools python3-wheel python3-pip python3-venv  # `pip install --no-build-isolation .`, offline
+  libopenmpi-dev openmpi-bin  # mpirun -np N heed train: training over several processes (docs/distributed.md)
 )
 
 missing=()

@@ -5,6 +5,9 @@
 #include "core/error.h"
 #include "run_summary.h"
 #include "train/trainer.h"
+#ifdef HEED_WITH_MPI
+#include "distributed/mpi_world.h"
+#endif
 
 namespace heed::cli {
 
@@ -42,7 +45,24 @@ void add_train_command(CLI::App& app) {
       std::filesystem::remove(options.run_dir / "metrics.json", ignored);
       std::filesystem::remove(options.run_dir / "model", ignored);
     }
-    const auto report = train(config, options);
+    // Under mpirun every rank runs this same command (docs/distributed.md); a plain run never
+    // starts MPI.
+    std::unique_ptr<Communicator> world;
+#ifdef HEED_WITH_MPI
+    if (launched_by_mpirun()) world = mpi_world();
+#endif
+    options.peers = world.get();
+    nlohmann::ordered_json report;
+    try {
+      report = train(config, options);
+    } catch (const std::exception& e) {
+#ifdef HEED_WITH_MPI
+      // The other ranks would wait for this one in their next collective: end them all.
+      if (world && world->size() > 1) abort_world(*world, e.what());
+#endif
+      throw;
+    }
+    if (world && !world->leader()) return;
     if (args->json)
       std::printf("%s\n", report.dump(2).c_str());
     else

@@ -65,11 +65,12 @@ StageRows stage_rows(const Model& model, const Batch& batch, const Model::Worksp
 
 std::optional<NonFinite> first_non_finite_stage(const Model& model, const Batch& batch,
                                                 const std::vector<std::unique_ptr<Model::Workspace>>& workspaces,
-                                                int threads) {
+                                                int threads, BatchShare share) {
   const auto B = static_cast<Index>(batch.size);
+  const Index first = share.begin, rows = (share.end < 0 ? B : share.end) - share.begin;
   std::vector<StageRows> per_thread;
   for (int t = 0; t < threads; ++t) {
-    const Index begin = B * t / threads, stop = B * (t + 1) / threads;
+    const Index begin = first + rows * t / threads, stop = first + rows * (t + 1) / threads;
     if (stop > begin) per_thread.push_back(stage_rows(model, batch, *workspaces[static_cast<std::size_t>(t)], begin));
   }
   if (per_thread.empty()) return std::nullopt;

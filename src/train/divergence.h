@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "model/model.h"
+#include "train/train_step.h"
 
 namespace heed {
 
@@ -19,11 +20,11 @@ struct NonFinite {
   std::vector<std::size_t> rows;    // batch rows whose values went bad (forward stages only)
 };
 
-// The first forward stage whose output holds a NaN or Inf. workspaces[t] scored batch rows
-// [B*t/threads, B*(t+1)/threads) in the step just taken.
+// The first forward stage whose output holds a NaN or Inf. workspaces[t] scored its thread's
+// part of the share of batch rows train_step was given in the step just taken.
 std::optional<NonFinite> first_non_finite_stage(const Model& model, const Batch& batch,
                                                 const std::vector<std::unique_ptr<Model::Workspace>>& workspaces,
-                                                int threads);
+                                                int threads, BatchShare share = {});
 
 // The first dense parameter (in declaration order) whose gradient is not finite, else the
 // first table whose row gradients are not.

@@ -9,9 +9,10 @@
 namespace heed {
 
 double train_step(Model& model, const Batch& batch, std::vector<std::unique_ptr<Model::Workspace>>& workspaces,
-                  int threads, std::uint64_t step_seed) {
+                  int threads, std::uint64_t step_seed, BatchShare share) {
   const auto B = static_cast<Index>(batch.size);
   const float scale = 1.0f / static_cast<float>(B);
+  const Index first = share.begin, rows = (share.end < 0 ? B : share.end) - share.begin;
   const Index dim = model.config().embedding.dim;
   std::vector<double> losses(static_cast<std::size_t>(threads), 0.0);
 #pragma omp parallel num_threads(threads)
@@ -22,9 +23,9 @@ double train_step(Model& model, const Batch& batch, std::vector<std::unique_ptr<
     ws.grads.zero();
     for (std::size_t k = 0; k < ws.table_grads.size(); ++k)
       ws.table_grads[k].assign(batch.tables[k].touched.size() * static_cast<std::size_t>(dim), 0.0f);
-    const Index begin = B * t / threads, stop = B * (t + 1) / threads;
+    const Index begin = first + rows * t / threads, stop = first + rows * (t + 1) / threads;
     if (stop > begin) {
-      ws.rng.reseed(mix64(step_seed + static_cast<std::uint64_t>(t)));
+      ws.rng.reseed(mix64(step_seed + static_cast<std::uint64_t>(share.first_stream + t)));
       model.forward(batch, begin, stop - begin, ws, /*training=*/true);
       losses[static_cast<std::size_t>(t)] =
           logloss_with_logits(ws.mlp.logit.data(), batch.labels.data() + begin, static_cast<std::size_t>(stop - begin),

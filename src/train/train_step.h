@@ -11,9 +11,18 @@
 
 namespace heed {
 
-// Returns the batch's summed loss; the summed gradients are in workspaces[0] (grads and
-// table_grads). step_seed seeds each thread's dropout.
+// The rows of the batch this process trains on: all of them, or, in a distributed run, its rank's
+// contiguous share (distributed/data_parallel.h). Every row's loss still counts 1/batch.size, so
+// the shares' sums add up to the whole batch's gradient. `first_stream`: the dropout stream of
+// the share's first thread (rank * threads), so no two threads of a run draw the same stream.
+struct BatchShare {
+  Index begin = 0, end = -1;  // end -1: the whole batch
+  int first_stream = 0;
+};
+
+// Returns the share's summed loss; its summed gradients are in workspaces[0] (grads and
+// table_grads, over every row the batch touched). step_seed seeds each thread's dropout.
 double train_step(Model& model, const Batch& batch, std::vector<std::unique_ptr<Model::Workspace>>& workspaces,
-                  int threads, std::uint64_t step_seed);
+                  int threads, std::uint64_t step_seed, BatchShare share = {});
 
 }  // namespace heed

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <memory>
 #include <optional>
@@ -16,6 +17,7 @@
 #include "core/error.h"
 #include "data/file_patterns.h"
 #include "data/quantile_buckets.h"
+#include "distributed/data_parallel.h"
 #include "embedding/batch_builder.h"
 #include "model/scorer.h"
 #include "optim/adam.h"
@@ -81,6 +83,7 @@ class Trainer {
   void start_fresh(const Config& requested);
   void resume_from_checkpoint(const Config& requested);
   void load_data();
+  void check_every_rank_runs_the_same();
   void fit_normalizer();
   void make_optimizers(const std::string& adam_state, const Checkpoint* resumed);
   void say_what_trains();
@@ -94,12 +97,16 @@ class Trainer {
   Json report();
 
   bool validate_and_keep(Json& entry, std::string& summary);
+  metrics::Metrics validation_metrics();
   void save_resumable(const std::optional<EpochInProgress>& in_progress);
   Json meta_of(std::int64_t epoch) const;
   Error diverged(const NonFinite& found, std::int64_t step) const;
   const Config& config() const { return model_->config(); }
 
   const TrainOptions& options_;
+  std::unique_ptr<Communicator> alone_;  // the peers when options.peers names none
+  Communicator& peers_;
+  GradientExchange exchange_;
   const std::filesystem::path model_path_;
   UntilTrainingStarts setup_guard_;
   CheckpointFiles checkpoints_;
@@ -118,34 +125,62 @@ class Trainer {
   bool validate_ = false;
   bool undefined_metric_said_ = false;
   Clock::time_point last_checkpoint_ = Clock::now();
+  // Where the steps' time went (seconds) and what they sent, told at the end of a distributed run.
+  struct StepTimes {
+    double build = 0, compute = 0, exchange = 0, update = 0;
+  } step_times_;
+  std::int64_t steps_at_start_ = 0;
+  std::uint64_t bytes_at_start_ = 0;
   Batch batch_;
   BatchRows rows_;
 };
 
 Trainer::Trainer(const Config& requested, const TrainOptions& options)
-    : options_(options), model_path_(options.run_dir / "model"),
+    : options_(options), alone_(options.peers ? nullptr : single_process()),
+      peers_(options.peers ? *options.peers : *alone_), exchange_(peers_), model_path_(options.run_dir / "model"),
       // A run that fails before its first step (data that does not load, a missing file) takes
       // back the folder it made, unless something worth reading (rejected rows) landed there.
-      setup_guard_(options.run_dir, !std::filesystem::exists(options.run_dir)),
+      setup_guard_(options.run_dir, peers_.leader() && !std::filesystem::exists(options.run_dir)),
       checkpoints_(options.run_dir, requested.train.keep_checkpoints) {
   std::filesystem::create_directories(options.run_dir);
   if (options.resume)
     resume_from_checkpoint(requested);
   else
     start_fresh(requested);
-  write_file_atomically(options.run_dir / "config.toml", to_toml(config()));
+  if (peers_.leader()) write_file_atomically(options.run_dir / "config.toml", to_toml(config()));
   load_data();
+  check_every_rank_runs_the_same();
   if (!options.resume) fit_normalizer();
+}
+
+// Every rank reads the config and the data itself; ranks given different ones would build
+// different tables and drift apart silently, so they compare what they read with rank 0's.
+void Trainer::check_every_rank_runs_the_same() {
+  if (peers_.size() == 1) return;
+  const std::string mine = fmt::format("{} training rows, step {}\n{}", stream_ ? 0 : data_.train.rows,
+                                       adam_->steps(), to_toml(config()));
+  std::string leaders = mine;
+  peers_.broadcast(leaders, 0);
+  if (leaders != mine)
+    throw Error(fmt::format("rank {} was given another config, training data or checkpoint than rank 0 (every rank "
+                            "of a run needs the same command, the same files and the same run folder)",
+                            peers_.rank()));
 }
 
 void Trainer::start_fresh(const Config& requested) {
   model_ = std::make_unique<Model>(requested);
-  checkpoints_.forget_previous_run();
+  if (peers_.leader()) checkpoints_.forget_previous_run();
   make_optimizers("", nullptr);
 }
 
 void Trainer::resume_from_checkpoint(const Config& requested) {
-  Checkpoint cp = checkpoints_.load_newest([](const std::string& line) { std::fprintf(stderr, "heed: %s\n", line.c_str()); });
+  // Rank 0 sets refused checkpoints aside before the other ranks look (all load the same file).
+  const auto warn = [](const std::string& line) { std::fprintf(stderr, "heed: %s\n", line.c_str()); };
+  std::optional<Checkpoint> loaded;
+  if (peers_.leader()) loaded = checkpoints_.load_newest(warn);
+  peers_.barrier();
+  if (!peers_.leader()) loaded = checkpoints_.load_newest([](const std::string&) {});
+  Checkpoint cp = std::move(*loaded);
   check_resume_compatible(cp.model->config(), requested);
   // Rebuild with the updated keys, then take every weight from the checkpoint.
   model_ = std::make_unique<Model>(with_resumable_keys(cp.model->config(), requested));
@@ -209,17 +244,25 @@ void Trainer::say_what_trains() {
   threads_ = resolve_threads(c.train.threads);
   const auto batch_size = static_cast<std::size_t>(c.train.batch_size);
   const auto threads = static_cast<std::size_t>(threads_);
-  const Index per_thread = static_cast<Index>((batch_size + threads - 1) / threads);
+  const auto ranks = static_cast<std::size_t>(peers_.size());
+  const std::size_t share = (batch_size + ranks - 1) / ranks;  // this rank's rows of a batch, at most
+  const Index per_thread = static_cast<Index>((share + threads - 1) / threads);
   for (int t = 0; t < threads_; ++t) workspaces_.push_back(model_->make_workspace(per_thread));
   for (const auto& ws : workspaces_) workspace_views_.push_back(ws.get());
   builder_ = std::make_unique<BatchBuilder>(model_->schema(), c.embedding);
-  progress_ = std::make_unique<Progress>(c.train.progress, training_rows_->rows_per_epoch(), c.train.epochs);
+  progress_ = std::make_unique<Progress>(peers_.leader() ? c.train.progress : ProgressMode::kNone,
+                                         training_rows_->rows_per_epoch(), c.train.epochs);
   validate_ = data_.valid.rows > 0 && c.train.early_stop_metric != EarlyStopMetric::kNone;
   progress_->message(fmt::format(
       "training on {} ({} threads), validating on {}",
       stream_ ? fmt::format("{} streamed through a shuffle buffer of {} rows", c.data.train, c.data.shuffle_buffer)
               : fmt::format("{} rows", data_.train.rows),
       threads_, validate_ ? fmt::format("{} rows ({})", data_.valid.rows, data_.valid_source) : "nothing"));
+  if (peers_.size() > 1)
+    progress_->message(fmt::format("{} ranks, each training on its share of every batch of {} rows", peers_.size(),
+                                   c.train.batch_size));
+  steps_at_start_ = adam_->steps();
+  bytes_at_start_ = peers_.bytes_sent();
   if (state_.in_progress)
     progress_->message(fmt::format("resuming epoch {} at row {} (step {})", state_.epochs_done + 1,
                                    state_.in_progress->next_row, adam_->steps()));
@@ -272,17 +315,34 @@ void Trainer::train_on_batch(EpochInProgress& now) {
   const std::int64_t step = adam_->steps() + 1;
   const std::uint64_t step_seed = mix64(c.train.seed ^ mix64(static_cast<std::uint64_t>(step) << 20));
   Rng batch_rng(step_seed);
+  auto lap = Clock::now();
+  const auto took = [&lap](double& total) {
+    const auto now = Clock::now();
+    total += std::chrono::duration<double>(now - lap).count();
+    lap = now;
+  };
   builder_->build(*rows_.data, rows_.rows, /*training=*/true, &batch_rng, model_->tables(), model_->normalizer(),
                   batch_);
-  const double loss = train_step(*model_, batch_, workspaces_, threads_, step_seed);
+  took(step_times_.build);
+  const BatchShare share = share_of(batch_.size, peers_, threads_);
+  const double share_loss = train_step(*model_, batch_, workspaces_, threads_, step_seed, share);
+  took(step_times_.compute);
+  const double loss = exchange_.sum(*workspaces_[0], share_loss);
+  took(step_times_.exchange);
   if (c.train.check_finite) {
-    if (!std::isfinite(loss)) throw diverged(*first_non_finite_stage(*model_, batch_, workspaces_, threads_), step);
+    if (!std::isfinite(loss)) {
+      if (!std::isfinite(share_loss)) throw diverged(*first_non_finite_stage(*model_, batch_, workspaces_, threads_, share), step);
+      throw Error(fmt::format("training diverged at step {}: NaN or Inf in another rank's share of the batch", step));
+    }
     if (auto found = first_non_finite_gradient(*model_, *workspaces_[0])) throw diverged(*found, step);
   }
   if (c.optimizer.clip_norm > 0) clip_gradients(*workspaces_[0], c.optimizer.clip_norm);
   now.loss_sum += loss;
   adam_->step(model_->params(), workspaces_[0]->grads, threads_);
   model_->update_running_statistics(workspace_views_);
+  took(step_times_.update);
+  exchange_.average_running_statistics(model_->params());
+  took(step_times_.exchange);
   for (std::size_t k = 0; k < model_->tables().size(); ++k)
     row_optimizer_->update(k, model_->tables()[k], batch_.tables[k].touched, workspaces_[0]->table_grads[k].data(),
                            adam_->steps(), threads_);
@@ -291,6 +351,7 @@ void Trainer::train_on_batch(EpochInProgress& now) {
       found->where += " after the update";
       throw diverged(*found, step);
     }
+  took(step_times_.update);
   now.next_row += rows_.rows.size();
   progress_->update(now.next_row, now.loss_sum / static_cast<double>(now.next_row));
 }
@@ -322,9 +383,14 @@ void Trainer::checkpoint_if_due(EpochInProgress& now, Clock::time_point started)
   const TrainConfig& t = config().train;
   const std::size_t epoch_rows = training_rows_->rows_per_epoch();
   if (epoch_rows != 0 && now.next_row >= epoch_rows) return;
-  const bool due = (t.checkpoint_steps > 0 && adam_->steps() % t.checkpoint_steps == 0) ||
-                   (t.checkpoint_minutes > 0 &&
-                    std::chrono::duration<double>(Clock::now() - last_checkpoint_).count() >= t.checkpoint_minutes * 60);
+  bool due = (t.checkpoint_steps > 0 && adam_->steps() % t.checkpoint_steps == 0) ||
+             (t.checkpoint_minutes > 0 &&
+              std::chrono::duration<double>(Clock::now() - last_checkpoint_).count() >= t.checkpoint_minutes * 60);
+  if (t.checkpoint_minutes > 0 && peers_.size() > 1) {  // rank 0's clock decides for all
+    std::string decision(1, due ? '1' : '0');
+    peers_.broadcast(decision, 0);
+    due = decision == "1";
+  }
   if (!due) return;
   now.seconds = std::chrono::duration<double>(Clock::now() - started).count();
   save_resumable(now);
@@ -344,7 +410,7 @@ void Trainer::finish_epoch(const EpochInProgress& now, Clock::time_point started
   std::string summary = fmt::format("epoch {}: train logloss {:.5f}, {:.0f} samples/s", epoch,
                                     entry["train_logloss"].get<double>(), entry["samples_per_second"].get<double>());
   const bool keep = validate_and_keep(entry, summary);
-  if (keep) save_checkpoint(model_path_, *model_, meta_of(epoch), "", nullptr);
+  if (keep && peers_.leader()) save_checkpoint(model_path_, *model_, meta_of(epoch), "", nullptr);
   state_.history.push_back(entry);
   progress_->finish_epoch(summary);
   if (state_.stopping.finished)
@@ -362,7 +428,7 @@ bool Trainer::validate_and_keep(Json& entry, std::string& summary) {
     state_.stopping.best_epoch = epoch;
     return true;
   }
-  const metrics::Metrics m = evaluate_dataset(*model_, data_.valid, threads_).overall;
+  const metrics::Metrics m = validation_metrics();
   entry["valid"] = metrics_json(m);
   double score = score_of(m, c.train.early_stop_metric);
   if (std::isnan(score)) {
@@ -397,6 +463,18 @@ Json Trainer::report() {
   facts.history = state_.history;
   facts.slice = config().eval.slice;
   facts.grouped = !config().eval.group.empty();
+  // Where a step's time went, for bench/mpi_scaling.sh (a run under mpirun only: a plain run's
+  // output stays as it was).
+  const std::int64_t steps = adam_->steps() - steps_at_start_;
+  if (options_.peers && steps > 0) {
+    const double per_step = 1000.0 / static_cast<double>(steps);
+    progress_->message(fmt::format(
+        "rank 0 of {}, per step over {} steps: build {:.3f} ms, forward+backward {:.3f} ms, exchange {:.3f} ms "
+        "({} bytes sent), update {:.3f} ms",
+        peers_.size(), steps, step_times_.build * per_step, step_times_.compute * per_step,
+        step_times_.exchange * per_step, (peers_.bytes_sent() - bytes_at_start_) / static_cast<std::uint64_t>(steps),
+        step_times_.update * per_step));
+  }
   training_rows_.reset();
   workspace_views_.clear();
   workspaces_.clear();
@@ -404,8 +482,28 @@ Json Trainer::report() {
   adam_.reset();
   builder_.reset();
   model_.reset();
-  return write_run_report(options_.run_dir, model_path_, data_, facts,
-                          [&](const std::string& line) { progress_->message(line); });
+  // The kept model is whole in its file: rank 0 evaluates it, the others wait for the report.
+  Json written;
+  if (peers_.leader())
+    written = write_run_report(options_.run_dir, model_path_, data_, facts,
+                               [&](const std::string& line) { progress_->message(line); });
+  if (peers_.size() == 1) return written;
+  std::string text = peers_.leader() ? written.dump() : "";
+  peers_.broadcast(text, 0);
+  return Json::parse(text);
+}
+
+// The validation metrics of the model as it is: every rank holds the same model, so rank 0
+// scores the validation rows and the others take its numbers (early stopping then decides the
+// same on every rank).
+metrics::Metrics Trainer::validation_metrics() {
+  metrics::Metrics m{};
+  if (peers_.leader()) m = evaluate_dataset(*model_, data_.valid, threads_).overall;
+  if (peers_.size() == 1) return m;
+  std::string bytes(reinterpret_cast<const char*>(&m), sizeof m);
+  peers_.broadcast(bytes, 0);
+  std::memcpy(&m, bytes.data(), sizeof m);
+  return m;
 }
 
 Json Trainer::meta_of(std::int64_t epoch) const {
@@ -416,6 +514,11 @@ Json Trainer::meta_of(std::int64_t epoch) const {
 // The full training state: with the weights, Adam's moments and step, and the embedding rows'
 // optimizer state, this is all a resumed run needs to take the same steps.
 void Trainer::save_resumable(const std::optional<EpochInProgress>& in_progress) {
+  // Every rank holds the whole state (the same model, the same optimizers): rank 0 writes it.
+  if (!peers_.leader()) {
+    last_checkpoint_ = Clock::now();
+    return;
+  }
   std::ostringstream adam_out, rows_out;
   adam_->save(adam_out);
   row_optimizer_->save(rows_out);

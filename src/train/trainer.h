@@ -18,6 +18,7 @@
 
 #include "config/config.h"
 #include "core/error.h"
+#include "distributed/communicator.h"
 #include "train/data_splits.h"
 
 namespace heed {
@@ -50,6 +51,10 @@ struct TrainOptions {
   // is already), metrics.json is not, TrainingStopped is thrown, and `--resume` continues
   // exactly as if training had never stopped.
   std::function<bool(const TrainingUpdate&)> on_update = {};
+  // The ranks of a distributed run (mpirun: docs/distributed.md), each calling train() with the
+  // same config; nullptr: this process alone. Only rank 0 writes the run folder's files and
+  // returns the report; the others return a copy of it.
+  Communicator* peers = nullptr;
 };
 
 // Returns what it wrote to metrics.json.

@@ -1,0 +1,56 @@
+#include "distributed/data_parallel.h"
+
+#include <algorithm>
+
+namespace heed {
+
+BatchShare share_of(std::size_t size, const Communicator& peers, int threads) {
+  const auto rows = static_cast<Index>(size);
+  const Index r = peers.rank(), n = peers.size();
+  return {rows * r / n, rows * (r + 1) / n, peers.rank() * threads};
+}
+
+double GradientExchange::sum(Model::Workspace& total, double loss) {
+  if (peers_.size() == 1) return loss;
+  // One message of floats: every dense gradient in parameter order, then every table's rows;
+  // the loss, a double, in a second one.
+  buffer_.clear();
+  for (std::size_t p = 0; p < total.grads.size(); ++p) {
+    const Matrix& g = total.grads[p];
+    buffer_.insert(buffer_.end(), g.data(), g.data() + g.size());
+  }
+  for (const auto& rows : total.table_grads) buffer_.insert(buffer_.end(), rows.begin(), rows.end());
+  peers_.sum(buffer_);
+  const float* at = buffer_.data();
+  for (std::size_t p = 0; p < total.grads.size(); ++p) {
+    Matrix& g = total.grads[p];
+    std::copy(at, at + g.size(), g.data());
+    at += g.size();
+  }
+  for (auto& rows : total.table_grads) {
+    std::copy(at, at + rows.size(), rows.begin());
+    at += rows.size();
+  }
+  double losses[1] = {loss};
+  peers_.sum(losses);
+  return losses[0];
+}
+
+void GradientExchange::average_running_statistics(ParamSet& params) {
+  if (peers_.size() == 1) return;
+  buffer_.clear();
+  for (std::size_t p = 0; p < params.size(); ++p)
+    if (!params.param(p).trainable) buffer_.insert(buffer_.end(), params[p].data(), params[p].data() + params[p].size());
+  if (buffer_.empty()) return;
+  peers_.sum(buffer_);
+  const float ranks = static_cast<float>(peers_.size());
+  const float* at = buffer_.data();
+  for (std::size_t p = 0; p < params.size(); ++p) {
+    if (params.param(p).trainable) continue;
+    Matrix& value = params[p];
+    for (Index i = 0; i < value.size(); ++i) value.data()[i] = at[i] / ranks;
+    at += value.size();
+  }
+}
+
+}  // namespace heed

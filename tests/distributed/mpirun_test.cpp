@@ -1,0 +1,231 @@
+// `mpirun -np N heed train` on this one machine (docs/distributed.md): one rank is a plain run,
+// N ranks are deterministic, reach the single process's test AUC, resume exactly, and a rank
+// that fails or dies ends the job instead of leaving the others waiting. Skipped when the heed
+// binary was built without MPI (HEED_MPI) or mpirun is not installed.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "../support/test_files.h"
+
+namespace heed {
+namespace {
+
+using testing::CommandResult;
+using testing::TempDir;
+namespace fs = std::filesystem;
+
+bool can_run_mpirun() {
+  return HEED_BINARY_HAS_MPI && std::system("command -v mpirun > /dev/null 2>&1") == 0;
+}
+
+// Ranks share this machine's two cores: --oversubscribe lets more ranks than cores start, and
+// yield_when_idle keeps a waiting rank from spinning on the core another one needs. CI runs as
+// root, which mpirun refuses unless asked.
+std::string mpirun(int ranks) {
+  return "OMPI_MCA_mpi_yield_when_idle=1 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 timeout 300 "
+         "mpirun --oversubscribe --bind-to none -np " + std::to_string(ranks) + " ";
+}
+
+class Mpirun : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (!can_run_mpirun()) return;
+    dir_ = new TempDir("mpirun");
+    const CommandResult made = testing::run_command(
+        testing::heed_binary() + " synth --rows 10000 --seed 3 --out '" + (dir_->path() / "data").string() + "'",
+        dir_->path());
+    ASSERT_EQ(made.status, 0) << made.err;
+  }
+  static void TearDownTestSuite() {
+    delete dir_;
+    dir_ = nullptr;
+  }
+  void SetUp() override {
+    if (!can_run_mpirun()) GTEST_SKIP() << "heed built without HEED_MPI, or no mpirun";
+  }
+
+  // `heed train` of the demo model on `ranks` ranks (0: a plain run, no mpirun) into `run`.
+  static CommandResult train(int ranks, const fs::path& run, const std::string& extra = "") {
+    std::string command = ranks == 0 ? "" : mpirun(ranks);
+    command += testing::heed_binary() + " train " + std::string(HEED_SOURCE_DIR) + "/examples/synth/config.toml" +
+               " --set data.dir='" + (dir_->path() / "data").string() + "' --set train.epochs=2" +
+               " --set train.threads=1 --set train.progress=none --set train.batch_size=256 " + extra + " --out '" +
+               run.string() + "'";
+    return testing::run_command(command, dir_->path());
+  }
+
+  // The model's test-set predictions (the bytes `heed predict` writes).
+  static std::string predictions(const fs::path& run) {
+    const fs::path out = run / "predictions.tsv";
+    const CommandResult r = testing::run_command(testing::heed_binary() + " predict '" + (run / "model").string() +
+                                                     "' --data '" + (dir_->path() / "data" / "test.tsv").string() +
+                                                     "' --out '" + out.string() + "'",
+                                                 dir_->path());
+    EXPECT_EQ(r.status, 0) << r.err;
+    return testing::read_file(out);
+  }
+
+  // metrics.json without what a clock decides (each epoch's seconds and samples per second).
+  static nlohmann::json metrics(const fs::path& run) {
+    nlohmann::json m = nlohmann::json::parse(testing::read_file(run / "metrics.json"));
+    for (auto& epoch : m["history"]) {
+      epoch.erase("seconds");
+      epoch.erase("samples_per_second");
+    }
+    return m;
+  }
+
+  // A command's output with the run folder's path taken out.
+  static std::string without(const std::string& text, const fs::path& run) {
+    std::string out = text;
+    for (std::size_t at; (at = out.find(run.string())) != std::string::npos;) out.replace(at, run.string().size(), "RUN");
+    return out;
+  }
+
+  static TempDir* dir_;
+};
+
+TempDir* Mpirun::dir_ = nullptr;
+
+TEST_F(Mpirun, OneRankIsAPlainRun) {
+  const fs::path plain = dir_->path() / "plain", one = dir_->path() / "one";
+  const CommandResult a = train(0, plain), b = train(1, one);
+  ASSERT_EQ(a.status, 0) << a.err;
+  ASSERT_EQ(b.status, 0) << b.err;
+  EXPECT_EQ(metrics(plain), metrics(one));
+  EXPECT_EQ(predictions(plain), predictions(one));
+  EXPECT_EQ(without(a.out, plain), without(b.out, one));  // the summary, the same words and numbers
+}
+
+TEST_F(Mpirun, TwoRanksAreDeterministic) {
+  const fs::path first = dir_->path() / "two_a", second = dir_->path() / "two_b";
+  const CommandResult a = train(2, first, "--set train.progress=log"), b = train(2, second);
+  ASSERT_EQ(a.status, 0) << a.err;
+  ASSERT_EQ(b.status, 0) << b.err;
+  EXPECT_EQ(metrics(first), metrics(second));
+  EXPECT_EQ(predictions(first), predictions(second));
+  // Only rank 0 wrote the summary and the run folder.
+  EXPECT_EQ(without(a.out, first), without(b.out, second));
+  EXPECT_NE(a.out.find("test "), std::string::npos) << a.out;
+  EXPECT_NE(a.err.find("2 ranks"), std::string::npos) << a.err;
+}
+
+// The same global batch, split over the ranks: the model learns what one process learns (the
+// sums run in another order, and Dice's running statistics are averaged over the ranks).
+TEST_F(Mpirun, ThreeRanksReachTheSingleProcessAuc) {
+  const fs::path single = dir_->path() / "single", three = dir_->path() / "three";
+  const CommandResult a = train(0, single), b = train(3, three);
+  ASSERT_EQ(a.status, 0) << a.err;
+  ASSERT_EQ(b.status, 0) << b.err;
+  const double auc_single = metrics(single)["test"]["auc"], auc_three = metrics(three)["test"]["auc"];
+  EXPECT_NEAR(auc_three, auc_single, 0.003);
+  EXPECT_EQ(metrics(three)["train_rows"], metrics(single)["train_rows"]);
+  // Not the single process's model bit for bit: the ranks really split the work.
+  EXPECT_NE(predictions(single), predictions(three));
+}
+
+TEST_F(Mpirun, TwoRanksResumeExactly) {
+  const fs::path straight = dir_->path() / "straight", resumed = dir_->path() / "resumed";
+  const CommandResult a = train(2, straight, "--set train.checkpoint_steps=7");
+  ASSERT_EQ(a.status, 0) << a.err;
+  const CommandResult b = train(2, resumed, "--set train.checkpoint_steps=7 --set train.epochs=1");
+  ASSERT_EQ(b.status, 0) << b.err;
+  std::string command = mpirun(2) + testing::heed_binary() + " train " + std::string(HEED_SOURCE_DIR) +
+                        "/examples/synth/config.toml --set data.dir='" + (dir_->path() / "data").string() +
+                        "' --set train.epochs=2 --set train.threads=1 --set train.progress=none "
+                        "--set train.batch_size=256 --set train.checkpoint_steps=7 --resume '" + resumed.string() + "'";
+  const CommandResult c = testing::run_command(command, dir_->path());
+  ASSERT_EQ(c.status, 0) << c.err;
+  EXPECT_EQ(metrics(straight), metrics(resumed));
+  EXPECT_EQ(predictions(straight), predictions(resumed));
+}
+
+// A rank whose data does not load fails alone; the other is already waiting for it in the first
+// step's exchange. The failing rank says why and ends the job.
+TEST_F(Mpirun, AFailingRankEndsTheJob) {
+  const fs::path bad = dir_->path() / "bad_data";
+  fs::create_directories(bad);
+  for (const char* name : {"train.tsv", "valid.tsv", "test.tsv"})
+    fs::copy_file(dir_->path() / "data" / name, bad / name, fs::copy_options::overwrite_existing);
+  testing::write_file(bad / "train.tsv", testing::read_file(bad / "train.tsv") + "not\ta\trow\n");
+  const std::string config = std::string(HEED_SOURCE_DIR) + "/examples/synth/config.toml";
+  // Rank 1 reads the bad copy, rank 0 the good data.
+  testing::write_file(dir_->path() / "fail.sh",
+                      "d=" + (dir_->path() / "data").string() + "\n[ \"$OMPI_COMM_WORLD_RANK\" = 1 ] && d=" +
+                          bad.string() + "\nexec " + testing::heed_binary() + " train " + config +
+                          " --set train.progress=none --set train.threads=1 --set data.dir=$d --out " +
+                          (dir_->path() / "failed").string() + "\n");
+  const CommandResult r = testing::run_command(mpirun(2) + "sh " + (dir_->path() / "fail.sh").string(), dir_->path());
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.status, 124) << "mpirun hung until the timeout";
+  EXPECT_NE(r.err.find("error on rank 1 of 2"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("train.tsv"), std::string::npos) << r.err;
+}
+
+// Ranks started with different configs would drift apart without a word: they stop at once.
+TEST_F(Mpirun, RanksGivenDifferentConfigsStop) {
+  const std::string config = std::string(HEED_SOURCE_DIR) + "/examples/synth/config.toml";
+  testing::write_file(dir_->path() / "differ.sh",
+                      "seed=1\n[ \"$OMPI_COMM_WORLD_RANK\" = 1 ] && seed=2\nexec " + testing::heed_binary() + " train " +
+                          config + " --set train.progress=none --set train.threads=1 --set train.seed=$seed --set data.dir=" +
+                          (dir_->path() / "data").string() + " --out " + (dir_->path() / "differ").string() + "\n");
+  const CommandResult r = testing::run_command(mpirun(2) + "sh " + (dir_->path() / "differ.sh").string(), dir_->path());
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.status, 124) << "mpirun hung until the timeout";
+  EXPECT_NE(r.err.find("rank 1 was given another config"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir_->path() / "differ" / "metrics.json"));
+}
+
+// A rank killed outright (no message, no MPI_Abort): mpirun notices and ends the others.
+TEST_F(Mpirun, AKilledRankEndsTheJob) {
+  const std::string config = std::string(HEED_SOURCE_DIR) + "/examples/synth/config.toml";
+  testing::write_file(dir_->path() / "kill.sh",
+                      testing::heed_binary() + " train " + config +
+                          " --set train.progress=none --set train.threads=1 --set train.epochs=50 --set data.dir=" +
+                          (dir_->path() / "data").string() + " --out " + (dir_->path() / "killed").string() +
+                          " --overwrite &\npid=$!\n[ \"$OMPI_COMM_WORLD_RANK\" = 1 ] && { sleep 3; kill -9 $pid; }\nwait "
+                          "$pid\n");
+  const CommandResult r = testing::run_command(mpirun(2) + "sh " + (dir_->path() / "kill.sh").string(), dir_->path());
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.status, 124) << "mpirun hung until the timeout";
+}
+
+// A rank that stops without dying (SIGSTOP here; a hung disk or a silent network alike) is
+// not noticed by mpirun: the others' watchdog ends them after HEED_MPI_TIMEOUT_SECONDS.
+TEST_F(Mpirun, AStoppedRankTimesOut) {
+  const std::string config = std::string(HEED_SOURCE_DIR) + "/examples/synth/config.toml";
+  testing::write_file(dir_->path() / "stop.sh",
+                      testing::heed_binary() + " train " + config +
+                          " --set train.progress=none --set train.threads=1 --set train.epochs=50 --set data.dir=" +
+                          (dir_->path() / "data").string() + " --out " + (dir_->path() / "stopped").string() +
+                          " --overwrite &\npid=$!\n[ \"$OMPI_COMM_WORLD_RANK\" = 1 ] && { sleep 3; kill -STOP $pid; }\n"
+                          "wait $pid\n");
+  const CommandResult r = testing::run_command(
+      "HEED_MPI_TIMEOUT_SECONDS=3 " + mpirun(2) + "sh " + (dir_->path() / "stop.sh").string(), dir_->path());
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.status, 124) << "mpirun hung until the timeout";
+  EXPECT_NE(r.err.find("error on rank 0 of 2"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("waited 3 s for the other ranks"), std::string::npos) << r.err;
+}
+
+// MPI_Init waits for every rank too: a rank that never starts heed is timed out there.
+TEST_F(Mpirun, ARankThatNeverArrivesTimesOut) {
+  const std::string config = std::string(HEED_SOURCE_DIR) + "/examples/synth/config.toml";
+  testing::write_file(dir_->path() / "absent.sh",
+                      "[ \"$OMPI_COMM_WORLD_RANK\" = 1 ] && exec sleep 600\nexec " + testing::heed_binary() + " train " +
+                          config + " --set train.progress=none --set data.dir=" + (dir_->path() / "data").string() +
+                          " --out " + (dir_->path() / "absent").string() + "\n");
+  const CommandResult r = testing::run_command(
+      "HEED_MPI_TIMEOUT_SECONDS=3 " + mpirun(2) + "sh " + (dir_->path() / "absent.sh").string(), dir_->path());
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.status, 124) << "mpirun hung until the timeout";
+  EXPECT_NE(r.err.find("MPI_Init waited 3 s for the other ranks"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace heed
