@@ -153,22 +153,35 @@ std::vector<std::string> choice_names() {
   return names;
 }
 
+// The names of E's choices that `check` accepts (all of them without a check).
+template <ChoiceEnum E>
+std::vector<std::string> accepted_names(const Check<E>& check) {
+  std::vector<std::string> names;
+  for (const auto& c : Choices<E>::list)
+    if (!check || check(c.value).empty()) names.push_back(c.name);
+  return names;
+}
+
 // The poolings a feature that names none may fall back to: every one but DIN, which needs a query.
 Check<Pooling> plain_pooling_only() {
   return [](const Pooling& p) -> std::string {
-    return p != Pooling::kDin ? "" : must_be_one_of({"sum", "mean", "sqrtn"});
+    if (p != Pooling::kDin) return "";
+    std::vector<std::string> plain;
+    for (const auto& c : Choices<Pooling>::list)
+      if (c.value != Pooling::kDin) plain.push_back(c.name);
+    return must_be_one_of(plain);
   };
 }
 
 // Reads `node` as a T; nullopt when it has the wrong type. A name outside an enum's choices
-// throws, naming the key, the value and the choices.
+// throws, naming the key, the value and the choices `check` accepts.
 template <class T>
-std::optional<T> read_value(const toml::node& node, const std::string& full_key) {
+std::optional<T> read_value(const toml::node& node, const std::string& full_key, const Check<T>& check) {
   if constexpr (ChoiceEnum<T>) {
     const std::optional<std::string> name = TomlType<T>::read_name(node);
     if (!name) return std::nullopt;
     if (const std::optional<T> value = choice_named<T>(*name)) return value;
-    throw Error(fmt::format("{} = {} {}", full_key, toml_text(*name), must_be_one_of(choice_names<T>())));
+    throw Error(fmt::format("{} = {} {}", full_key, toml_text(*name), must_be_one_of(accepted_names<T>(check))));
   } else if constexpr (IsOptionalChoice<T>::value) {
     using E = typename IsOptionalChoice<T>::Enum;
     const std::optional<std::string> name = TomlType<T>::read_name(node);
@@ -228,7 +241,7 @@ Option<Owner> option(std::string key, T default_value, std::string help,
   o.help = std::move(help);
   o.reset = [field, default_value](Owner& owner) { field(owner) = default_value; };
   o.assign = [field, check](Owner& owner, const toml::node& node, const std::string& full_key) {
-    std::optional<T> value = read_value<T>(node, full_key);
+    std::optional<T> value = read_value<T>(node, full_key, check);
     if (!value) {
       std::ostringstream got;
       node.visit([&](auto&& n) { got << n; });
