@@ -17,6 +17,7 @@ enum class SenetGate { kSigmoid, kRelu, kNone };             // senet.gate: fina
 enum class DinActivation { kPrelu, kDice };                  // din.activation
 enum class DinNormalize { kRaw, kSoftmax, kMean, kSqrtN };   // din.normalize
 enum class EmbeddingOptimizer { kAdam, kAdagrad };           // optimizer.embedding
+enum class Precision { kFp32, kBf16, kInt8 };                // scoring.precision: the scorer's products
 
 template <class E>
 struct Choice {
@@ -64,6 +65,12 @@ template <>
 struct Choices<EmbeddingOptimizer> {
   static constexpr std::array<Choice<EmbeddingOptimizer>, 2> list{{{EmbeddingOptimizer::kAdam, "adam"},
                                                                    {EmbeddingOptimizer::kAdagrad, "adagrad"}}};
+};
+
+template <>
+struct Choices<Precision> {
+  static constexpr std::array<Choice<Precision>, 3> list{
+      {{Precision::kFp32, "fp32"}, {Precision::kBf16, "bf16"}, {Precision::kInt8, "int8"}}};
 };
 
 template <class E>
