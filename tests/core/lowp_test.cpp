@@ -80,7 +80,9 @@ TEST(Lowp, ARowsResultDoesNotDependOnTheOtherRows) {
     for (Index i = 0; i < kRows; ++i) {  // alone, and as the last of a block of 5
       const Matrix one = multiply(x.middleRows(i, 1), packed, false);
       EXPECT_EQ(one.row(0), all.row(i)) << choice_name(p) << " row " << i;
-      if (i >= 4) EXPECT_EQ(multiply(x.middleRows(i - 4, 5), packed, false).row(4), all.row(i));
+      if (i >= 4) {
+        EXPECT_EQ(multiply(x.middleRows(i - 4, 5), packed, false).row(4), all.row(i));
+      }
     }
   }
 }
