@@ -134,6 +134,10 @@ struct EvalConfig {
   std::int64_t batch_size{};
 };
 
+struct ScoringConfig {
+  Precision precision{};  // the products of predict, eval and serve (training is always fp32)
+};
+
 struct Config {
   DataConfig data;
   std::vector<FeatureConfig> features;  // in the order they were declared
@@ -145,6 +149,7 @@ struct Config {
   OptimizerConfig optimizer;
   TrainConfig train;
   EvalConfig eval;
+  ScoringConfig scoring;
 
   const FeatureConfig* find_feature(const std::string& name) const;
 };
