@@ -51,19 +51,27 @@ Index round_up(Index v, Index to) { return (v + to - 1) / to * to; }
 // Per-thread scratch for the converted rows of x: grows to the largest call, never shrinks.
 thread_local std::vector<std::uint32_t> x_packed;
 thread_local std::vector<float> x_scale;
+thread_local std::uint64_t counted_multiply_adds = 0;
 
 // ---- bf16 ----
 
-// x [M, K] -> [M][P] pairs of bf16 (element 2p in the low half), K padded with zeros.
+// to_bf16 on the float's bits, branch-free so that the conversion loops vectorize.
+inline std::uint16_t bf16_bits(std::uint32_t u) {
+  const std::uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+  const std::uint32_t nan = (u >> 16) | 0x40u;  // a NaN stays a (quiet) NaN
+  return static_cast<std::uint16_t>((u & 0x7fffffffu) > 0x7f800000u ? nan : rounded);
+}
+
+// x [M, K] -> [M][P] pairs of bf16 (element 2p in the low half: little-endian, so a row is
+// its K bf16 values in order), K padded with a zero.
 void convert_rows_bf16(const ConstMatrixView& x, Index P) {
   const Index M = x.rows(), K = x.cols();
   x_packed.resize(static_cast<std::size_t>(M * P));
   for (Index i = 0; i < M; ++i) {
-    const float* row = x.row(i).data();
-    std::uint32_t* out = x_packed.data() + i * P;
-    for (Index p = 0; p < K / 2; ++p)
-      out[p] = std::uint32_t{to_bf16(row[2 * p])} | (std::uint32_t{to_bf16(row[2 * p + 1])} << 16);
-    if (K % 2) out[P - 1] = to_bf16(row[K - 1]);
+    const auto* row = reinterpret_cast<const std::uint32_t*>(x.row(i).data());
+    auto* out = reinterpret_cast<std::uint16_t*>(x_packed.data() + i * P);
+    for (Index k = 0; k < K; ++k) out[k] = bf16_bits(row[k]);
+    if (K % 2) out[K] = 0;
   }
 }
 
@@ -163,8 +171,13 @@ void quantize_rows(const ConstMatrixView& x, Index Q) {
   x_scale.resize(static_cast<std::size_t>(M));
   for (Index i = 0; i < M; ++i) {
     const float* row = x.row(i).data();
-    float top = 0.0f;
-    for (Index k = 0; k < K; ++k) top = std::max(top, std::abs(row[k]));
+    // max |x| on the bits (their order is the values' for non-negative floats), so that the
+    // loop vectorizes; NaN's bits are above infinity's.
+    const auto* bits = reinterpret_cast<const std::uint32_t*>(row);
+    std::uint32_t top_bits = 0;
+    for (Index k = 0; k < K; ++k) top_bits = std::max(top_bits, bits[k] & 0x7fffffffu);
+    float top;
+    std::memcpy(&top, &top_bits, sizeof top);
     auto* out = reinterpret_cast<std::uint8_t*>(x_packed.data() + i * Q);
     if (!(top > 0.0f) || !std::isfinite(top)) {  // zero (or NaN/inf: scored as zero input)
       std::memset(out, 128, static_cast<std::size_t>(Q * 4));
@@ -300,9 +313,7 @@ HEED_AVX512_TARGET void sigmoid_avx512(const float* in, float* out, Index n) {
 std::uint16_t to_bf16(float v) {
   std::uint32_t u;
   std::memcpy(&u, &v, sizeof u);
-  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<std::uint16_t>((u >> 16) | 0x40);  // NaN stays NaN
-  u += 0x7fffu + ((u >> 16) & 1u);
-  return static_cast<std::uint16_t>(u >> 16);
+  return bf16_bits(u);
 }
 
 float from_bf16(std::uint16_t v) {
@@ -371,6 +382,7 @@ void multiply(const ConstMatrixView& x, const PackedWeight& w, MatrixView y, boo
              "lowp::multiply: [{}, {}] x [{}, {}] into [{}, {}]", x.rows(), x.cols(), w.k, w.n, y.rows(), y.cols());
   const Index M = x.rows();
   if (M == 0) return;
+  counted_multiply_adds += static_cast<std::uint64_t>(M * w.k * w.n);
   const bool native = isa_for(w.precision) == Isa::kAvx512;
   if (w.precision == Precision::kBf16) {
     const Index P = (w.k + 1) / 2;
@@ -391,6 +403,8 @@ void multiply(const ConstMatrixView& x, const PackedWeight& w, MatrixView y, boo
     int8_portable(M, Q, w, y, accumulate);
   }
 }
+
+std::uint64_t multiply_adds() { return counted_multiply_adds; }
 
 void sigmoid(const float* in, float* out, Index n) {
   // Either unit's kernel set has AVX-512F; the bf16 check stands for "this CPU has them".

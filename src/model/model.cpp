@@ -69,6 +69,8 @@ void Model::set_precision(Precision precision) {
     params_.set_reduced(nullptr);
     return;
   }
+  // Reads HEED_LOWP_ISA (and throws on a bad value) here, not first inside a thread team.
+  lowp::isa_for(precision);
   auto reduced = std::make_shared<ReducedProducts>(precision);
   for (const DinAttention& d : din_) d.pack_products(params_, *reduced);
   if (senet_) senet_->pack_products(params_, *reduced);
