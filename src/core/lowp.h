@@ -47,6 +47,10 @@ PackedWeight pack(const ConstMatrixView& w, Precision precision);
 // y = x W, or y += x W when accumulate. x [M, K], y [M, N]; precision from `w`.
 void multiply(const ConstMatrixView& x, const PackedWeight& w, MatrixView y, bool accumulate);
 
+// Multiply-adds this thread's multiply calls have done (M K N per call): for the benchmark's
+// fraction of peak.
+std::uint64_t multiply_adds();
+
 // The rounding bf16 applies (to nearest even; what vcvtne2ps2bf16 does), and back.
 std::uint16_t to_bf16(float v);
 float from_bf16(std::uint16_t v);
