@@ -6,6 +6,7 @@
 //   heed_bench --gemm-only --threads 2
 //   heed_bench --model RUN/model --data DIR --serving-only [--repeats N]
 //   heed_bench --memory-rows 1000000 [--memory-dim 16]   memory per million embedding rows
+//   --precision fp32|bf16|int8 scores in that precision (default: the model's scoring.precision)
 //
 // prints one JSON object:
 //   parse_seconds      load_dataset() of the training file: reading, splitting, hashing every
@@ -21,7 +22,9 @@
 //                      share once per request): "score" the scorer alone, "request" with the
 //                      request's fields encoded (what the server does after parsing JSON);
 //                      max_abs_diff is the largest difference to the plain path's scores;
-//                      "score_cpu" is the scorer's thread CPU time (for loaded machines)
+//                      "score_cpu" is the scorer's thread CPU time (for loaded machines);
+//                      "precision", its kernels ("isa") and, in bf16/int8, the reduced
+//                      products' multiply-adds per request
 // or, with --gemm-only, only
 //   heed_gemm_gflops   C = A B on 1024 x 1024 floats through heed::gemm (OpenBLAS, one thread
 //                      per product, as heed calls it), best of 10: "1" one product, "N" N
@@ -47,6 +50,7 @@
 #include "config/options.h"
 #include "core/error.h"
 #include "core/gemm.h"
+#include "core/lowp.h"
 #include "data/dataset_loader.h"
 #include "embedding/batch_builder.h"
 #include "embedding/embedding_table.h"
@@ -107,6 +111,7 @@ struct Args {
   int threads = 1, candidates = 100, repeats = 500;
   bool gemm_only = false;
   bool serving_only = false;
+  std::string precision;  // --precision: empty for the model's scoring.precision
   long memory_rows = 0;  // --memory-rows N: memory of tables of N rows, then exit
   int memory_dim = 16;  // only serving_latency_ms (quick, and for callgrind)
 };
@@ -130,8 +135,9 @@ Args parse_args(int argc, char** argv) {
     else if (k == "--serving-only") a.serving_only = true;
     else if (k == "--memory-rows") a.memory_rows = std::stol(value());
     else if (k == "--memory-dim") a.memory_dim = std::stoi(value());
+    else if (k == "--precision") a.precision = value();
     else throw heed::Error(fmt::format("unknown option {} (--model --data --threads --parse --requests "
-                                       "--candidates --repeats --gemm-only --serving-only --memory-rows --memory-dim)", k));
+                                       "--candidates --repeats --gemm-only --serving-only --memory-rows --memory-dim --precision)", k));
   }
   if (!a.gemm_only && a.memory_rows == 0 && (a.model.empty() || a.data.empty())) throw heed::Error("heed_bench needs --model RUN/model and --data DIR");
   return a;
@@ -230,12 +236,13 @@ std::vector<heed::serve::ScoreRequest> read_score_requests(const std::filesystem
 }
 
 nlohmann::ordered_json serving_latencies(const Args& args, const std::filesystem::path& requests_path) {
-  const auto served = heed::serve::ServedModel::load(args.model);
+  const auto served = heed::serve::ServedModel::load(args.model, args.precision);
   const auto requests = read_score_requests(requests_path, *served, static_cast<std::size_t>(args.candidates));
   std::vector<heed::serve::EncodedRequest> encoded;
   for (const auto& r : requests) encoded.push_back(heed::serve::encode_request(r, *served));
   heed::serve::RequestScorer scorer(served->model());
   double max_diff = 0;
+  std::uint64_t reduced_multiply_adds = 0;
   for (std::size_t r = 0; r < std::min<std::size_t>(requests.size(), 20); ++r) {  // warm up, and check
     const std::vector<float> fast = scorer.score(encoded[r]);
     const std::vector<float> plain = heed::serve::score_plain(requests[r], *served);
@@ -243,6 +250,7 @@ nlohmann::ordered_json serving_latencies(const Args& args, const std::filesystem
       max_diff = std::max(max_diff, static_cast<double>(std::abs(fast[i] - plain[i])));
   }
   std::vector<double> score_ms, request_ms, cpu_ms;
+  const std::uint64_t multiply_adds_before = heed::lowp::multiply_adds();
   for (int i = 0; i < args.repeats; ++i) {
     const std::size_t r = static_cast<std::size_t>(i) % requests.size();
     const double cpu0 = thread_cpu_seconds();
@@ -250,6 +258,7 @@ nlohmann::ordered_json serving_latencies(const Args& args, const std::filesystem
     scorer.score(encoded[r]);
     score_ms.push_back(seconds_since(t0) * 1e3);
     cpu_ms.push_back((thread_cpu_seconds() - cpu0) * 1e3);
+    if (i == 0) reduced_multiply_adds = heed::lowp::multiply_adds() - multiply_adds_before;
     t0 = Clock::now();
     scorer.score(heed::serve::encode_request(requests[r], *served));
     request_ms.push_back(seconds_since(t0) * 1e3);
@@ -258,8 +267,15 @@ nlohmann::ordered_json serving_latencies(const Args& args, const std::filesystem
     return nlohmann::ordered_json{{"p50", percentile(ms, 50)}, {"p99", percentile(ms, 99)},
                                   {"mean", std::accumulate(ms.begin(), ms.end(), 0.0) / static_cast<double>(ms.size())}};
   };
-  return {{"score", summary(score_ms)}, {"score_cpu", summary(cpu_ms)}, {"request", summary(request_ms)}, {"requests", score_ms.size()},
-          {"candidates", args.candidates}, {"threads", 1}, {"max_abs_diff", max_diff}};
+  const heed::Precision precision = served->model().precision();
+  nlohmann::ordered_json out = {{"score", summary(score_ms)}, {"score_cpu", summary(cpu_ms)}, {"request", summary(request_ms)}, {"requests", score_ms.size()},
+          {"candidates", args.candidates}, {"threads", 1}, {"max_abs_diff", max_diff},
+          {"precision", heed::choice_name(precision)}};
+  if (precision != heed::Precision::kFp32) {
+    out["isa"] = heed::lowp::isa_name(precision);
+    out["reduced_multiply_adds_first_request"] = reduced_multiply_adds;
+  }
+  return out;
 }
 
 // Resident memory of this process, bytes (from /proc/self/statm).
@@ -325,6 +341,7 @@ int run(const Args& args) {
   }
   heed::Checkpoint cp = heed::load_checkpoint(args.model);
   heed::Model& model = *cp.model;
+  model.set_precision(heed::scoring_precision(model.config(), args.precision));
   const heed::Config& config = model.config();
   const std::filesystem::path dir = args.data;
   nlohmann::ordered_json out;

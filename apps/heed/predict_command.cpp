@@ -13,6 +13,7 @@ void add_predict_command(CLI::App& app) {
   struct Args {
     std::string model, data, out;
     int threads = 0;
+    std::string precision;
   };
   auto args = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand("predict", "Write one click probability per input row, in input order");
@@ -20,8 +21,11 @@ void add_predict_command(CLI::App& app) {
   cmd->add_option("--data", args->data, "Rows in the training layout (the label column may be absent)")->required();
   cmd->add_option("--out", args->out, "Output file: one probability per line (default: standard output)");
   cmd->add_option("--threads", args->threads, "Threads (0: every core)");
+  cmd->add_option("--precision", args->precision,
+                  "Scoring products: fp32, bf16 or int8 (default: the model's scoring.precision)");
   cmd->callback([args] {
     Checkpoint cp = load_checkpoint(args->model);
+    cp.model->set_precision(scoring_precision(cp.model->config(), args->precision));
     LoadOptions load;
     load.require_label = false;
     load.features_only = true;  // eval.group, eval.slice and the split columns serve evaluation only

@@ -96,6 +96,8 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--admin-token", options->admin_token,
                   "Token POST /v1/reload must carry (unset: reload over HTTP is off)")
       ->envname("HEED_ADMIN_TOKEN");
+  cmd->add_option("--precision", options->precision,
+                  "Scoring products: fp32, bf16 or int8 (default: the model's scoring.precision)");
   cmd->add_option("--model-name", options->model_name,
                   "The model's name in the Open Inference Protocol (/v2/models/NAME)")
       ->capture_default_str();

@@ -33,6 +33,7 @@ enum class NumericTransform { kNone, kLog1p, kStandardize, kMinMax };  // featur
 // features.NAME.bucketize: a dense input (none), log2 buckets, or buckets between edges that the
 // config gives (boundaries) or that training computes from its data (quantile).
 enum class Bucketize { kNone, kLog2, kBoundaries, kQuantile };
+enum class Precision { kFp32, kBf16, kInt8 };                // scoring.precision: the scorer's products
 
 template <class E>
 struct Choice {
@@ -142,6 +143,11 @@ struct Choices<Bucketize> {
                                                           {Bucketize::kLog2, "log2"},
                                                           {Bucketize::kBoundaries, "boundaries"},
                                                           {Bucketize::kQuantile, "quantile"}}};
+};
+template <>
+struct Choices<Precision> {
+  static constexpr std::array<Choice<Precision>, 3> list{
+      {{Precision::kFp32, "fp32"}, {Precision::kBf16, "bf16"}, {Precision::kInt8, "int8"}}};
 };
 
 template <class E>

@@ -135,6 +135,10 @@ struct EvalConfig {
   std::int64_t batch_size{};
 };
 
+struct ScoringConfig {
+  Precision precision{};  // the products of predict, eval and serve (training is always fp32)
+};
+
 struct Config {
   DataConfig data;
   std::vector<FeatureConfig> features;  // in the order they were declared
@@ -146,6 +150,7 @@ struct Config {
   OptimizerConfig optimizer;
   TrainConfig train;
   EvalConfig eval;
+  ScoringConfig scoring;
 
   const FeatureConfig* find_feature(const std::string& name) const;
 };

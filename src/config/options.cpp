@@ -511,6 +511,12 @@ std::vector<Option<Config>> make_run_options() {
       [](C& c) -> auto& { return c.eval.slice; }));
   o.push_back(resumable(option<C, Int>("eval.batch_size", 4096, "Rows scored at a time in evaluation and prediction.",
       [](C& c) -> auto& { return c.eval.batch_size; }, at_least<Int>(1))));
+  // scoring
+  o.push_back(resumable(option<C, Precision>("scoring.precision", Precision::kFp32,
+      "Precision of the scoring products (MLP, DIN's activation unit, SENet, POSO) in heed predict, eval and "
+      "serve: fp32, bf16 (bf16 products, fp32 sums) or int8 (per-column weight scales, per-row input scales); "
+      "training is always fp32. --precision overrides it at load time.",
+      [](C& c) -> auto& { return c.scoring.precision; })));
   return o;
 }
 

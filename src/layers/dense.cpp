@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/gemm.h"
+#include "layers/reduced_products.h"
 
 namespace heed {
 
@@ -17,11 +18,25 @@ void Dense::forward(const ParamSet& params, const ConstMatrixView& x, MatrixView
   // The product accumulates onto the bias: an assigned product would first zero y and then
   // take another pass to add the bias.
   y.rowwise() = params[bias_].row(0);
+  if (const ReducedProducts* reduced = params.reduced()) {
+    if (const lowp::PackedWeight* packed = reduced->find(weight_)) {
+      lowp::multiply(x, *packed, y, /*accumulate=*/true);
+      return;
+    }
+  }
   gemm(x, params[weight_], y);
+}
+
+void Dense::pack_products(const ParamSet& params, ReducedProducts& reduced) const {
+  reduced.add(weight_, lowp::pack(params[weight_], reduced.precision()));
 }
 
 void Dense::forward_live_inputs(const ParamSet& params, const ConstMatrixView& x, MatrixView y,
                                 LiveInputs& scratch) const {
+  if (params.reduced()) {
+    forward(params, x, y);
+    return;
+  }
   const Index rows = x.rows();
   // A column is live when the sum of its magnitudes is not zero (a NaN keeps it live).
   scratch.magnitude.setZero(in_);

@@ -18,7 +18,11 @@ class Dense {
   ParamId weight() const { return weight_; }
   ParamId bias() const { return bias_; }
 
+  // In reduced precision (params.reduced() holds this layer's weight) the product is
+  // lowp::multiply's: a row's result then depends on that row alone.
   void forward(const ParamSet& params, const ConstMatrixView& x, MatrixView y) const;
+  // Adds W's packed form for scoring in reduced's precision.
+  void pack_products(const ParamSet& params, ReducedProducts& reduced) const;
 
   // Buffers of forward_live_inputs, kept between calls so that nothing is allocated per batch.
   struct LiveInputs {
@@ -29,7 +33,8 @@ class Dense {
   // forward's y = x W + b, multiplying only the input columns that are non-zero in some row: a
   // column zero in every row (a ReLU unit that no row switched on) adds nothing to any output.
   // The same numbers to float rounding (the sum skips zero terms). Multiplies as forward does
-  // unless enough columns are dead to pay for gathering the live ones.
+  // unless enough columns are dead to pay for gathering the live ones; always in reduced
+  // precision (so that both scoring schedules compute the same bits).
   void forward_live_inputs(const ParamSet& params, const ConstMatrixView& x, MatrixView y,
                            LiveInputs& scratch) const;
   // dx may be null (the input needs no gradient).

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "core/lowp.h"
 
 namespace heed {
 
@@ -107,6 +108,10 @@ void Dice::forward(const ParamSet& params, const ConstMatrixView& s, MatrixView 
   cache.rows = n;
   cache.training = training;
   if (n == 0) return;
+  if (!training && params.reduced()) {
+    forward_eval_reduced(params, s, y);
+    return;
+  }
   if (training) {
     // Two read-only sweeps, row by row (Eigen's column-wise reductions of a row-major matrix
     // took several times the instructions): the variance about the mean, not E[s^2] - mean^2,
@@ -134,8 +139,34 @@ void Dice::forward(const ParamSet& params, const ConstMatrixView& s, MatrixView 
   }
 }
 
+void Dice::forward_eval_reduced(const ParamSet& params, const ConstMatrixView& s, MatrixView y) const {
+  const Index D = width_;
+  const float* mean = params[running_mean_].data();
+  const float* alpha = params[alpha_].data();
+  thread_local std::vector<float> inv_std, keep, p;
+  inv_std.resize(static_cast<std::size_t>(D));
+  keep.resize(static_cast<std::size_t>(D));
+  p.resize(static_cast<std::size_t>(D));
+  for (Index d = 0; d < D; ++d) {
+    inv_std[static_cast<std::size_t>(d)] = 1.0f / std::sqrt(params[running_var_](0, d) + kEpsilon);
+    keep[static_cast<std::size_t>(d)] = 1.0f - alpha[d];
+  }
+  for (Index r = 0; r < s.rows(); ++r) {
+    const float* v = s.row(r).data();
+    float* out = y.row(r).data();
+    for (Index d = 0; d < D; ++d) p[static_cast<std::size_t>(d)] = (v[d] - mean[d]) * inv_std[static_cast<std::size_t>(d)];
+    lowp::sigmoid(p.data(), p.data(), D);
+    for (Index d = 0; d < D; ++d)
+      out[d] = v[d] * (p[static_cast<std::size_t>(d)] * keep[static_cast<std::size_t>(d)] + alpha[d]);
+  }
+}
+
 void Dice::forward_eval_in_place(const ParamSet& params, MatrixView s) const {
   HEED_CHECK(s.cols() == width_, "dice: width {} expected, got {}", width_, s.cols());
+  if (params.reduced()) {
+    forward_eval_reduced(params, s, s);
+    return;
+  }
   const auto mean = params[running_mean_].row(0).array();
   const Eigen::RowVectorXf inv_std = (params[running_var_].row(0).array() + kEpsilon).rsqrt();
   const auto alpha = params[alpha_].row(0).array();

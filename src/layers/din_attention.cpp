@@ -6,8 +6,56 @@
 
 #include "core/error.h"
 #include "core/gemm.h"
+#include "core/lowp.h"
+#include "layers/reduced_products.h"
 
 namespace heed {
+namespace {
+
+// The first layer's three terms in ReducedProducts, under the first weight's id.
+enum Term { kQueryTerm = 1, kKeyTerm = 2, kProductTerm = 3 };
+
+const lowp::PackedWeight& term(const ParamSet& params, ParamId first_weight, Term t) {
+  const lowp::PackedWeight* packed = params.reduced()->find(first_weight, t);
+  HEED_CHECK(packed, "din attention: scoring in reduced precision without its packed first layer");
+  return *packed;
+}
+
+// How a row's raw scores become weights, in reduced precision.
+struct Normalizer {
+  bool softmax = false;
+  float top = 0.0f, total = 0.0f, scale = 1.0f;
+  float weight(float score) const { return softmax ? std::exp(score - top) / total : scale * score; }
+};
+
+// Reduced precision: one row's pooled vector [Q] from its m values' scores, value by value in
+// sequence order; value j reads score and key row index[j] (j itself when index is null).
+Normalizer pool_in_order(DinNormalize normalize, const float* score, const Index* index, Index m,
+                         const ConstMatrixView& keys, float* pooled, float* weights) {
+  const Index Q = keys.cols();
+  std::fill(pooled, pooled + Q, 0.0f);
+  Normalizer norm;
+  if (m == 0) return norm;
+  auto at = [&](Index j) { return index ? index[j] : j; };
+  if (normalize == DinNormalize::kSoftmax) {
+    norm.softmax = true;
+    norm.top = score[at(0)];
+    for (Index j = 1; j < m; ++j) norm.top = std::max(norm.top, score[at(j)]);
+    for (Index j = 0; j < m; ++j) norm.total += std::exp(score[at(j)] - norm.top);
+  } else {
+    norm.scale = din_score_scale(normalize, m);
+  }
+  for (Index j = 0; j < m; ++j) {
+    const Index k = at(j);
+    const float w = norm.weight(score[k]);
+    if (weights) weights[j] = w;
+    const float* key = keys.row(k).data();
+    for (Index q = 0; q < Q; ++q) pooled[q] += w * key[q];
+  }
+  return norm;
+}
+
+}  // namespace
 
 float din_score_scale(DinNormalize normalize, Index m) {
   if (m <= 0) return 1.0f;
@@ -94,10 +142,61 @@ void DinAttention::key_terms(const ParamSet& params, const ConstMatrixView& keys
   out.noalias() -= keys * w1.middleRows(2 * Q, Q);
 }
 
+void DinAttention::pack_products(const ParamSet& params, ReducedProducts& reduced) const {
+  const Index Q = width_;
+  const Matrix& w1 = params[first_weight()];
+  const Precision p = reduced.precision();
+  reduced.add(first_weight(), lowp::pack(w1.topRows(Q) + w1.middleRows(2 * Q, Q), p), kQueryTerm);
+  reduced.add(first_weight(), lowp::pack(w1.middleRows(Q, Q) - w1.middleRows(2 * Q, Q), p), kKeyTerm);
+  reduced.add(first_weight(), lowp::pack(w1.bottomRows(Q), p), kProductTerm);
+  for (std::size_t l = 1; l < layers_.size(); ++l) layers_[l].pack_products(params, reduced);
+}
+
+void DinAttention::forward_reduced(const ParamSet& params, const ConstMatrixView& queries,
+                                   const ConstMatrixView& keys, const std::uint32_t* offsets, Index rows,
+                                   MatrixView pooled, Cache& cache) const {
+  const Index n = offsets[rows];
+  const std::size_t L = options_.hidden.size();
+  cache.rows = rows;
+  cache.keys = n;
+  // The key terms k (Wk - Wd) + b go into a buffer the unit fills only after the first layer.
+  MatrixView key_terms = L == 0 ? MatrixView(cache.d_score.topRows(n)) : MatrixView(cache.act[0].topRows(n));
+  key_terms.rowwise() = params[first_bias()].row(0);
+  lowp::multiply(keys.topRows(n), term(params, first_weight(), kKeyTerm), key_terms, /*accumulate=*/true);
+  auto query_term = cache.query_term.topRows(rows);
+  lowp::multiply(queries.topRows(rows), term(params, first_weight(), kQueryTerm), query_term, false);
+  auto product = cache.product.topRows(n);
+  auto first = (L == 0 ? cache.score : cache.pre[0]).topRows(n);
+  for (Index i = 0; i < rows; ++i)
+    for (Index j = offsets[i]; j < offsets[i + 1]; ++j) {
+      product.row(j) = queries.row(i).cwiseProduct(keys.row(j));
+      first.row(j) = key_terms.row(j) + query_term.row(i);
+    }
+  lowp::multiply(product, term(params, first_weight(), kProductTerm), first, /*accumulate=*/true);
+  for (std::size_t l = 0; l < L; ++l) {
+    if (l > 0) layers_[l].forward(params, cache.act[l - 1].topRows(n), cache.pre[l].topRows(n));
+    if (dice_.empty()) {
+      activations_[l].forward(params, cache.pre[l].topRows(n), cache.act[l].topRows(n));
+    } else {
+      dice_[l].forward(params, cache.pre[l].topRows(n), cache.act[l].topRows(n), cache.dice[l], false);
+    }
+  }
+  if (L > 0) layers_[L].forward(params, cache.act[L - 1].topRows(n), cache.score.topRows(n));
+  for (Index i = 0; i < rows; ++i) {
+    const Index begin = offsets[i], m = offsets[i + 1] - offsets[i];
+    pool_in_order(options_.normalize, cache.score.data() + begin, nullptr, m, keys.middleRows(begin, m),
+                  pooled.row(i).data(), cache.weight.data() + begin);
+  }
+}
+
 void DinAttention::forward(const ParamSet& params, const ConstMatrixView& queries,
                            const ConstMatrixView& keys, const std::uint32_t* offsets, Index rows,
                            MatrixView pooled, Cache& cache, bool training) const {
   check_shapes(queries, keys, offsets, rows, cache);
+  if (!training && params.reduced()) {
+    forward_reduced(params, queries, keys, offsets, rows, pooled, cache);
+    return;
+  }
   const Index Q = width_;
   const Matrix& w1 = params[first_weight()];
   cache.key_weight = w1.middleRows(Q, Q) - w1.middleRows(2 * Q, Q);
@@ -113,6 +212,10 @@ void DinAttention::forward_with_key_terms(const ParamSet& params, const ConstMat
   HEED_CHECK(key_terms.rows() >= offsets[rows] && key_terms.cols() == first_width(),
              "din attention: key terms must be [{}, {}], got [{}, {}]", offsets[rows],
              first_width(), key_terms.rows(), key_terms.cols());
+  if (params.reduced()) {  // the key terms are recomputed from the packed weights
+    forward_reduced(params, queries, keys, offsets, rows, pooled, cache);
+    return;
+  }
   forward_from_key_terms(params, queries, keys, &key_terms, offsets, rows, pooled, cache, false);
 }
 
@@ -273,8 +376,68 @@ void DinAttention::prepare_shared_keys(const ParamSet& params, SharedKeys& share
              "din attention: shared keys must be [T, {}] with T counts, got [{}, {}] and {}",
              width_, shared.keys.rows(), shared.keys.cols(), shared.counts.size());
   shared.key_terms.resize(shared.keys.rows(), first_width());
+  if (params.reduced()) {  // as forward_reduced computes them
+    shared.key_terms.rowwise() = params[first_bias()].row(0);
+    lowp::multiply(shared.keys, term(params, first_weight(), kKeyTerm), shared.key_terms, /*accumulate=*/true);
+    return;
+  }
   key_terms(params, shared.keys, shared.key_terms);
   shared.key_terms.rowwise() += params[first_bias()].row(0);
+}
+
+void DinAttention::forward_shared_reduced(const ParamSet& params, const SharedKeys& shared,
+                                          const ConstMatrixView& queries, Index rows, MatrixView pooled,
+                                          SharedScratch& scratch, float* weights) const {
+  const Index Q = width_, T = shared.keys.rows(), h1 = first_width();
+  const std::size_t L = options_.hidden.size();
+  const auto m = static_cast<Index>(shared.sequence.size());
+  HEED_CHECK(m == static_cast<Index>(std::lround(shared.counts.sum())),
+             "din attention: reduced precision needs the shared sequence's order ({} values, {} counted)", m,
+             shared.counts.sum());
+  if (scratch.query_terms.rows() < rows) scratch.query_terms.resize(rows, h1);
+  lowp::multiply(queries.topRows(rows), term(params, first_weight(), kQueryTerm), scratch.query_terms.topRows(rows),
+                 false);
+  constexpr Index kBlockPairs = 256;
+  const Index block_rows = std::max<Index>(1, kBlockPairs / T);
+  const Index capacity = block_rows * T;
+  if (scratch.product.rows() < capacity) {
+    scratch.product.resize(capacity, Q);
+    scratch.hidden.assign(std::max<std::size_t>(L, 1), Matrix());
+    for (std::size_t l = 0; l < L; ++l) scratch.hidden[l].resize(capacity, options_.hidden[l]);
+    if (L == 0) scratch.hidden[0].resize(capacity, 1);
+    scratch.score.resize(capacity);
+  }
+  for (Index begin = 0; begin < rows; begin += block_rows) {
+    const Index count = std::min(block_rows, rows - begin), n = count * T;
+    auto product = scratch.product.topRows(n);
+    auto first = scratch.hidden[0].topRows(n);
+    for (Index i = 0; i < count; ++i) {
+      product.middleRows(i * T, T) = shared.keys.array().rowwise() * queries.row(begin + i).array();
+      first.middleRows(i * T, T) = shared.key_terms.rowwise() + scratch.query_terms.row(begin + i);
+    }
+    lowp::multiply(product, term(params, first_weight(), kProductTerm), first, /*accumulate=*/true);
+    for (std::size_t l = 0; l < L; ++l) {
+      if (l > 0) layers_[l].forward(params, scratch.hidden[l - 1].topRows(n), scratch.hidden[l].topRows(n));
+      if (dice_.empty()) {
+        activations_[l].forward(params, scratch.hidden[l].topRows(n), scratch.hidden[l].topRows(n));
+      } else {
+        dice_[l].forward_eval_in_place(params, scratch.hidden[l].topRows(n));
+      }
+    }
+    if (L > 0) {
+      Eigen::Map<Matrix> score(scratch.score.data(), n, 1);
+      layers_[L].forward(params, scratch.hidden[L - 1].topRows(n), score);
+    } else {
+      scratch.score.head(n) = scratch.hidden[0].topRows(n).col(0);
+    }
+    for (Index i = 0; i < count; ++i) {
+      const float* score = scratch.score.data() + i * T;
+      const Normalizer norm = pool_in_order(options_.normalize, score, shared.sequence.data(), m, shared.keys,
+                                            pooled.row(begin + i).data(), nullptr);
+      if (weights)
+        for (Index d = 0; d < T; ++d) weights[(begin + i) * T + d] = norm.weight(score[d]);
+    }
+  }
 }
 
 void DinAttention::forward_shared(const ParamSet& params, const SharedKeys& shared,
@@ -288,6 +451,10 @@ void DinAttention::forward_shared(const ParamSet& params, const SharedKeys& shar
              rows, Q);
   if (T == 0) {
     pooled.topRows(rows).setZero();
+    return;
+  }
+  if (params.reduced()) {
+    forward_shared_reduced(params, shared, queries, rows, pooled, scratch, weights);
     return;
   }
   const Matrix& w1 = params[first_weight()];

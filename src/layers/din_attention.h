@@ -115,6 +115,9 @@ class DinAttention {
     Matrix keys;             // [T, Q] distinct keys
     Eigen::VectorXf counts;  // [T] occurrences of each in the sequence
     Matrix key_terms;        // [T, h1] k (Wk - Wd) + b
+    // Reduced precision only: the distinct key of each value, in sequence order. The pooled
+    // sum then runs value by value in that order, as forward() sums a row's keys.
+    std::vector<Index> sequence;
   };
   // Fills shared.key_terms from shared.keys.
   void prepare_shared_keys(const ParamSet& params, SharedKeys& shared) const;
@@ -131,6 +134,13 @@ class DinAttention {
   void forward_shared(const ParamSet& params, const SharedKeys& shared,
                       const ConstMatrixView& queries, Index rows, MatrixView pooled,
                       SharedScratch& scratch, float* weights) const;
+
+  // Scoring in reduced precision (params.reduced()): the three terms of the first layer and the
+  // unit's other layers packed. Evaluation passes then compute, per (row, key) pair and in
+  // either schedule, [(k (Wk - Wd) + b) + q (Wq + Wd)] + (q * k) Wp with lowp::multiply, the
+  // unit's layers and Dice per pair, and the pooled sum key by key in sequence order: the same
+  // bits from forward() and forward_shared() on the same inputs.
+  void pack_products(const ParamSet& params, ReducedProducts& reduced) const;
 
   // Weight of each key in the last forward, [N] (for explain/serving).
   const float* weights(const Cache& cache) const { return cache.weight.data(); }
@@ -150,6 +160,12 @@ class DinAttention {
                               const ConstMatrixView& keys, const ConstMatrixView* key_terms,
                               const std::uint32_t* offsets, Index rows, MatrixView pooled,
                               Cache& cache, bool training) const;
+  // forward() in evaluation mode, reduced precision.
+  void forward_reduced(const ParamSet& params, const ConstMatrixView& queries, const ConstMatrixView& keys,
+                       const std::uint32_t* offsets, Index rows, MatrixView pooled, Cache& cache) const;
+  // forward_shared() in reduced precision.
+  void forward_shared_reduced(const ParamSet& params, const SharedKeys& shared, const ConstMatrixView& queries,
+                              Index rows, MatrixView pooled, SharedScratch& scratch, float* weights) const;
 
   Index width_;
   DinOptions options_;

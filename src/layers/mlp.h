@@ -44,6 +44,10 @@ class Mlp {
   void forward_after_first(const ParamSet& params, Index rows, Cache& cache,
                            const std::vector<const Matrix*>& gates) const;
   const Dense& layer(std::size_t l) const { return layers_[l]; }  // hidden layers, then output
+  // Every layer's weight packed for scoring in reduced precision.
+  void pack_products(const ParamSet& params, ReducedProducts& reduced) const {
+    for (const Dense& d : layers_) d.pack_products(params, reduced);
+  }
 
   // d_logit: [B, 1]. dx may be null. d_gates: empty, or per gated layer a [B, width] output.
   void backward(const ParamSet& params, const ConstMatrixView& x, Index rows, const ConstMatrixView& d_logit,

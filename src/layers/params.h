@@ -3,6 +3,7 @@
 // read-only by every worker; each worker accumulates into its own Gradients of the same
 // shapes, and the trainer sums them in a fixed order (that is what keeps multi-threaded runs
 // deterministic).
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,7 @@
 namespace heed {
 
 using ParamId = std::size_t;
+class ReducedProducts;  // layers/reduced_products.h
 
 struct Param {
   std::string name;  // "mlp.0.weight": unique, used by checkpoints and explanations
@@ -34,8 +36,14 @@ class ParamSet {
   // Fills with uniform values in [-limit, limit] (Glorot/He style scales come from callers).
   void init_uniform(ParamId id, float limit, Rng& rng);
 
+  // Scoring in reduced precision: the weights packed for it, or nullptr (fp32, and always in
+  // training). Packed from the values as they were when set: Model::set_precision sets it.
+  const ReducedProducts* reduced() const { return reduced_.get(); }
+  void set_reduced(std::shared_ptr<const ReducedProducts> reduced) { reduced_ = std::move(reduced); }
+
  private:
   std::vector<Param> params_;
+  std::shared_ptr<const ReducedProducts> reduced_;
 };
 
 class Gradients {

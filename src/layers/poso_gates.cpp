@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "core/lowp.h"
 
 namespace heed {
 
@@ -81,7 +82,12 @@ void PosoGates::forward(const ParamSet& params, const ConstMatrixView& pc, Index
     net.out.forward(params, cache.hidden[l].topRows(rows), gate);
     // One array expression, so Eigen evaluates the logistic on whole vector registers (a
     // rational approximation within a few ulps; a scalar std::exp per gate was 9% of training).
-    gate = C * gate.array().logistic();
+    if (params.reduced()) {  // whole rows of a row-major buffer: contiguous
+      lowp::sigmoid(gate.data(), gate.data(), gate.size());
+      gate *= C;
+    } else {
+      gate = C * gate.array().logistic();
+    }
   }
 }
 

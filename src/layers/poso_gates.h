@@ -60,6 +60,15 @@ class PosoGates {
   // pc: [rows, P]. Fills cache.gate.
   void forward(const ParamSet& params, const ConstMatrixView& pc, Index rows, Cache& cache) const;
 
+  // The gate networks' weights packed for scoring in reduced precision (whose sigmoid is then
+  // lowp::sigmoid).
+  void pack_products(const ParamSet& params, ReducedProducts& reduced) const {
+    for (const Net& net : nets_) {
+      net.hidden.pack_products(params, reduced);
+      net.out.pack_products(params, reduced);
+    }
+  }
+
   // Exactly what Mlp::forward/backward take: one pointer per hidden layer, nullptr where ungated.
   // The lists live in `cache` (no allocation per call) and point into it.
   const std::vector<const Matrix*>& gates(const Cache& cache) const;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "core/lowp.h"
 #include "layers/logloss.h"  // sigmoid
 
 namespace heed {
@@ -99,7 +100,11 @@ void Senet::forward(const ParamSet& params, const ConstMatrixView& x, Index rows
   auto a = cache.weights.topRows(rows);  // [B, n], [B, E] or [B, n*E]
   switch (options_.gate) {
     case SenetGate::kSigmoid:
-      a = pre.unaryExpr([](float v) { return sigmoid(v); });
+      if (params.reduced()) {  // whole rows of row-major buffers: contiguous
+        lowp::sigmoid(pre.data(), a.data(), rows * weight_width_);
+      } else {
+        a = pre.unaryExpr([](float v) { return sigmoid(v); });
+      }
       break;
     case SenetGate::kRelu:
       a = pre.cwiseMax(0.0f);

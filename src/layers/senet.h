@@ -85,6 +85,12 @@ class Senet {
                 const ConstMatrixView& dy, MatrixView dx, Cache& cache, Gradients& grads,
                 float weight_l1 = 0.0f) const;
 
+  // The excitation's weights packed for scoring in reduced precision (whose gate is then
+  // lowp::sigmoid).
+  void pack_products(const ParamSet& params, ReducedProducts& reduced) const {
+    for (const Dense& d : excitation_) d.pack_products(params, reduced);
+  }
+
   // The weights of the last forward, [rows, weight_width] (for `heed explain`).
   ConstMatrixView weights(const Cache& cache, Index rows) const;
 

@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 #include "embedding/pooling.h"
+#include "layers/reduced_products.h"
 
 namespace heed {
 namespace {
@@ -55,6 +56,31 @@ Model::Model(Config config)
   }
   mlp_ = std::make_unique<Mlp>(params_, "mlp", input_width(), hidden, config_.model.activation,
                                static_cast<float>(config_.model.dropout), rng);
+}
+
+Precision scoring_precision(const Config& config, std::string_view requested) {
+  if (requested.empty()) return config.scoring.precision;
+  if (const auto p = choice_named<Precision>(requested)) return *p;
+  throw Error(fmt::format("--precision: '{}' is not a precision; choose fp32, bf16 or int8", requested));
+}
+
+void Model::set_precision(Precision precision) {
+  if (precision == Precision::kFp32) {
+    params_.set_reduced(nullptr);
+    return;
+  }
+  // Reads HEED_LOWP_ISA (and throws on a bad value) here, not first inside a thread team.
+  lowp::isa_for(precision);
+  auto reduced = std::make_shared<ReducedProducts>(precision);
+  for (const DinAttention& d : din_) d.pack_products(params_, *reduced);
+  if (senet_) senet_->pack_products(params_, *reduced);
+  if (poso_) poso_->pack_products(params_, *reduced);
+  mlp_->pack_products(params_, *reduced);
+  params_.set_reduced(std::move(reduced));
+}
+
+Precision Model::precision() const {
+  return params_.reduced() ? params_.reduced()->precision() : Precision::kFp32;
 }
 
 Index Model::poso_input_width() const {

@@ -25,6 +25,11 @@
 
 namespace heed {
 
+// The scoring precision for a model with `config`: `requested` (heed predict/eval/serve's
+// --precision) when not empty, else the config's scoring.precision. Throws heed::Error naming
+// the choices for a name that is not fp32, bf16 or int8.
+Precision scoring_precision(const Config& config, std::string_view requested);
+
 class Model {
  public:
   // Builds every layer and initializes every weight from config.train.seed.
@@ -45,6 +50,14 @@ class Model {
   const PosoGates* poso() const { return poso_.get(); }
   const std::vector<DinAttention>& din() const { return din_; }
   const Mlp& mlp() const { return *mlp_; }
+
+  // The precision of the scoring products (scoring.precision, or heed predict/eval/serve's
+  // --precision): bf16 and int8 pack the MLP's, DIN's activation unit's, SENet's and POSO's
+  // weights as they are now (core/lowp.h), and evaluation passes multiply with them; fp32
+  // drops the packing. Only for a model whose weights are final (loaded for scoring): training
+  // and its validation always run in fp32.
+  void set_precision(Precision precision);
+  Precision precision() const;
 
   // Per DIN attention, the buffers of one pass.
   struct DinBuffers {

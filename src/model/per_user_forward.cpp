@@ -80,6 +80,7 @@ void PerUserForward::prepare_history(std::size_t group) {
     if (i > 0 && !equal(order[i - 1], order[i])) ++distinct;
     h.distinct_of[static_cast<std::size_t>(order[i])] = distinct;
   }
+  h.distinct.sequence = h.distinct_of;  // reduced precision pools in sequence order
   const Index T = order.empty() ? 0 : distinct + 1;
   h.distinct.keys.resize(T, h.keys.cols());
   h.distinct.counts.setZero(T);
@@ -196,16 +197,23 @@ void PerUserForward::forward_chunk(Index count) {
   }
   model_.build_input(dense_.topRows(count), count, *ws_);
   auto input = ws_->input.topRows(count);
-  FirstLayer& fl = first_;
-  const auto C = static_cast<Index>(fl.columns.size());
-  const auto U = static_cast<Index>(fl.user_gated.size());
-  auto x = fl.x.topRows(count);
-  for (Index c = 0; c < C; ++c) x.col(c) = input.col(fl.columns[static_cast<std::size_t>(c)]);
-  for (Index u = 0; u < U; ++u)
-    x.col(C + u) = ws_->senet->weights.col(fl.user_gated[static_cast<std::size_t>(u)]).head(count);
   auto pre = ws_->mlp.pre[0].topRows(count);
-  pre.rowwise() = fl.constant;  // the product accumulates onto it: no zeroing pass
-  gemm(x, fl.weight, pre);
+  if (model_.params().reduced()) {
+    // Reduced precision rounds (or quantizes per row) the whole input row: the user's share
+    // cannot be summed apart without changing the numbers, so the layer runs as the plain
+    // schedule runs it, and both compute the same bits.
+    model_.mlp().layer(0).forward(model_.params(), input, pre);
+  } else {
+    FirstLayer& fl = first_;
+    const auto C = static_cast<Index>(fl.columns.size());
+    const auto U = static_cast<Index>(fl.user_gated.size());
+    auto x = fl.x.topRows(count);
+    for (Index c = 0; c < C; ++c) x.col(c) = input.col(fl.columns[static_cast<std::size_t>(c)]);
+    for (Index u = 0; u < U; ++u)
+      x.col(C + u) = ws_->senet->weights.col(fl.user_gated[static_cast<std::size_t>(u)]).head(count);
+    pre.rowwise() = fl.constant;  // the product accumulates onto it: no zeroing pass
+    gemm(x, fl.weight, pre);
+  }
 
   static const std::vector<const Matrix*> no_gates;
   const std::vector<const Matrix*>* gates = &no_gates;
@@ -263,7 +271,8 @@ std::vector<float> PerUserForward::score(const Dataset& user, const Dataset& can
     h.shared = shared[static_cast<std::size_t>(schema.din_groups[g].keys[0])] != 0;
     if (h.shared) prepare_history(g);
   }
-  if (!model_.mlp().hidden().empty()) prepare_first_layer(shared);
+  // In reduced precision the first layer is not split (see forward_chunk).
+  if (!model_.mlp().hidden().empty() && !model_.params().reduced()) prepare_first_layer(shared);
   user_gates_ = prepare_user_gates(shared);
 
   std::vector<float> scores(candidates.rows);

@@ -205,6 +205,7 @@ void validate(const ServerOptions& o) {
     if (!(seconds > 0) || !std::isfinite(seconds) || seconds > 86400.0 * 365)
       throw Error(fmt::format("{} must be a number of seconds above 0, got {}", flag, seconds));
   };
+  if (!o.precision.empty()) scoring_precision(Config{}, o.precision);  // throws naming the choices
   if (o.port < 0 || o.port > 65535)
     throw Error(fmt::format("--port must be 0 (any free port) to 65535, got {}", o.port));
   if (o.grpc_port < -1 || o.grpc_port > 65535)
@@ -769,7 +770,7 @@ Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>()) {
   s.options = std::move(options);
   s.server = this;
   validate(s.options);
-  s.model = ServedModel::load(s.options.model);
+  s.model = ServedModel::load(s.options.model, s.options.precision);
   s.last_seen = s.model->stamp();
   if (s.options.threads <= 0)
     s.options.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -920,7 +921,7 @@ Server::Reload Server::reload(const std::string& trigger) {
   Reload r;
   std::shared_ptr<const ServedModel> next;
   try {
-    next = ServedModel::load(s.options.model);
+    next = ServedModel::load(s.options.model, s.options.precision);
   } catch (const std::exception& e) {
     s.last_seen = before;
     s.metrics.count_reload(trigger, "failed");

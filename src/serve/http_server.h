@@ -33,6 +33,7 @@ struct ServerOptions {
   double write_timeout_s = 5.0;
   double drain_timeout_s = 30.0;  // on stop(): longest wait for the requests already accepted
   std::string admin_token;  // empty: POST /v1/reload is refused, /v1/model shows no paths
+  std::string precision;  // scoring products: fp32, bf16 or int8; empty: the model's scoring.precision
   std::string model_name = "heed";  // the model's name in the Open Inference Protocol (/v2)
   bool watch = true;        // reload when the model file changes
   double watch_interval_s = 1.0;

@@ -41,7 +41,7 @@ bool stamp_file(const std::filesystem::path& path, FileStamp& out) {
   return true;
 }
 
-std::shared_ptr<const ServedModel> ServedModel::load(const std::filesystem::path& path) {
+std::shared_ptr<const ServedModel> ServedModel::load(const std::filesystem::path& path, std::string_view precision) {
   std::shared_ptr<ServedModel> m(new ServedModel());
   m->path_ = path;
   if (!stamp_file(path, m->stamp_))
@@ -59,6 +59,7 @@ std::shared_ptr<const ServedModel> ServedModel::load(const std::filesystem::path
   std::istringstream in(std::move(bytes));
   Checkpoint cp = load_checkpoint(in, path.string());
   m->model_ = std::move(cp.model);
+  m->model_->set_precision(scoring_precision(m->model_->config(), precision));
   m->meta_ = std::move(cp.meta);
   if (m->meta_.is_object() && m->meta_.contains("trained_at") && m->meta_["trained_at"].is_string())
     m->trained_at_ = m->meta_["trained_at"].get<std::string>();

@@ -37,7 +37,10 @@ class ServedModel {
  public:
   // Reads the model file (and the metrics.json beside it, when there is one); throws heed::Error
   // when the file is missing, corrupt or not a heed model.
-  static std::shared_ptr<const ServedModel> load(const std::filesystem::path& path);
+  // precision: the scoring products' (heed serve --precision), empty for the model's
+  // scoring.precision.
+  static std::shared_ptr<const ServedModel> load(const std::filesystem::path& path,
+                                                 std::string_view precision = {});
   ~ServedModel();
 
   const Model& model() const { return *model_; }

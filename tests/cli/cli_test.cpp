@@ -316,6 +316,39 @@ TEST_F(CliErrors, PredictNeedsTheModelsFeaturesOnly) {
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1000);
 }
 
+TEST_F(CliErrors, PredictAndEvalTakeAPrecisionAndTheFallbackKernels) {
+  ASSERT_EQ(heed("train " + quoted(files_.config) + " --set train.epochs=1 --out " + quoted(dir_ / "run")).status, 0);
+  const std::string predict = "predict " + quoted(dir_ / "run" / "model") + " --data " + quoted(files_.unlabeled);
+  const auto fp32 = heed(predict);
+  ASSERT_EQ(fp32.status, 0) << fp32.err;
+  EXPECT_EQ(heed(predict + " --precision fp32").out, fp32.out);
+  for (const char* precision : {"bf16", "int8"}) {
+    const auto native = heed(predict + " --precision " + precision);
+    ASSERT_EQ(native.status, 0) << native.err;
+    EXPECT_NE(native.out, fp32.out) << precision;
+    // The portable kernels, as on a CPU without AVX512-BF16/VNNI: the same scores to the
+    // sigmoid's rounding.
+    const auto portable = testing::run_command("HEED_LOWP_ISA=portable " + testing::heed_binary() + " " + predict +
+                                                   " --precision " + precision,
+                                               dir_.path());
+    ASSERT_EQ(portable.status, 0) << portable.err;
+    std::istringstream a(native.out), b(portable.out);
+    std::size_t rows = 0;
+    for (float x = 0, y = 0; a >> x && b >> y; ++rows) EXPECT_NEAR(x, y, 1e-5) << precision << " row " << rows;
+    EXPECT_EQ(rows, 1000u);
+  }
+  const auto bad = heed(predict + " --precision fp16");
+  EXPECT_EQ(bad.status, 1);
+  EXPECT_THAT(bad.err, HasSubstr("--precision: 'fp16' is not a precision; choose fp32, bf16 or int8"));
+  const auto bad_isa = testing::run_command(
+      "HEED_LOWP_ISA=avx " + testing::heed_binary() + " " + predict + " --precision bf16", dir_.path());
+  EXPECT_EQ(bad_isa.status, 1);
+  EXPECT_THAT(bad_isa.err, HasSubstr("HEED_LOWP_ISA must be 'portable' or 'native', got 'avx'"));
+  const auto eval = heed("eval " + quoted(dir_ / "run" / "model") + " --data " + quoted(files_.test) + " --precision int8");
+  EXPECT_EQ(eval.status, 0) << eval.err;
+  EXPECT_THAT(eval.out, HasSubstr("\"auc\""));
+}
+
 TEST_F(CliErrors, PrepareFrappeWithoutTrainSaysWhatToDo) {
   fs::create_directories(dir_ / "frappe");
   const std::string line = "1 0:1 957:1 5039:1 5046:1 5053:1 5055:1 5058:1 5060:1 5069:1 5149:1\n";

@@ -225,6 +225,15 @@ TEST(ConfigChecks, ValuesOutOfRange) {
               HasSubstr("single character"));
 }
 
+TEST(ConfigChecks, ScoringPrecisionIsOneOfThreeNames) {
+  EXPECT_EQ(parse(kMinimal).scoring.precision, Precision::kFp32);
+  EXPECT_EQ(parse(kMinimal, {"scoring.precision=\"bf16\""}).scoring.precision, Precision::kBf16);
+  EXPECT_EQ(parse("[features.item]\n[scoring]\nprecision = \"int8\"\n").scoring.precision, Precision::kInt8);
+  const std::string message = error_of("[features.item]\n[scoring]\nprecision = \"half\"\n");
+  EXPECT_THAT(message, HasSubstr("scoring.precision = 'half' must be one of \"fp32\", \"bf16\", \"int8\""));
+  EXPECT_THAT(message, HasSubstr("run.toml:3"));
+}
+
 TEST(ConfigChecks, ValueErrorInTheFileNamesItsLine) {
   const std::string message =
       error_of("[features.item]\n[model]\nactivation = \"relu\"\ndropout = 1.5\n");

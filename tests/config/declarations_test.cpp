@@ -75,8 +75,9 @@ TEST(ConfigDeclarations, EveryMemberOfTheRunConfigHasExactlyOneKey) {
   expect_one_key_per_member(c, "optimizer", c.optimizer);
   expect_one_key_per_member(c, "train", c.train);
   expect_one_key_per_member(c, "eval", c.eval);
+  expect_one_key_per_member(c, "scoring", c.scoring);
   // Config itself: the sections above and the features.
-  EXPECT_EQ(member_count<Config>(), 10u);
+  EXPECT_EQ(member_count<Config>(), 11u);
 }
 
 TEST(ConfigDeclarations, EveryMemberOfAFeatureHasExactlyOneKey) {

@@ -4,7 +4,8 @@
 // enumerated option are read from its declaration (src/config/options.cpp), and a coverage test
 // fails when a model-shaping option, or a choice of one, has no variant here, so a new option
 // cannot skip the comparison. Each variant is scored with the user's history shared, with a
-// history per candidate, and with nothing shared.
+// history per candidate, and with nothing shared, and in every scoring precision (fp32, bf16,
+// int8: the reduced ones on this CPU's kernels, and once on the portable fallback).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 
 #include "config/options.h"
 #include "core/error.h"
+#include "core/lowp.h"
 #include "serve/request_scorer.h"
 #include "serve/score_request.h"
 #include "serve/served_model.h"
@@ -84,6 +86,11 @@ const std::vector<ShapingOption>& shaping_options() {
       {"poso.gate_hidden", {{"2", {"poso.gate_hidden=2"}}}},
       {"poso.scale", {{"3", {"poso.scale=3.0"}}}},
       {"poso.all_fields", {{"off", {}}, {"on", {"poso.all_fields=true"}}, {"on, first layer", {"poso.all_fields=true", "poso.layers=[0]"}}}},
+      // Read from the config here; every variant is also loaded in each precision below.
+      {"scoring.precision",
+       {{"fp32", {"scoring.precision=\"fp32\""}},
+        {"bf16", {"scoring.precision=\"bf16\""}},
+        {"int8", {"scoring.precision=\"int8\""}}}},
       // Feature options: the base schema holds a feature of every kind.
       {"features.kind", {{"categorical", {}}, {"multi", {}}, {"sequence", {}}, {"numeric", {}}}},
       {"features.pooling",
@@ -239,11 +246,34 @@ class ForwardParityTest : public ::testing::Test {
         dir_->path().string());
   }
 
-  static std::shared_ptr<const serve::ServedModel> model_with(const Settings& settings, const std::string& name) {
+  // The model file of a variant; load() it in a precision.
+  static std::filesystem::path model_file(const Settings& settings, const std::string& name) {
     const Config config = parse_config(config_text(), "parity.toml", settings);
     const auto path = dir_->path() / name;
     testing::write_keyed_model(path, config, dir_->path() / "rows.tsv");
-    return serve::ServedModel::load(path);
+    return path;
+  }
+
+  // Served and plain scores of every layout agree to 1e-6; returns the served scores, layout
+  // after layout.
+  static std::vector<float> check_parity(const serve::ServedModel& model) {
+    std::vector<float> all;
+    serve::RequestScorer scorer(model.model());
+    for (const auto& [layout, body] : requests()) {
+      SCOPED_TRACE(layout);
+      const serve::ScoreRequest request = serve::parse_score_request(body.dump(), model, serve::Limits{});
+      serve::Explanation explanation;
+      const std::vector<float> served = scorer.score(serve::encode_request(request, model), &explanation);
+      const std::vector<float> plain = serve::score_plain(request, model);
+      EXPECT_EQ(served.size(), plain.size());
+      if (served.size() != plain.size()) return all;
+      for (std::size_t i = 0; i < served.size(); ++i) EXPECT_NEAR(served[i], plain[i], 1e-6) << "candidate " << i;
+      const auto [lo, hi] = std::minmax_element(plain.begin(), plain.end());
+      EXPECT_GT(*hi - *lo, 1e-4) << "the candidates should score differently";
+      EXPECT_EQ(scorer.score(serve::encode_request(request, model)), served) << "the scorer reused";
+      all.insert(all.end(), served.begin(), served.end());
+    }
+    return all;
   }
 
   static Json history(int length, int offset) {
@@ -306,23 +336,65 @@ TEST_F(ForwardParityTest, ServedScoresEqualThePlainForwardForEveryValueOfEverySh
   for (const ShapingOption& option : shaping_options()) {
     for (const Value& value : option.values) {
       SCOPED_TRACE(option.key + " = " + value.name);
-      const auto model = model_with(value.settings, fmt::format("model{}", variants++));
-      serve::RequestScorer scorer(model->model());
-      for (const auto& [layout, body] : requests()) {
-        SCOPED_TRACE(layout);
-        const serve::ScoreRequest request = serve::parse_score_request(body.dump(), *model, serve::Limits{});
-        serve::Explanation explanation;
-        const std::vector<float> served = scorer.score(serve::encode_request(request, *model), &explanation);
-        const std::vector<float> plain = serve::score_plain(request, *model);
-        ASSERT_EQ(served.size(), plain.size());
-        for (std::size_t i = 0; i < served.size(); ++i) EXPECT_NEAR(served[i], plain[i], 1e-6) << "candidate " << i;
-        const auto [lo, hi] = std::minmax_element(plain.begin(), plain.end());
-        EXPECT_GT(*hi - *lo, 1e-4) << "the candidates should score differently";
-        EXPECT_EQ(scorer.score(serve::encode_request(request, *model)), served) << "the scorer reused";
+      const auto path = model_file(value.settings, fmt::format("model{}", variants++));
+      const auto model = serve::ServedModel::load(path);  // the config's precision
+      const std::vector<float> configured = check_parity(*model);
+      std::vector<float> fp32;
+      for (const char* precision : {"fp32", "bf16", "int8"}) {
+        SCOPED_TRACE(precision);
+        const auto loaded = serve::ServedModel::load(path, precision);
+        EXPECT_EQ(choice_name(loaded->model().precision()), std::string(precision));
+        const std::vector<float> scores = check_parity(*loaded);
+        if (choice_name(model->model().precision()) == std::string(precision)) {
+          EXPECT_EQ(scores, configured) << "--precision names the config's precision";
+        }
+        if (std::string(precision) == "fp32") {
+          fp32 = scores;
+          continue;
+        }
+        // Reduced precision changes the numbers, a little (the products are really reduced).
+        float largest = 0.0f;
+        for (std::size_t i = 0; i < scores.size() && i < fp32.size(); ++i)
+          largest = std::max(largest, std::abs(scores[i] - fp32[i]));
+        EXPECT_GT(largest, 0.0f);
+        EXPECT_LT(largest, 0.05f);
       }
     }
   }
   EXPECT_GE(variants, 60);
+}
+
+// The portable kernels (a CPU without AVX512-BF16/VNNI, or HEED_LOWP_ISA=portable) keep the
+// parity, and compute what this CPU's units do: int8 sums are exact; bf16 products follow
+// vdpbf16ps; the sigmoid is exact there and within 5e-7 here.
+TEST_F(ForwardParityTest, ThePortableKernelsKeepTheParityAndTheScores) {
+  const auto path = model_file({}, "portable");
+  for (const char* precision : {"bf16", "int8"}) {
+    SCOPED_TRACE(precision);
+    const auto model = serve::ServedModel::load(path, precision);
+    const std::vector<float> native = check_parity(*model);
+    lowp::force_portable(true);
+    const std::vector<float> portable = check_parity(*model);
+    lowp::force_portable(false);
+    ASSERT_EQ(native.size(), portable.size());
+    for (std::size_t i = 0; i < native.size(); ++i) EXPECT_NEAR(native[i], portable[i], 1e-5) << i;
+  }
+}
+
+TEST(ScoringPrecision, ANameThatIsNotAPrecisionIsRefusedNamingTheChoices) {
+  EXPECT_EQ(scoring_precision(Config{}, ""), Precision::kFp32);
+  EXPECT_EQ(scoring_precision(Config{}, "bf16"), Precision::kBf16);
+  EXPECT_EQ(scoring_precision(Config{}, "int8"), Precision::kInt8);
+  Config bf16;
+  bf16.scoring.precision = Precision::kBf16;
+  EXPECT_EQ(scoring_precision(bf16, ""), Precision::kBf16);
+  EXPECT_EQ(scoring_precision(bf16, "fp32"), Precision::kFp32);
+  try {
+    scoring_precision(Config{}, "fp16");
+    FAIL() << "fp16 accepted";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "--precision: 'fp16' is not a precision; choose fp32, bf16 or int8");
+  }
 }
 
 }  // namespace

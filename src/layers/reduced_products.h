@@ -1,0 +1,34 @@
+#pragma once
+// A model's weights packed for scoring in reduced precision (core/lowp.h), built once when a
+// model is loaded with scoring.precision bf16 or int8 and attached to its ParamSet. The layers'
+// evaluation passes multiply with these instead of the fp32 weights; training never sees them
+// (a model being trained has none). Each layer packs its own products (pack_products).
+#include <map>
+#include <utility>
+
+#include "core/lowp.h"
+#include "layers/params.h"
+
+namespace heed {
+
+class ReducedProducts {
+ public:
+  explicit ReducedProducts(Precision precision) : precision_(precision) {}
+
+  Precision precision() const { return precision_; }
+
+  // The packed form of weight `id` (term 0), or of a matrix derived from it (DIN's first layer
+  // splits its weight into three terms).
+  void add(ParamId id, lowp::PackedWeight packed, int term = 0) { packed_[{id, term}] = std::move(packed); }
+  // nullptr when that weight was not packed: its product stays in fp32.
+  const lowp::PackedWeight* find(ParamId id, int term = 0) const {
+    const auto it = packed_.find({id, term});
+    return it == packed_.end() ? nullptr : &it->second;
+  }
+
+ private:
+  Precision precision_;
+  std::map<std::pair<ParamId, int>, lowp::PackedWeight> packed_;
+};
+
+}  // namespace heed

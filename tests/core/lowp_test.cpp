@@ -1,0 +1,148 @@
+// The reduced-precision kernels against an fp32/double reference, the portable code against
+// the AVX-512 code, and the property the two scoring schedules rely on: a row's result does
+// not depend on the rows multiplied with it.
+#include "core/lowp.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+namespace heed {
+namespace {
+
+Matrix random_matrix(Index rows, Index cols, float scale, std::uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::normal_distribution<float> normal(0.0f, scale);
+  Matrix m(rows, cols);
+  for (Index i = 0; i < m.size(); ++i) m.data()[i] = normal(gen);
+  return m;
+}
+
+// Restores the CPU's choice of kernel when a test that forced the portable one ends.
+struct PortableScope {
+  explicit PortableScope(bool portable) { lowp::force_portable(portable); }
+  ~PortableScope() { lowp::force_portable(false); }
+};
+
+Matrix multiply(const Matrix& x, const lowp::PackedWeight& w, bool portable) {
+  PortableScope scope(portable);
+  Matrix y(x.rows(), w.n);
+  lowp::multiply(x, w, y, /*accumulate=*/false);
+  return y;
+}
+
+// Odd shapes: K not a multiple of 2 or 4, N not a multiple of 16, rows not a multiple of 4.
+constexpr Index kRows = 37, kK = 67, kN = 45;
+
+TEST(Lowp, Bf16IsTheExactProductOfRoundedOperandsToFp32Accumulation) {
+  const Matrix x = random_matrix(kRows, kK, 1.0f, 1), w = random_matrix(kK, kN, 0.1f, 2);
+  const Matrix y = multiply(x, lowp::pack(w, Precision::kBf16), false);
+  for (Index i = 0; i < kRows; ++i)
+    for (Index n = 0; n < kN; ++n) {
+      double rounded = 0.0, exact = 0.0, magnitude = 0.0;
+      for (Index k = 0; k < kK; ++k) {
+        const double a = lowp::from_bf16(lowp::to_bf16(x(i, k))), b = lowp::from_bf16(lowp::to_bf16(w(k, n)));
+        rounded += a * b;
+        exact += static_cast<double>(x(i, k)) * w(k, n);
+        magnitude += std::abs(a * b);
+      }
+      // fp32 accumulation of K terms: at most K roundings of 2^-24 of the running magnitude.
+      EXPECT_NEAR(y(i, n), rounded, static_cast<double>(kK) * 0x1p-24 * magnitude) << i << "," << n;
+      // Against the fp32 operands: each operand within 2^-9 of itself, so each product within 2^-8.
+      EXPECT_NEAR(y(i, n), exact, 0x1p-8 * magnitude * 1.01) << i << "," << n;
+    }
+}
+
+TEST(Lowp, Int8IsWithinItsQuantizationStepsOfTheFp32Product) {
+  const Matrix x = random_matrix(kRows, kK, 1.0f, 3), w = random_matrix(kK, kN, 0.1f, 4);
+  const Matrix y = multiply(x, lowp::pack(w, Precision::kInt8), false);
+  for (Index i = 0; i < kRows; ++i) {
+    const float x_step = x.row(i).cwiseAbs().maxCoeff() / 127.0f;
+    for (Index n = 0; n < kN; ++n) {
+      const float w_step = w.col(n).cwiseAbs().maxCoeff() / 127.0f;
+      double exact = 0.0, bound = 0.0;
+      for (Index k = 0; k < kK; ++k) {
+        exact += static_cast<double>(x(i, k)) * w(k, n);
+        // |x dw| + |w dx| + |dx dw| with each operand within half a step
+        bound += std::abs(x(i, k)) * w_step / 2 + std::abs(w(k, n)) * x_step / 2 + x_step * w_step / 4;
+      }
+      EXPECT_NEAR(y(i, n), exact, bound * 1.001 + 1e-6) << i << "," << n;
+    }
+  }
+}
+
+TEST(Lowp, ARowsResultDoesNotDependOnTheOtherRows) {
+  const Matrix x = random_matrix(kRows, kK, 1.0f, 5), w = random_matrix(kK, kN, 0.1f, 6);
+  for (Precision p : {Precision::kBf16, Precision::kInt8}) {
+    const lowp::PackedWeight packed = lowp::pack(w, p);
+    const Matrix all = multiply(x, packed, false);
+    for (Index i = 0; i < kRows; ++i) {  // alone, and as the last of a block of 5
+      const Matrix one = multiply(x.middleRows(i, 1), packed, false);
+      EXPECT_EQ(one.row(0), all.row(i)) << choice_name(p) << " row " << i;
+      if (i >= 4) {
+        EXPECT_EQ(multiply(x.middleRows(i - 4, 5), packed, false).row(4), all.row(i));
+      }
+    }
+  }
+}
+
+TEST(Lowp, AccumulateAddsTheProductToWhatTheOutputHolds) {
+  const Matrix x = random_matrix(kRows, kK, 1.0f, 7), w = random_matrix(kK, kN, 0.1f, 8);
+  const Matrix bias = random_matrix(1, kN, 1.0f, 9);
+  for (Precision p : {Precision::kBf16, Precision::kInt8}) {
+    const lowp::PackedWeight packed = lowp::pack(w, p);
+    const Matrix product = multiply(x, packed, false);
+    Matrix y(kRows, kN);
+    y.rowwise() = bias.row(0);
+    lowp::multiply(x, packed, y, /*accumulate=*/true);
+    for (Index i = 0; i < kRows; ++i)
+      for (Index n = 0; n < kN; ++n) EXPECT_NEAR(y(i, n), bias(0, n) + product(i, n), 1e-5f) << choice_name(p);
+  }
+}
+
+TEST(Lowp, ThePortableFallbackComputesWhatTheCpusUnitsDo) {
+  const Matrix x = random_matrix(kRows, kK, 1.0f, 10), w = random_matrix(kK, kN, 0.1f, 11);
+  bool compared = false;
+  for (Precision p : {Precision::kBf16, Precision::kInt8}) {
+    const lowp::PackedWeight packed = lowp::pack(w, p);
+    {
+      PortableScope scope(true);
+      EXPECT_EQ(lowp::isa_for(p), lowp::Isa::kPortable);
+      EXPECT_STREQ(lowp::isa_name(p), "portable");
+    }
+    if (lowp::isa_for(p) != lowp::Isa::kAvx512) continue;
+    compared = true;
+    // int8 sums are exact integers; bf16 follows vdpbf16ps's order (odd element first, one
+    // rounding per multiply-add), so both agree bit for bit on normal numbers.
+    EXPECT_EQ(multiply(x, packed, true), multiply(x, packed, false)) << choice_name(p);
+  }
+  if (!compared) GTEST_SKIP() << "this CPU has neither AVX512-BF16 nor AVX512-VNNI: only the fallback ran";
+}
+
+TEST(Lowp, SigmoidIsWithin5e7OfTheExactValueOnEitherPath) {
+  std::vector<float> in;
+  for (float v = -100.0f; v <= 100.0f; v += 0.0137f) in.push_back(v);
+  in.push_back(std::numeric_limits<float>::infinity());
+  in.push_back(-std::numeric_limits<float>::infinity());
+  for (bool portable : {false, true}) {
+    PortableScope scope(portable);
+    std::vector<float> out(in.size());
+    lowp::sigmoid(in.data(), out.data(), static_cast<Index>(in.size()));
+    for (std::size_t i = 0; i < in.size(); ++i) {
+      const double exact = 1.0 / (1.0 + std::exp(-static_cast<double>(in[i])));
+      EXPECT_NEAR(out[i], exact, 5e-7 * exact + 1e-37) << in[i] << (portable ? " portable" : "");
+    }
+  }
+}
+
+TEST(Lowp, Bf16RoundsToNearestEven) {
+  EXPECT_EQ(lowp::to_bf16(1.0f), 0x3f80);
+  EXPECT_EQ(lowp::to_bf16(1.0f + 0x1p-8f), 0x3f80);            // the tie goes to the even value
+  EXPECT_EQ(lowp::to_bf16(1.0f + 3 * 0x1p-8f), 0x3f82);        // ... which is above here
+  EXPECT_EQ(lowp::to_bf16(1.0f + 0x1p-8f + 0x1p-20f), 0x3f81);  // past the tie: up
+  EXPECT_TRUE(std::isnan(lowp::from_bf16(lowp::to_bf16(std::nanf("")))));
+}
+
+}  // namespace
+}  // namespace heed
