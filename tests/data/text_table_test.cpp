@@ -74,6 +74,84 @@ TEST(TextTable, ReadsAsTheTsvHoldingTheSameCells) {
   EXPECT_EQ(table.source_of(2), "t DataFrame:3");
 }
 
+// The same table with the list columns (genres, history) given as lists: each cell split on
+// '|', empty values kept (so "g1||g2" is three values and "" none), as a DataFrame hands them over.
+TextTable with_lists(TextTable t) {
+  t.lists.resize(t.columns.size());
+  for (std::size_t c = 0; c < t.columns.size(); ++c) {
+    if (t.columns[c] != "genres" && t.columns[c] != "history") continue;
+    ListColumn& list = t.lists[c];
+    list.given = true;
+    list.separator = '|';
+    for (std::string_view cell : t.cells[c]) {
+      for (std::size_t start = 0; !cell.empty() && start <= cell.size();) {
+        const std::size_t stop = std::min(cell.find('|', start), cell.size());
+        list.values.push_back(cell.substr(start, stop - start));
+        start = stop + 1;
+      }
+      list.ends.push_back(list.values.size());
+    }
+    t.cells[c].clear();  // the lists stand for them
+  }
+  return t;
+}
+
+// `carve`: the validation carve's row hashes too (a scoring read leaves them unset).
+void expect_same_rows(const Dataset& table, const Dataset& file, bool carve = true) {
+  ASSERT_EQ(table.rows, file.rows);
+  EXPECT_EQ(table.labels, file.labels);
+  if (carve) {
+    EXPECT_EQ(table.split_keys, file.split_keys);
+  }
+  ASSERT_EQ(table.keys.size(), file.keys.size());
+  for (std::size_t f = 0; f < file.keys.size(); ++f) {
+    EXPECT_EQ(table.keys[f].offsets, file.keys[f].offsets) << f;
+    EXPECT_EQ(table.keys[f].keys, file.keys[f].keys) << f;
+  }
+}
+
+TEST(TextTable, ListColumnsReadAsTheirJoinedCells) {
+  const Config config = parse_config(kConfig, "t.toml");
+  const Schema schema = Schema::from_config(config);
+  testing::TempDir dir("text_table_lists");
+  testing::write_file(dir / "rows.tsv", tsv_of(kRows));
+  const Dataset file = load_dataset(dir / "rows.tsv", config, schema);
+  const TextTable lists = with_lists(table_of(kRows));
+  ASSERT_TRUE(lists.is_list(3) && lists.is_list(5));
+  std::string scratch;
+  EXPECT_EQ(lists.cell(3, 3, scratch), "g1||g2");
+  // The keys (history keeping its last 2 of 3) and the carve's line hash, as the file's.
+  expect_same_rows(load_table(lists, config, schema), file);
+  // Scoring reads (no carve, no line built) give the same keys.
+  LoadOptions scoring;
+  scoring.features_only = true;
+  scoring.require_label = false;
+  expect_same_rows(load_table(lists, config, schema, scoring), load_dataset(dir / "rows.tsv", config, schema, scoring),
+                   /*carve=*/false);
+}
+
+TEST(TextTable, AListColumnThatSomethingElseReadsIsReadJoined) {
+  // A categorical feature reads the genres column whole, beside the multi feature that splits it.
+  const Config config =
+      parse_config(std::string(kConfig) + "[features.genre_set]\ncolumn = \"genres\"\n", "t.toml");
+  const Schema schema = Schema::from_config(config);
+  testing::TempDir dir("text_table_joined");
+  testing::write_file(dir / "rows.tsv", tsv_of(kRows));
+  expect_same_rows(load_table(with_lists(table_of(kRows)), config, schema),
+                   load_dataset(dir / "rows.tsv", config, schema));
+}
+
+TEST(TextTable, AListLongerThanAFieldMayBeIsNamed) {
+  const Config config = parse_config(kConfig, "t.toml", {"data.max_field_bytes=8"});
+  const Schema schema = Schema::from_config(config);
+  auto rows = kRows;
+  rows[1][3] = "g1|g2|g3";  // 8 bytes joined: fits
+  EXPECT_EQ(load_table(with_lists(table_of(rows)), config, schema).rows, kRows.size());
+  rows[1][3] = "g1|g2|g33";  // 9
+  EXPECT_THAT([&] { load_table(with_lists(table_of(rows)), config, schema); },
+              ::testing::ThrowsMessage<ParseError>(HasSubstr("t DataFrame:2: column 4 (genres): field of 9 bytes")));
+}
+
 TEST(TextTable, ABadCellNamesTableRowAndColumn) {
   const Config config = parse_config(kConfig, "t.toml");
   const Schema schema = Schema::from_config(config);
