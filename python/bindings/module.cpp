@@ -95,10 +95,12 @@ class PyModel {
     return evaluation_json(e, model.config().eval.slice).dump();
   }
 
-  // A /v1/score body (without "explain") -> its scores.
-  py::array_t<float> score(const std::string& body, std::size_t max_candidates,
-                                                   std::size_t max_values, std::size_t max_string_bytes) const {
+  // A /v1/score body -> its scores, and with "explain": true the answer's "explain" object (JSON).
+  std::pair<py::array_t<float>, std::optional<std::string>> score(const std::string& body, std::size_t max_candidates,
+                                                                  std::size_t max_values,
+                                                                  std::size_t max_string_bytes) const {
     std::vector<float> scores;
+    std::optional<std::string> explained;
     {
       py::gil_scoped_release release;
       serve::Limits limits;
@@ -107,10 +109,14 @@ class PyModel {
       limits.max_string_bytes = max_string_bytes;
       const serve::ScoreRequest request = serve::parse_score_request(body, *served_, limits);
       const serve::EncodedRequest encoded = serve::encode_request(request, *served_);
-      serve::ServedModel::Lease scorer = served_->scorer();
-      scores = scorer->score(encoded);
+      serve::Explanation explanation;
+      {
+        serve::ServedModel::Lease scorer = served_->scorer();
+        scores = scorer->score(encoded, request.explain ? &explanation : nullptr);
+      }
+      if (request.explain) explained = serve::explanation_json(*served_, explanation).dump();
     }
-    return to_numpy(scores);
+    return {to_numpy(scores), std::move(explained)};
   }
 
   // explain's JSON and page, from a file or a table (written beside nothing: the page is returned).

@@ -24,7 +24,8 @@ import os as _os
 import sys as _sys
 import time as _time
 from pathlib import Path as _Path
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Dict, Iterable, List, Literal, Mapping, Optional, Sequence, Tuple, Union
+from typing import overload as _overload
 
 from . import _heed
 from ._heed import HeedError, ParseError, RequestError, TrainingStopped
@@ -179,8 +180,18 @@ class Model:
         text = self._native.evaluate_file(rows, threads) if kind == "file" else self._native.evaluate_table(rows, threads)
         return _json.loads(text)
 
+    @_overload
     def score(self, user: Mapping[str, Any], candidates: Sequence[Mapping[str, Any]], *,
-              max_candidates: int = 1000, max_values: int = 1000, max_string_bytes: int = 1 << 16) -> "numpy.ndarray":
+              explain: Literal[False] = False, max_candidates: int = 1000, max_values: int = 1000,
+              max_string_bytes: int = 1 << 16) -> "numpy.ndarray": ...
+
+    @_overload
+    def score(self, user: Mapping[str, Any], candidates: Sequence[Mapping[str, Any]], *,
+              explain: Literal[True], max_candidates: int = 1000, max_values: int = 1000,
+              max_string_bytes: int = 1 << 16) -> Tuple["numpy.ndarray", Dict[str, Any]]: ...
+
+    def score(self, user, candidates, *, explain=False, max_candidates=1000, max_values=1000,
+              max_string_bytes=1 << 16):
         """Scores of one user's candidates, as ``POST /v1/score`` answers (float32, in order).
 
         ``user`` holds the fields every candidate shares, each candidate the others; every
@@ -189,13 +200,30 @@ class Model:
         fields; a number for numeric fields; an integer for any field; None for an empty cell.
         The server's limits apply (``heed serve``'s defaults); a bad request raises
         ``heed.RequestError`` with the server's message.
+
+        ``explain=True`` (the request's ``"explain": true``) returns ``(scores, explanation)``:
+        ``explanation`` is the dict the server answers under ``"explain"``, with per DIN
+        attention (keyed by its history feature) each candidate's weight on each history item,
+        and SENet's ``axis``, gated ``fields`` and each candidate's ``weights``.
         """
-        body = _json.dumps({"user": dict(user), "candidates": [dict(c) for c in candidates]}, default=_json_value)
-        return self._native.score(body, max_candidates, max_values, max_string_bytes)
+        request: Dict[str, Any] = {"user": dict(user), "candidates": [dict(c) for c in candidates]}
+        if explain:
+            request["explain"] = True
+        body = _json.dumps(request, default=_json_value)
+        scores, explanation = self._native.score(body, max_candidates, max_values, max_string_bytes)
+        if explain:
+            return scores, _json.loads(explanation)
+        return scores
 
     def explain(self, data: Data, *, rows: int = 20000, samples: int = 8, shuffles: int = 3, seed: int = 1,
                 threads: int = 0) -> Dict[str, Any]:
-        """What SENet, DIN and POSO learned, measured on ``data``: ``heed explain``'s report.json."""
+        """What SENet, DIN and POSO learned, measured on ``data``: ``heed explain``'s report.json.
+
+        ``data``: a path or a DataFrame, read in memory (the report shows its cells as the TSV
+        it stands for holds them, and names it "explain DataFrame"). ``rows``: rows explained
+        (evenly spaced; 0: all); ``samples``: rows shown per DIN attention; ``shuffles``:
+        permutation-importance shuffles per field (0: none).
+        """
         return _json.loads(self._explain(data, rows, samples, shuffles, seed, threads)[0])
 
     def explain_html(self, data: Data, path: PathLike, *, rows: int = 20000, samples: int = 8, shuffles: int = 3,
