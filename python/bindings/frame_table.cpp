@@ -92,7 +92,6 @@ FrameTable::FrameTable(const Config& config, std::string name, std::vector<std::
       else
         list_reader_[c] = f.name;
     }
-  table_.lists.resize(table_.columns.size());
   na_ = py::module_::import("pandas").attr("NA");
   table_.rows = arrays.empty() ? 0 : static_cast<std::size_t>(py::len(arrays[0]));
   for (std::size_t c = 0; c < table_.columns.size(); ++c) add_column(c, arrays[c]);
@@ -153,39 +152,7 @@ void FrameTable::add_column(std::size_t c, const py::handle& column) {
     for (py::ssize_t i = 0; i < r.shape(0); ++i) out.push_back(r(i) ? "True" : "False");
   } else {
     const py::array objects = kind == 'O' ? array : array.attr("astype")("O").cast<py::array>();
-    if (separators_[c].empty())
-      add_objects(c, objects, out);
-    else
-      add_lists(c, objects);
-  }
-}
-
-void FrameTable::add_lists(std::size_t c, const py::array& array) {
-  owners_.push_back(array);
-  ListColumn& list = table_.lists[c];
-  list.given = true;
-  list.separator = separators_[c][0];
-  list.ends.reserve(table_.rows);
-  const auto stride = array.strides(0);
-  const char* base = static_cast<const char*>(array.data());
-  constexpr std::size_t kRowsBeforeReserving = 1024;
-  for (std::size_t r = 0; r < table_.rows; ++r) {
-    PyObject* value = *reinterpret_cast<PyObject* const*>(base + static_cast<py::ssize_t>(r) * stride);
-    if (is_list(value)) {
-      list_values(c, r, value, list.values);
-    } else {
-      // A cell of text (or a number) is split as the row parser would split it, empty values
-      // kept so that joining gives the cell back.
-      const std::string_view text = object_text(c, r, value);
-      for (std::size_t start = 0; !text.empty() && start <= text.size();) {
-        const std::size_t stop = std::min(text.find(list.separator, start), text.size());
-        list.values.push_back(text.substr(start, stop - start));
-        start = stop + 1;
-      }
-    }
-    list.ends.push_back(list.values.size());
-    if (r + 1 == kRowsBeforeReserving)  // room for the rest at the values per row so far
-      list.values.reserve(list.values.size() * table_.rows / kRowsBeforeReserving * 11 / 10);
+    add_objects(c, objects, out);
   }
 }
 
@@ -200,8 +167,8 @@ void FrameTable::list_values(std::size_t c, std::size_t row, PyObject* value, st
                             table_.name, row + 1, table_.columns[c],
                             list_reader_[c].empty() ? std::string("no feature")
                                                     : fmt::format("feature '{}'", list_reader_[c])));
-  // Lists and tuples are read in place; an array through the list of its items, kept alive
-  // with the table (its items are new objects the views point into).
+  // Lists and tuples are read in place; an array through the list of its items, kept with the
+  // table (its items are new objects, which the values point into until they are joined).
   py::object items = py::reinterpret_steal<py::object>(PySequence_Fast(value, "a list"));
   if (!items) throw py::error_already_set();
   const Py_ssize_t n = PySequence_Fast_GET_SIZE(items.ptr());
@@ -223,9 +190,7 @@ void FrameTable::list_values(std::size_t c, std::size_t row, PyObject* value, st
       throw Error(fmt::format("{}: row {}, column '{}': the list value '{}' holds the separator '{}' that "
                               "splits the column's values",
                               table_.name, row + 1, table_.columns[c], text, separators_[c]));
-    // Copied next to the row's other values: the row parser then reads them in order, where
-    // the strings themselves lie scattered over the heap (a cache miss each, again).
-    out.push_back(arena_.keep(text));
+    out.push_back(text);
   }
 }
 
@@ -255,8 +220,9 @@ std::string_view FrameTable::object_text(std::size_t c, std::size_t row, PyObjec
     const double d = PyFloat_AS_DOUBLE(value);
     return std::isnan(d) ? std::string_view() : arena_.keep(float_text(d));
   }
-  if (is_list(value)) {  // a list where cells are expected (a categorical's categories): joined
-    std::vector<std::string_view> values;
+  if (is_list(value)) {  // a multi or sequence feature's values: the cell of them joined
+    std::vector<std::string_view>& values = scratch_;
+    values.clear();
     list_values(c, row, value, values);
     joined_.clear();
     for (std::size_t i = 0; i < values.size(); ++i) {

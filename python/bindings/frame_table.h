@@ -1,17 +1,17 @@
 #pragma once
 // A pandas DataFrame's columns -> a TextTable (data/text_table.h): every cell as the text that
 // `df.to_csv(sep="\t", index=False)` would write for it, so a DataFrame reads exactly as the
-// TSV it would be written to. A column that multi-valued or sequence features read is kept as
-// lists of values (TextTable::lists), which stand for the cell of the values joined by the
-// features' separator; a text cell there is split on it. Strings are not copied: cells and
-// values point into the Python objects, which the table keeps alive.
+// TSV it would be written to. Lists (multi-valued and sequence fields) join with the separator
+// of the features that read the column. Every cell is copied into the table's own memory,
+// column after column: the row parser then reads a row's cells from a few places in order,
+// where the Python strings lie scattered over the heap (a cache miss each, which cost more
+// than the copy; docs/python.md "Speed").
 //
 //   integers          decimal digits
 //   floats            Python's repr (0.5, 1e-05, 3.0); NaN is an empty cell
 //   booleans          True / False
 //   objects           str as is; None, NaN and pd.NA empty; numbers as above; list, tuple or
-//                     ndarray values: the column's values (joined by its separator in the
-//                     TSV it stands for); anything else str(x)
+//                     ndarray values joined by the column's separator; anything else str(x)
 //   categorical       the category's text (codes -1 empty)
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
@@ -26,7 +26,7 @@
 
 namespace heed::python {
 
-// Text that must outlive the table's views: formatted numbers (and the odd joined list).
+// The table's cells: copied text, formatted numbers and joined lists.
 class CellArena {
  public:
   std::string_view keep(std::string_view text);
@@ -48,8 +48,6 @@ class FrameTable {
  private:
   void add_column(std::size_t c, const pybind11::handle& array);
   void add_objects(std::size_t c, const pybind11::array& array, std::vector<std::string_view>& out);
-  // An object column that multi or sequence features read: every row as its list of values.
-  void add_lists(std::size_t c, const pybind11::array& array);
   // A list's values (list, tuple or array), checked: no list inside, no value holding the separator.
   void list_values(std::size_t c, std::size_t row, PyObject* value, std::vector<std::string_view>& out);
   static bool is_list(PyObject* value);
@@ -59,9 +57,10 @@ class FrameTable {
   std::vector<std::string> separators_;  // per column: the separator its list features split on ("" none)
   std::vector<std::string> list_reader_;  // per column: a feature that reads it and takes no list (for messages)
   CellArena arena_;
-  std::vector<pybind11::object> owners_;  // the arrays whose strings the cells point into
+  std::vector<pybind11::object> owners_;  // what was read (an array's list of items), kept while the table lives
   pybind11::object na_;                   // pandas.NA
   std::string joined_;  // a list's values joined
+  std::vector<std::string_view> scratch_;  // a list's values
 };
 
 // Python's repr of a double (what pandas writes for a float cell), shortest round trip.

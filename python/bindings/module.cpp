@@ -368,12 +368,8 @@ PYBIND11_MODULE(_heed, m) {
       .def(py::init<const Config&, std::string, std::vector<std::string>, const py::list&>())
       .def_property_readonly("rows", [](const FrameTable& t) { return t.table().rows; })
       .def("cell", [](const FrameTable& t, std::size_t column, std::size_t row) {
-        const TextTable& table = t.table();
-        HEED_CHECK(column < table.columns.size() && row < table.rows, "no cell ({}, {})", column, row);
-        std::string joined;
-        return std::string(table.cell(column, row, joined));
-      })
-      .def("is_list", [](const FrameTable& t, std::size_t column) { return t.table().is_list(column); });
+        return std::string(t.table().cells.at(column).at(row));
+      });
 
   m.def("train", &heed::python::train, py::arg("config"), py::arg("run_dir"), py::arg("resume"), py::arg("tables"),
         py::arg("callback"), py::arg("interval"));

@@ -97,35 +97,12 @@ Dataset load_dataset(LineReader& reader, const Config& config, const Schema& sch
   return parser.take();
 }
 
-std::size_t ListColumn::append_joined(std::size_t row, std::string& out) const {
-  const std::size_t before = out.size();
-  const std::string_view* v = first(row);
-  for (std::size_t i = 0, n = count(row); i < n; ++i) {
-    if (i) out.push_back(separator);
-    out.append(v[i]);
-  }
-  return out.size() - before;
-}
-
-std::string_view TextTable::cell(std::size_t column, std::size_t row, std::string& scratch) const {
-  if (!is_list(column)) return cells[column][row];
-  scratch.clear();
-  lists[column].append_joined(row, scratch);
-  return scratch;
-}
-
 Dataset load_table(const TextTable& table, const Config& config, const Schema& schema, const LoadOptions& options) {
   HEED_CHECK(table.cells.size() == table.columns.size(), "{}: {} columns of cells for {} names", table.name,
              table.cells.size(), table.columns.size());
-  HEED_CHECK(table.lists.empty() || table.lists.size() == table.columns.size(), "{}: {} list columns for {} names",
-             table.name, table.lists.size(), table.columns.size());
-  for (std::size_t c = 0; c < table.columns.size(); ++c)
-    if (table.is_list(c))
-      HEED_CHECK(table.lists[c].ends.size() == table.rows, "{}: a list column of {} rows in a table of {} rows",
-                 table.name, table.lists[c].ends.size(), table.rows);
-    else
-      HEED_CHECK(table.cells[c].size() == table.rows, "{}: a column of {} cells in a table of {} rows", table.name,
-                 table.cells[c].size(), table.rows);
+  for (const auto& column : table.cells)
+    HEED_CHECK(column.size() == table.rows, "{}: a column of {} cells in a table of {} rows", table.name,
+               column.size(), table.rows);
   // The table's own columns, read as tab-separated cells: a DataFrame has no file layout.
   Config as_tsv = config;
   as_tsv.data.format = "tsv";
@@ -135,16 +112,6 @@ Dataset load_table(const TextTable& table, const Config& config, const Schema& s
   BadRowLog log(policy_of(as_tsv, options), rejects_path(as_tsv, options));
   RowParser parser(as_tsv, schema, scope_of(options), log);
   parser.start_file(table.name, table.columns);
-  // A list column goes to its features as values where they split it on its separator and
-  // nothing else reads it; otherwise (two separators, a list as the label) as its joined text.
-  enum class Given { kCell, kValues, kJoined };
-  std::vector<Given> given(table.columns.size(), Given::kCell);
-  bool any_values = false;
-  for (std::size_t c = 0; c < given.size(); ++c)
-    if (table.is_list(c)) {
-      given[c] = parser.reads_as_values(c, table.lists[c].separator) ? Given::kValues : Given::kJoined;
-      any_values = any_values || given[c] == Given::kValues;
-    }
   // The row's TSV line is built only where something reads it: the hash of the validation
   // carve by row, and the rejected-lines file under skip. Elsewhere every row's split key is
   // the same, unread.
@@ -152,38 +119,20 @@ Dataset load_table(const TextTable& table, const Config& config, const Schema& s
   const bool carve_by_row = d.valid.empty() && d.valid_fraction > 0 && d.valid_by.empty() && d.valid_by_time.empty();
   const bool build_line = !options.features_only && (carve_by_row || log.skipping());
   std::vector<std::string_view> row(table.columns.size());
-  std::vector<ValueList> values(table.columns.size());
-  std::vector<const ValueList*> lists(table.columns.size(), nullptr);
-  std::vector<std::string> joined(table.columns.size());
   std::string line;
   LineInfo info;
   for (std::size_t r = 0; r < table.rows; ++r) {
     line.clear();
     for (std::size_t c = 0; c < row.size(); ++c) {
-      if (c && build_line) line.push_back('\t');
-      switch (given[c]) {
-        case Given::kCell:
-          row[c] = table.cells[c][r];
-          if (build_line) line.append(row[c]);
-          break;
-        case Given::kValues:
-          values[c] = ValueList{table.lists[c].first(r), table.lists[c].count(r)};
-          lists[c] = &values[c];
-          if (build_line) table.lists[c].append_joined(r, line);
-          break;
-        case Given::kJoined:
-          row[c] = table.cell(c, r, joined[c]);
-          if (build_line) line.append(row[c]);
-          break;
-      }
+      row[c] = table.cells[c][r];
+      if (!build_line) continue;
+      if (c) line.push_back('\t');
+      line.append(row[c]);
     }
     info.number = r + 1;
     info.offset = 0;
     info.length = line.size();
-    if (any_values)
-      parser.parse_cells(info, line, row, lists);
-    else
-      parser.parse_cells(info, line, row);
+    parser.parse_cells(info, line, row);
     // As a file's: room for the other rows at the keys per row so far, so the columns are not
     // regrown and copied.
     if (r + 1 == kRowsBeforeReserving) parser.reserve(table.rows - r - 1);

@@ -135,30 +135,6 @@ void RowEncoder::add_row(const std::vector<std::string_view>& texts, Dataset& da
   for (std::size_t fi = 0; fi < texts.size(); ++fi) encode_text(fi, texts[fi], data);
 }
 
-// Each value is one token of the joined text (none holds the separator): empty ones carry nothing.
-[[gnu::always_inline]] inline void RowEncoder::encode_list(std::size_t fi, const ValueList& values, Dataset& data) {
-  const FeatureInfo& f = schema_.features[fi];
-  HEED_CHECK(f.has_values(), "feature '{}' does not take several values", f.name);
-  KeyColumn& out = data.keys[fi];
-  const std::uint64_t seed = schema_.tables[static_cast<std::size_t>(f.table)].seed;
-  const std::size_t first = out.keys.size();
-  for (std::size_t i = 0; i < values.count; ++i)
-    if (!values.first[i].empty()) out.keys.push_back(hash_value_inline(values.first[i], seed));
-  close_values(fi, first, out);
-}
-
-void RowEncoder::add_row(const std::vector<std::string_view>& texts, const std::vector<const ValueList*>& lists,
-                         Dataset& data) {
-  HEED_CHECK(texts.size() == schema_.features.size() && lists.size() == texts.size(),
-             "{} values and {} lists for {} features", texts.size(), lists.size(), schema_.features.size());
-  for (std::size_t fi = 0; fi < texts.size(); ++fi) {
-    if (lists[fi])
-      encode_list(fi, *lists[fi], data);
-    else
-      encode_text(fi, texts[fi], data);
-  }
-}
-
 void RowEncoder::add_values(std::size_t fi, const std::vector<std::string_view>& values, Dataset& data) {
   const FeatureInfo& f = schema_.features[fi];
   HEED_CHECK(f.has_values(), "feature '{}' does not take several values", f.name);

@@ -44,13 +44,6 @@ bool parse_number(std::string_view text, double& out);
 // x >= 1, the integer part below that; boundaries: index of the first edge above x).
 std::int64_t numeric_bucket(const FeatureInfo& feature, double value);
 
-// A multi or sequence feature's values already apart (a list held in memory): `count` values
-// from `first`, none holding the feature's separator.
-struct ValueList {
-  const std::string_view* first = nullptr;
-  std::size_t count = 0;
-};
-
 // Appends rows to a Dataset one feature at a time: every feature of the schema gets exactly one
 // add_text or add_number call per row, in any order, then finish_row closes the row.
 class RowEncoder {
@@ -64,10 +57,6 @@ class RowEncoder {
   // Every feature's value as a file cell holds it, texts[f] for feature f: add_text of each in
   // feature order (the first bad value throws), for a whole row at once.
   void add_row(const std::vector<std::string_view>& texts, Dataset& data);
-  // The same, except that a feature whose `lists[f]` is set takes those values instead of
-  // texts[f]: the keys of the values joined by its separator, without the join and the split.
-  void add_row(const std::vector<std::string_view>& texts, const std::vector<const ValueList*>& lists,
-               Dataset& data);
   // A multi or sequence feature's values as several cells hold them (a sparse line's indices):
   // the same keys as add_text of the cells joined by the feature's separator, without the join.
   void add_values(std::size_t feature, const std::vector<std::string_view>& values, Dataset& data);
@@ -81,7 +70,6 @@ class RowEncoder {
  private:
   void encode_text(std::size_t feature, std::string_view text, Dataset& data);
   void encode_number(std::size_t feature, double value, Dataset& data) const;
-  void encode_list(std::size_t feature, const ValueList& values, Dataset& data);
   // Appends the keys of `text`'s non-empty values, split by the feature's separator.
   void add_tokens(const FeatureInfo& feature, std::string_view text, KeyColumn& out) const;
   // Ends a multi or sequence feature's row whose keys start at `first`: counts them, keeps max_len.

@@ -299,30 +299,6 @@ void RowParser::parse_cells(const LineInfo& info, std::string_view line, const s
   }
 }
 
-void RowParser::parse_cells(const LineInfo& info, std::string_view line, const std::vector<std::string_view>& cells,
-                            const std::vector<const ValueList*>& lists) {
-  HEED_CHECK(lists.size() == cells.size(), "{}: {} lists for {} cells", path_, lists.size(), cells.size());
-  column_lists_ = &lists;
-  try {
-    parse_cells(info, line, cells);
-  } catch (...) {
-    column_lists_ = nullptr;
-    throw;
-  }
-  column_lists_ = nullptr;
-}
-
-bool RowParser::reads_as_values(std::size_t column, char separator) const {
-  if (layout_.sparse()) return false;
-  for (const int other : {map_.label, map_.group, map_.split, map_.slice, map_.time})
-    if (other >= 0 && static_cast<std::size_t>(other) == column) return false;
-  for (std::size_t fi = 0; fi < schema_.features.size(); ++fi) {
-    const FeatureInfo& f = schema_.features[fi];
-    if (map_.feature[fi] == column && (!f.has_values() || f.separator != separator)) return false;
-  }
-  return true;
-}
-
 void RowParser::data_ended_early(const LineInfo& after, const std::string& damage) {
   SourceLocation where{path_, after.number + after.lines, after.offset + after.length, 0, ""};
   log_.count_row();
@@ -331,20 +307,11 @@ void RowParser::data_ended_early(const LineInfo& after, const std::string& damag
 
 void RowParser::encode_row(const LineInfo& info, std::string_view line) {
   const auto max_field = static_cast<std::size_t>(config_.data.max_field_bytes);
-  auto too_long = [&](std::size_t bytes, std::uint32_t position) {
-    return ParseError(location(info, position), "long_field",
-                      fmt::format("field of {} bytes is longer than data.max_field_bytes = {}", bytes, max_field));
-  };
   for (const Cell& cell : cells_.cells)
     if (cell.key.size() > max_field || cell.value.size() > max_field)
-      throw too_long(std::max(cell.key.size(), cell.value.size()), cell.position);
-  if (column_lists_)  // a list is as long as its values joined
-    for (std::size_t c = 0; c < column_lists_->size(); ++c)
-      if (const ValueList* list = (*column_lists_)[c]) {
-        std::size_t bytes = list->count > 0 ? list->count - 1 : 0;
-        for (std::size_t i = 0; i < list->count; ++i) bytes += list->first[i].size();
-        if (bytes > max_field) throw too_long(bytes, static_cast<std::uint32_t>(c + 1));
-      }
+      throw ParseError(location(info, cell.position), "long_field",
+                       fmt::format("field of {} bytes is longer than data.max_field_bytes = {}",
+                                   std::max(cell.key.size(), cell.value.size()), max_field));
   if (!is_plain_ascii(line) &&
       (find_invalid_utf8(line) != std::string_view::npos || line.find('\0') != std::string_view::npos)) {
     auto bad = [](std::string_view text) {
@@ -391,13 +358,7 @@ void RowParser::encode_row(const LineInfo& info, std::string_view line) {
     if (!layout_.sparse()) {  // one cell per feature, as the file wrote it
       row_texts_.resize(schema_.features.size());
       for (std::size_t fi = 0; fi < row_texts_.size(); ++fi) row_texts_[fi] = cells_.cells[map_.feature[fi]].key;
-      if (column_lists_) {
-        row_lists_.resize(schema_.features.size());
-        for (std::size_t fi = 0; fi < row_lists_.size(); ++fi) row_lists_[fi] = (*column_lists_)[map_.feature[fi]];
-        encoder_.add_row(row_texts_, row_lists_, data_);
-      } else {
-        encoder_.add_row(row_texts_, data_);
-      }
+      encoder_.add_row(row_texts_, data_);
     } else {
       for (std::size_t fi = 0; fi < schema_.features.size(); ++fi) encode_feature(info, fi);
     }

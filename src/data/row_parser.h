@@ -69,14 +69,6 @@ class RowParser {
   // memory: table_rows.h). `line` is the record as a delimited file would hold it: the hash
   // that carves validation rows reads it, and a rejected row is logged as it.
   void parse_cells(const LineInfo& info, std::string_view line, const std::vector<std::string_view>& cells);
-  // The same, with the columns whose `lists[c]` is set given as their values (cells[c] unread):
-  // only columns that reads_as_values accepted. `line` holds them joined.
-  void parse_cells(const LineInfo& info, std::string_view line, const std::vector<std::string_view>& cells,
-                   const std::vector<const ValueList*>& lists);
-  // Whether column `column` of the current file can be given as values split on `separator`:
-  // every feature that reads it splits it on that separator, and nothing else (label, group,
-  // slice, time, data.valid_by) reads it.
-  bool reads_as_values(std::size_t column, char separator) const;
   // The file's data ended early (damaged compressed data) after its last complete record.
   void data_ended_early(const LineInfo& after, const std::string& damage);
 
@@ -119,8 +111,6 @@ class RowParser {
   LineProblem problem_;
   std::vector<std::string_view> values_;     // a sparse multi feature's indices
   std::vector<std::string_view> row_texts_;  // a delimited row's cell per feature
-  const std::vector<const ValueList*>* column_lists_ = nullptr;  // parse_cells' lists, while it runs
-  std::vector<const ValueList*> row_lists_;  // per feature: its column's values, or null
   std::vector<double> keys_per_row_;  // per feature: keys per row in the rows last taken (multi, sequence)
 };
 

@@ -58,8 +58,7 @@ class RawRowReader : public RawRows {
   bool started_ = false;
 };
 
-// A table in memory (a DataFrame's cells, text_table.h): its rows are the Dataset's rows, and a
-// list column's value is its values joined by the column's separator, as the TSV holds it.
+// A table in memory (a DataFrame's cells, text_table.h): its rows are the Dataset's rows.
 class TableRows : public RawRows {
  public:
   explicit TableRows(const TextTable& table) : table_(table) {}
@@ -68,12 +67,11 @@ class TableRows : public RawRows {
   bool next() override;
   std::size_t row() const override { return row_; }
   std::uint64_t line() const override { return row_ + 1; }
-  std::string_view value(std::size_t column) override { return table_.cell(column, row_, joined_); }
+  std::string_view value(std::size_t column) override { return table_.cells[column][row_]; }
   const std::string& name() const override { return table_.name; }
 
  private:
   const TextTable& table_;
-  std::string joined_;
   std::size_t row_ = 0;
   bool started_ = false;
 };

@@ -307,42 +307,22 @@ TEST_F(ExplainFullModel, JsonFollowsTheModelAndTheRawFile) {
   }
 }
 
-// test.tsv held in memory as a table, as the Python module hands over a DataFrame: its cells,
-// and the multi and sequence features' columns as lists of values.
+// test.tsv held in memory as a table, as the Python module hands over a DataFrame.
 struct FileAsTable {
   RawFile file;
   TextTable table;
-  FileAsTable(const fs::path& path, const Schema& schema) : file(path) {
+  explicit FileAsTable(const fs::path& path) : file(path) {
     table.name = "explain DataFrame";
     table.columns = file.names;
     table.rows = file.rows.size();
     table.cells.resize(file.names.size());
-    table.lists.resize(file.names.size());
-    for (std::size_t c = 0; c < file.names.size(); ++c) {
-      bool list = false;
-      for (const FeatureInfo& f : schema.features) list = list || (f.column == file.names[c] && f.has_values());
-      for (const auto& row : file.rows) {
-        if (!list) {
-          table.cells[c].push_back(row[c]);
-          continue;
-        }
-        ListColumn& values = table.lists[c];
-        values.given = true;
-        const std::string_view cell = row[c];
-        for (std::size_t start = 0; !cell.empty() && start <= cell.size();) {
-          const std::size_t stop = std::min(cell.find('|', start), cell.size());
-          values.values.push_back(cell.substr(start, stop - start));
-          start = stop + 1;
-        }
-        values.ends.push_back(values.values.size());
-      }
-    }
+    for (const auto& row : file.rows)
+      for (std::size_t c = 0; c < row.size(); ++c) table.cells[c].push_back(row[c]);
   }
 };
 
 TEST_F(ExplainFullModel, ATableExplainsAsTheFileItHolds) {
-  const FileAsTable rows(test_file(), model().schema());
-  ASSERT_TRUE(std::any_of(rows.table.lists.begin(), rows.table.lists.end(), [](const ListColumn& l) { return l.given; }));
+  const FileAsTable rows(test_file());
   explain::Options options;
   options.rows = kExplainedRows;
   options.samples = kSamples;
