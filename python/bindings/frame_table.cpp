@@ -102,16 +102,9 @@ void FrameTable::add_column(std::size_t c, const py::handle& column) {
   if (py::isinstance<py::tuple>(column)) {  // ("categorical", codes, categories)
     const auto parts = column.cast<py::tuple>();
     const py::array_t<std::int64_t, py::array::forcecast> codes(parts[1]);
-    // The categories' own texts, then one view per row.
-    const py::array categories = parts[2].cast<py::array>();
-    std::vector<std::string_view> texts, saved;
-    const std::size_t keep_rows = table_.rows;
-    table_.rows = static_cast<std::size_t>(categories.size());
-    saved.swap(out);
-    add_column(c, categories);
-    texts.swap(out);
-    out.swap(saved);
-    table_.rows = keep_rows;
+    // The categories' own texts (an object array), then one view per row.
+    std::vector<std::string_view> texts;
+    add_objects(c, parts[2].cast<py::array>(), texts);
     const auto r = codes.unchecked<1>();
     HEED_CHECK(static_cast<std::size_t>(r.shape(0)) == table_.rows, "{}: column '{}' has {} rows, not {}",
                table_.name, table_.columns[c], r.shape(0), table_.rows);
@@ -157,10 +150,47 @@ void FrameTable::add_column(std::size_t c, const py::handle& column) {
     const auto a = py::array_t<bool, py::array::forcecast>(array);
     const auto r = a.unchecked<1>();
     for (py::ssize_t i = 0; i < r.shape(0); ++i) out.push_back(r(i) ? "True" : "False");
-  } else if (kind == 'O') {
-    add_objects(c, array, out);
   } else {
-    add_objects(c, array.attr("astype")("O").cast<py::array>(), out);
+    const py::array objects = kind == 'O' ? array : array.attr("astype")("O").cast<py::array>();
+    add_objects(c, objects, out);
+  }
+}
+
+bool FrameTable::is_list(PyObject* value) {
+  return PyList_Check(value) || PyTuple_Check(value) || py::isinstance<py::array>(value);
+}
+
+void FrameTable::list_values(std::size_t c, std::size_t row, PyObject* value, std::vector<std::string_view>& out) {
+  if (separators_[c].empty())
+    throw Error(fmt::format("{}: row {}, column '{}' holds a list, but {} reads the column as one value (lists are "
+                            "for multi and sequence features)",
+                            table_.name, row + 1, table_.columns[c],
+                            list_reader_[c].empty() ? std::string("no feature")
+                                                    : fmt::format("feature '{}'", list_reader_[c])));
+  // Lists and tuples are read in place; an array through the list of its items, kept with the
+  // table (its items are new objects, which the values point into until they are joined).
+  py::object items = py::reinterpret_steal<py::object>(PySequence_Fast(value, "a list"));
+  if (!items) throw py::error_already_set();
+  const Py_ssize_t n = PySequence_Fast_GET_SIZE(items.ptr());
+  PyObject** item = PySequence_Fast_ITEMS(items.ptr());
+  if (items.ptr() != value && n > 0) owners_.push_back(std::move(items));
+  const char separator = separators_[c][0];
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    std::string_view text;
+    if (PyUnicode_Check(item[i]) && PyUnicode_IS_COMPACT_ASCII(item[i])) {
+      // ASCII text is its own UTF-8, read in place (most list values: ids and categories).
+      text = {static_cast<const char*>(PyUnicode_DATA(item[i])), static_cast<std::size_t>(PyUnicode_GET_LENGTH(item[i]))};
+    } else if (is_list(item[i])) {
+      throw Error(fmt::format("{}: row {}, column '{}' holds a list inside a list", table_.name, row + 1,
+                              table_.columns[c]));
+    } else {
+      text = object_text(c, row, item[i]);  // lives in the string or the arena
+    }
+    if (text.find(separator) != std::string_view::npos)
+      throw Error(fmt::format("{}: row {}, column '{}': the list value '{}' holds the separator '{}' that "
+                              "splits the column's values",
+                              table_.name, row + 1, table_.columns[c], text, separators_[c]));
+    out.push_back(text);
   }
 }
 
@@ -180,7 +210,9 @@ std::string_view FrameTable::object_text(std::size_t c, std::size_t row, PyObjec
     Py_ssize_t size = 0;
     const char* text = PyUnicode_AsUTF8AndSize(value, &size);
     if (!text) throw py::error_already_set();
-    return {text, static_cast<std::size_t>(size)};  // the string lives as long as the array
+    // Copied into the table's own memory, column by column: the row parser reads a row's cells
+    // from there in order, where the strings lie scattered over the heap (a cache miss each).
+    return arena_.keep({text, static_cast<std::size_t>(size)});
   }
   if (value == Py_None || value == na_.ptr()) return {};
   if (PyBool_Check(value)) return value == Py_True ? "True" : "False";
@@ -188,44 +220,14 @@ std::string_view FrameTable::object_text(std::size_t c, std::size_t row, PyObjec
     const double d = PyFloat_AS_DOUBLE(value);
     return std::isnan(d) ? std::string_view() : arena_.keep(float_text(d));
   }
-  if (PyList_Check(value) || PyTuple_Check(value) || py::isinstance<py::array>(value)) {
-    if (separators_[c].empty())
-      throw Error(fmt::format("{}: row {}, column '{}' holds a list, but {} reads the column as one value (lists are "
-                              "for multi and sequence features)",
-                              table_.name, row + 1, table_.columns[c],
-                              list_reader_[c].empty() ? std::string("no feature")
-                                                      : fmt::format("feature '{}'", list_reader_[c])));
-    // Lists and tuples are read in place; an array through the list of its items.
-    const py::object items = py::reinterpret_steal<py::object>(PySequence_Fast(value, "a list"));
-    if (!items) throw py::error_already_set();
-    const Py_ssize_t n = PySequence_Fast_GET_SIZE(items.ptr());
-    PyObject** item = PySequence_Fast_ITEMS(items.ptr());
-    const char separator = separators_[c][0];
+  if (is_list(value)) {  // a multi or sequence feature's values: the cell of them joined
+    std::vector<std::string_view>& values = scratch_;
+    values.clear();
+    list_values(c, row, value, values);
     joined_.clear();
-    for (Py_ssize_t i = 0; i < n; ++i) {
-      std::string_view text;
-      std::string converted;
-      if (PyUnicode_Check(item[i]) && PyUnicode_IS_COMPACT_ASCII(item[i])) {
-        // ASCII text is its own UTF-8, read in place (most list values: ids and categories).
-        text = {static_cast<const char*>(PyUnicode_DATA(item[i])), static_cast<std::size_t>(PyUnicode_GET_LENGTH(item[i]))};
-      } else if (PyUnicode_Check(item[i])) {
-        Py_ssize_t size = 0;
-        const char* utf8 = PyUnicode_AsUTF8AndSize(item[i], &size);
-        if (!utf8) throw py::error_already_set();
-        text = {utf8, static_cast<std::size_t>(size)};
-      } else if (PyList_Check(item[i]) || PyTuple_Check(item[i]) || py::isinstance<py::array>(item[i])) {
-        throw Error(fmt::format("{}: row {}, column '{}' holds a list inside a list", table_.name, row + 1,
-                                table_.columns[c]));
-      } else {
-        converted = std::string(object_text(c, row, item[i]));
-        text = converted;
-      }
-      if (text.find(separator) != std::string_view::npos)
-        throw Error(fmt::format("{}: row {}, column '{}': the list value '{}' holds the separator '{}' that "
-                                "splits the column's values",
-                                table_.name, row + 1, table_.columns[c], text, separators_[c]));
-      if (i) joined_.push_back(separator);
-      joined_.append(text);
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      if (i) joined_ += separators_[c];
+      joined_.append(values[i]);
     }
     return arena_.keep(joined_);
   }

@@ -2,8 +2,10 @@
 // A pandas DataFrame's columns -> a TextTable (data/text_table.h): every cell as the text that
 // `df.to_csv(sep="\t", index=False)` would write for it, so a DataFrame reads exactly as the
 // TSV it would be written to. Lists (multi-valued and sequence fields) join with the separator
-// of the features that read the column. Strings are not copied: cells point into the Python
-// objects, which the table keeps alive.
+// of the features that read the column. Every cell is copied into the table's own memory,
+// column after column: the row parser then reads a row's cells from a few places in order,
+// where the Python strings lie scattered over the heap (a cache miss each, which cost more
+// than the copy; docs/python.md "Speed").
 //
 //   integers          decimal digits
 //   floats            Python's repr (0.5, 1e-05, 3.0); NaN is an empty cell
@@ -24,7 +26,7 @@
 
 namespace heed::python {
 
-// Text that must outlive the table's views: formatted numbers and joined lists.
+// The table's cells: copied text, formatted numbers and joined lists.
 class CellArena {
  public:
   std::string_view keep(std::string_view text);
@@ -46,15 +48,19 @@ class FrameTable {
  private:
   void add_column(std::size_t c, const pybind11::handle& array);
   void add_objects(std::size_t c, const pybind11::array& array, std::vector<std::string_view>& out);
+  // A list's values (list, tuple or array), checked: no list inside, no value holding the separator.
+  void list_values(std::size_t c, std::size_t row, PyObject* value, std::vector<std::string_view>& out);
+  static bool is_list(PyObject* value);
   std::string_view object_text(std::size_t c, std::size_t row, PyObject* value);
 
   TextTable table_;
   std::vector<std::string> separators_;  // per column: the separator its list features split on ("" none)
   std::vector<std::string> list_reader_;  // per column: a feature that reads it and takes no list (for messages)
   CellArena arena_;
-  std::vector<pybind11::object> owners_;  // the arrays whose strings the cells point into
+  std::vector<pybind11::object> owners_;  // what was read (an array's list of items), kept while the table lives
   pybind11::object na_;                   // pandas.NA
   std::string joined_;  // a list's values joined
+  std::vector<std::string_view> scratch_;  // a list's values
 };
 
 // Python's repr of a double (what pandas writes for a float cell), shortest round trip.

@@ -13,8 +13,6 @@
 #include <sstream>
 #include <variant>
 
-#include <unistd.h>
-
 #include "ablate/ablation.h"
 #include "ablate/ablation_report.h"
 #include "ablate/ablation_summary.h"
@@ -63,39 +61,6 @@ Dataset load_rows(const Rows& rows, const Config& config, const Schema& schema, 
   return load_table(std::get<const FrameTable*>(rows)->table(), config, schema, options);
 }
 
-// A table's rows as a TSV file for the length of a call.
-class TemporaryFile {
- public:
-  explicit TemporaryFile(const TextTable& table) {
-    path_ = std::filesystem::temp_directory_path() /
-            fmt::format("heed-{}-{}.tsv", ::getpid(), reinterpret_cast<std::uintptr_t>(this));
-    std::string text;
-    for (std::size_t c = 0; c < table.columns.size(); ++c) text += (c ? "\t" : "") + table.columns[c];
-    text += '\n';
-    for (std::size_t r = 0; r < table.rows; ++r) {
-      for (std::size_t c = 0; c < table.columns.size(); ++c) {
-        if (c) text += '\t';
-        const std::string_view cell = table.cells[c][r];
-        if (cell.find_first_of("\t\n\r") != std::string_view::npos)
-          throw Error(fmt::format("{}: row {}, column '{}' holds a tab or line break, which a TSV row cannot",
-                                  table.name, r + 1, table.columns[c]));
-        text.append(cell);
-      }
-      text += '\n';
-    }
-    write_file_atomically(path_, text);
-  }
-  ~TemporaryFile() {
-    std::error_code ignored;
-    std::filesystem::remove(path_, ignored);
-  }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
-
-
 // A model loaded once, as `heed serve` holds it: the batch scorer of `heed predict` and `heed
 // eval` reads its Model, /v1/score's request scorers come from its pool (one per thread at once).
 class PyModel {
@@ -130,10 +95,12 @@ class PyModel {
     return evaluation_json(e, model.config().eval.slice).dump();
   }
 
-  // A /v1/score body (without "explain") -> its scores.
-  py::array_t<float> score(const std::string& body, std::size_t max_candidates,
-                                                   std::size_t max_values, std::size_t max_string_bytes) const {
+  // A /v1/score body -> its scores, and with "explain": true the answer's "explain" object (JSON).
+  std::pair<py::array_t<float>, std::optional<std::string>> score(const std::string& body, std::size_t max_candidates,
+                                                                  std::size_t max_values,
+                                                                  std::size_t max_string_bytes) const {
     std::vector<float> scores;
+    std::optional<std::string> explained;
     {
       py::gil_scoped_release release;
       serve::Limits limits;
@@ -142,10 +109,14 @@ class PyModel {
       limits.max_string_bytes = max_string_bytes;
       const serve::ScoreRequest request = serve::parse_score_request(body, *served_, limits);
       const serve::EncodedRequest encoded = serve::encode_request(request, *served_);
-      serve::ServedModel::Lease scorer = served_->scorer();
-      scores = scorer->score(encoded);
+      serve::Explanation explanation;
+      {
+        serve::ServedModel::Lease scorer = served_->scorer();
+        scores = scorer->score(encoded, request.explain ? &explanation : nullptr);
+      }
+      if (request.explain) explained = serve::explanation_json(*served_, explanation).dump();
     }
-    return to_numpy(scores);
+    return {to_numpy(scores), std::move(explained)};
   }
 
   // explain's JSON and page, from a file or a table (written beside nothing: the page is returned).
@@ -159,16 +130,10 @@ class PyModel {
     options.shuffles = shuffles;
     options.seed = seed;
     options.threads = resolve_threads(threads);
-    std::filesystem::path data_path;
-    std::optional<TemporaryFile> temporary;
-    if (const auto* path = std::get_if<std::filesystem::path>(&rows)) {
-      data_path = *path;
-    } else {
-      // explain reads its rows (and shows raw values) from a file: the table as the TSV it stands for.
-      temporary.emplace(std::get<const FrameTable*>(rows)->table());
-      data_path = temporary->path();
-    }
-    const explain::Explanation e = explain::explain(*cp.model, cp.meta, path_.string(), data_path, options);
+    const explain::Explanation e =
+        std::holds_alternative<std::filesystem::path>(rows)
+            ? explain::explain(*cp.model, cp.meta, path_.string(), std::get<std::filesystem::path>(rows), options)
+            : explain::explain(*cp.model, cp.meta, path_.string(), std::get<const FrameTable*>(rows)->table(), options);
     return {explain::to_json(e).dump(), explain::render_html(e)};
   }
 

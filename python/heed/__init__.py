@@ -24,7 +24,8 @@ import os as _os
 import sys as _sys
 import time as _time
 from pathlib import Path as _Path
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Dict, Iterable, List, Literal, Mapping, Optional, Sequence, Tuple, Union
+from typing import overload as _overload
 
 from . import _heed
 from ._heed import HeedError, ParseError, RequestError, TrainingStopped
@@ -179,8 +180,18 @@ class Model:
         text = self._native.evaluate_file(rows, threads) if kind == "file" else self._native.evaluate_table(rows, threads)
         return _json.loads(text)
 
+    @_overload
     def score(self, user: Mapping[str, Any], candidates: Sequence[Mapping[str, Any]], *,
-              max_candidates: int = 1000, max_values: int = 1000, max_string_bytes: int = 1 << 16) -> "numpy.ndarray":
+              explain: Literal[False] = False, max_candidates: int = 1000, max_values: int = 1000,
+              max_string_bytes: int = 1 << 16) -> "numpy.ndarray": ...
+
+    @_overload
+    def score(self, user: Mapping[str, Any], candidates: Sequence[Mapping[str, Any]], *,
+              explain: Literal[True], max_candidates: int = 1000, max_values: int = 1000,
+              max_string_bytes: int = 1 << 16) -> Tuple["numpy.ndarray", Dict[str, Any]]: ...
+
+    def score(self, user, candidates, *, explain=False, max_candidates=1000, max_values=1000,
+              max_string_bytes=1 << 16):
         """Scores of one user's candidates, as ``POST /v1/score`` answers (float32, in order).
 
         ``user`` holds the fields every candidate shares, each candidate the others; every
@@ -189,13 +200,30 @@ class Model:
         fields; a number for numeric fields; an integer for any field; None for an empty cell.
         The server's limits apply (``heed serve``'s defaults); a bad request raises
         ``heed.RequestError`` with the server's message.
+
+        ``explain=True`` (the request's ``"explain": true``) returns ``(scores, explanation)``:
+        ``explanation`` is the dict the server answers under ``"explain"``, with per DIN
+        attention (keyed by its history feature) each candidate's weight on each history item,
+        and SENet's ``axis``, gated ``fields`` and each candidate's ``weights``.
         """
-        body = _json.dumps({"user": dict(user), "candidates": [dict(c) for c in candidates]}, default=_json_value)
-        return self._native.score(body, max_candidates, max_values, max_string_bytes)
+        request: Dict[str, Any] = {"user": dict(user), "candidates": [dict(c) for c in candidates]}
+        if explain:
+            request["explain"] = True
+        body = _json.dumps(request, default=_json_value)
+        scores, explanation = self._native.score(body, max_candidates, max_values, max_string_bytes)
+        if explain:
+            return scores, _json.loads(explanation)
+        return scores
 
     def explain(self, data: Data, *, rows: int = 20000, samples: int = 8, shuffles: int = 3, seed: int = 1,
                 threads: int = 0) -> Dict[str, Any]:
-        """What SENet, DIN and POSO learned, measured on ``data``: ``heed explain``'s report.json."""
+        """What SENet, DIN and POSO learned, measured on ``data``: ``heed explain``'s report.json.
+
+        ``data``: a path or a DataFrame, read in memory (the report shows its cells as the TSV
+        it stands for holds them, and names it "explain DataFrame"). ``rows``: rows explained
+        (evenly spaced; 0: all); ``samples``: rows shown per DIN attention; ``shuffles``:
+        permutation-importance shuffles per field (0: none).
+        """
         return _json.loads(self._explain(data, rows, samples, shuffles, seed, threads)[0])
 
     def explain_html(self, data: Data, path: PathLike, *, rows: int = 20000, samples: int = 8, shuffles: int = 3,
@@ -246,38 +274,75 @@ class Run:
         return f"<heed.Run {self.folder}" + (f" test auc {auc:.5f}>" if isinstance(auc, float) else ">")
 
 
-def _in_notebook() -> bool:
-    shell = _sys.modules.get("IPython")
-    if shell is None:
-        return False
-    ip = shell.get_ipython()
-    return ip is not None and type(ip).__name__ == "ZMQInteractiveShell"
+def _notebook_display() -> Optional[Callable[..., Any]]:
+    """IPython's ``display`` when this runs in a Jupyter kernel (or any IPython kernel: VS Code,
+    Colab), else None: a terminal, or a terminal IPython, shows the engine's own bar."""
+    ipython = _sys.modules.get("IPython")  # a kernel has imported it; nothing else needs to
+    if ipython is None:
+        return None
+    try:
+        shell = ipython.get_ipython()
+        if shell is None or getattr(shell, "kernel", None) is None:  # no kernel: a terminal
+            return None
+        from IPython.display import display
+    except Exception:  # an IPython without what is needed: the terminal's display
+        return None
+    return display
+
+
+def _html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+class _ProgressView:
+    """What the notebook shows: the finished epochs' lines, then a bar and the current epoch.
+    Jupyter renders ``_repr_html_``; a front end without HTML shows ``repr``."""
+
+    def __init__(self, done: List[str], share: Optional[float], now: str):
+        self.done, self.share, self.now = done, share, now
+
+    def _repr_html_(self) -> str:
+        lines = "".join(f"<div>{_html(line)}</div>" for line in self.done)
+        bar = ""
+        if self.now:
+            value = f' value="{self.share:.4f}" max="1"' if self.share is not None else ""  # no size yet: moving
+            bar = (f'<div><progress{value} style="width: 20em; vertical-align: middle"></progress> '
+                   f"{_html(self.now)}</div>")
+        return f'<div class="heed-progress" style="font-family: monospace">{lines}{bar}</div>'
+
+    def __repr__(self) -> str:
+        return "\n".join(self.done + ([self.now] if self.now else []))
 
 
 class _NotebookProgress:
-    """The default display in a Jupyter notebook: one line that updates in place."""
+    """The default display in a notebook: one output under the cell that updates in place."""
 
-    def __init__(self):
-        from IPython.display import display
-
-        self._handle = display("heed: starting", display_id=True)
+    def __init__(self, display: Callable[..., Any]):
         self._epochs: List[str] = []
         self._started = _time.monotonic()
+        self._handle = display(_ProgressView([], 0.0, "heed: starting"), display_id=True)
 
     def __call__(self, news: Dict[str, Any]) -> None:
         if news["epoch_end"] is not None:
             e = news["epoch_end"]
             line = f"epoch {e['epoch']}: train logloss {e['train_logloss']:.5f}"
-            if "valid" in e:
+            if isinstance(e.get("valid"), dict):
                 line += f", valid auc {e['valid'].get('auc', float('nan')):.5f}"
             self._epochs.append(line)
         total = news["rows_per_epoch"]
-        share = f"{100 * news['rows'] / total:.0f}%" if total else f"{news['rows']} rows"
+        share = min(1.0, news["rows"] / total) if total else None
         rate = news["rows"] / max(_time.monotonic() - self._started, 1e-9)
-        now = f"epoch {news['epoch']}/{news['epochs']}: {share}, logloss {news['train_logloss']:.5f}, {rate:,.0f} rows/s"
-        self._handle.update("\n".join(self._epochs + [now]))
+        done = f"{100 * share:.0f}%" if share is not None else f"{news['rows']:,} rows"
+        now = f"epoch {news['epoch']}/{news['epochs']}: {done}, logloss {news['train_logloss']:.5f}, {rate:,.0f} rows/s"
+        self._handle.update(_ProgressView(list(self._epochs), share, now))
         if news["epoch_end"] is not None:
             self._started = _time.monotonic()
+
+    def finish(self, metrics: Dict[str, Any]) -> None:
+        """The finished run: its epochs, and the test AUC when there is one."""
+        test = metrics.get("test")
+        last = f"done: test auc {test['auc']:.5f}" if isinstance(test, dict) and "auc" in test else "done"
+        self._handle.update(_ProgressView(self._epochs + [last], None, ""))
 
 
 def train(config: Config, train: Optional[Data] = None, valid: Optional[Data] = None, test: Optional[Data] = None, *,
@@ -294,7 +359,8 @@ def train(config: Config, train: Optional[Data] = None, valid: Optional[Data] = 
     from its checkpoint) or ``overwrite=True``.
 
     ``progress``: None shows progress as the terminal or notebook allows (the engine's bar on a
-    terminal, an updating line in Jupyter); False shows nothing; a callable gets a dict
+    terminal; in a Jupyter notebook, or any IPython kernel, a bar and the finished epochs under
+    the cell, updated in place); False shows nothing; a callable gets a dict
     (epoch, epochs, step, rows, rows_per_epoch, train_logloss, epoch_end: the epoch's history
     entry at its end, else None) at most every ``progress_interval`` seconds and after each
     epoch, and stops training by returning False (``heed.TrainingStopped``).
@@ -336,10 +402,14 @@ def train(config: Config, train: Optional[Data] = None, valid: Optional[Data] = 
         native.set("train.progress", "none")
     elif callable(progress):
         callback = progress
-    elif progress is None and _in_notebook():
-        native.set("train.progress", "none")  # the engine's display goes to the terminal, not the notebook
-        callback = _NotebookProgress()
+    elif progress is None:
+        display = _notebook_display()
+        if display is not None:
+            native.set("train.progress", "none")  # the engine's display goes to the terminal, not the notebook
+            callback = _NotebookProgress(display)
     metrics = _json.loads(_heed.train(native, out, resume, tables, callback, progress_interval))
+    if isinstance(callback, _NotebookProgress):
+        callback.finish(metrics)
     return Run(out, metrics)
 
 

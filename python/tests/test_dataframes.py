@@ -76,3 +76,10 @@ def test_a_list_value_holding_the_separator_is_an_error(config):
 def test_empty_frame_has_no_rows(config):
     df = pd.DataFrame({"name": pd.Series([], dtype=object)})
     assert cells(config, df) == []
+
+
+def test_lists_and_joined_cells_side_by_side(config):
+    # A multi feature's column: lists, cells already joined, and missing values, side by side.
+    df = pd.DataFrame({"tags": [["a", "b"], "c|d", None, "", ["", "e"], np.array(["f"])],
+                       "name": ["x", "y", "z", "w", "v", "u"]})
+    assert cells(config, df) == [["a|b", "x"], ["c|d", "y"], ["", "z"], ["", "w"], ["|e", "v"], ["f", "u"]]

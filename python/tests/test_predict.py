@@ -1,6 +1,10 @@
-"""predict, evaluate and score against the command line and each other."""
+"""predict, evaluate and score against the command line, the server and each other."""
+import json
+import pathlib
+import re
 import subprocess
 import threading
+import urllib.request
 
 import numpy as np
 import pandas as pd
@@ -128,3 +132,43 @@ def test_bad_dataframe_cell_names_row_and_column(run, data_dir):
         run.model.predict(df.drop(columns=["age"]))
     with pytest.raises(TypeError):
         run.model.predict(42)
+
+
+def serve(model_path):
+    """`heed serve` on a free port: (process, base URL)."""
+    server = subprocess.Popen([heed_binary(), "serve", str(model_path), "--port", "0", "--grpc-port", "-1",
+                               "--threads", "1"], stderr=subprocess.PIPE, text=True)
+    line = server.stderr.readline()
+    match = re.search(r"on (http://[^ ]+) with", line)
+    if not match:
+        server.kill()
+        raise AssertionError(f"heed serve said: {line}{server.stderr.read()}")
+    return server, match.group(1)
+
+
+def test_score_explain_is_the_servers(run, data_dir):
+    df = read_frame(data_dir / "test.tsv")
+    first = next(r for r in range(len(df)) if len(df["hist_item_ids"][r]) > 1)  # a user with a history
+    user, candidates, _ = score_request(df, list(range(first, first + 7)), run.model)
+    scores, explanation = run.model.score(user=user, candidates=candidates, explain=True)
+    np.testing.assert_array_equal(scores, run.model.score(user=user, candidates=candidates))
+    # Per candidate: DIN's weights over the user's history, SENet's weights per gated field.
+    assert set(explanation) == {"din", "senet"}
+    din = explanation["din"]["hist_item_ids"]
+    assert len(din) == 7 and 0 < len(din[0]) <= len(user["hist_item_ids"])
+    assert all(len(w) == len(din[0]) for w in din)
+    assert len(explanation["senet"]["weights"]) == 7
+    assert len(explanation["senet"]["weights"][0]) == len(explanation["senet"]["fields"])
+
+    server, url = serve(pathlib.Path(run.folder) / "model")
+    try:
+        body = json.dumps({"user": user, "candidates": candidates, "explain": True},
+                          default=lambda v: v.tolist()).encode()
+        request = urllib.request.Request(url + "/v1/score", data=body, headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            answer = json.loads(response.read())
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert explanation == answer["explain"]
+    np.testing.assert_array_equal(scores, np.array(answer["scores"], dtype=np.float32))

@@ -17,7 +17,20 @@ def test_explain_dataframe_equals_file_and_cli(run, data_dir, tmp_path):
                     "--out", str(page), "--rows", "500", "--shuffles", "1"], check=True, capture_output=True)
     cli = json.loads((tmp_path / "report.json").read_text())
     for report in (from_file, from_frame):
-        assert report["senet"] == cli["senet"] and report["din"] == cli["din"] and report["poso"] == cli["poso"]
+        assert report["senet"] == cli["senet"] and report["poso"] == cli["poso"]
+    assert from_file["din"] == cli["din"]
+    # The DataFrame is read in memory, no file written: the report names it, and numbers a
+    # sampled row by its DataFrame row from 1 (as errors do), where the file has a header line.
+    assert from_frame["summary"]["data"] == "explain DataFrame"
+    for attention in cli["din"]["attentions"]:
+        for sample in attention["samples"]:
+            sample["line"] -= 1
+    assert from_frame["din"] == cli["din"]
+    assert from_frame["importance"] == from_file["importance"]
+    assert from_frame["summary"]["metrics"] == from_file["summary"]["metrics"]
+    # Raw values (equal to the CLI's above): each sampled candidate and its history items' ids.
+    sample = from_frame["din"]["attentions"][0]["samples"][0]
+    assert sample["query"]["item_id"] and all(item["values"]["hist_item_ids"] for item in sample["history"])
 
 
 def test_explain_html_writes_page_and_json(run, data_dir, tmp_path):

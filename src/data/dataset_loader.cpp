@@ -133,6 +133,9 @@ Dataset load_table(const TextTable& table, const Config& config, const Schema& s
     info.offset = 0;
     info.length = line.size();
     parser.parse_cells(info, line, row);
+    // As a file's: room for the other rows at the keys per row so far, so the columns are not
+    // regrown and copied.
+    if (r + 1 == kRowsBeforeReserving) parser.reserve(table.rows - r - 1);
   }
   finish(log, options, table.name);
   return parser.take();

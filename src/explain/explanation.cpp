@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "core/rng.h"
 #include "data/dataset_loader.h"
+#include "data/text_table.h"
 #include "embedding/batch_builder.h"
 #include "explain/raw_rows.h"
 #include "explain/value_order.h"
@@ -65,11 +66,11 @@ std::string field_name(const Schema& schema, Index field) {
 }
 
 Summary make_summary(const Model& model, const nlohmann::json& meta, const std::string& model_path,
-                     const std::filesystem::path& data_path) {
+                     const std::string& data_name) {
   const Schema& schema = model.schema();
   Summary s;
   s.model_path = model_path;
-  s.data_path = data_path.string();
+  s.data_path = data_name;
   s.meta = meta;
   s.dim = model.dim();
   s.hidden = model.config().model.hidden;
@@ -383,13 +384,11 @@ void cap_pc_values(PcValues& pc, std::size_t max_values) {
   pc.names = std::move(names);
 }
 
-// Reads the file once more: the pc values of every explained row and the raw candidate and
+// Reads the rows once more: the pc values of every explained row and the raw candidate and
 // history of every sampled DIN row.
-PcValues read_raw_values(const std::filesystem::path& path, const Model& model,
-                         const std::vector<std::size_t>& picked, std::size_t file_rows,
-                         std::vector<DinCollector>& din, const Options& options) {
+PcValues read_raw_values(RawRows& reader, const Model& model, const std::vector<std::size_t>& picked,
+                         std::size_t file_rows, std::vector<DinCollector>& din, const Options& options) {
   const Schema& schema = model.schema();
-  RawRowReader reader(path, model.config());
   auto column_of = [&](int feature) {
     return reader.column(schema.features[static_cast<std::size_t>(feature)].column);
   };
@@ -432,7 +431,7 @@ PcValues read_raw_values(const std::filesystem::path& path, const Model& model,
         const std::vector<std::string> values = split_values(key, reader.value(key_columns[g][k]));
         if (k == 0) s.history.resize(values.size());
         if (values.size() != s.history.size())
-          throw Error(fmt::format("{}:{}: '{}' has {} values but '{}' has {}", path.string(),
+          throw Error(fmt::format("{}:{}: '{}' has {} values but '{}' has {}", reader.name(),
                                   reader.line(), key.name, values.size(),
                                   schema.features[static_cast<std::size_t>(group.keys[0])].name,
                                   s.history.size()));
@@ -443,7 +442,7 @@ PcValues read_raw_values(const std::filesystem::path& path, const Model& model,
   }
   if (reader.row() + 1 != file_rows && file_rows > 0)
     throw Error(fmt::format("{}: the file changed while it was read ({} rows, then {})",
-                            path.string(), file_rows, reader.row() + 1));
+                            reader.name(), file_rows, reader.row() + 1));
   if (!pc_columns.empty()) cap_pc_values(pc, options.max_pc_values);
   return pc;
 }
@@ -461,16 +460,14 @@ bool weights_in_narrow_band(const std::vector<WeightStat>& weights) {
   return std::isfinite(lo) && std::isfinite(hi) && hi - lo < 0.25 * largest;
 }
 
-Explanation explain(Model& model, const nlohmann::json& meta, const std::string& model_path,
-                    const std::filesystem::path& data_path, const Options& options) {
+namespace {
+
+// The rows' Dataset has been read (every row kept, in order); `raw` gives their text again.
+Explanation explain_rows(Model& model, const nlohmann::json& meta, const std::string& model_path, Dataset data,
+                         RawRows& raw, const Options& options) {
   HEED_CHECK(options.threads >= 1, "explain: threads must be at least 1, got {}", options.threads);
   Explanation out;
-  out.summary = make_summary(model, meta, model_path, data_path);
-
-  LoadOptions load;
-  load.require_label = false;
-  load.never_skip = true;  // data row r must be raw row r, read again below
-  Dataset data = load_dataset(data_path, model.config(), model.schema(), load);
+  out.summary = make_summary(model, meta, model_path, raw.name());
   out.summary.file_rows = data.rows;
   const std::vector<std::size_t> picked = pick_rows(data.rows, options.rows);
   if (picked.size() < data.rows) data = data.select(picked);
@@ -478,7 +475,7 @@ Explanation explain(Model& model, const nlohmann::json& meta, const std::string&
 
   std::vector<DinCollector> din;
   for (std::size_t g = 0; g < model.din().size(); ++g) din.emplace_back(model, g, data, options);
-  PcValues pc = read_raw_values(data_path, model, picked, out.summary.file_rows, din, options);
+  PcValues pc = read_raw_values(raw, model, picked, out.summary.file_rows, din, options);
   SenetCollector senet(model);
   PosoCollector poso(model, pc.names, std::move(pc.of_row));
   const std::size_t pooled_pc_values = pc.pooled;
@@ -525,6 +522,33 @@ Explanation explain(Model& model, const nlohmann::json& meta, const std::string&
   out.importance =
       permutation_importance(model, data, options.shuffles, options.seed, options.threads);
   return out;
+}
+
+// As the loader reads them for explain: no label needed, and every bad row stops (data row r
+// must be raw row r).
+LoadOptions every_row() {
+  LoadOptions load;
+  load.require_label = false;
+  load.never_skip = true;
+  return load;
+}
+
+}  // namespace
+
+Explanation explain(Model& model, const nlohmann::json& meta, const std::string& model_path,
+                    const std::filesystem::path& data_path, const Options& options) {
+  HEED_CHECK(options.threads >= 1, "explain: threads must be at least 1, got {}", options.threads);
+  Dataset data = load_dataset(data_path, model.config(), model.schema(), every_row());
+  RawRowReader raw(data_path, model.config());
+  return explain_rows(model, meta, model_path, std::move(data), raw, options);
+}
+
+Explanation explain(Model& model, const nlohmann::json& meta, const std::string& model_path, const TextTable& table,
+                    const Options& options) {
+  HEED_CHECK(options.threads >= 1, "explain: threads must be at least 1, got {}", options.threads);
+  Dataset data = load_table(table, model.config(), model.schema(), every_row());
+  TableRows raw(table);
+  return explain_rows(model, meta, model_path, std::move(data), raw, options);
 }
 
 }  // namespace heed::explain

@@ -20,6 +20,7 @@
 
 #include "explain/permutation_importance.h"
 #include "explain/running_stat.h"
+#include "data/text_table.h"
 #include "model/model.h"
 #include "model/scorer.h"
 
@@ -156,5 +157,9 @@ bool weights_in_narrow_band(const std::vector<WeightStat>& weights);
 // `meta` and `model_path` only go into the summary. Throws heed::Error on unreadable data.
 Explanation explain(Model& model, const nlohmann::json& meta, const std::string& model_path,
                     const std::filesystem::path& data_path, const Options& options);
+// The same for rows held in memory (a DataFrame's table): the report names the table and shows
+// its cells as the TSV it stands for would hold them.
+Explanation explain(Model& model, const nlohmann::json& meta, const std::string& model_path, const TextTable& table,
+                    const Options& options);
 
 }  // namespace heed::explain

@@ -65,6 +65,19 @@ std::string_view RawRowReader::value(std::size_t column) {
   return joined_;
 }
 
+std::size_t TableRows::column(const std::string& name) const {
+  for (std::size_t i = 0; i < table_.columns.size(); ++i)
+    if (table_.columns[i] == name) return i;
+  throw Error(fmt::format("{}: no column '{}'", table_.name, name));
+}
+
+bool TableRows::next() {
+  if (started_ ? row_ + 1 >= table_.rows : table_.rows == 0) return false;
+  if (started_) ++row_;
+  started_ = true;
+  return true;
+}
+
 std::vector<std::string> split_values(const FeatureInfo& feature, std::string_view text) {
   std::vector<std::string> values;
   if (!feature.has_values()) {

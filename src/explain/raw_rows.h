@@ -1,8 +1,8 @@
 #pragma once
-// The raw text of a data file's rows, for showing people what a model saw. A Dataset holds
-// only hashed keys, so `heed explain` reads the few columns and rows it displays a second time.
-// Rows are counted exactly as load_dataset counts them (after the header, blank lines skipped),
-// so data row r here is row r of the Dataset.
+// The raw text of a data file's (or an in-memory table's) rows, for showing people what a model
+// saw. A Dataset holds only hashed keys, so `heed explain` reads the few columns and rows it
+// displays a second time. Rows are counted exactly as load_dataset counts them (after the
+// header, blank lines skipped), so data row r here is row r of the Dataset.
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -14,23 +14,38 @@
 #include "data/file_layout.h"
 #include "data/row_cells.h"
 #include "data/line_reader.h"
+#include "data/text_table.h"
 
 namespace heed::explain {
 
-class RawRowReader {
+// Rows as their text, one after the other, numbered as the Dataset read from them numbers them.
+class RawRows {
+ public:
+  virtual ~RawRows() = default;
+  // Position of the column named `name`; throws heed::Error when there is none.
+  virtual std::size_t column(const std::string& name) const = 0;
+  // Advances to the next data row; false after the last.
+  virtual bool next() = 0;
+  virtual std::size_t row() const = 0;      // data row, from 0
+  virtual std::uint64_t line() const = 0;   // where messages say the row is (file line, table row), from 1
+  // The column's text in the current row.
+  virtual std::string_view value(std::size_t column) = 0;
+  virtual const std::string& name() const = 0;  // the file's path or the table's name
+};
+
+class RawRowReader : public RawRows {
  public:
   // Opens `path` laid out as `config.data` says (file_layout.h: format, delimiter, header or
   // data.columns).
   RawRowReader(const std::filesystem::path& path, const Config& config);
 
-  // Position of the column named `name`; throws heed::Error when the file has none.
-  std::size_t column(const std::string& name) const;
-  // Advances to the next data row; false at the end of the file.
-  bool next();
-  std::size_t row() const { return row_; }                      // data row, from 0
-  std::uint64_t line() const { return reader_.line_number(); }  // line in the file, from 1
-  // The column's text; for sparse formats its indices, joined by '|' when there are several.
-  std::string_view value(std::size_t column);
+  std::size_t column(const std::string& name) const override;
+  bool next() override;
+  std::size_t row() const override { return row_; }
+  std::uint64_t line() const override { return reader_.line_number(); }
+  // For sparse formats the column's indices, joined by '|' when there are several.
+  std::string_view value(std::size_t column) override;
+  const std::string& name() const override { return reader_.path(); }
 
  private:
   FileLayout layout_;
@@ -39,6 +54,24 @@ class RawRowReader {
   std::unique_ptr<RowSplitter> splitter_;
   RowCells cells_;
   std::string joined_;
+  std::size_t row_ = 0;
+  bool started_ = false;
+};
+
+// A table in memory (a DataFrame's cells, text_table.h): its rows are the Dataset's rows.
+class TableRows : public RawRows {
+ public:
+  explicit TableRows(const TextTable& table) : table_(table) {}
+
+  std::size_t column(const std::string& name) const override;
+  bool next() override;
+  std::size_t row() const override { return row_; }
+  std::uint64_t line() const override { return row_ + 1; }
+  std::string_view value(std::size_t column) override { return table_.cells[column][row_]; }
+  const std::string& name() const override { return table_.name; }
+
+ private:
+  const TextTable& table_;
   std::size_t row_ = 0;
   bool started_ = false;
 };

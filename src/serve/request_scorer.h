@@ -3,6 +3,7 @@
 // schedule (model/per_user_forward.h) on the request's encoded rows. The user's share of the
 // work is done once per request; the numbers equal `heed predict`'s on the same rows to float
 // rounding. Serving holds no forward pass of its own.
+#include <nlohmann/json_fwd.hpp>
 #include <vector>
 
 #include "model/per_user_forward.h"
@@ -24,6 +25,10 @@ class RequestScorer {
  private:
   PerUserForward forward_;
 };
+
+// A request's explanation as /v1/score answers it under "explain": per DIN attention (named by
+// its lead feature) each candidate's weights, and SENet's field weights per candidate.
+nlohmann::ordered_json explanation_json(const ServedModel& model, const Explanation& explanation);
 
 // The plain path, for tests and comparisons: every candidate as a full row through the batch
 // scorer that `heed predict` uses.

@@ -21,6 +21,7 @@
 #include "config/config_loader.h"
 #include "data/dataset_loader.h"
 #include "data/synth/synth_generator.h"
+#include "data/text_table.h"
 #include "embedding/batch_builder.h"
 #include "explain/explanation.h"
 #include "explain/explanation_json.h"
@@ -304,6 +305,40 @@ TEST_F(ExplainFullModel, JsonFollowsTheModelAndTheRawFile) {
       EXPECT_NEAR(d["mean_abs_diff"].get<double>(), sum / static_cast<double>(a.size()), 1e-9);
     }
   }
+}
+
+// test.tsv held in memory as a table, as the Python module hands over a DataFrame.
+struct FileAsTable {
+  RawFile file;
+  TextTable table;
+  explicit FileAsTable(const fs::path& path) : file(path) {
+    table.name = "explain DataFrame";
+    table.columns = file.names;
+    table.rows = file.rows.size();
+    table.cells.resize(file.names.size());
+    for (const auto& row : file.rows)
+      for (std::size_t c = 0; c < row.size(); ++c) table.cells[c].push_back(row[c]);
+  }
+};
+
+TEST_F(ExplainFullModel, ATableExplainsAsTheFileItHolds) {
+  const FileAsTable rows(test_file());
+  explain::Options options;
+  options.rows = kExplainedRows;
+  options.samples = kSamples;
+  options.seed = 7;
+  options.threads = 2;
+  Json table = Json::parse(explain::to_json(explain::explain(model(), checkpoint_->meta, (*json_)["summary"]["model"].get<std::string>(),
+                                                             rows.table, options)).dump());
+  EXPECT_EQ(table["summary"]["data"], "explain DataFrame");
+  // The same report, raw values (DIN's candidates and histories, POSO's values) included; a
+  // sampled row is named by its table row, which is its file line less the header's.
+  Json expected = *json_;
+  expected["summary"]["data"] = "explain DataFrame";
+  for (Json& attention : expected["din"]["attentions"])
+    for (Json& sample : attention["samples"]) sample["line"] = sample["line"].get<std::size_t>() - 1;
+  ASSERT_FALSE(expected["din"]["attentions"][0]["samples"].empty());
+  EXPECT_EQ(table, expected);
 }
 
 TEST_F(ExplainFullModel, NumbersMatchADirectForwardPass) {
