@@ -116,7 +116,7 @@ def from_toml(c):
         if fc["kind"] == "categorical":
             pooling = ""
         elif not pooling or (pooling == "din" and not din_enabled):  # heed's plain pooling
-            plain = e.get("multi_pooling", "sum") if fc["kind"] == "multi" else e.get("sequence_pooling", "mean")
+            plain = e.get("multi_pooling", "sqrtn") if fc["kind"] == "multi" else e.get("sequence_pooling", "sqrtn")
             pooling = plain
         attended = pooling == "din"
         features.append(Feature(name=name, kind=fc["kind"], column=fc["column"] or name, table=fc["table"] or name,

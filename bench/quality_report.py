@@ -214,7 +214,7 @@ def main():
             lines += modules_section(name, folder)
     lines += settings_section(a.runs, datasets, "normalize", "DIN's normalization (`din.normalize`)",
                               "DIN alone (`--variants din`) with each normalization of its scores: test AUC, "
-                              "and Δ to plain (mean-pooled history) on the same seeds.",
+                              "and Δ to plain (the history pooled by `embedding.sequence_pooling`) on the same seeds.",
                               ["raw", "softmax", "mean", "sqrtn"])
     lines += settings_section(a.runs, datasets, "pooling", "Pooling of multi and sequence features",
                               "The plain model with every multi and sequence feature that names no pooling "

@@ -383,11 +383,11 @@ std::vector<Option<Config>> make_run_options() {
       "With unseen = \"default\": share of training lookups routed to the default row, which is "
       "how it learns what an unknown value looks like.",
       [](C& c) -> auto& { return c.embedding.default_rate; }, between(0.0, 0.5)));
-  o.push_back(option<C, Pooling>("embedding.multi_pooling", Pooling::kSum,
+  o.push_back(option<C, Pooling>("embedding.multi_pooling", Pooling::kSqrtN,
       "Pooling of a multi feature that names none (and of a DIN-pooled one with din.enabled = false): "
       "sum, mean or sqrtn.",
       [](C& c) -> auto& { return c.embedding.multi_pooling; }, plain_pooling_only()));
-  o.push_back(option<C, Pooling>("embedding.sequence_pooling", Pooling::kMean,
+  o.push_back(option<C, Pooling>("embedding.sequence_pooling", Pooling::kSqrtN,
       "Pooling of a sequence feature that names none (and of a DIN-pooled one with din.enabled = false): "
       "sum, mean or sqrtn.",
       [](C& c) -> auto& { return c.embedding.sequence_pooling; }, plain_pooling_only()));
@@ -536,7 +536,7 @@ std::vector<Option<FeatureConfig>> make_feature_options() {
       [](const std::string& v) -> std::string { return v.size() == 1 ? "" : "must be a single character"; }));
   o.push_back(option<F, std::optional<Pooling>>("pooling", std::nullopt,
       "How a multi or sequence feature's vectors become one: sum, mean, sqrtn (sum / sqrt(count)), or din "
-      "(target attention with `query`); default sum for multi, mean for sequence.",
+      "(target attention with `query`); default: embedding.multi_pooling or embedding.sequence_pooling (sqrtn).",
       [](F& f) -> auto& { return f.pooling; }));
   o.push_back(option<F, Int>("max_len", 0,
       "Most values kept (0: no limit); sequences keep the most recent, multi features the first.",

@@ -131,9 +131,13 @@ TEST_F(AblationTest, ReportsFiguresOfEachVariantsOwnModel) {
       ASSERT_EQ(e.slices.size(), 2u);
       for (const auto& [value, m] : e.slices)
         EXPECT_EQ(run["slice_auc"][value].get<double>(), m.auc);
-      EXPECT_GT(run["valid"]["auc"].get<double>(), 0.5);
-      {  // validation logloss, which the recommendation weighs, is the run's own metrics.json's
+      // One epoch of a 4-wide model on 6,400 rows ranks at chance (validation AUC 0.47-0.57 over
+      // these runs, under either pooling default), so the figures are checked as the run's own.
+      EXPECT_GT(run["valid"]["auc"].get<double>(), 0.0);
+      EXPECT_LT(run["valid"]["auc"].get<double>(), 1.0);
+      {  // validation AUC and logloss, which the recommendation weighs, are the run's own metrics.json's
         const Json metrics = Json::parse(testing::read_file(run_dir / "metrics.json"));
+        EXPECT_EQ(run["valid"]["auc"].get<double>(), metrics["valid"]["auc"].get<double>());
         EXPECT_EQ(run["valid"]["logloss"].get<double>(), metrics["valid"]["logloss"].get<double>());
       }
       EXPECT_GT(run["train_seconds"].get<double>(), 0.0);

@@ -53,14 +53,14 @@ void expect_modules(const Variant& v, bool senet, bool din, bool poso) {
   const std::string lead = feature_section(v.config, "hist_item_ids");
   const std::string companion = feature_section(v.config, "hist_categories");
   // DIN is switched in one place, din.enabled; the features keep their declaration and the
-  // schema pools them plainly (the sequence pooling, mean) when it is off.
+  // schema pools them plainly (the sequence pooling, sqrtn by default) when it is off.
   EXPECT_THAT(toml, HasSubstr(din ? "[din]\nenabled = true" : "[din]\nenabled = false"));
   EXPECT_THAT(lead, HasSubstr("pooling = 'din'"));
   EXPECT_THAT(lead, HasSubstr("query = [ 'item_id', 'item_category' ]"));
   EXPECT_THAT(lead, HasSubstr("attend_with = [ 'hist_categories' ]"));
   EXPECT_THAT(companion, HasSubstr("pooling = 'din'"));
   const Schema schema = Schema::from_config(v.config);
-  const Pooling expected = din ? Pooling::kDin : Pooling::kMean;
+  const Pooling expected = din ? Pooling::kDin : Pooling::kSqrtN;
   EXPECT_EQ(schema.features[static_cast<std::size_t>(schema.feature_index("hist_item_ids"))].pooling, expected);
   EXPECT_EQ(schema.features[static_cast<std::size_t>(schema.feature_index("hist_categories"))].pooling, expected);
   EXPECT_EQ(schema.din_groups.size(), din ? 1u : 0u);

@@ -17,8 +17,10 @@ namespace {
 namespace fs = std::filesystem;
 
 const fs::path kFixtures = fs::path(HEED_SOURCE_DIR) / "tests" / "fixtures" / "dc2125a";
-// The overrides the fixture's run was trained with (see its README.md).
-const std::vector<std::string> kOverrides = {"embedding.dim=4", "model.hidden=[8]"};
+// The overrides the fixture's run was trained with (see its README.md), and the plain poolings
+// that were the defaults then (its saved config records them; --resume needs the same config).
+const std::vector<std::string> kOverrides = {"embedding.dim=4", "model.hidden=[8]", "embedding.multi_pooling=sum",
+                                             "embedding.sequence_pooling=mean"};
 
 std::vector<std::string> with(std::vector<std::string> overrides, const std::string& extra) {
   overrides.push_back(extra);

@@ -93,9 +93,9 @@ TEST(ConfigDefaults, FeatureDefaultsFollowTheKind) {
   EXPECT_EQ(item.column, "item");
   EXPECT_EQ(item.table, "item");
   EXPECT_EQ(item.pooling, std::nullopt);
-  EXPECT_EQ(c.features[1].pooling, Pooling::kSum);
+  EXPECT_EQ(c.features[1].pooling, Pooling::kSqrtN);
   EXPECT_EQ(c.features[1].separator, "|");
-  EXPECT_EQ(c.features[2].pooling, Pooling::kMean);
+  EXPECT_EQ(c.features[2].pooling, Pooling::kSqrtN);
   EXPECT_EQ(c.features[2].table, "item");
   EXPECT_EQ(c.features[3].table, "");  // dense numeric inputs have no table
   EXPECT_EQ(c.features[3].transform, NumericTransform::kNone);
@@ -139,7 +139,7 @@ TEST(ConfigOverrides, FeatureKeysAndNewFeatures) {
   EXPECT_EQ(brand->kind, FeatureKind::kMulti);
   EXPECT_EQ(brand->column, "brand_ids");
   EXPECT_EQ(brand->separator, ",");
-  EXPECT_EQ(brand->pooling, Pooling::kSum);
+  EXPECT_EQ(brand->pooling, Pooling::kSqrtN);
   // Features the file declares come first; --set ones after them.
   ASSERT_EQ(c.features.size(), 3u);
   EXPECT_EQ(c.features[2].name, "brand");
@@ -410,9 +410,34 @@ TEST(ConfigPooling, SqrtnIsAPoolingAndDinEnabledFallsBackToPlainPooling) {
   EXPECT_EQ(attended.features[1].pooling, Pooling::kSqrtN);
   EXPECT_EQ(attended.features[2].pooling, Pooling::kDin);
   EXPECT_EQ(attended.din_groups.size(), 1u);
-  EXPECT_EQ(plain.features[2].pooling, Pooling::kMean) << "a sequence's plain pooling";
+  EXPECT_EQ(plain.features[2].pooling, Pooling::kSqrtN) << "a sequence's plain pooling";
   EXPECT_TRUE(plain.din_groups.empty());
   EXPECT_EQ(plain.features[2].din_group, -1);
+}
+
+// A model file records every feature's pooling as resolved when it was trained, so the defaults
+// changing (sum for multi and mean for sequence features until the quality suite chose sqrtn)
+// leaves it pooling as before; a saved config from before embedding.multi_pooling existed says
+// only the features' own pooling.
+TEST(ConfigPooling, SavedConfigsKeepThePoolingTheyWereTrainedWith) {
+  const char* const saved =
+      "[features.item]\npooling = ''\n"
+      "[features.genres]\nkind = 'multi'\npooling = 'sum'\n"
+      "[features.history]\nkind = 'sequence'\ntable = 'item'\npooling = 'mean'\n";
+  const Schema schema = Schema::from_config(parse(saved));
+  EXPECT_EQ(schema.features[1].pooling, Pooling::kSum);
+  EXPECT_EQ(schema.features[2].pooling, Pooling::kMean);
+  // The same features naming no pooling take today's defaults, and a saved config gives them back.
+  const Config today = parse("[features.item]\n[features.genres]\nkind = 'multi'\n"
+                             "[features.history]\nkind = 'sequence'\ntable = 'item'\n");
+  const Schema resolved = Schema::from_config(parse(to_toml(today)));
+  EXPECT_EQ(resolved.features[1].pooling, Pooling::kSqrtN);
+  EXPECT_EQ(resolved.features[2].pooling, Pooling::kSqrtN);
+  // With DIN off, a DIN-pooled feature falls back to the saved embedding.sequence_pooling.
+  const Config old_plain = parse(
+      "[embedding]\nsequence_pooling = 'mean'\n[din]\nenabled = false\n[features.item]\n"
+      "[features.history]\nkind = 'sequence'\ntable = 'item'\npooling = 'din'\nquery = ['item']\n");
+  EXPECT_EQ(Schema::from_config(parse(to_toml(old_plain))).features[1].pooling, Pooling::kMean);
 }
 
 }  // namespace

@@ -23,7 +23,8 @@ using heed::testing::write_file;
 
 const char* const kHeader =
     "label\tuser_id\titem_id\tcategory_id\ttimestamp\thour_of_day\tweekday\thist_item_ids\t"
-    "hist_category_ids\thist_behaviors\tuser_activity\titem_views_before\tuser_engagement\n";
+    "hist_category_ids\thist_behaviors\tuser_activity\titem_views_before\tuser_engagement\titem_recency\t"
+    "category_share\titem_popularity\titem_engagement\n";
 
 constexpr long kStart = 1511539200;          // 2017-11-25 00:00 China time, a Saturday
 constexpr long kEnd = 1512316800;            // 2017-12-04 00:00 China time
@@ -68,13 +69,19 @@ TEST(TaobaoRecipe, ViewsLabelledByLaterEngagementWithHistoriesStrictlyBefore) {
   EXPECT_EQ(summary.train_rows, 3u);
   EXPECT_EQ(summary.test_rows, 1u);
   const std::string train = read_file(dir / "out" / "train.tsv");
-  // The user's past: views and engagements so far, and views of this very item.
-  EXPECT_EQ(train, fmt::format("{}1\t1\t100\t7\t{}\t00\tSat\t\t\t\t0\t0\tnone\n"
-                               "0\t1\t200\t8\t{}\t00\tSat\t100|100\t7|7\tpv|cart\t1-4\t0\t0.5+\n"
-                               "1\t1\t100\t7\t{}\t01\tSat\t100|100|200|200\t7|7|8|8\tpv|cart|pv|buy\t1-4\t1\t0.5+\n",
+  // The user's past: views and engagements so far, views of this very item, the actions since
+  // it was last touched (the cart two actions back) and the share of them in its category;
+  // the item's tallies over every user count only the days before the view's, so none yet on
+  // the first day.
+  EXPECT_EQ(train, fmt::format("{}1\t1\t100\t7\t{}\t00\tSat\t\t\t\t0\t0\tnone\tnever\tnone\t0\tnone\n"
+                               "0\t1\t200\t8\t{}\t00\tSat\t100|100\t7|7\tpv|cart\t1-4\t0\t0.5+\tnever\t0\t0\tnone\n"
+                               "1\t1\t100\t7\t{}\t01\tSat\t100|100|200|200\t7|7|8|8\tpv|cart|pv|buy\t1-4\t1\t0.5+\t2-3\t"
+                               "0.4+\t0\tnone\n",
                                kHeader, kStart + 1000, kStart + 2000, kStart + 6000));
+  // The censored view of the day before is the test view's past: its last action, and the
+  // item's one view (not engaged) of the earlier days.
   EXPECT_EQ(read_file(dir / "out" / "test.tsv"),
-            fmt::format("{}1\t2\t300\t9\t{}\t00\tSun\t300\t9\tpv\t1-4\t1\t0\n", kHeader, kCutoff));
+            fmt::format("{}1\t2\t300\t9\t{}\t00\tSun\t300\t9\tpv\t1-4\t1\t0\t1\t0.4+\t1\t0\n", kHeader, kCutoff));
   const std::string json = read_file(dir / "out" / "prepare.json");
   EXPECT_THAT(json, HasSubstr("\"out_of_period\": 2"));
   EXPECT_THAT(json, HasSubstr("\"views\": 6"));
@@ -90,7 +97,7 @@ TEST(TaobaoRecipe, ViewsLabelledByLaterEngagementWithHistoriesStrictlyBefore) {
   TaobaoOptions shorter = options_for(dir);
   shorter.max_history = 1;
   prepare_taobao(shorter);
-  EXPECT_THAT(read_file(dir / "out" / "train.tsv"), HasSubstr("\t01\tSat\t200\t8\tbuy\t1-4\t1\t0.5+\n"));
+  EXPECT_THAT(read_file(dir / "out" / "train.tsv"), HasSubstr("\t01\tSat\t200\t8\tbuy\t1-4\t1\t0.5+\t2-3\t0.4+\t0\tnone\n"));
   // A wider window turns the buy at exactly one hour into a positive.
   TaobaoOptions wider = options_for(dir);
   wider.label_window = 3601;
@@ -139,6 +146,33 @@ std::vector<std::string> folder_listing(const std::filesystem::path& folder) {
   }
   std::sort(names.begin(), names.end());
   return names;
+}
+
+// item_popularity and item_engagement tally every user's actions of the item on the days
+// before the view's (China time); the same day's, even earlier in it, wait for the next day.
+// (Day 2: four views of item 100 before it, a buy and a fav.)
+TEST(TaobaoRecipe, ItemTalliesCountEveryUserOnEarlierDays) {
+  TempDir dir("taobao_items");
+  std::filesystem::create_directories(dir / "src");
+  const long day = 86400;
+  write_file(dir / "src" / "UserBehavior.csv",
+             action(1, 100, 7, "pv", kStart + 100) + action(1, 100, 7, "buy", kStart + 200) +
+                 action(2, 100, 7, "pv", kStart + 300) +  // day 0: two views, one buy
+                 action(3, 100, 7, "pv", kStart + day + 10) + action(3, 100, 7, "fav", kStart + day + 20) +
+                 action(4, 100, 7, "pv", kStart + day + 5000) +  // day 1: after user 3's view and fav
+                 action(5, 100, 7, "pv", kStart + 2 * day + 10) + action(6, 200, 7, "pv", kStart + 2 * day + 10));
+  prepare_taobao(options_for(dir));
+  std::vector<std::string> tallies;  // user, item, then the last two columns
+  for (const std::string& line : lines_of(read_file(dir / "out" / "train.tsv"))) {
+    if (line.rfind("label", 0) == 0) continue;
+    std::vector<std::string> cells;
+    std::istringstream in(line);
+    for (std::string cell; std::getline(in, cell, '\t');) cells.push_back(cell);
+    ASSERT_EQ(cells.size(), 17u) << line;
+    tallies.push_back(cells[1] + " " + cells[2] + ": " + cells[15] + " " + cells[16]);
+  }
+  EXPECT_EQ(tallies, (std::vector<std::string>{"1 100: 0 none", "2 100: 0 none", "3 100: 2 0.35-0.5",
+                                               "4 100: 2 0.35-0.5", "5 100: 3-5 0.35-0.5", "6 200: 0 none"}));
 }
 
 std::size_t bucket_count_in(const std::filesystem::path& out) {

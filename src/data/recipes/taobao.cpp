@@ -62,7 +62,7 @@ constexpr std::uint64_t kAssumedCompressionRatio = 5;
 // usual limit of 1024 open files and spend more on buffers than a bucket holds.
 constexpr std::size_t kMaxBuckets = 512;
 
-constexpr std::array<Column, 13> kColumns = {{
+constexpr std::array<Column, 17> kColumns = {{
     {"label",
      "1 if the user favourites, carts or buys this item within label_window seconds from the "
      "view (at or after its second), else 0"},
@@ -88,7 +88,90 @@ constexpr std::array<Column, 13> kColumns = {{
     {"user_engagement",
      "the user's fav, cart and buy actions per view strictly before the view, over the whole log "
      "so far: none (no earlier view), 0, 0-0.1, 0.1-0.2, 0.2-0.35, 0.35-0.5, 0.5+"},
+    {"item_recency",
+     "the user's actions since they last touched this item (any behaviour) strictly before the "
+     "view: never, 1 (the last action before the view), 2-3, 4-7, 8-15, 16-31, 32+"},
+    {"category_share",
+     "share of the user's actions strictly before the view, over the whole log so far, that are "
+     "in this item's category: none (no earlier action), 0, 0-0.05, 0.05-0.1, 0.1-0.2, 0.2-0.4, 0.4+"},
+    {"item_popularity",
+     "views of this item by every user on the days before the view's day (China time): 0, 1, 2, "
+     "3-5, 6-10, 11-20, 21-50, 51-100, 101+"},
+    {"item_engagement",
+     "every user's fav, cart and buy actions of this item per view of it on the days before the "
+     "view's day (China time): none (no earlier view), 0, 0-0.1, 0.1-0.2, 0.2-0.35, 0.35-0.5, 0.5+"},
 }};
+
+// Engagements per view as a bucket: the scale of user_engagement and item_engagement.
+std::string_view rate_bucket(std::size_t engagements, std::size_t views) {
+  if (views == 0) return "none";
+  const double rate = static_cast<double>(engagements) / static_cast<double>(views);
+  return rate == 0.0 ? "0" : rate <= 0.1 ? "0-0.1" : rate <= 0.2 ? "0.1-0.2" : rate <= 0.35 ? "0.2-0.35"
+         : rate <= 0.5 ? "0.35-0.5" : "0.5+";
+}
+
+// The day of a unix time in China time, counted from the day the period starts in.
+std::uint32_t day_in_period(std::int64_t time, std::int64_t period_start) {
+  const auto china_day = [](std::int64_t t) {
+    const std::int64_t local = t + kChinaOffset;
+    return local >= 0 ? local / kDay : (local - kDay + 1) / kDay;
+  };
+  return static_cast<std::uint32_t>(china_day(time) - china_day(period_start));
+}
+
+// Every user's views and fav/cart/buy actions of each item, per day. Pass 1 tallies them over
+// the whole log (an item's actions lie in every user's bucket, so they cannot wait for pass 2);
+// a row reads the days before its own, so what it sees is in its past and the same whatever
+// the buckets. Memory: one entry per item and day with an action.
+class ItemDays {
+ public:
+  struct Tally {
+    std::uint32_t views = 0, engagements = 0;
+  };
+
+  void add(std::uint32_t item, std::uint32_t day, Behaviour behaviour) {
+    Tally& t = by_item_day_[(std::uint64_t{item} << 32) | day];
+    (behaviour == kPv ? t.views : t.engagements) += 1;
+  }
+
+  // Turns the tallies into running sums per item, sorted for before().
+  void finish() {
+    entries_.reserve(by_item_day_.size());
+    for (const auto& [key, tally] : by_item_day_)
+      entries_.push_back({static_cast<std::uint32_t>(key >> 32), static_cast<std::uint32_t>(key), tally});
+    by_item_day_ = {};
+    std::sort(entries_.begin(), entries_.end(),
+              [](const Entry& a, const Entry& b) { return std::tie(a.item, a.day) < std::tie(b.item, b.day); });
+    for (std::size_t i = 1; i < entries_.size(); ++i) {
+      if (entries_[i].item != entries_[i - 1].item) continue;
+      entries_[i].so_far.views += entries_[i - 1].so_far.views;
+      entries_[i].so_far.engagements += entries_[i - 1].so_far.engagements;
+    }
+  }
+
+  // The item's tallies over the days before `day`.
+  Tally before(std::uint32_t item, std::uint32_t day) const {
+    const auto it = std::lower_bound(entries_.begin(), entries_.end(), std::pair{item, day},
+                                     [](const Entry& e, const std::pair<std::uint32_t, std::uint32_t>& key) {
+                                       return std::tie(e.item, e.day) < std::tie(key.first, key.second);
+                                     });
+    if (it == entries_.begin() || std::prev(it)->item != item) return {};
+    return std::prev(it)->so_far;
+  }
+
+ private:
+  struct Entry {
+    std::uint32_t item, day;
+    Tally so_far;  // this day included
+  };
+  std::unordered_map<std::uint64_t, Tally> by_item_day_;
+  std::vector<Entry> entries_;
+};
+
+std::string_view popularity_bucket(std::uint32_t views) {
+  return views == 0 ? "0" : views == 1 ? "1" : views == 2 ? "2" : views <= 5 ? "3-5" : views <= 10 ? "6-10"
+         : views <= 20 ? "11-20" : views <= 50 ? "21-50" : views <= 100 ? "51-100" : "101+";
+}
 
 void check_options(const TaobaoOptions& o) {
   if (o.label_window <= 0) {
@@ -155,10 +238,11 @@ Behaviour parse_behaviour(const DelimitedFile& reader) {
 }
 
 // Pass 1: every kept action into its user's bucket.
-// `items`, when given, collects every kept item with the first category it is seen with.
+// `items`, when given, collects every kept item with the first category it is seen with;
+// `item_days`, when given, tallies every kept action by item and day.
 ReadResult read_actions(const std::filesystem::path& file, const TaobaoOptions& options,
                         RecordBuckets<Action>& buckets,
-                        std::unordered_map<std::uint32_t, std::uint32_t>* items) {
+                        std::unordered_map<std::uint32_t, std::uint32_t>* items, ItemDays* item_days) {
   DelimitedFile reader(file, ',', {"user_id", "item_id", "category_id", "behavior_type", "timestamp"});
   ReadResult result;
   BadLines bad_lines(options.errors, options.out);
@@ -188,6 +272,7 @@ ReadResult read_actions(const std::filesystem::path& file, const TaobaoOptions& 
         buckets.count() == 1 ? 0 : hash_integer(user, kUserBucketSeed) % buckets.count();
     buckets.add(bucket, {user, item, category, (offset << 2) | behaviour});
     if (items) items->emplace(item, category);
+    if (item_days) item_days->add(item, day_in_period(time, options.period_start), behaviour);
   });
   if (result.lines == 0) {
     reader.fail_empty("CSV lines 'user_id,item_id,category_id,behavior_type,timestamp'");
@@ -212,9 +297,13 @@ struct UserPast {
   std::size_t counted = 0;  // actions [0, counted) are in the tallies
   std::size_t views = 0, engagements = 0;
   std::unordered_map<std::uint32_t, std::uint32_t> views_of_item;
+  std::unordered_map<std::uint32_t, std::size_t> last_touch;  // item -> index of its latest action
+  std::unordered_map<std::uint32_t, std::uint32_t> actions_in_category;
 
   void advance_to(std::span<const Action> actions, std::size_t before) {
     for (; counted < before; ++counted) {
+      last_touch[actions[counted].item] = counted;
+      ++actions_in_category[actions[counted].category];
       if (actions[counted].behaviour() == kPv) {
         ++views;
         ++views_of_item[actions[counted].item];
@@ -228,18 +317,31 @@ struct UserPast {
     const std::uint32_t n = it == views_of_item.end() ? 0 : it->second;
     return n == 0 ? "0" : n == 1 ? "1" : n == 2 ? "2" : n <= 5 ? "3-5" : "6+";
   }
-  std::string_view engagement_bucket() const {
-    if (views == 0) return "none";
-    const double rate = static_cast<double>(engagements) / static_cast<double>(views);
-    return rate == 0.0 ? "0" : rate <= 0.1 ? "0-0.1" : rate <= 0.2 ? "0.1-0.2" : rate <= 0.35 ? "0.2-0.35"
-           : rate <= 0.5 ? "0.35-0.5" : "0.5+";
+  std::string_view engagement_bucket() const { return rate_bucket(engagements, views); }
+  // Actions since the item was last touched, 1 for the latest of the `counted` so far.
+  std::string_view recency_bucket(std::uint32_t item) const {
+    const auto it = last_touch.find(item);
+    if (it == last_touch.end()) return "never";
+    const std::size_t since = counted - it->second;
+    return since == 1 ? "1" : since <= 3 ? "2-3" : since <= 7 ? "4-7" : since <= 15 ? "8-15" : since <= 31 ? "16-31"
+           : "32+";
+  }
+  // How much of the user's past is in this category: their interests, beyond the 50 actions of
+  // the history.
+  std::string_view category_share_bucket(std::uint32_t category) const {
+    if (counted == 0) return "none";
+    const auto it = actions_in_category.find(category);
+    if (it == actions_in_category.end()) return "0";
+    const double share = static_cast<double>(it->second) / static_cast<double>(counted);
+    return share < 0.05 ? "0-0.05" : share < 0.1 ? "0.05-0.1" : share < 0.2 ? "0.1-0.2" : share < 0.4 ? "0.2-0.4"
+           : "0.4+";
   }
 };
 
 // Writes the row of the view `actions[v]`; `actions` are its user's, in time order, and `past`
 // the user's tallies, which this moves up to the view.
 void write_row(TsvWriter& out, std::span<const Action> actions, std::size_t v, bool positive,
-               const TaobaoOptions& options, UserPast& past) {
+               const TaobaoOptions& options, UserPast& past, const ItemDays& item_days) {
   static constexpr std::array<std::string_view, 7> kWeekdays = {"Thu", "Fri", "Sat", "Sun",
                                                                 "Mon", "Tue", "Wed"};  // from 1970-01-01
   const Action& view = actions[v];
@@ -282,6 +384,11 @@ void write_row(TsvWriter& out, std::span<const Action> actions, std::size_t v, b
   past.advance_to(actions, before);
   out.cell(past.item_views_bucket(view.item));
   out.cell(past.engagement_bucket());
+  out.cell(past.recency_bucket(view.item));
+  out.cell(past.category_share_bucket(view.category));
+  const ItemDays::Tally item = item_days.before(view.item, day_in_period(time, options.period_start));
+  out.cell(popularity_bucket(item.views));
+  out.cell(rate_bucket(item.engagements, item.views));
   out.end_row(positive);
 }
 
@@ -303,7 +410,7 @@ struct RowCounts {
 // Pass 2, for one bucket: the rows of the views in `sorted` (actions of whole users, sorted by
 // action_order) go to train, valid or test, or are counted as censored.
 void write_rows(std::span<const Action> sorted, TsvWriter& train, TsvWriter* valid, TsvWriter& test,
-                const TaobaoOptions& options, RowCounts& counts) {
+                const TaobaoOptions& options, const ItemDays& item_days, RowCounts& counts) {
   // A view is a row only when its whole label window lies inside its own part: training labels
   // never look into the validation or test days, test labels never past the end of the log.
   // Validation is built as test is, one part earlier: every user's views of its days.
@@ -333,7 +440,7 @@ void write_rows(std::span<const Action> sorted, TsvWriter& train, TsvWriter* val
         continue;
       }
       const bool positive = engaged_after(actions, v, options.label_window);
-      write_row(*part, actions, v, positive, options, past);
+      write_row(*part, actions, v, positive, options, past, item_days);
     }
     first = last;
   }
@@ -387,7 +494,10 @@ PrepareSummary prepare_taobao(const TaobaoOptions& options) {
   RecordBuckets<Action> buckets(options.out / "taobao_buckets.tmp", count);
   const bool next_item = options.task == "next-item";
   std::unordered_map<std::uint32_t, std::uint32_t> items;
-  const ReadResult read = read_actions(file, options, buckets, next_item ? &items : nullptr);
+  ItemDays item_days;
+  const ReadResult read =
+      read_actions(file, options, buckets, next_item ? &items : nullptr, next_item ? nullptr : &item_days);
+  item_days.finish();
 
   PrepareSummary summary;
   nlohmann::ordered_json json;
@@ -440,7 +550,7 @@ PrepareSummary prepare_taobao(const TaobaoOptions& options) {
     std::vector<Action> actions = buckets.take(b);
     largest_bucket = std::max(largest_bucket, actions.size());
     std::sort(actions.begin(), actions.end(), action_order);
-    write_rows(actions, train, valid.get(), test, options, counts);
+    write_rows(actions, train, valid.get(), test, options, item_days, counts);
   }
 
   const TsvStats train_stats = train.finish();
