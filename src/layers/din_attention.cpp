@@ -55,6 +55,22 @@ Normalizer pool_in_order(DinNormalize normalize, const float* score, const Index
   return norm;
 }
 
+// Grows forward_shared's buffers for blocks of whole rows' sequences, about 256 (row, key)
+// pairs at a time, so a block's products stay in cache; returns the rows per block.
+Index size_for_blocks(DinAttention::SharedScratch& scratch, Index T, Index Q, const std::vector<Index>& hidden) {
+  constexpr Index kBlockPairs = 256;
+  const Index block_rows = std::max<Index>(1, kBlockPairs / T);
+  const Index capacity = block_rows * T;
+  if (scratch.product.rows() < capacity) {
+    scratch.product.resize(capacity, Q);
+    scratch.hidden.assign(std::max<std::size_t>(hidden.size(), 1), Matrix());
+    for (std::size_t l = 0; l < hidden.size(); ++l) scratch.hidden[l].resize(capacity, hidden[l]);
+    if (hidden.empty()) scratch.hidden[0].resize(capacity, 1);
+    scratch.score.resize(capacity);
+  }
+  return block_rows;
+}
+
 }  // namespace
 
 float din_score_scale(DinNormalize normalize, Index m) {
@@ -397,16 +413,7 @@ void DinAttention::forward_shared_reduced(const ParamSet& params, const SharedKe
   if (scratch.query_terms.rows() < rows) scratch.query_terms.resize(rows, h1);
   lowp::multiply(queries.topRows(rows), term(params, first_weight(), kQueryTerm), scratch.query_terms.topRows(rows),
                  false);
-  constexpr Index kBlockPairs = 256;
-  const Index block_rows = std::max<Index>(1, kBlockPairs / T);
-  const Index capacity = block_rows * T;
-  if (scratch.product.rows() < capacity) {
-    scratch.product.resize(capacity, Q);
-    scratch.hidden.assign(std::max<std::size_t>(L, 1), Matrix());
-    for (std::size_t l = 0; l < L; ++l) scratch.hidden[l].resize(capacity, options_.hidden[l]);
-    if (L == 0) scratch.hidden[0].resize(capacity, 1);
-    scratch.score.resize(capacity);
-  }
+  const Index block_rows = size_for_blocks(scratch, T, Q, options_.hidden);
   for (Index begin = 0; begin < rows; begin += block_rows) {
     const Index count = std::min(block_rows, rows - begin), n = count * T;
     auto product = scratch.product.topRows(n);
@@ -462,17 +469,7 @@ void DinAttention::forward_shared(const ParamSet& params, const SharedKeys& shar
   if (scratch.query_terms.rows() < rows) scratch.query_terms.resize(rows, h1);
   gemm(queries.topRows(rows), scratch.query_weight, scratch.query_terms.topRows(rows), {.beta = 0.0f});
 
-  // Rows per block: whole rows' sequences, about kBlockPairs (row, key) pairs at a time.
-  constexpr Index kBlockPairs = 256;
-  const Index block_rows = std::max<Index>(1, kBlockPairs / T);
-  const Index capacity = block_rows * T;
-  if (scratch.product.rows() < capacity) {
-    scratch.product.resize(capacity, Q);
-    scratch.hidden.assign(std::max<std::size_t>(L, 1), Matrix());
-    for (std::size_t l = 0; l < L; ++l) scratch.hidden[l].resize(capacity, options_.hidden[l]);
-    if (L == 0) scratch.hidden[0].resize(capacity, 1);
-    scratch.score.resize(capacity);
-  }
+  const Index block_rows = size_for_blocks(scratch, T, Q, options_.hidden);
   const auto counts = shared.counts.transpose().array();
   const auto sequence_length = static_cast<Index>(std::lround(shared.counts.sum()));
   for (Index begin = 0; begin < rows; begin += block_rows) {
