@@ -98,15 +98,22 @@ void bf16_portable(Index M, Index P, const PackedWeight& w, MatrixView y, bool a
   }
 }
 
+// The lanes of the V vectors of columns from n0 that hold one of the n columns (the last block's
+// tail is partial, a block past the end empty).
+template <int V>
+void column_masks(Index n, Index n0, __mmask16 (&mask)[V]) {
+  for (int v = 0; v < V; ++v) {
+    const Index left = n - (n0 + v * kLanes);
+    mask[v] = left >= kLanes ? __mmask16(0xffff) : left <= 0 ? __mmask16(0) : __mmask16((1u << left) - 1);
+  }
+}
+
 template <int R, int V>
 HEED_BF16_TARGET void bf16_block(const std::uint32_t* a, Index P, const PackedWeight& w, Index n0, float* y,
                                  Index ldy, bool accumulate) {
   const Index NP = w.n_padded;
   __mmask16 mask[V];
-  for (int v = 0; v < V; ++v) {
-    const Index left = w.n - (n0 + v * kLanes);
-    mask[v] = left >= kLanes ? __mmask16(0xffff) : left <= 0 ? __mmask16(0) : __mmask16((1u << left) - 1);
-  }
+  column_masks<V>(w.n, n0, mask);
   __m512 c[R][V];
   for (int r = 0; r < R; ++r)
     for (int v = 0; v < V; ++v)
@@ -226,10 +233,7 @@ HEED_VNNI_TARGET void int8_block(const std::uint32_t* a, const float* a_scale, I
                                  Index n0, float* y, Index ldy, bool accumulate) {
   const Index NP = w.n_padded;
   __mmask16 mask[V];
-  for (int v = 0; v < V; ++v) {
-    const Index left = w.n - (n0 + v * kLanes);
-    mask[v] = left >= kLanes ? __mmask16(0xffff) : left <= 0 ? __mmask16(0) : __mmask16((1u << left) - 1);
-  }
+  column_masks<V>(w.n, n0, mask);
   __m512i c[R][V];
   for (int r = 0; r < R; ++r)
     for (int v = 0; v < V; ++v) c[r][v] = _mm512_setzero_si512();
