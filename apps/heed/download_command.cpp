@@ -2,8 +2,8 @@
 #include <memory>
 
 #include "commands.h"
-#include "data/download/dataset_sources.h"
-#include "data/download/download.h"
+#include "prepare/download/dataset_sources.h"
+#include "prepare/download/download.h"
 
 namespace heed::cli {
 

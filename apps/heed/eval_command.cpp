@@ -2,8 +2,9 @@
 
 #include "checkpoint/checkpoint.h"
 #include "commands.h"
+#include "core/threads.h"
 #include "data/dataset_loader.h"
-#include "model/scorer.h"
+#include "eval/evaluation.h"
 
 namespace heed::cli {
 

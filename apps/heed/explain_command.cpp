@@ -2,10 +2,10 @@
 
 #include "checkpoint/checkpoint.h"
 #include "commands.h"
+#include "core/threads.h"
 #include "explain/explanation.h"
 #include "explain/explanation_json.h"
 #include "explain/html_report.h"
-#include "model/scorer.h"
 
 namespace heed::cli {
 

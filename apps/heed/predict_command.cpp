@@ -4,6 +4,7 @@
 #include "checkpoint/checkpoint.h"
 #include "commands.h"
 #include "core/error.h"
+#include "core/threads.h"
 #include "data/dataset_loader.h"
 #include "model/scorer.h"
 

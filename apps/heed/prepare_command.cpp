@@ -4,11 +4,11 @@
 
 #include "commands.h"
 #include "core/error.h"
-#include "data/recipes/avazu.h"
-#include "data/recipes/criteo.h"
-#include "data/recipes/frappe.h"
-#include "data/recipes/movielens.h"
-#include "data/recipes/taobao.h"
+#include "prepare/recipes/avazu.h"
+#include "prepare/recipes/criteo.h"
+#include "prepare/recipes/frappe.h"
+#include "prepare/recipes/movielens.h"
+#include "prepare/recipes/taobao.h"
 
 namespace heed::cli {
 namespace {

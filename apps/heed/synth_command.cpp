@@ -2,9 +2,9 @@
 
 #include "commands.h"
 #include "core/error.h"
-#include "data/synth/shop_behavior_log.h"
-#include "data/synth/shop_generator.h"
-#include "data/synth/synth_generator.h"
+#include "prepare/synth/shop_behavior_log.h"
+#include "prepare/synth/shop_generator.h"
+#include "prepare/synth/synth_generator.h"
 
 namespace heed::cli {
 

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <type_traits>
 
+#include "core/precision.h"  // Precision: scoring.precision
+
 namespace heed {
 
 enum class ActivationKind { kRelu, kPrelu };                 // model.activation
@@ -33,7 +35,6 @@ enum class NumericTransform { kNone, kLog1p, kStandardize, kMinMax };  // featur
 // features.NAME.bucketize: a dense input (none), log2 buckets, or buckets between edges that the
 // config gives (boundaries) or that training computes from its data (quantile).
 enum class Bucketize { kNone, kLog2, kBoundaries, kQuantile };
-enum class Precision { kFp32, kBf16, kInt8 };                // scoring.precision: the scorer's products
 
 template <class E>
 struct Choice {

@@ -17,7 +17,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "config/choices.h"  // Precision
+#include "core/precision.h"
 #include "core/tensor.h"
 
 namespace heed::lowp {

@@ -8,10 +8,10 @@
 #include "config/config.h"
 #include "config/schema.h"
 #include "core/rng.h"
-#include "data/batch.h"
 #include "data/dataset.h"
-#include "data/numeric_normalizer.h"
+#include "embedding/batch.h"
 #include "embedding/embedding_table.h"
+#include "embedding/numeric_normalizer.h"
 
 namespace heed {
 

@@ -5,7 +5,7 @@
 // Empty or all-unseen value lists pool to zero.
 #include "config/schema.h"
 #include "core/tensor.h"
-#include "data/batch.h"
+#include "embedding/batch.h"
 #include "embedding/embedding_table.h"
 
 namespace heed {

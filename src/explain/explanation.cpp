@@ -10,12 +10,12 @@
 
 #include "core/error.h"
 #include "core/rng.h"
+#include "core/sigmoid.h"
 #include "data/dataset_loader.h"
 #include "data/text_table.h"
 #include "embedding/batch_builder.h"
 #include "explain/raw_rows.h"
 #include "explain/value_order.h"
-#include "layers/logloss.h"
 
 namespace heed::explain {
 namespace {

@@ -18,11 +18,11 @@
 #include <string>
 #include <vector>
 
+#include "data/text_table.h"
+#include "eval/evaluation.h"
 #include "explain/permutation_importance.h"
 #include "explain/running_stat.h"
-#include "data/text_table.h"
 #include "model/model.h"
-#include "model/scorer.h"
 
 namespace heed::explain {
 

@@ -5,7 +5,7 @@
 #include <numeric>
 
 #include "core/rng.h"
-#include "model/scorer.h"
+#include "eval/evaluation.h"
 
 namespace heed::explain {
 namespace {

@@ -5,8 +5,8 @@
 #include <string>
 
 #include "config/choices.h"  // ActivationKind
+#include "core/params.h"
 #include "layers/layer_contract.h"
-#include "layers/params.h"
 
 namespace heed {
 

@@ -3,8 +3,8 @@
 #include <string>
 #include <vector>
 
+#include "core/params.h"
 #include "layers/layer_contract.h"
-#include "layers/params.h"
 
 namespace heed {
 

@@ -1,13 +1,13 @@
 #pragma once
 // Binary cross-entropy on logits, written so it never overflows:
 //   loss(z, y) = max(z, 0) - z y + log(1 + exp(-|z|))      d loss / d z = sigmoid(z) - y
+#include <algorithm>
 #include <cmath>
+#include <cstddef>
+
+#include "core/sigmoid.h"
 
 namespace heed {
-
-inline float sigmoid(float z) {
-  return z >= 0 ? 1.0f / (1.0f + std::exp(-z)) : std::exp(z) / (1.0f + std::exp(z));
-}
 
 // Sum of the losses of n rows; writes scale * dloss/dz into dz (may be null).
 inline double logloss_with_logits(const float* z, const float* y, std::size_t n, float* dz, float scale) {

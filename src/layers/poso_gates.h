@@ -17,9 +17,9 @@
 #include <string>
 #include <vector>
 
+#include "core/params.h"
 #include "layers/dense.h"
 #include "layers/layer_contract.h"
-#include "layers/params.h"
 
 namespace heed {
 

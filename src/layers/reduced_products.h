@@ -7,7 +7,7 @@
 #include <utility>
 
 #include "core/lowp.h"
-#include "layers/params.h"
+#include "core/params.h"
 
 namespace heed {
 

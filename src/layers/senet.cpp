@@ -4,7 +4,7 @@
 
 #include "core/error.h"
 #include "core/lowp.h"
-#include "layers/logloss.h"  // sigmoid
+#include "core/sigmoid.h"
 
 namespace heed {
 

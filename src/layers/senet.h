@@ -30,9 +30,9 @@
 #include <vector>
 
 #include "config/choices.h"  // SenetAxis, SenetSqueeze, SenetGate
+#include "core/params.h"
 #include "layers/dense.h"
 #include "layers/layer_contract.h"
-#include "layers/params.h"
 
 namespace heed {
 

@@ -14,12 +14,12 @@
 
 #include "config/config.h"
 #include "config/schema.h"
-#include "data/batch.h"
-#include "data/numeric_normalizer.h"
+#include "core/params.h"
+#include "embedding/batch.h"
 #include "embedding/embedding_table.h"
+#include "embedding/numeric_normalizer.h"
 #include "layers/din_attention.h"
 #include "layers/mlp.h"
-#include "layers/params.h"
 #include "layers/poso_gates.h"
 #include "layers/senet.h"
 

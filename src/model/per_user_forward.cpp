@@ -4,7 +4,7 @@
 #include <numeric>
 
 #include "core/gemm.h"
-#include "layers/logloss.h"
+#include "core/sigmoid.h"
 
 namespace heed {
 namespace {

@@ -25,8 +25,8 @@
 #include <memory>
 #include <vector>
 
-#include "data/batch.h"
 #include "data/dataset.h"
+#include "embedding/batch.h"
 #include "embedding/batch_builder.h"
 #include "model/model.h"
 

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "config/config.h"
-#include "layers/params.h"
+#include "core/params.h"
 
 namespace heed {
 

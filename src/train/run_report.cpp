@@ -1,7 +1,7 @@
 #include "train/run_report.h"
 
 #include "checkpoint/checkpoint.h"
-#include "model/scorer.h"
+#include "eval/evaluation.h"
 #include "train/validation_checks.h"
 
 namespace heed {

@@ -20,8 +20,8 @@
 #include "config/config_loader.h"
 #include "core/error.h"
 #include "data/dataset_loader.h"
-#include "data/synth/synth_generator.h"
-#include "model/scorer.h"
+#include "eval/evaluation.h"
+#include "prepare/synth/synth_generator.h"
 
 namespace heed::ablate {
 namespace {

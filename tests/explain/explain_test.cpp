@@ -19,15 +19,15 @@
 #include "../support/test_files.h"
 #include "checkpoint/checkpoint.h"
 #include "config/config_loader.h"
+#include "core/sigmoid.h"
 #include "data/dataset_loader.h"
-#include "data/synth/synth_generator.h"
 #include "data/text_table.h"
 #include "embedding/batch_builder.h"
+#include "eval/evaluation.h"
 #include "explain/explanation.h"
 #include "explain/explanation_json.h"
 #include "explain/html_report.h"
-#include "layers/logloss.h"
-#include "model/scorer.h"
+#include "prepare/synth/synth_generator.h"
 #include "train/trainer.h"
 
 namespace heed {

@@ -15,11 +15,11 @@
 #include "checkpoint/checkpoint.h"
 #include "config/config_loader.h"
 #include "data/dataset_loader.h"
-#include "data/synth/synth_generator.h"
 #include "explain/explanation.h"
 #include "explain/explanation_json.h"
 #include "explain/html_report.h"
 #include "model/scorer.h"
+#include "prepare/synth/synth_generator.h"
 #include "train/trainer.h"
 
 namespace heed {

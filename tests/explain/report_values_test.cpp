@@ -13,11 +13,11 @@
 #include "../support/test_files.h"
 #include "checkpoint/checkpoint.h"
 #include "config/config_loader.h"
-#include "data/synth/synth_generator.h"
 #include "explain/explanation.h"
 #include "explain/explanation_json.h"
 #include "explain/html_report.h"
 #include "explain/value_order.h"
+#include "prepare/synth/synth_generator.h"
 #include "train/trainer.h"
 
 namespace heed {

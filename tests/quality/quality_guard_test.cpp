@@ -14,8 +14,8 @@
 #include "../support/test_files.h"
 #include "ablate/ablation.h"
 #include "config/config_loader.h"
-#include "data/synth/shop_generator.h"
-#include "data/synth/synth_generator.h"
+#include "prepare/synth/shop_generator.h"
+#include "prepare/synth/synth_generator.h"
 
 namespace heed {
 namespace {
