@@ -24,6 +24,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "config/choices.h"
 #include "core/error.h"
 #include "core/gemm.h"
 #include "core/lowp.h"

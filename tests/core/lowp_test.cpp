@@ -1,6 +1,7 @@
 // The reduced-precision kernels against an fp32/double reference, the portable code against
 // the AVX-512 code, and the property the two scoring schedules rely on: a row's result does
 // not depend on the rows multiplied with it.
+#include "config/choices.h"
 #include "core/lowp.h"
 
 #include <gtest/gtest.h>
