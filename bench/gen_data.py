@@ -5,8 +5,9 @@
     bench/gen_data.py --out DIR --rows 100000 --max-history 200 --max-earlier-clicks 400 --extra-fields 91
 
 writes DIR/train.tsv (the first 90% of the rows in time order), DIR/test.tsv (the rest),
-DIR/requests.tsv (200 scoring requests: one test user's features and full history with
-100 candidate movies each, 100 consecutive rows per request) and DIR/data.json (sizes,
+DIR/requests.tsv (--requests scoring requests, 200 by default: one test user's features and
+full history with --request-candidates candidate movies each, 100 by default, as that many
+consecutive rows per request; bench/latency_curves.py asks for 1,000) and DIR/data.json (sizes,
 constants, click rates, mean history length). Both engines of the comparison read the same
 files. The same options give the same bytes.
 
@@ -283,9 +284,14 @@ def main():
                         help="experienced users' clicks before the log: 5 .. this (default %(default)s)")
     parser.add_argument("--extra-fields", type=int, default=0, help="noise columns extra_0 .. extra_{N-1} appended")
     parser.add_argument("--extra-cardinality", type=int, default=100, help="distinct values of each noise column")
+    parser.add_argument("--requests", type=int, default=REQUESTS, help="scoring requests in requests.tsv")
+    parser.add_argument("--request-candidates", type=int, default=CANDIDATES,
+                        help="candidate movies per scoring request (rows per request in requests.tsv)")
     args = parser.parse_args()
     if args.max_history < 1 or args.max_earlier_clicks < 5 or args.extra_fields < 0 or args.extra_cardinality < 1:
         parser.error("need --max-history >= 1, --max-earlier-clicks >= 5, --extra-fields >= 0, --extra-cardinality >= 1")
+    if args.requests < 1 or args.request_candidates < 1:
+        parser.error("need --requests >= 1 and --request-candidates >= 1")
     os.makedirs(args.out, exist_ok=True)
     rng = np.random.default_rng(args.seed)
     w = draw_world(rng)
@@ -295,7 +301,8 @@ def main():
     n_train = int(TRAIN_SHARE * args.rows)
     write_split(os.path.join(args.out, "train.tsv"), w, layout, sim, order[:n_train])
     write_split(os.path.join(args.out, "test.tsv"), w, layout, sim, order[n_train:])
-    write_requests(os.path.join(args.out, "requests.tsv"), w, layout, sim, order[n_train:], rng, REQUESTS, CANDIDATES)
+    write_requests(os.path.join(args.out, "requests.tsv"), w, layout, sim, order[n_train:], rng, args.requests,
+                   args.request_candidates)
     lengths = np.minimum(sim["before"], args.max_history)
     info = {
         "rows": args.rows, "seed": args.seed, "train_rows": n_train, "test_rows": args.rows - n_train,
@@ -310,6 +317,7 @@ def main():
                            for i, name in enumerate(ACTIVITY_NAMES)},
         "max_history": args.max_history, "max_earlier_clicks": args.max_earlier_clicks,
         "extra_fields": args.extra_fields, "extra_cardinality": args.extra_cardinality,
+        "requests": args.requests, "request_candidates": args.request_candidates,
     }
     with open(os.path.join(args.out, "data.json"), "w") as f:
         json.dump(info, f, indent=2)
