@@ -4,7 +4,7 @@
 # (RANKS), one thread per rank, no validation. Prints and writes to OUT (default
 # docs/perf/mpi.json) each run's samples/s (metrics.json) and rank 0's per-step breakdown:
 # building the batch, forward+backward on its share, the exchange (and the bytes it sent), the
-# update; and, at each N above 1, bench/mpi_sum_bench.cpp's timing of the gradient sum alone (a
+# update (the bytes of the sharded embedding rows' exchanges among them); and, at each N above 1, bench/mpi_sum_bench.cpp's timing of the gradient sum alone (a
 # barrier first, so no wait for a late rank is counted). bench/mpi_projection.py reads that file.
 #   bash bench/mpi_scaling.sh
 # BUILD_DIR (default build) must hold an MPI build (scripts/build.sh with libopenmpi-dev).
@@ -33,11 +33,13 @@ for n in $RANKS; do
 import re, sys, json
 n, sps, line, batch, rows = sys.argv[1:6]
 ms = dict(re.findall(r"(build|forward\+backward|exchange|update) ([0-9.]+) ms", line))
-sent = int(re.search(r"\((\d+) bytes sent\)", line).group(1))
+sent = int(re.search(r"\((\d+) bytes sent", line).group(1))
+rows_sent = re.search(r"bytes sent, (\d+) of them embedding rows", line)
 steps = int(re.search(r"over (\d+) steps", line).group(1))
 print(json.dumps({"ranks": int(n), "samples_per_second": float(sps), "batch": int(batch), "train_rows": int(rows),
                   "steps": steps, "build_ms": float(ms["build"]), "compute_ms": float(ms["forward+backward"]),
-                  "exchange_ms": float(ms["exchange"]), "update_ms": float(ms["update"]), "bytes_sent_per_step": sent}))
+                  "exchange_ms": float(ms["exchange"]), "update_ms": float(ms["update"]), "bytes_sent_per_step": sent,
+                  "row_bytes_sent_per_step": int(rows_sent.group(1)) if rows_sent else 0}))
 PY
 done
 : > "$work/sums.json"

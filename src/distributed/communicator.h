@@ -10,6 +10,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 namespace heed {
 
@@ -29,6 +30,10 @@ class Communicator {
   // Rank `root`'s bytes on every rank.
   virtual void broadcast(std::string& bytes, int root) = 0;
   virtual void barrier() = 0;
+  // Personalized all-to-all: `to_each[d]` (one byte string per rank, this rank's own included)
+  // goes to rank d; returns what every rank sent to this one, indexed by the sender. The lengths
+  // may differ per pair (they are exchanged first). One rank: `to_each` as it is.
+  virtual std::vector<std::string> all_to_all(std::vector<std::string> to_each) = 0;
 
   // Bytes this rank has handed to the network so far (0 for one process): what a step costs.
   virtual std::uint64_t bytes_sent() const = 0;

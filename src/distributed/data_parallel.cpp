@@ -10,7 +10,7 @@ BatchShare share_of(std::size_t size, const Communicator& peers, int threads) {
   return {rows * r / n, rows * (r + 1) / n, peers.rank() * threads};
 }
 
-double GradientExchange::sum(Model::Workspace& total, double loss) {
+double GradientExchange::sum(Model::Workspace& total, double loss, bool rows) {
   if (peers_.size() == 1) return loss;
   // One message of floats: every dense gradient in parameter order, then every table's rows;
   // the loss, a double, in a second one.
@@ -19,7 +19,8 @@ double GradientExchange::sum(Model::Workspace& total, double loss) {
     const Matrix& g = total.grads[p];
     buffer_.insert(buffer_.end(), g.data(), g.data() + g.size());
   }
-  for (const auto& rows : total.table_grads) buffer_.insert(buffer_.end(), rows.begin(), rows.end());
+  if (rows)
+    for (const auto& table : total.table_grads) buffer_.insert(buffer_.end(), table.begin(), table.end());
   peers_.sum(buffer_);
   const float* at = buffer_.data();
   for (std::size_t p = 0; p < total.grads.size(); ++p) {
@@ -27,10 +28,11 @@ double GradientExchange::sum(Model::Workspace& total, double loss) {
     std::copy(at, at + g.size(), g.data());
     at += g.size();
   }
-  for (auto& rows : total.table_grads) {
-    std::copy(at, at + rows.size(), rows.begin());
-    at += rows.size();
-  }
+  if (rows)
+    for (auto& table : total.table_grads) {
+      std::copy(at, at + table.size(), table.begin());
+      at += table.size();
+    }
   double losses[1] = {loss};
   peers_.sum(losses);
   return losses[0];

@@ -22,7 +22,9 @@ class GradientExchange {
 
   // Sums every rank's dense gradients and embedding-row gradients (for the rows the batch
   // touched, the same list on every rank) in `total`, and their losses; returns the batch's loss.
-  double sum(Model::Workspace& total, double loss);
+  // Without `rows` (sharded embeddings, whose row gradients go to their owners instead), the
+  // dense gradients only.
+  double sum(Model::Workspace& total, double loss, bool rows = true);
   // Each rank folded its own shares' batch statistics into the running statistics (Dice's mean
   // and variance, the parameters no optimizer trains); this replaces them by their mean over
   // the ranks, so every rank evaluates with the same model.

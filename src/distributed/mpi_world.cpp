@@ -151,6 +151,41 @@ class MpiWorld final : public Communicator {
   }
   std::uint64_t bytes_sent() const override { return sent_; }
 
+  // The lengths first (one 64-bit count per pair), then the bytes in one MPI_Alltoallv.
+  std::vector<std::string> all_to_all(std::vector<std::string> to_each) override {
+    const auto ranks = static_cast<std::size_t>(size_);
+    if (to_each.size() != ranks) throw Error(fmt::format("all_to_all: {} messages for {} ranks", to_each.size(), ranks));
+    if (size_ == 1) return to_each;
+    Waiting waiting(*this, "the row exchange (MPI_Alltoall, MPI_Alltoallv)");
+    std::vector<std::int64_t> lengths(ranks), incoming(ranks);
+    for (std::size_t d = 0; d < ranks; ++d) lengths[d] = static_cast<std::int64_t>(to_each[d].size());
+    check(MPI_Alltoall(lengths.data(), 1, MPI_INT64_T, incoming.data(), 1, MPI_INT64_T, MPI_COMM_WORLD), "MPI_Alltoall");
+    std::vector<int> send_counts(ranks), send_offsets(ranks), receive_counts(ranks), receive_offsets(ranks);
+    std::string out, in;
+    std::int64_t out_total = 0, in_total = 0;
+    for (std::size_t d = 0; d < ranks; ++d) {
+      send_counts[d] = static_cast<int>(lengths[d]);
+      send_offsets[d] = static_cast<int>(out_total);
+      receive_counts[d] = static_cast<int>(incoming[d]);
+      receive_offsets[d] = static_cast<int>(in_total);
+      out_total += lengths[d];
+      in_total += incoming[d];
+      if (out_total > (1ll << 31) - 1 || in_total > (1ll << 31) - 1)
+        throw Error("MPI: an all-to-all of more than 2 GiB per rank");
+      if (static_cast<int>(d) != rank_) sent_ += static_cast<std::uint64_t>(lengths[d]);
+    }
+    out.reserve(static_cast<std::size_t>(out_total));
+    for (const std::string& piece : to_each) out += piece;
+    in.resize(static_cast<std::size_t>(in_total));
+    check(MPI_Alltoallv(out.data(), send_counts.data(), send_offsets.data(), MPI_BYTE, in.data(), receive_counts.data(),
+                        receive_offsets.data(), MPI_BYTE, MPI_COMM_WORLD),
+          "MPI_Alltoallv");
+    std::vector<std::string> from_each(ranks);
+    for (std::size_t s = 0; s < ranks; ++s)
+      from_each[s] = in.substr(static_cast<std::size_t>(receive_offsets[s]), static_cast<std::size_t>(receive_counts[s]));
+    return from_each;
+  }
+
  private:
   // A reduce-scatter then an allgather, each by heed's own arithmetic: the values are cut into
   // one piece per rank; every rank receives everyone's copy of its piece (all-to-all), adds the

@@ -27,7 +27,41 @@ void EmbeddingTable::append_row(std::uint64_t init_key) {
   for (std::size_t i = 0; i < dim_; ++i) weights_.push_back(static_cast<float>(rng.normal() * init_std_));
 }
 
+EmbeddingTable EmbeddingTable::local_cache() const {
+  EmbeddingTable cache(name_, dim_, 0, init_std_, seed_);
+  cache.buckets_ = buckets_;
+  cache.cache_ = true;
+  return cache;
+}
+
+void EmbeddingTable::clear_cache() {
+  keys_.resize(1);
+  weights_.resize(dim_);
+  index_.clear();
+}
+
+std::uint32_t EmbeddingTable::append(std::uint64_t key, const float* values) {
+  if (buckets_ > 0 || cache_ || index_.find(key) != KeyIndex::kAbsent)
+    throw Error(fmt::format("embedding table '{}': cannot append key {}", name_, key));
+  const auto row = static_cast<std::uint32_t>(rows());
+  if (row == KeyIndex::kAbsent) throw Error(fmt::format("embedding table '{}' is full (2^32 rows)", name_));
+  keys_.push_back(key);
+  weights_.insert(weights_.end(), values, values + dim_);
+  index_.insert(key, row);
+  return row;
+}
+
 std::uint32_t EmbeddingTable::find_or_insert(std::uint64_t key) {
+  if (cache_) {
+    const std::uint64_t id = id_of(key);
+    const std::uint32_t found = index_.find(id);
+    if (found != KeyIndex::kAbsent) return found;
+    const auto row = static_cast<std::uint32_t>(rows());
+    keys_.push_back(id);
+    weights_.resize(weights_.size() + dim_, 0.0f);
+    index_.insert(id, row);
+    return row;
+  }
   if (buckets_ > 0) return 1 + static_cast<std::uint32_t>(key % buckets_);
   const std::uint32_t found = index_.find(key);
   if (found != KeyIndex::kAbsent) return found;
@@ -39,8 +73,8 @@ std::uint32_t EmbeddingTable::find_or_insert(std::uint64_t key) {
 }
 
 std::int32_t EmbeddingTable::find(std::uint64_t key) const {
-  if (buckets_ > 0) return static_cast<std::int32_t>(1 + key % buckets_);
-  const std::uint32_t found = index_.find(key);
+  if (buckets_ > 0 && !cache_) return static_cast<std::int32_t>(1 + key % buckets_);
+  const std::uint32_t found = index_.find(id_of(key));
   return found == KeyIndex::kAbsent ? kUnseen : static_cast<std::int32_t>(found);
 }
 

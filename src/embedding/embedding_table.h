@@ -46,6 +46,25 @@ class EmbeddingTable {
   // otherwise it is skipped without being held.
   void load(std::istream& in, std::vector<float>* legacy_state = nullptr);
 
+  // --- sharded training (distributed/sharded_embeddings.h) ---
+  // The id a key's row is known by across ranks: the key itself, or its bucket in a fixed
+  // table (whose row is 1 + id).
+  std::uint64_t id_of(std::uint64_t key) const { return buckets_ > 0 ? key % buckets_ : key; }
+  // Key (growable) or 0 (row 0, fixed buckets) of each row; in a cache, each row's id.
+  const std::vector<std::uint64_t>& row_keys() const { return keys_; }
+  // A rank's local copy of the rows one step reads: empty but for row 0, with this table's name,
+  // dim and buckets; find_or_insert gives each new id (id_of(key)) the next row, zero-filled,
+  // for the caller to fill with the owner's values. clear_cache() empties it for the next step.
+  EmbeddingTable local_cache() const;
+  void clear_cache();
+  // The same table as constructed, before any training (fixed tables: every bucket's initial row).
+  EmbeddingTable fresh_copy() const { return EmbeddingTable(name_, dim_, buckets_, init_std_, seed_); }
+  // The owner's store of a table's rows in sharded training: a growable table (keyed by id) with
+  // this one's name, dim and initial values (a fixed table's bucket b starts as its row 1 + b).
+  EmbeddingTable owner_store() const { return EmbeddingTable(name_, dim_, 0, init_std_, seed_); }
+  // Growable tables: `key`, absent until now, gets the next row with `values` (dim floats).
+  std::uint32_t append(std::uint64_t key, const float* values);
+
   // Memory held by the weights, in bytes.
   std::size_t memory_bytes() const { return weights_.capacity() * sizeof(float); }
 
@@ -57,6 +76,7 @@ class EmbeddingTable {
   std::uint64_t buckets_;
   float init_std_;
   std::uint64_t seed_;
+  bool cache_ = false;
   KeyIndex index_;
   std::vector<std::uint64_t> keys_;  // key of each row (row 0 and fixed buckets: 0)
   std::vector<float> weights_;

@@ -3,6 +3,7 @@
 // power-of-two array, kept at most half full. Keys are already well-mixed 64-bit hashes, so
 // their low bits index directly. Not thread-safe for inserts (the batch builder inserts on
 // one thread before workers read).
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -31,6 +32,12 @@ class KeyIndex {
   }
 
   std::size_t size() const { return size_; }
+  // Empty again, keeping the slots' memory (a per-step cache is refilled every step).
+  void clear() {
+    if (size_ == 0) return;
+    std::fill(slots_.begin(), slots_.end(), Slot{0, kAbsent});
+    size_ = 0;
+  }
 
  private:
   struct Slot {

@@ -21,6 +21,7 @@ nlohmann::ordered_json write_run_report(const std::filesystem::path& run_dir, co
   report["threads"] = facts.threads;
   report["train_rows"] = facts.train_rows;
   if (facts.streamed) report["streamed"] = true;
+  if (!facts.distributed.is_null()) report["distributed"] = facts.distributed;
   report["dense_parameters"] = kept.model->params().count();
   std::size_t embedding_rows = 0;
   for (const auto& t : kept.model->tables()) embedding_rows += t.rows();

@@ -23,6 +23,8 @@ struct RunFacts {
   nlohmann::ordered_json history;
   std::string slice;     // eval.slice
   bool grouped = false;  // eval.group is set
+  // A run on several ranks: how its embedding rows were spread (null for one process).
+  nlohmann::ordered_json distributed;
 };
 
 // Evaluates the model file `kept_model`, tells `warn` the validation warnings and writes

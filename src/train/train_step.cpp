@@ -11,7 +11,7 @@ namespace heed {
 double train_step(Model& model, const Batch& batch, std::vector<std::unique_ptr<Model::Workspace>>& workspaces,
                   int threads, std::uint64_t step_seed, BatchShare share) {
   const auto B = static_cast<Index>(batch.size);
-  const float scale = 1.0f / static_cast<float>(B);
+  const float scale = 1.0f / static_cast<float>(share.loss_rows > 0 ? share.loss_rows : B);
   const Index first = share.begin, rows = (share.end < 0 ? B : share.end) - share.begin;
   const Index dim = model.config().embedding.dim;
   std::vector<double> losses(static_cast<std::size_t>(threads), 0.0);

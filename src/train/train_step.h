@@ -18,6 +18,9 @@ namespace heed {
 struct BatchShare {
   Index begin = 0, end = -1;  // end -1: the whole batch
   int first_stream = 0;
+  // Rows every row's loss divides by (0: batch.size); a rank that built only its share of the
+  // global batch (sharded embeddings) gives the global batch's size.
+  Index loss_rows = 0;
 };
 
 // Returns the share's summed loss; its summed gradients are in workspaces[0] (grads and

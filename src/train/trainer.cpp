@@ -19,6 +19,7 @@
 #include "data/file_patterns.h"
 #include "data/quantile_buckets.h"
 #include "distributed/data_parallel.h"
+#include "distributed/sharded_embeddings.h"
 #include "embedding/batch_builder.h"
 #include "eval/evaluation.h"
 #include "optim/adam.h"
@@ -87,6 +88,7 @@ class Trainer {
   void check_every_rank_runs_the_same();
   void fit_normalizer();
   void make_optimizers(const std::string& adam_state, const Checkpoint* resumed);
+  void shard_embeddings();
   void say_what_trains();
 
   // --- the epoch loop's pieces ---
@@ -97,6 +99,10 @@ class Trainer {
   void finish_epoch(const EpochInProgress& now, Clock::time_point started);
   Json report();
 
+  void gather_whole_tables();
+  template <class Use>
+  void with_whole_tables(Use&& use);
+  double clip(double row_squares);
   bool validate_and_keep(Json& entry, std::string& summary);
   metrics::Metrics validation_metrics();
   void save_resumable(const std::optional<EpochInProgress>& in_progress);
@@ -129,11 +135,20 @@ class Trainer {
   // Where the steps' time went (seconds) and what they sent, told at the end of a distributed run.
   struct StepTimes {
     double build = 0, compute = 0, exchange = 0, update = 0;
+    std::uint64_t row_bytes = 0;  // of the bytes sent, those of the sharded rows' exchanges
   } step_times_;
   std::int64_t steps_at_start_ = 0;
   std::uint64_t bytes_at_start_ = 0;
   Batch batch_;
   BatchRows rows_;
+  // On several ranks, the embedding rows are sharded: the model's tables are this rank's cache of
+  // the rows its share of the step reads, the rows themselves and their optimizer live in shards_.
+  std::unique_ptr<ShardedEmbeddings> shards_;
+  std::size_t share_begin_ = 0;  // the first row of rows_ this rank's batch_ holds
+  // Rank 0: every row gathered at step whole_step_ (validation, the kept model, checkpoints).
+  std::vector<EmbeddingTable> whole_;
+  std::string whole_state_;
+  std::int64_t whole_step_ = -1;
 };
 
 Trainer::Trainer(const Config& requested, const TrainOptions& options)
@@ -152,6 +167,42 @@ Trainer::Trainer(const Config& requested, const TrainOptions& options)
   load_data();
   check_every_rank_runs_the_same();
   if (!options.resume) fit_normalizer();
+  if (peers_.size() > 1) shard_embeddings();
+}
+
+// Each rank keeps the rows it owns (of the fresh or resumed tables) with their optimizer state;
+// the model trains on a per-step cache of the rows it reads.
+void Trainer::shard_embeddings() {
+  shards_ = std::make_unique<ShardedEmbeddings>(peers_, config().optimizer, model_->tables(), row_optimizer_.get());
+  std::vector<EmbeddingTable> caches = shards_->make_caches(model_->tables());
+  std::swap(model_->tables(), caches);
+  row_optimizer_.reset();
+}
+
+// Rank 0 gets every row (once per step however often it is asked); the others send theirs.
+void Trainer::gather_whole_tables() {
+  if (whole_step_ == adam_->steps()) return;
+  shards_->gather(whole_, &whole_state_);
+  whole_step_ = adam_->steps();
+}
+
+// Runs `use` on rank 0 with the model holding every row, as a single process's does.
+template <class Use>
+void Trainer::with_whole_tables(Use&& use) {
+  if (!shards_) {
+    if (peers_.leader()) use();
+    return;
+  }
+  gather_whole_tables();
+  if (!peers_.leader()) return;
+  std::swap(model_->tables(), whole_);
+  try {
+    use();
+  } catch (...) {
+    std::swap(model_->tables(), whole_);
+    throw;
+  }
+  std::swap(model_->tables(), whole_);
 }
 
 // Every rank reads the config and the data itself; ranks given different ones would build
@@ -322,13 +373,43 @@ void Trainer::train_on_batch(EpochInProgress& now) {
     total += std::chrono::duration<double>(now - lap).count();
     lap = now;
   };
-  builder_->build(*rows_.data, rows_.rows, /*training=*/true, &batch_rng, model_->tables(), model_->normalizer(),
-                  batch_);
-  took(step_times_.build);
-  const BatchShare share = share_of(batch_.size, peers_, threads_);
+  BatchShare share;
+  if (shards_) {
+    // Only this rank's share of the batch, read from rows fetched from their owners.
+    whole_.clear(), whole_state_.clear(), whole_step_ = -1;
+    const BatchShare global = share_of(rows_.rows.size(), peers_, threads_);
+    share_begin_ = static_cast<std::size_t>(global.begin);
+    ShardedEmbeddings::clear(model_->tables());
+    builder_->build(*rows_.data,
+                    std::span<const std::size_t>(rows_.rows).subspan(share_begin_, static_cast<std::size_t>(global.end - global.begin)),
+                    /*training=*/true, &batch_rng, model_->tables(), model_->normalizer(), batch_);
+    took(step_times_.build);
+    const std::uint64_t sent_before = peers_.bytes_sent();
+    shards_->fetch(model_->tables());
+    step_times_.row_bytes += peers_.bytes_sent() - sent_before;
+    took(step_times_.exchange);
+    share = {0, -1, global.first_stream, static_cast<Index>(rows_.rows.size())};
+  } else {
+    builder_->build(*rows_.data, rows_.rows, /*training=*/true, &batch_rng, model_->tables(), model_->normalizer(),
+                    batch_);
+    took(step_times_.build);
+    share = share_of(batch_.size, peers_, threads_);
+  }
   const double share_loss = train_step(*model_, batch_, workspaces_, threads_, step_seed, share);
   took(step_times_.compute);
-  const double loss = exchange_.sum(*workspaces_[0], share_loss);
+  const double loss = exchange_.sum(*workspaces_[0], share_loss, /*rows=*/!shards_);
+  double row_squares = 0;
+  if (shards_) {
+    std::vector<const std::vector<std::uint32_t>*> touched;
+    std::vector<const std::vector<float>*> grads;
+    for (std::size_t k = 0; k < batch_.tables.size(); ++k) {
+      touched.push_back(&batch_.tables[k].touched);
+      grads.push_back(&workspaces_[0]->table_grads[k]);
+    }
+    const std::uint64_t sent_before = peers_.bytes_sent();
+    row_squares = shards_->send_gradients(model_->tables(), touched, grads);
+    step_times_.row_bytes += peers_.bytes_sent() - sent_before;
+  }
   took(step_times_.exchange);
   if (c.train.check_finite) {
     if (!std::isfinite(loss)) {
@@ -337,16 +418,21 @@ void Trainer::train_on_batch(EpochInProgress& now) {
     }
     if (auto found = first_non_finite_gradient(*model_, *workspaces_[0])) throw diverged(*found, step);
   }
-  if (c.optimizer.clip_norm > 0) clip_gradients(*workspaces_[0], c.optimizer.clip_norm);
+  const double row_scale = c.optimizer.clip_norm > 0 ? clip(row_squares) : 1.0;
   now.loss_sum += loss;
   adam_->step(model_->params(), workspaces_[0]->grads, threads_);
   model_->update_running_statistics(workspace_views_);
   took(step_times_.update);
   exchange_.average_running_statistics(model_->params());
   took(step_times_.exchange);
-  for (std::size_t k = 0; k < model_->tables().size(); ++k)
-    row_optimizer_->update(k, model_->tables()[k], batch_.tables[k].touched, workspaces_[0]->table_grads[k].data(),
-                           adam_->steps(), threads_);
+  if (shards_) {
+    if (auto bad = shards_->update(adam_->steps(), threads_, static_cast<float>(row_scale), c.train.check_finite))
+      throw diverged(NonFinite{*bad + " after the update", {}}, step);
+  } else {
+    for (std::size_t k = 0; k < model_->tables().size(); ++k)
+      row_optimizer_->update(k, model_->tables()[k], batch_.tables[k].touched, workspaces_[0]->table_grads[k].data(),
+                             adam_->steps(), threads_);
+  }
   if (c.train.check_finite)
     if (auto found = first_non_finite_weight(*model_, batch_)) {
       found->where += " after the update";
@@ -355,6 +441,27 @@ void Trainer::train_on_batch(EpochInProgress& now) {
   took(step_times_.update);
   now.next_row += rows_.rows.size();
   progress_->update(now.next_row, now.loss_sum / static_cast<double>(now.next_row));
+}
+
+// Clips the step's gradients to optimizer.clip_norm; returns the factor the embedding rows'
+// gradients take (one process: clip_gradients scales them itself; sharded: their owners do,
+// after the ranks add up the squares of the summed row gradients each one holds).
+double Trainer::clip(double row_squares) {
+  const double max_norm = config().optimizer.clip_norm;
+  if (!shards_) {
+    clip_gradients(*workspaces_[0], max_norm);
+    return 1.0;
+  }
+  double squares[1] = {row_squares};
+  peers_.sum(squares);
+  Model::Workspace& summed = *workspaces_[0];
+  double total = squares[0];
+  for (std::size_t i = 0; i < summed.grads.size(); ++i) total += summed.grads[i].cast<double>().squaredNorm();
+  const double norm = std::sqrt(total);
+  if (norm <= max_norm) return 1.0;
+  const auto scale = static_cast<float>(max_norm / norm);
+  for (std::size_t i = 0; i < summed.grads.size(); ++i) summed.grads[i] *= scale;
+  return scale;
 }
 
 // Gives options.on_update the news; when it answers false, stops with a checkpoint of this step
@@ -411,7 +518,7 @@ void Trainer::finish_epoch(const EpochInProgress& now, Clock::time_point started
   std::string summary = fmt::format("epoch {}: train logloss {:.5f}, {:.0f} samples/s", epoch,
                                     entry["train_logloss"].get<double>(), entry["samples_per_second"].get<double>());
   const bool keep = validate_and_keep(entry, summary);
-  if (keep && peers_.leader()) save_checkpoint(model_path_, *model_, meta_of(epoch), "", nullptr);
+  if (keep) with_whole_tables([&] { save_checkpoint(model_path_, *model_, meta_of(epoch), "", nullptr); });
   state_.history.push_back(entry);
   progress_->finish_epoch(summary);
   if (state_.stopping.finished)
@@ -464,6 +571,16 @@ Json Trainer::report() {
   facts.history = state_.history;
   facts.slice = config().eval.slice;
   facts.grouped = !config().eval.group.empty();
+  if (shards_) {
+    // Each rank's share of the embedding rows (its owned rows; the default rows count on rank 0).
+    std::vector<double> rows(static_cast<std::size_t>(peers_.size()), 0.0);
+    rows[static_cast<std::size_t>(peers_.rank())] = static_cast<double>(shards_->owned_rows());
+    peers_.sum(rows);
+    Json per_rank = Json::array();
+    for (double r : rows) per_rank.push_back(static_cast<std::uint64_t>(r));
+    facts.distributed = Json{{"ranks", peers_.size()}, {"embedding_rows_per_rank", per_rank}};
+    progress_->message(fmt::format("embedding rows per rank: {}", fmt::join(rows, ", ")));
+  }
   // Where a step's time went, for bench/mpi_scaling.sh (a run under mpirun only: a plain run's
   // output stays as it was).
   const std::int64_t steps = adam_->steps() - steps_at_start_;
@@ -471,12 +588,14 @@ Json Trainer::report() {
     const double per_step = 1000.0 / static_cast<double>(steps);
     progress_->message(fmt::format(
         "rank 0 of {}, per step over {} steps: build {:.3f} ms, forward+backward {:.3f} ms, exchange {:.3f} ms "
-        "({} bytes sent), update {:.3f} ms",
+        "({} bytes sent, {} of them embedding rows), update {:.3f} ms",
         peers_.size(), steps, step_times_.build * per_step, step_times_.compute * per_step,
         step_times_.exchange * per_step, (peers_.bytes_sent() - bytes_at_start_) / static_cast<std::uint64_t>(steps),
-        step_times_.update * per_step));
+        step_times_.row_bytes / static_cast<std::uint64_t>(steps), step_times_.update * per_step));
   }
   training_rows_.reset();
+  whole_.clear();
+  shards_.reset();
   workspace_views_.clear();
   workspaces_.clear();
   row_optimizer_.reset();
@@ -499,7 +618,7 @@ Json Trainer::report() {
 // same on every rank).
 metrics::Metrics Trainer::validation_metrics() {
   metrics::Metrics m{};
-  if (peers_.leader()) m = evaluate_dataset(*model_, data_.valid, threads_).overall;
+  with_whole_tables([&] { m = evaluate_dataset(*model_, data_.valid, threads_).overall; });
   if (peers_.size() == 1) return m;
   std::string bytes(reinterpret_cast<const char*>(&m), sizeof m);
   peers_.broadcast(bytes, 0);
@@ -515,19 +634,23 @@ Json Trainer::meta_of(std::int64_t epoch) const {
 // The full training state: with the weights, Adam's moments and step, and the embedding rows'
 // optimizer state, this is all a resumed run needs to take the same steps.
 void Trainer::save_resumable(const std::optional<EpochInProgress>& in_progress) {
-  // Every rank holds the whole state (the same model, the same optimizers): rank 0 writes it.
+  // Rank 0 writes the whole state (the same model and dense optimizer on every rank; sharded rows
+  // gathered from their owners first).
+  if (shards_) gather_whole_tables();
   if (!peers_.leader()) {
     last_checkpoint_ = Clock::now();
     return;
   }
   std::ostringstream adam_out, rows_out;
   adam_->save(adam_out);
-  row_optimizer_->save(rows_out);
+  if (!shards_) row_optimizer_->save(rows_out);
   TrainerState saved = state_;
   saved.in_progress = in_progress;
   try {
-    checkpoints_.save(adam_->steps(), *model_, meta_of(state_.epochs_done), adam_out.str(),
-                      saved.to_json(adam_->steps()), rows_out.str());
+    with_whole_tables([&] {
+      checkpoints_.save(adam_->steps(), *model_, meta_of(state_.epochs_done), adam_out.str(),
+                        saved.to_json(adam_->steps()), shards_ ? whole_state_ : rows_out.str());
+    });
   } catch (const std::exception& e) {
     throw Error(fmt::format("training stopped at step {}: {}", adam_->steps(), e.what()));
   }
@@ -536,7 +659,7 @@ void Trainer::save_resumable(const std::optional<EpochInProgress>& in_progress) 
 
 Error Trainer::diverged(const NonFinite& found, std::int64_t step) const {
   // The batch's row r -> "file:line" for messages.
-  auto source_of = [&](std::size_t r) { return rows_.data->source_of(rows_.rows[r]); };
+  auto source_of = [&](std::size_t r) { return rows_.data->source_of(rows_.rows[share_begin_ + r]); };
   std::vector<std::string> lines;
   for (std::size_t r : found.rows) {
     if (lines.size() == 5) break;

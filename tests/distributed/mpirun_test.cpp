@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../support/test_files.h"
+#include "checkpoint/checkpoint.h"
 
 namespace heed {
 namespace {
@@ -115,9 +116,19 @@ TEST_F(Mpirun, TwoRanksAreDeterministic) {
   EXPECT_NE(a.err.find("2 ranks"), std::string::npos) << a.err;
 }
 
+// Every embedding row of every table in a model file.
+std::size_t rows_in(const fs::path& model) {
+  const Checkpoint loaded = load_checkpoint(model);
+  std::size_t rows = 0;
+  for (const EmbeddingTable& table : loaded.model->tables()) rows += table.rows();
+  return rows;
+}
+
 // The same global batch, split over the ranks: the model learns what one process learns (the
-// sums run in another order, and Dice's running statistics are averaged over the ranks).
-TEST_F(Mpirun, ThreeRanksReachTheSingleProcessAuc) {
+// sums run in another order, and Dice's running statistics are averaged over the ranks). The
+// embedding rows are sharded: each lives on one rank, none holds them all, and they add up to
+// one process's rows, which rank 0 gathers into one ordinary model file.
+TEST_F(Mpirun, ThreeRanksShardTheRowsAndReachTheSingleProcessAuc) {
   const fs::path single = dir_->path() / "single", three = dir_->path() / "three";
   const CommandResult a = train(0, single), b = train(3, three);
   ASSERT_EQ(a.status, 0) << a.err;
@@ -127,6 +138,20 @@ TEST_F(Mpirun, ThreeRanksReachTheSingleProcessAuc) {
   EXPECT_EQ(metrics(three)["train_rows"], metrics(single)["train_rows"]);
   // Not the single process's model bit for bit: the ranks really split the work.
   EXPECT_NE(predictions(single), predictions(three));
+
+  const std::size_t rows = rows_in(single / "model");
+  EXPECT_EQ(rows_in(three / "model"), rows);
+  const nlohmann::json spread = metrics(three)["distributed"];
+  ASSERT_EQ(spread["ranks"], 3) << spread;
+  ASSERT_EQ(spread["embedding_rows_per_rank"].size(), 3u) << spread;
+  std::size_t total = 0;
+  for (const auto& held : spread["embedding_rows_per_rank"]) {
+    EXPECT_GT(held.get<std::size_t>(), rows / 6) << spread;  // about a third each
+    EXPECT_LT(held.get<std::size_t>(), rows / 2) << spread;
+    total += held.get<std::size_t>();
+  }
+  EXPECT_EQ(total, rows);
+  EXPECT_FALSE(metrics(single).contains("distributed"));
 }
 
 TEST_F(Mpirun, TwoRanksResumeExactly) {
