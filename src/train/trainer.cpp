@@ -338,13 +338,13 @@ void Trainer::train_on_batch(EpochInProgress& now) {
   }
   if (c.optimizer.clip_norm > 0) clip_gradients(*workspaces_[0], c.optimizer.clip_norm);
   now.loss_sum += loss;
-  adam_->step(model_->params(), workspaces_[0]->grads, threads_);
+  adam_->step(model_->params(), workspaces_[0]->gradients(), threads_);
   model_->update_running_statistics(workspace_views_);
   took(step_times_.update);
   exchange_.average_running_statistics(model_->params());
   took(step_times_.exchange);
   for (std::size_t k = 0; k < model_->tables().size(); ++k)
-    row_optimizer_->update(k, model_->tables()[k], batch_.tables[k].touched, workspaces_[0]->table_grads[k].data(),
+    row_optimizer_->update(k, model_->tables()[k], batch_.tables[k].touched, workspaces_[0]->table_gradients()[k].data(),
                            adam_->steps(), threads_);
   if (c.train.check_finite)
     if (auto found = first_non_finite_weight(*model_, batch_)) {
