@@ -57,8 +57,8 @@ class Dice {
   // training pass the gradient includes the batch statistics.
   void backward(const ParamSet& params, const ConstMatrixView& s, Index rows, const ConstMatrixView& dy,
                 MatrixView* ds, Cache& cache, Gradients& grads) const;
-  // Evaluation in place, from the running statistics: s [n, D] becomes y. What forward() with
-  // training = false computes, without a cache: the serving path's fused kernels call it on
+  // Evaluation in place, from the running statistics: s [n, D] becomes y. What an evaluation
+  // forward() computes, without a cache: the serving path's fused kernels call it on
   // blocks that are still in cache.
   void forward_eval_in_place(const ParamSet& params, MatrixView s) const;
   // Caches whose last forward was a training pass over at least one row count equally; when
