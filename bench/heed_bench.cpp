@@ -170,7 +170,7 @@ std::vector<double> request_latencies(heed::Model& model, const heed::Dataset& r
       const Index begin = B * t / threads, stop = B * (t + 1) / threads;
       if (stop > begin) {
         model.forward(batch, begin, stop - begin, ws, /*training=*/false);
-        for (Index i = begin; i < stop; ++i) scores[static_cast<std::size_t>(i)] = heed::sigmoid(ws.mlp.logit(i - begin, 0));
+        for (Index i = begin; i < stop; ++i) scores[static_cast<std::size_t>(i)] = heed::sigmoid(ws.logits()(i - begin, 0));
       }
     }
   };

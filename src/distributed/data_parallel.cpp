@@ -15,21 +15,23 @@ double GradientExchange::sum(Model::Workspace& total, double loss, bool rows) {
   // One message of floats: every dense gradient in parameter order, then every table's rows;
   // the loss, a double, in a second one.
   buffer_.clear();
-  for (std::size_t p = 0; p < total.grads.size(); ++p) {
-    const Matrix& g = total.grads[p];
+  Gradients& grads = total.gradients();
+  std::vector<std::vector<float>>& table_grads = total.table_gradients();
+  for (std::size_t p = 0; p < grads.size(); ++p) {
+    const Matrix& g = grads[p];
     buffer_.insert(buffer_.end(), g.data(), g.data() + g.size());
   }
   if (rows)
-    for (const auto& table : total.table_grads) buffer_.insert(buffer_.end(), table.begin(), table.end());
+    for (const auto& table : table_grads) buffer_.insert(buffer_.end(), table.begin(), table.end());
   peers_.sum(buffer_);
   const float* at = buffer_.data();
-  for (std::size_t p = 0; p < total.grads.size(); ++p) {
-    Matrix& g = total.grads[p];
+  for (std::size_t p = 0; p < grads.size(); ++p) {
+    Matrix& g = grads[p];
     std::copy(at, at + g.size(), g.data());
     at += g.size();
   }
   if (rows)
-    for (auto& table : total.table_grads) {
+    for (auto& table : table_grads) {
       std::copy(at, at + table.size(), table.begin());
       at += table.size();
     }

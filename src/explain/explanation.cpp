@@ -107,7 +107,7 @@ class SenetCollector {
 
   void add(const Model::Workspace& ws, Index rows) {
     if (!senet_) return;
-    const ConstMatrixView w = senet_->weights(*ws.senet, rows);
+    const ConstMatrixView w = ws.senet_weights().topRows(rows);
     const Index E = senet_->dim();
     for (Index i = 0; i < rows; ++i) {
       if (senet_->options().axis != SenetAxis::kElement) {
@@ -205,12 +205,12 @@ class DinCollector {
   void add(const Model::Workspace& ws, std::size_t first, Index rows,
            const std::vector<float>& scores) {
     const DinGroup& g = model_.schema().din_groups[group_];
-    const Model::DinBuffers& d = ws.din[group_];
-    const float* weights = model_.din()[group_].weights(d.cache);
+    const std::span<const std::uint32_t> offsets = ws.din_offsets(group_);
+    const float* weights = ws.din_weights(group_);
     for (Index i = 0; i < rows; ++i) {
       const std::size_t row = first + static_cast<std::size_t>(i);
-      const std::uint32_t begin = d.offsets[static_cast<std::size_t>(i)],
-                          end = d.offsets[static_cast<std::size_t>(i) + 1];
+      const std::uint32_t begin = offsets[static_cast<std::size_t>(i)],
+                          end = offsets[static_cast<std::size_t>(i) + 1];
       const std::size_t length = end - begin;
       report_.length.add(static_cast<double>(length));
       if (length == 0) {
@@ -296,7 +296,7 @@ class PosoCollector {
 
   void add(const Model::Workspace& ws, std::size_t first, Index rows) {
     if (!poso_) return;
-    const std::vector<const Matrix*> gates = poso_->gates(*ws.poso);
+    const std::span<const Matrix* const> gates = ws.poso_gates();
     for (std::size_t l = 0; l < gates.size(); ++l) {
       if (!gates[l]) continue;
       const Matrix& g = *gates[l];
@@ -505,9 +505,9 @@ Explanation explain_rows(Model& model, const nlohmann::json& meta, const std::st
     for (Index c = 0; c < chunks; ++c) {
       const Model::Workspace& ws = *workspaces[static_cast<std::size_t>(c)];
       const std::size_t first = start + static_cast<std::size_t>(c * kChunkRows);
-      const Index count = ws.rows;
+      const Index count = ws.rows();
       for (Index i = 0; i < count; ++i)
-        scores[first + static_cast<std::size_t>(i)] = sigmoid(ws.mlp.logit(i, 0));
+        scores[first + static_cast<std::size_t>(i)] = sigmoid(ws.logits()(i, 0));
       senet.add(ws, count);
       for (DinCollector& d : din) d.add(ws, first, count, scores);
       poso.add(ws, first, count);

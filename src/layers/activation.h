@@ -14,13 +14,23 @@ class Activation {
  public:
   Activation(ParamSet& params, const std::string& name, ActivationKind kind, Index width);
 
-  void forward(const ParamSet& params, const ConstMatrixView& z, MatrixView a) const;
-  void backward(const ParamSet& params, const ConstMatrixView& z, const ConstMatrixView& da, MatrixView dz,
-                Gradients& grads) const;
+  // The layer contract (layer_contract.h). Nothing is kept: backward reads z again.
+  using Input = ConstMatrixView;       // z [rows, D]
+  using Output = MatrixView;           // a [rows, D]
+  using OutputGrad = ConstMatrixView;  // da [rows, D]
+  using InputGrad = MatrixView;        // dz [rows, D]
+  using Cache = NoCache;
+  Cache make_cache(Index /*max_rows*/) const { return {}; }
+
+  void forward(const ParamSet& params, const ConstMatrixView& z, Index rows, MatrixView a, Cache& cache,
+               Pass pass) const;
+  void backward(const ParamSet& params, const ConstMatrixView& z, Index rows, const ConstMatrixView& da,
+                MatrixView* dz, Cache& cache, Gradients& grads) const;
 
  private:
   ActivationKind kind_;
   ParamId alpha_ = 0;  // prelu only
 };
+static_assert(Layer<Activation>);
 
 }  // namespace heed

@@ -14,7 +14,12 @@ Dense::Dense(ParamSet& params, const std::string& name, Index in, Index out, Rng
   params.init_uniform(weight_, static_cast<float>(std::sqrt(6.0 / static_cast<double>(in + out))), rng);
 }
 
-void Dense::forward(const ParamSet& params, const ConstMatrixView& x, MatrixView y) const {
+void Dense::forward(const ParamSet& params, const ConstMatrixView& x, Index rows, MatrixView y, Cache& /*cache*/,
+                    Pass /*pass*/) const {
+  multiply(params, x.topRows(rows), y.topRows(rows));
+}
+
+void Dense::multiply(const ParamSet& params, const ConstMatrixView& x, MatrixView y) const {
   // The product accumulates onto the bias: an assigned product would first zero y and then
   // take another pass to add the bias.
   y.rowwise() = params[bias_].row(0);
@@ -34,7 +39,7 @@ void Dense::pack_products(const ParamSet& params, ReducedProducts& reduced) cons
 void Dense::forward_live_inputs(const ParamSet& params, const ConstMatrixView& x, MatrixView y,
                                 LiveInputs& scratch) const {
   if (params.reduced()) {
-    forward(params, x, y);
+    multiply(params, x, y);
     return;
   }
   const Index rows = x.rows();
@@ -52,7 +57,7 @@ void Dense::forward_live_inputs(const ParamSet& params, const ConstMatrixView& x
   // Gathering copies the live rows of W ([live, out] values) and saves [rows, dead, out]
   // multiply-adds: worth it when the saving is several times the copy, and not for a few columns.
   if (dead * rows < 4 * live || dead < in_ / 16) {
-    forward(params, x, y);
+    multiply(params, x, y);
     return;
   }
   if (scratch.x.rows() < rows || scratch.x.cols() != in_) scratch.x.resize(rows, in_);
@@ -71,11 +76,13 @@ void Dense::forward_live_inputs(const ParamSet& params, const ConstMatrixView& x
   gemm(x_live, w_live, y);
 }
 
-void Dense::backward(const ParamSet& params, const ConstMatrixView& x, const ConstMatrixView& dy, MatrixView* dx,
-                     Gradients& grads) const {
-  gemm(x, dy, grads[weight_], {.transpose_a = true});
-  grads[bias_] += dy.colwise().sum();
-  if (dx) gemm(dy, params[weight_], *dx, {.transpose_b = true, .beta = 0.0f});
+void Dense::backward(const ParamSet& params, const ConstMatrixView& x, Index rows, const ConstMatrixView& dy,
+                     MatrixView* dx, Cache& /*cache*/, Gradients& grads) const {
+  const auto x_rows = x.topRows(rows);
+  const auto dy_rows = dy.topRows(rows);
+  gemm(x_rows, dy_rows, grads[weight_], {.transpose_a = true});
+  grads[bias_] += dy_rows.colwise().sum();
+  if (dx) gemm(dy_rows, params[weight_], dx->topRows(rows), {.transpose_b = true, .beta = 0.0f});
 }
 
 }  // namespace heed

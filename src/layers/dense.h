@@ -18,9 +18,18 @@ class Dense {
   ParamId weight() const { return weight_; }
   ParamId bias() const { return bias_; }
 
+  // The layer contract (layer_contract.h). Dense keeps nothing: backward reads x again.
+  using Input = ConstMatrixView;       // x [rows, in]
+  using Output = MatrixView;           // y [rows, out]
+  using OutputGrad = ConstMatrixView;  // dy [rows, out]
+  using InputGrad = MatrixView;        // dx [rows, in]
+  using Cache = NoCache;
+  Cache make_cache(Index /*max_rows*/) const { return {}; }
+
   // In reduced precision (params.reduced() holds this layer's weight) the product is
   // lowp::multiply's: a row's result then depends on that row alone.
-  void forward(const ParamSet& params, const ConstMatrixView& x, MatrixView y) const;
+  void forward(const ParamSet& params, const ConstMatrixView& x, Index rows, MatrixView y, Cache& cache,
+               Pass pass) const;
   // Adds W's packed form for scoring in reduced's precision.
   void pack_products(const ParamSet& params, ReducedProducts& reduced) const;
 
@@ -37,13 +46,16 @@ class Dense {
   // precision (so that both scoring schedules compute the same bits).
   void forward_live_inputs(const ParamSet& params, const ConstMatrixView& x, MatrixView y,
                            LiveInputs& scratch) const;
-  // dx may be null (the input needs no gradient).
-  void backward(const ParamSet& params, const ConstMatrixView& x, const ConstMatrixView& dy, MatrixView* dx,
-                Gradients& grads) const;
+  void backward(const ParamSet& params, const ConstMatrixView& x, Index rows, const ConstMatrixView& dy,
+                MatrixView* dx, Cache& cache, Gradients& grads) const;
 
  private:
+  // forward's product on whole views: the layer's own building block.
+  void multiply(const ParamSet& params, const ConstMatrixView& x, MatrixView y) const;
+
   Index in_, out_;
   ParamId weight_, bias_;
 };
+static_assert(Layer<Dense>);
 
 }  // namespace heed

@@ -99,12 +99,17 @@ Dice::Cache Dice::make_cache(Index max_rows) const {
 // value) are larger than the cache. The gate is Eigen's vectorized logistic (a rational
 // approximation within a few ulps of 1 / (1 + exp(-x))).
 
-void Dice::forward(const ParamSet& params, const ConstMatrixView& s, MatrixView y, Cache& cache,
-                   bool training) const {
-  const Index n = s.rows();
-  HEED_CHECK(s.cols() == width_ && y.cols() == width_,
-             "dice: width {} expected, got input {} and output {}", width_, s.cols(), y.cols());
-  HEED_CHECK(n <= cache.p.rows(), "dice: {} rows but the cache holds {}", n, cache.p.rows());
+void Dice::forward(const ParamSet& params, const ConstMatrixView& s_all, Index rows, MatrixView y_all,
+                   Cache& cache, Pass pass) const {
+  const Index n = rows;
+  const bool training = pass.training;
+  HEED_CHECK(s_all.cols() == width_ && y_all.cols() == width_,
+             "dice: width {} expected, got input {} and output {}", width_, s_all.cols(), y_all.cols());
+  HEED_CHECK(n <= cache.p.rows() && n <= s_all.rows() && n <= y_all.rows(),
+             "dice: {} rows but the cache holds {}, the input {}, the output {}", n, cache.p.rows(),
+             s_all.rows(), y_all.rows());
+  const auto s = s_all.topRows(n);
+  auto y = y_all.topRows(n);
   cache.rows = n;
   cache.training = training;
   if (n == 0) return;
@@ -177,12 +182,21 @@ void Dice::forward_eval_in_place(const ParamSet& params, MatrixView s) const {
   }
 }
 
-void Dice::backward(const ParamSet& params, const ConstMatrixView& s, const ConstMatrixView& dy,
-                    MatrixView ds, Cache& cache, Gradients& grads) const {
+void Dice::backward(const ParamSet& params, const ConstMatrixView& s_all, Index rows,
+                    const ConstMatrixView& dy_all, MatrixView* ds_all, Cache& cache, Gradients& grads) const {
   const Index n = cache.rows, D = width_;
-  HEED_CHECK(s.rows() == n && dy.rows() == n && ds.rows() == n,
-             "dice: backward over {} rows after a forward over {}", s.rows(), n);
+  HEED_CHECK(rows == n && s_all.rows() >= n && dy_all.rows() >= n && (!ds_all || ds_all->rows() >= n),
+             "dice: backward over {} rows after a forward over {}", rows, n);
   if (n == 0) return;
+  const auto s = s_all.topRows(n);
+  const auto dy = dy_all.topRows(n);
+  if (!ds_all) {  // alpha's gradient alone: d alpha += dy s (1 - p)
+    auto d_alpha = grads[alpha_].row(0).array();
+    for (Index r = 0; r < n; ++r)
+      d_alpha += dy.row(r).array() * s.row(r).array() * (1.0f - cache.p.row(r).array());
+    return;
+  }
+  auto ds = ds_all->topRows(n);
   // With p = sigmoid(x), x = (s - mean) inv_std, y = s (alpha + p (1 - alpha)):
   //   d alpha      += dy s (1 - p)
   //   d x           = dy s (1 - alpha) p (1 - p)

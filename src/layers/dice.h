@@ -44,14 +44,21 @@ class Dice {
   };
   Cache make_cache(Index max_rows) const;
 
-  void forward(const ParamSet& params, const ConstMatrixView& s, MatrixView y, Cache& cache,
-               bool training) const;
-  // Follows the forward that filled `cache`, on the same s. Writes ds (must not alias s or dy),
-  // accumulates alpha's gradient; in training mode the gradient includes the batch statistics.
-  void backward(const ParamSet& params, const ConstMatrixView& s, const ConstMatrixView& dy,
-                MatrixView ds, Cache& cache, Gradients& grads) const;
-  // Evaluation in place, from the running statistics: s [n, D] becomes y. What forward() with
-  // training = false computes, without a cache: the serving path's fused kernels call it on
+  // The layer contract (layer_contract.h).
+  using Input = ConstMatrixView;       // s [rows, D]
+  using Output = MatrixView;           // y [rows, D]
+  using OutputGrad = ConstMatrixView;  // dy [rows, D]
+  using InputGrad = MatrixView;        // ds [rows, D]
+
+  // pass.training: batch statistics of these rows; otherwise the running ones.
+  void forward(const ParamSet& params, const ConstMatrixView& s, Index rows, MatrixView y, Cache& cache,
+               Pass pass) const;
+  // Writes ds (must not alias s or dy) unless null, accumulates alpha's gradient; after a
+  // training pass the gradient includes the batch statistics.
+  void backward(const ParamSet& params, const ConstMatrixView& s, Index rows, const ConstMatrixView& dy,
+                MatrixView* ds, Cache& cache, Gradients& grads) const;
+  // Evaluation in place, from the running statistics: s [n, D] becomes y. What an evaluation
+  // forward() computes, without a cache: the serving path's fused kernels call it on
   // blocks that are still in cache.
   void forward_eval_in_place(const ParamSet& params, MatrixView s) const;
   // Caches whose last forward was a training pass over at least one row count equally; when
@@ -67,5 +74,6 @@ class Dice {
   Index width_;
   ParamId alpha_, running_mean_, running_var_;
 };
+static_assert(Layer<Dice>);
 
 }  // namespace heed

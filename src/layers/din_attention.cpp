@@ -11,6 +11,10 @@
 
 namespace heed {
 namespace {
+// Dense and Activation keep nothing between passes.
+NoCache kNone;
+}  // namespace
+namespace {
 
 // The first layer's three terms in ReducedProducts, under the first weight's id.
 enum Term { kQueryTerm = 1, kKeyTerm = 2, kProductTerm = 3 };
@@ -171,6 +175,7 @@ void DinAttention::pack_products(const ParamSet& params, ReducedProducts& reduce
 void DinAttention::forward_reduced(const ParamSet& params, const ConstMatrixView& queries,
                                    const ConstMatrixView& keys, const std::uint32_t* offsets, Index rows,
                                    MatrixView pooled, Cache& cache) const {
+  const Pass pass = Pass::evaluation();
   const Index n = offsets[rows];
   const std::size_t L = options_.hidden.size();
   cache.rows = rows;
@@ -190,14 +195,14 @@ void DinAttention::forward_reduced(const ParamSet& params, const ConstMatrixView
     }
   lowp::multiply(product, term(params, first_weight(), kProductTerm), first, /*accumulate=*/true);
   for (std::size_t l = 0; l < L; ++l) {
-    if (l > 0) layers_[l].forward(params, cache.act[l - 1].topRows(n), cache.pre[l].topRows(n));
+    if (l > 0) layers_[l].forward(params, cache.act[l - 1], n, cache.pre[l], kNone, pass);
     if (dice_.empty()) {
-      activations_[l].forward(params, cache.pre[l].topRows(n), cache.act[l].topRows(n));
+      activations_[l].forward(params, cache.pre[l], n, cache.act[l], kNone, pass);
     } else {
-      dice_[l].forward(params, cache.pre[l].topRows(n), cache.act[l].topRows(n), cache.dice[l], false);
+      dice_[l].forward(params, cache.pre[l], n, cache.act[l], cache.dice[l], pass);
     }
   }
-  if (L > 0) layers_[L].forward(params, cache.act[L - 1].topRows(n), cache.score.topRows(n));
+  if (L > 0) layers_[L].forward(params, cache.act[L - 1], n, cache.score, kNone, pass);
   for (Index i = 0; i < rows; ++i) {
     const Index begin = offsets[i], m = offsets[i + 1] - offsets[i];
     pool_in_order(options_.normalize, cache.score.data() + begin, nullptr, m, keys.middleRows(begin, m),
@@ -205,18 +210,20 @@ void DinAttention::forward_reduced(const ParamSet& params, const ConstMatrixView
   }
 }
 
-void DinAttention::forward(const ParamSet& params, const ConstMatrixView& queries,
-                           const ConstMatrixView& keys, const std::uint32_t* offsets, Index rows,
-                           MatrixView pooled, Cache& cache, bool training) const {
+void DinAttention::forward(const ParamSet& params, const Input& input, Index rows, MatrixView pooled,
+                           Cache& cache, Pass pass) const {
+  const ConstMatrixView& queries = input.queries;
+  const ConstMatrixView& keys = input.keys;
+  const std::uint32_t* offsets = input.offsets;
   check_shapes(queries, keys, offsets, rows, cache);
-  if (!training && params.reduced()) {
+  if (!pass.training && params.reduced()) {
     forward_reduced(params, queries, keys, offsets, rows, pooled, cache);
     return;
   }
   const Index Q = width_;
   const Matrix& w1 = params[first_weight()];
   cache.key_weight = w1.middleRows(Q, Q) - w1.middleRows(2 * Q, Q);
-  forward_from_key_terms(params, queries, keys, nullptr, offsets, rows, pooled, cache, training);
+  forward_from_key_terms(params, queries, keys, nullptr, offsets, rows, pooled, cache, pass);
 }
 
 void DinAttention::forward_with_key_terms(const ParamSet& params, const ConstMatrixView& queries,
@@ -232,14 +239,14 @@ void DinAttention::forward_with_key_terms(const ParamSet& params, const ConstMat
     forward_reduced(params, queries, keys, offsets, rows, pooled, cache);
     return;
   }
-  forward_from_key_terms(params, queries, keys, &key_terms, offsets, rows, pooled, cache, false);
+  forward_from_key_terms(params, queries, keys, &key_terms, offsets, rows, pooled, cache, Pass::evaluation());
 }
 
 void DinAttention::forward_from_key_terms(const ParamSet& params, const ConstMatrixView& queries,
                                           const ConstMatrixView& keys,
                                           const ConstMatrixView* key_terms,
                                           const std::uint32_t* offsets, Index rows,
-                                          MatrixView pooled, Cache& cache, bool training) const {
+                                          MatrixView pooled, Cache& cache, Pass pass) const {
   const Index Q = width_, n = offsets[rows];
   const std::size_t L = options_.hidden.size();
   cache.rows = rows;
@@ -272,15 +279,14 @@ void DinAttention::forward_from_key_terms(const ParamSet& params, const ConstMat
 
   // The rest of the activation unit.
   for (std::size_t l = 0; l < L; ++l) {
-    if (l > 0) layers_[l].forward(params, cache.act[l - 1].topRows(n), cache.pre[l].topRows(n));
+    if (l > 0) layers_[l].forward(params, cache.act[l - 1], n, cache.pre[l], kNone, pass);
     if (dice_.empty()) {
-      activations_[l].forward(params, cache.pre[l].topRows(n), cache.act[l].topRows(n));
+      activations_[l].forward(params, cache.pre[l], n, cache.act[l], kNone, pass);
     } else {
-      dice_[l].forward(params, cache.pre[l].topRows(n), cache.act[l].topRows(n), cache.dice[l],
-                       training);
+      dice_[l].forward(params, cache.pre[l], n, cache.act[l], cache.dice[l], pass);
     }
   }
-  if (L > 0) layers_[L].forward(params, cache.act[L - 1].topRows(n), cache.score.topRows(n));
+  if (L > 0) layers_[L].forward(params, cache.act[L - 1], n, cache.score, kNone, pass);
 
   // Weights and pooling, row by row.
   for (Index i = 0; i < rows; ++i) {
@@ -302,18 +308,20 @@ void DinAttention::forward_from_key_terms(const ParamSet& params, const ConstMat
   }
 }
 
-void DinAttention::backward(const ParamSet& params, const ConstMatrixView& queries,
-                            const ConstMatrixView& keys, const std::uint32_t* offsets, Index rows,
-                            const ConstMatrixView& d_pooled, MatrixView d_queries,
-                            MatrixView d_keys, Cache& cache, Gradients& grads) const {
+void DinAttention::backward(const ParamSet& params, const Input& input, Index rows,
+                            const ConstMatrixView& d_pooled, InputGrad* d_input, Cache& cache,
+                            Gradients& grads) const {
+  const ConstMatrixView& queries = input.queries;
+  const ConstMatrixView& keys = input.keys;
+  const std::uint32_t* offsets = input.offsets;
   check_shapes(queries, keys, offsets, rows, cache);
   const Index Q = width_, n = offsets[rows];
   HEED_CHECK(rows == cache.rows && n == cache.keys,
              "din attention: backward over {} rows, {} keys after a forward over {}, {}", rows, n,
              cache.rows, cache.keys);
-  HEED_CHECK(d_keys.rows() == keys.rows() && d_queries.rows() >= rows,
+  HEED_CHECK(!d_input || (d_input->d_keys.rows() == keys.rows() && d_input->d_queries.rows() >= rows),
              "din attention: d_keys needs {} rows (got {}), d_queries {} (got {})", keys.rows(),
-             d_keys.rows(), rows, d_queries.rows());
+             d_input->d_keys.rows(), rows, d_input->d_queries.rows());
   const std::size_t L = options_.hidden.size();
   const Matrix& w1 = params[first_weight()];
 
@@ -325,7 +333,7 @@ void DinAttention::backward(const ParamSet& params, const ConstMatrixView& queri
     auto weight = cache.weight.middleRows(begin, m);
     auto d = d_score.middleRows(begin, m);
     d.noalias() = keys.middleRows(begin, m) * d_pooled.row(i).transpose();
-    d_keys.middleRows(begin, m).noalias() = weight * d_pooled.row(i);
+    if (d_input) d_input->d_keys.middleRows(begin, m).noalias() = weight * d_pooled.row(i);
     if (options_.normalize == DinNormalize::kSoftmax) {
       const float expected = weight.col(0).dot(d.col(0));  // sum_l w_l d w_l
       d = weight.cwiseProduct((d.array() - expected).matrix());
@@ -333,20 +341,19 @@ void DinAttention::backward(const ParamSet& params, const ConstMatrixView& queri
       d *= din_score_scale(options_.normalize, m);
     }
   }
-  d_keys.bottomRows(d_keys.rows() - n).setZero();
+  if (d_input) d_input->d_keys.bottomRows(d_input->d_keys.rows() - n).setZero();
 
   // Back through the activation unit to the first layer's pre-activation.
   for (std::size_t l = L; l-- > 0;) {
     MatrixView d_act = cache.d_act[l].topRows(n);
     const ConstMatrixView d_out =
         l + 1 == L ? ConstMatrixView(d_score) : ConstMatrixView(cache.d_pre[l + 1].topRows(n));
-    layers_[l + 1].backward(params, cache.act[l].topRows(n), d_out, &d_act, grads);
+    layers_[l + 1].backward(params, cache.act[l], n, d_out, &d_act, kNone, grads);
+    MatrixView d_pre = cache.d_pre[l].topRows(n);
     if (dice_.empty()) {
-      activations_[l].backward(params, cache.pre[l].topRows(n), d_act, cache.d_pre[l].topRows(n),
-                               grads);
+      activations_[l].backward(params, cache.pre[l], n, d_act, &d_pre, kNone, grads);
     } else {
-      dice_[l].backward(params, cache.pre[l].topRows(n), d_act, cache.d_pre[l].topRows(n),
-                        cache.dice[l], grads);
+      dice_[l].backward(params, cache.pre[l], n, d_act, &d_pre, cache.dice[l], grads);
     }
   }
   const auto d_first = (L == 0 ? cache.d_score : cache.d_pre[0]).topRows(n);  // [N, h1]
@@ -374,6 +381,9 @@ void DinAttention::backward(const ParamSet& params, const ConstMatrixView& queri
   grads[first_bias()] += d_query_term.colwise().sum();
 
   // Input gradients; the combined weights are recomputed (forward_with_key_terms skips one).
+  if (!d_input) return;
+  MatrixView& d_queries = d_input->d_queries;
+  MatrixView& d_keys = d_input->d_keys;
   cache.query_weight = w1.topRows(Q) + w1.middleRows(2 * Q, Q);
   cache.key_weight = w1.middleRows(Q, Q) - w1.middleRows(2 * Q, Q);
   auto d_product = cache.d_product.topRows(n);  // [N, Q]
@@ -404,6 +414,7 @@ void DinAttention::prepare_shared_keys(const ParamSet& params, SharedKeys& share
 void DinAttention::forward_shared_reduced(const ParamSet& params, const SharedKeys& shared,
                                           const ConstMatrixView& queries, Index rows, MatrixView pooled,
                                           SharedScratch& scratch, float* weights) const {
+  const Pass pass = Pass::evaluation();
   const Index Q = width_, T = shared.keys.rows(), h1 = first_width();
   const std::size_t L = options_.hidden.size();
   const auto m = static_cast<Index>(shared.sequence.size());
@@ -424,16 +435,16 @@ void DinAttention::forward_shared_reduced(const ParamSet& params, const SharedKe
     }
     lowp::multiply(product, term(params, first_weight(), kProductTerm), first, /*accumulate=*/true);
     for (std::size_t l = 0; l < L; ++l) {
-      if (l > 0) layers_[l].forward(params, scratch.hidden[l - 1].topRows(n), scratch.hidden[l].topRows(n));
+      if (l > 0) layers_[l].forward(params, scratch.hidden[l - 1], n, scratch.hidden[l], kNone, pass);
       if (dice_.empty()) {
-        activations_[l].forward(params, scratch.hidden[l].topRows(n), scratch.hidden[l].topRows(n));
+        activations_[l].forward(params, scratch.hidden[l], n, scratch.hidden[l], kNone, pass);
       } else {
         dice_[l].forward_eval_in_place(params, scratch.hidden[l].topRows(n));
       }
     }
     if (L > 0) {
       Eigen::Map<Matrix> score(scratch.score.data(), n, 1);
-      layers_[L].forward(params, scratch.hidden[L - 1].topRows(n), score);
+      layers_[L].forward(params, scratch.hidden[L - 1], n, score, kNone, pass);
     } else {
       scratch.score.head(n) = scratch.hidden[0].topRows(n).col(0);
     }
@@ -450,6 +461,7 @@ void DinAttention::forward_shared_reduced(const ParamSet& params, const SharedKe
 void DinAttention::forward_shared(const ParamSet& params, const SharedKeys& shared,
                                   const ConstMatrixView& queries, Index rows, MatrixView pooled,
                                   SharedScratch& scratch, float* weights) const {
+  const Pass pass = Pass::evaluation();
   const Index Q = width_, T = shared.keys.rows(), h1 = first_width();
   const std::size_t L = options_.hidden.size();
   HEED_CHECK(queries.cols() == Q && pooled.cols() == Q && queries.rows() >= rows &&
@@ -486,9 +498,9 @@ void DinAttention::forward_shared(const ParamSet& params, const SharedKeys& shar
           shared.key_terms.rowwise() + scratch.query_terms.row(begin + i);
     gemm(product, w1.bottomRows(Q), first);
     for (std::size_t l = 0; l < L; ++l) {
-      if (l > 0) layers_[l].forward(params, scratch.hidden[l - 1].topRows(n), scratch.hidden[l].topRows(n));
+      if (l > 0) layers_[l].forward(params, scratch.hidden[l - 1], n, scratch.hidden[l], kNone, pass);
       if (dice_.empty()) {
-        activations_[l].forward(params, scratch.hidden[l].topRows(n), scratch.hidden[l].topRows(n));
+        activations_[l].forward(params, scratch.hidden[l], n, scratch.hidden[l], kNone, pass);
       } else {
         dice_[l].forward_eval_in_place(params, scratch.hidden[l].topRows(n));
       }

@@ -84,16 +84,27 @@ class DinAttention {
   };
   Cache make_cache(Index max_rows, Index max_keys) const;
 
-  // keys may hold more rows than offsets[rows]; those are never read.
-  void forward(const ParamSet& params, const ConstMatrixView& queries, const ConstMatrixView& keys,
-               const std::uint32_t* offsets, Index rows, MatrixView pooled, Cache& cache,
-               bool training) const;
-  // Follows the forward that filled `cache`, on the same inputs and parameters. Overwrites
-  // d_queries [R, Q] and d_keys (same rows as keys; rows past offsets[rows] are set to zero),
-  // accumulates the parameter gradients.
-  void backward(const ParamSet& params, const ConstMatrixView& queries, const ConstMatrixView& keys,
-                const std::uint32_t* offsets, Index rows, const ConstMatrixView& d_pooled,
-                MatrixView d_queries, MatrixView d_keys, Cache& cache, Gradients& grads) const;
+  // The layer contract (layer_contract.h). keys may hold more rows than offsets[rows]; those
+  // are never read.
+  struct Input {
+    ConstMatrixView queries;        // [rows, Q]
+    ConstMatrixView keys;           // [N, Q]
+    const std::uint32_t* offsets;   // [rows + 1]
+  };
+  using Output = MatrixView;           // pooled [rows, Q]
+  using OutputGrad = ConstMatrixView;  // d_pooled [rows, Q]
+  // Overwritten: d_queries [rows, Q] and d_keys (same rows as keys; rows past offsets[rows] are
+  // set to zero).
+  struct InputGrad {
+    MatrixView d_queries;
+    MatrixView d_keys;
+  };
+
+  // pass.training: Dice uses the batch statistics of the keys.
+  void forward(const ParamSet& params, const Input& input, Index rows, MatrixView pooled, Cache& cache,
+               Pass pass) const;
+  void backward(const ParamSet& params, const Input& input, Index rows, const ConstMatrixView& d_pooled,
+                InputGrad* d_input, Cache& cache, Gradients& grads) const;
 
   // The key side of the first layer, k (Wk - Wd): keys [n, Q] -> out [n, h1].
   void key_terms(const ParamSet& params, const ConstMatrixView& keys, MatrixView out) const;
@@ -159,7 +170,7 @@ class DinAttention {
   void forward_from_key_terms(const ParamSet& params, const ConstMatrixView& queries,
                               const ConstMatrixView& keys, const ConstMatrixView* key_terms,
                               const std::uint32_t* offsets, Index rows, MatrixView pooled,
-                              Cache& cache, bool training) const;
+                              Cache& cache, Pass pass) const;
   // forward() in evaluation mode, reduced precision.
   void forward_reduced(const ParamSet& params, const ConstMatrixView& queries, const ConstMatrixView& keys,
                        const std::uint32_t* offsets, Index rows, MatrixView pooled, Cache& cache) const;
@@ -173,5 +184,6 @@ class DinAttention {
   std::vector<Activation> activations_;  // PReLU, per hidden layer
   std::vector<Dice> dice_;               // Dice, per hidden layer
 };
+static_assert(Layer<DinAttention>);
 
 }  // namespace heed

@@ -3,6 +3,12 @@
 #include "core/error.h"
 
 namespace heed {
+namespace {
+
+// Dense and Activation keep nothing between passes.
+NoCache kNone;
+
+}  // namespace
 
 Mlp::Mlp(ParamSet& params, const std::string& name, Index in, const std::vector<Index>& hidden,
          ActivationKind activation, float dropout, Rng& rng)
@@ -27,43 +33,45 @@ Mlp::Cache Mlp::make_cache(Index max_rows) const {
     c.d_out.emplace_back(max_rows, w);
     c.d_pre.emplace_back(max_rows, w);
   }
-  c.logit.resize(max_rows, 1);
   c.live.resize(hidden_.size());
   return c;
 }
 
-void Mlp::forward(const ParamSet& params, const ConstMatrixView& x, Index rows, Cache& cache, bool training,
-                  Rng* rng, const std::vector<const Matrix*>& gates) const {
+void Mlp::forward(const ParamSet& params, const Input& input, Index rows, MatrixView logit, Cache& cache,
+                  Pass pass) const {
+  const ConstMatrixView& x = input.x;
+  const std::span<const Matrix* const> gates = input.gates;
   for (std::size_t l = 0; l < hidden_.size(); ++l) {
-    const ConstMatrixView input = l == 0 ? x.topRows(rows) : ConstMatrixView(cache.out[l - 1].topRows(rows));
-    layers_[l].forward(params, input, cache.pre[l].topRows(rows));
-    activations_[l].forward(params, cache.pre[l].topRows(rows), cache.act[l].topRows(rows));
+    const ConstMatrixView layer_input = l == 0 ? x.topRows(rows) : ConstMatrixView(cache.out[l - 1].topRows(rows));
+    layers_[l].forward(params, layer_input, rows, cache.pre[l], kNone, pass);
+    activations_[l].forward(params, cache.pre[l], rows, cache.act[l], kNone, pass);
     auto out = cache.out[l].topRows(rows);
     if (!gates.empty() && gates[l]) {
       out = cache.act[l].topRows(rows).cwiseProduct(gates[l]->topRows(rows));
     } else {
       out = cache.act[l].topRows(rows);
     }
-    if (training && dropout_ > 0.0f) {
+    if (pass.training && dropout_ > 0.0f) {
       auto mask = cache.mask[l].topRows(rows);
       const float keep = 1.0f - dropout_;
-      for (Index i = 0; i < mask.size(); ++i) mask.data()[i] = rng->uniform() < keep ? 1.0f / keep : 0.0f;
+      for (Index i = 0; i < mask.size(); ++i) mask.data()[i] = pass.rng->uniform() < keep ? 1.0f / keep : 0.0f;
       out.array() *= mask.array();
     }
   }
   const ConstMatrixView last = hidden_.empty() ? ConstMatrixView(x.topRows(rows))
                                                : ConstMatrixView(cache.out.back().topRows(rows));
-  layers_.back().forward(params, last, cache.logit.topRows(rows));
+  layers_.back().forward(params, last, rows, logit, kNone, pass);
 }
 
 void Mlp::forward_after_first(const ParamSet& params, Index rows, Cache& cache,
-                              const std::vector<const Matrix*>& gates) const {
+                              std::span<const Matrix* const> gates, MatrixView logit) const {
   HEED_CHECK(!hidden_.empty(), "mlp: forward_after_first needs a hidden layer");
+  const Pass pass = Pass::evaluation();
   for (std::size_t l = 0; l < hidden_.size(); ++l) {
     if (l > 0)
       layers_[l].forward_live_inputs(params, cache.out[l - 1].topRows(rows), cache.pre[l].topRows(rows),
                                      cache.live[l]);
-    activations_[l].forward(params, cache.pre[l].topRows(rows), cache.act[l].topRows(rows));
+    activations_[l].forward(params, cache.pre[l], rows, cache.act[l], kNone, pass);
     auto out = cache.out[l].topRows(rows);
     const Matrix* gate = gates.empty() ? nullptr : gates[l];
     if (!gate) {
@@ -74,20 +82,23 @@ void Mlp::forward_after_first(const ParamSet& params, Index rows, Cache& cache,
       out = cache.act[l].topRows(rows).cwiseProduct(gate->topRows(rows));
     }
   }
-  layers_.back().forward(params, cache.out.back().topRows(rows), cache.logit.topRows(rows));
+  layers_.back().forward(params, cache.out.back(), rows, logit, kNone, pass);
 }
 
-void Mlp::backward(const ParamSet& params, const ConstMatrixView& x, Index rows, const ConstMatrixView& d_logit,
-                   Cache& cache, MatrixView* dx, Gradients& grads, const std::vector<const Matrix*>& gates,
-                   const std::vector<Matrix*>& d_gates) const {
+void Mlp::backward(const ParamSet& params, const Input& input, Index rows, const ConstMatrixView& d_logit,
+                   InputGrad* d_input, Cache& cache, Gradients& grads) const {
+  const ConstMatrixView& x = input.x;
+  const std::span<const Matrix* const> gates = input.gates;
+  MatrixView* dx = d_input ? &d_input->dx : nullptr;
+  const std::span<Matrix* const> d_gates = d_input ? d_input->d_gates : std::span<Matrix* const>{};
   const std::size_t L = hidden_.size();
   if (L == 0) {
-    layers_.back().backward(params, x.topRows(rows), d_logit.topRows(rows), dx, grads);
+    layers_.back().backward(params, x, rows, d_logit, dx, kNone, grads);
     return;
   }
   {
-    MatrixView d_last = cache.d_out[L - 1].topRows(rows);
-    layers_.back().backward(params, cache.out[L - 1].topRows(rows), d_logit.topRows(rows), &d_last, grads);
+    MatrixView d_last = cache.d_out[L - 1];
+    layers_.back().backward(params, cache.out[L - 1], rows, d_logit, &d_last, kNone, grads);
   }
   for (std::size_t l = L; l-- > 0;) {
     auto d_out = cache.d_out[l].topRows(rows);
@@ -104,13 +115,13 @@ void Mlp::backward(const ParamSet& params, const ConstMatrixView& x, Index rows,
       d_act = d_out;
     }
     // The activation's input gradient goes into d_out (free now), then the dense layer's.
-    activations_[l].backward(params, cache.pre[l].topRows(rows), d_act, d_out, grads);
-    const ConstMatrixView input = l == 0 ? x.topRows(rows) : ConstMatrixView(cache.out[l - 1].topRows(rows));
+    MatrixView d_out_view = cache.d_out[l];
+    activations_[l].backward(params, cache.pre[l], rows, d_act, &d_out_view, kNone, grads);
     if (l == 0) {
-      layers_[0].backward(params, input, d_out, dx, grads);
+      layers_[0].backward(params, x, rows, d_out, dx, kNone, grads);
     } else {
-      MatrixView d_prev = cache.d_out[l - 1].topRows(rows);
-      layers_[l].backward(params, input, d_out, &d_prev, grads);
+      MatrixView d_prev = cache.d_out[l - 1];
+      layers_[l].backward(params, cache.out[l - 1], rows, d_out, &d_prev, kNone, grads);
     }
   }
 }

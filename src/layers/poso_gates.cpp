@@ -44,42 +44,64 @@ PosoGates::PosoGates(ParamSet& params, const std::string& name, Index pc_width,
   }
 }
 
+PosoGates::Gates PosoGates::make_gates(Index max_rows) const {
+  Gates g;
+  g.value.resize(widths_.size());
+  g.list.assign(widths_.size(), nullptr);
+  for (std::size_t l = 0; l < widths_.size(); ++l) {
+    if (!gated_[l]) continue;
+    g.value[l].resize(max_rows, widths_[l]);
+    g.list[l] = &g.value[l];  // the vector's storage stays where it is when the struct moves
+  }
+  return g;
+}
+
+PosoGates::GateGradients PosoGates::make_gate_gradients(Index max_rows) const {
+  GateGradients g;
+  g.value.resize(widths_.size());
+  g.list.assign(widths_.size(), nullptr);
+  for (std::size_t l = 0; l < widths_.size(); ++l) {
+    if (!gated_[l]) continue;
+    g.value[l].resize(max_rows, widths_[l]);
+    g.list[l] = &g.value[l];
+  }
+  return g;
+}
+
 PosoGates::Cache PosoGates::make_cache(Index max_rows) const {
   const std::size_t L = widths_.size();
   Cache c;
-  c.gate.resize(L);
-  c.d_gate.resize(L);
   c.hidden_pre.resize(L);
   c.hidden.resize(L);
   c.d_pre.resize(L);
   c.d_hidden.resize(L);
   for (std::size_t l = 0; l < L; ++l) {
     if (!gated_[l]) continue;
-    c.gate[l].resize(max_rows, widths_[l]);
-    c.d_gate[l].resize(max_rows, widths_[l]);
     c.hidden_pre[l].resize(max_rows, options_.gate_hidden);
     c.hidden[l].resize(max_rows, options_.gate_hidden);
     c.d_pre[l].resize(max_rows, widths_[l]);
     c.d_hidden[l].resize(max_rows, options_.gate_hidden);
   }
   c.d_pc_part.resize(max_rows, pc_width_);
-  c.gate_list.resize(L);
-  c.d_gate_list.resize(L);
-  point_lists(c);  // the matrices' storage stays where it is when the cache moves
   return c;
 }
 
-void PosoGates::forward(const ParamSet& params, const ConstMatrixView& pc, Index rows,
-                        Cache& cache) const {
-  point_lists(cache);  // a copied cache points at its own gates
+namespace {
+// Dense keeps nothing between passes.
+NoCache kNone;
+}  // namespace
+
+void PosoGates::forward(const ParamSet& params, const ConstMatrixView& pc, Index rows, Gates& gates,
+                        Cache& cache, Pass pass) const {
+  cache.gates = &gates;
   const float C = options_.scale;
   for (std::size_t l = 0; l < widths_.size(); ++l) {
     if (!gated_[l]) continue;
     const Net& net = nets_[net_[l]];
-    net.hidden.forward(params, pc.topRows(rows), cache.hidden_pre[l].topRows(rows));
+    net.hidden.forward(params, pc, rows, cache.hidden_pre[l], kNone, pass);
     cache.hidden[l].topRows(rows) = cache.hidden_pre[l].topRows(rows).cwiseMax(0.0f);
-    auto gate = cache.gate[l].topRows(rows);  // [B, width_l]
-    net.out.forward(params, cache.hidden[l].topRows(rows), gate);
+    net.out.forward(params, cache.hidden[l], rows, gates.value[l], kNone, pass);
+    auto gate = gates.value[l].topRows(rows);  // [B, width_l]
     // One array expression, so Eigen evaluates the logistic on whole vector registers (a
     // rational approximation within a few ulps; a scalar std::exp per gate was 9% of training).
     if (params.reduced()) {  // whole rows of a row-major buffer: contiguous
@@ -91,42 +113,29 @@ void PosoGates::forward(const ParamSet& params, const ConstMatrixView& pc, Index
   }
 }
 
-void PosoGates::point_lists(Cache& cache) const {
-  for (std::size_t l = 0; l < widths_.size(); ++l) {
-    cache.gate_list[l] = gated_[l] ? &cache.gate[l] : nullptr;
-    cache.d_gate_list[l] = gated_[l] ? &cache.d_gate[l] : nullptr;
-  }
-}
-
-const std::vector<const Matrix*>& PosoGates::gates(const Cache& cache) const { return cache.gate_list; }
-
-const std::vector<Matrix*>& PosoGates::d_gates(Cache& cache) const {
-  point_lists(cache);
-  return cache.d_gate_list;
-}
-
 void PosoGates::backward(const ParamSet& params, const ConstMatrixView& pc, Index rows,
-                         Cache& cache, MatrixView* d_pc, Gradients& grads) const {
+                         const GateGradients& d_gates, MatrixView* d_pc, Cache& cache, Gradients& grads) const {
+  HEED_CHECK(cache.gates, "poso: backward before a forward");
   const float C = options_.scale;
   bool first = true;  // the first gate network overwrites d_pc, the others add to it
   for (std::size_t l = 0; l < widths_.size(); ++l) {
     if (!gated_[l]) continue;
     const Net& net = nets_[net_[l]];
     // gate = C s, s = sigmoid(pre):  d pre = d gate * C s (1 - s) = d gate * gate * (1 - gate/C)
-    const auto gate = cache.gate[l].topRows(rows).array();
+    const auto gate = cache.gates->value[l].topRows(rows).array();
     MatrixView d_pre = cache.d_pre[l].topRows(rows);
-    d_pre = cache.d_gate[l].topRows(rows).array() * gate * (1.0f - gate / C);
+    d_pre = d_gates.value[l].topRows(rows).array() * gate * (1.0f - gate / C);
     MatrixView d_hidden = cache.d_hidden[l].topRows(rows);
-    net.out.backward(params, cache.hidden[l].topRows(rows), d_pre, &d_hidden, grads);
+    net.out.backward(params, cache.hidden[l], rows, d_pre, &d_hidden, kNone, grads);
     d_hidden = (cache.hidden_pre[l].topRows(rows).array() > 0.0f).select(d_hidden, 0.0f);
     if (!d_pc) {
-      net.hidden.backward(params, pc.topRows(rows), d_hidden, nullptr, grads);
+      net.hidden.backward(params, pc, rows, d_hidden, nullptr, kNone, grads);
     } else if (first) {
       MatrixView target = d_pc->topRows(rows);
-      net.hidden.backward(params, pc.topRows(rows), d_hidden, &target, grads);
+      net.hidden.backward(params, pc, rows, d_hidden, &target, kNone, grads);
     } else {
       MatrixView part = cache.d_pc_part.topRows(rows);
-      net.hidden.backward(params, pc.topRows(rows), d_hidden, &part, grads);
+      net.hidden.backward(params, pc, rows, d_hidden, &part, kNone, grads);
       d_pc->topRows(rows) += part;
     }
     first = false;

@@ -6,14 +6,14 @@
 //   pc [B, P] -> Dense(P, H) -> ReLU -> Dense(H, width_l) -> C * sigmoid  =>  gate_l [B, width_l]
 //
 // one gate network per hidden layer l that is gated; the MLP multiplies its activations by
-// gate_l (see Mlp::forward's `gates`). Gates lie in (0, C) (in float they can reach 0 or C
+// gate_l (see Mlp::Input's `gates`). Gates lie in (0, C) (in float they can reach 0 or C
 // when the sigmoid saturates). The integration is:
 //
-//   poso.forward(params, pc, B, pcache);
-//   mlp.forward(params, x, B, mcache, training, rng, poso.gates(pcache));
-//   mlp.backward(params, x, B, d_logit, mcache, dx, grads, poso.gates(pcache),
-//                poso.d_gates(pcache));
-//   poso.backward(params, pc, B, pcache, d_pc, grads);
+//   poso.forward(params, pc, B, gates, pcache, pass);
+//   mlp.forward(params, {x, gates.list}, B, logit, mcache, pass);
+//   Mlp::InputGrad d_input{dx, d_gates.list};
+//   mlp.backward(params, {x, gates.list}, B, d_logit, &d_input, mcache, grads);
+//   poso.backward(params, pc, B, d_gates, &d_pc, pcache, grads);
 #include <string>
 #include <vector>
 
@@ -41,24 +41,55 @@ class PosoGates {
   const std::vector<bool>& gated() const { return gated_; }
   const PosoOptions& options() const { return options_; }
 
-  // Per hidden layer l (ungated layers hold empty matrices), sized once for max_rows.
+  // The gates, per hidden layer l (ungated layers hold empty matrices), sized once for max_rows.
+  // `list` is what Mlp::Input takes: &value[l], or nullptr where ungated; it points into
+  // `value`, so the struct moves but is never copied (no allocation to hand gates to the MLP).
+  struct Gates {
+    std::vector<Matrix> value;  // [B, width_l]
+    std::vector<const Matrix*> list;
+    Gates() = default;
+    Gates(Gates&&) = default;
+    Gates& operator=(Gates&&) = default;
+    Gates(const Gates&) = delete;
+    Gates& operator=(const Gates&) = delete;
+  };
+  // dL/dgate, as Gates: written by Mlp::backward (Mlp::InputGrad's d_gates is `list`).
+  struct GateGradients {
+    std::vector<Matrix> value;  // [B, width_l]
+    std::vector<Matrix*> list;
+    GateGradients() = default;
+    GateGradients(GateGradients&&) = default;
+    GateGradients& operator=(GateGradients&&) = default;
+    GateGradients(const GateGradients&) = delete;
+    GateGradients& operator=(const GateGradients&) = delete;
+  };
+  Gates make_gates(Index max_rows) const;
+  GateGradients make_gate_gradients(Index max_rows) const;
+
+  // What forward keeps for backward, per hidden layer l, sized once for max_rows.
   struct Cache {
-    std::vector<Matrix> gate;        // [B, width_l] the multipliers of the last forward
-    std::vector<Matrix> d_gate;      // [B, width_l] dL/dgate, written by Mlp::backward
+    const Gates* gates = nullptr;    // the last forward's output (backward reads the gates)
     std::vector<Matrix> hidden_pre;  // [B, H] gate network's first layer, before ReLU
     std::vector<Matrix> hidden;      // [B, H] after ReLU
     std::vector<Matrix> d_pre;       // [B, width_l] backward scratch: dL/d(pre-sigmoid)
     std::vector<Matrix> d_hidden;    // [B, H] backward scratch
     Matrix d_pc_part;                // [B, P] one gate network's share of d_pc
-    // What gates() and d_gates() return: per hidden layer, &gate[l] / &d_gate[l] or nullptr
-    // where ungated; sized once, so that handing the gates to the MLP allocates nothing.
-    std::vector<const Matrix*> gate_list;
-    std::vector<Matrix*> d_gate_list;
   };
   Cache make_cache(Index max_rows) const;
 
-  // pc: [rows, P]. Fills cache.gate.
-  void forward(const ParamSet& params, const ConstMatrixView& pc, Index rows, Cache& cache) const;
+  // The layer contract (layer_contract.h).
+  using Input = ConstMatrixView;  // pc [rows, P]
+  using Output = Gates&;
+  using OutputGrad = GateGradients;
+  using InputGrad = MatrixView;  // d_pc [rows, P]
+
+  // Fills the first `rows` rows of gates.value (pass does not matter: no dropout, no statistics).
+  void forward(const ParamSet& params, const ConstMatrixView& pc, Index rows, Gates& gates, Cache& cache,
+               Pass pass) const;
+  // After a forward of the same pc, with d_gates filled (by Mlp::backward): accumulates parameter
+  // gradients; overwrites d_pc unless null.
+  void backward(const ParamSet& params, const ConstMatrixView& pc, Index rows, const GateGradients& d_gates,
+                MatrixView* d_pc, Cache& cache, Gradients& grads) const;
 
   // The gate networks' weights packed for scoring in reduced precision (whose sigmoid is then
   // lowp::sigmoid).
@@ -69,18 +100,7 @@ class PosoGates {
     }
   }
 
-  // Exactly what Mlp::forward/backward take: one pointer per hidden layer, nullptr where ungated.
-  // The lists live in `cache` (no allocation per call) and point into it.
-  const std::vector<const Matrix*>& gates(const Cache& cache) const;
-  const std::vector<Matrix*>& d_gates(Cache& cache) const;
-
-  // Reads cache.d_gate (filled by Mlp::backward) after a forward of the same pc; accumulates
-  // parameter gradients; overwrites *d_pc ([rows, P]) when d_pc is non-null.
-  void backward(const ParamSet& params, const ConstMatrixView& pc, Index rows, Cache& cache,
-                MatrixView* d_pc, Gradients& grads) const;
-
  private:
-  void point_lists(Cache& cache) const;
   struct Net {
     Dense hidden, out;
   };
@@ -91,5 +111,6 @@ class PosoGates {
   std::vector<Net> nets_;         // one per gated layer, in layer order
   std::vector<std::size_t> net_;  // per hidden layer: index into nets_ (unused where ungated)
 };
+static_assert(Layer<PosoGates>);
 
 }  // namespace heed

@@ -7,6 +7,10 @@
 #include "core/sigmoid.h"
 
 namespace heed {
+namespace {
+// Dense keeps nothing between passes.
+NoCache kNone;
+}  // namespace
 
 Senet::Senet(ParamSet& params, const std::string& name, Index num_fields, Index dim,
              const SenetOptions& options, Rng& rng)
@@ -65,7 +69,7 @@ Senet::Cache Senet::make_cache(Index max_rows) const {
 }
 
 void Senet::forward(const ParamSet& params, const ConstMatrixView& x, Index rows, MatrixView y,
-                    Cache& cache) const {
+                    Cache& cache, Pass pass) const {
   const Index E = dim_;
   const Index n = static_cast<Index>(fields_.size());
   const bool dense = options_.squeeze == SenetSqueeze::kDense;
@@ -93,9 +97,9 @@ void Senet::forward(const ParamSet& params, const ConstMatrixView& x, Index rows
   }
 
   // Excitation.
-  excitation_[0].forward(params, z, cache.hidden_pre.topRows(rows));
+  excitation_[0].forward(params, z, rows, cache.hidden_pre, kNone, pass);
   cache.hidden.topRows(rows) = cache.hidden_pre.topRows(rows).cwiseMax(0.0f);
-  excitation_[1].forward(params, cache.hidden.topRows(rows), cache.pre.topRows(rows));
+  excitation_[1].forward(params, cache.hidden, rows, cache.pre, kNone, pass);
   const auto pre = cache.pre.topRows(rows);
   auto a = cache.weights.topRows(rows);  // [B, n], [B, E] or [B, n*E]
   switch (options_.gate) {
@@ -135,7 +139,7 @@ void Senet::forward(const ParamSet& params, const ConstMatrixView& x, Index rows
 }
 
 void Senet::backward(const ParamSet& params, const ConstMatrixView& x, Index rows,
-                     const ConstMatrixView& dy, MatrixView dx, Cache& cache,
+                     const ConstMatrixView& dy, MatrixView* dx_or_null, Cache& cache,
                      Gradients& grads, float weight_l1) const {
   const Index E = dim_;
   const Index n = static_cast<Index>(fields_.size());
@@ -177,14 +181,30 @@ void Senet::backward(const ParamSet& params, const ConstMatrixView& x, Index row
 
   // Through the excitation.
   MatrixView d_hidden = cache.d_hidden.topRows(rows);
-  excitation_[1].backward(params, cache.hidden.topRows(rows), d_pre, &d_hidden, grads);
+  excitation_[1].backward(params, cache.hidden, rows, d_pre, &d_hidden, kNone, grads);
   cache.d_hidden_pre.topRows(rows) =
       (cache.hidden_pre.topRows(rows).array() > 0.0f).select(d_hidden, 0.0f);
   MatrixView d_z = cache.d_z.topRows(rows);
-  excitation_[0].backward(params, cache.z.topRows(rows), cache.d_hidden_pre.topRows(rows), &d_z,
-                          grads);
+  excitation_[0].backward(params, cache.z, rows, cache.d_hidden_pre, &d_z, kNone, grads);
 
   // dx = weights * dy (the re-weighting) + the squeeze's share; ungated fields pass dy through.
+  // Without dx only the dense squeeze's gradients remain.
+  if (!dx_or_null) {
+    if (!dense) return;
+    for (Index b = 0; b < rows; ++b)
+      for (Index g = 0; g < n; ++g) {
+        const auto xg = x.row(b).segment(fields_[g] * E, E);
+        if (options_.axis == SenetAxis::kDim) {
+          grads[squeeze_weight_](0, g) += d_z.row(b).dot(xg);
+        } else {
+          grads[squeeze_weight_].row(g) += d_z(b, g) * xg;
+          grads[squeeze_bias_](0, g) += d_z(b, g);
+        }
+      }
+    if (options_.axis == SenetAxis::kDim) grads[squeeze_bias_] += d_z.colwise().sum();
+    return;
+  }
+  MatrixView& dx = *dx_or_null;
   dx.topRows(rows) = dy.topRows(rows);
   if (options_.axis == SenetAxis::kDim) {
     const float mean = 1.0f / static_cast<float>(n);

@@ -73,17 +73,23 @@ class Senet {
   };
   Cache make_cache(Index max_rows) const;
 
-  // x, y: [rows, F*E] (at least `rows` rows); y must not alias x. Gated fields are multiplied by
-  // their weights; fields outside the subset pass through.
-  void forward(const ParamSet& params, const ConstMatrixView& x, Index rows, MatrixView y,
-               Cache& cache) const;
-  // dy, dx: [rows, F*E]; follows a forward of the same x. Overwrites dx, accumulates param grads.
-  // weight_l1 > 0 adds weight_l1 * sum |weight| of every row to the loss being differentiated
-  // (pass the L1 coefficient times the row's share of the loss): a weight that the loss does not
-  // hold up drifts towards 0, which is what makes the weights readable as field importance.
-  void backward(const ParamSet& params, const ConstMatrixView& x, Index rows,
-                const ConstMatrixView& dy, MatrixView dx, Cache& cache, Gradients& grads,
-                float weight_l1 = 0.0f) const;
+  // The layer contract (layer_contract.h).
+  using Input = ConstMatrixView;       // x [rows, F*E]
+  using Output = MatrixView;           // y [rows, F*E]
+  using OutputGrad = ConstMatrixView;  // dy [rows, F*E]
+  using InputGrad = MatrixView;        // dx [rows, F*E]
+
+  // y must not alias x. Gated fields are multiplied by their weights; fields outside the subset
+  // pass through. pass does not matter (no dropout, no batch statistics).
+  void forward(const ParamSet& params, const ConstMatrixView& x, Index rows, MatrixView y, Cache& cache,
+               Pass pass) const;
+  // Overwrites dx unless null, accumulates param grads. weight_l1 > 0 adds weight_l1 * sum
+  // |weight| of every row to the loss being differentiated (pass the L1 coefficient times the
+  // row's share of the loss): a weight that the loss does not hold up drifts towards 0, which is
+  // what makes the weights readable as field importance. It is the one argument past the
+  // contract's, and defaults to no penalty.
+  void backward(const ParamSet& params, const ConstMatrixView& x, Index rows, const ConstMatrixView& dy,
+                MatrixView* dx, Cache& cache, Gradients& grads, float weight_l1 = 0.0f) const;
 
   // The excitation's weights packed for scoring in reduced precision (whose gate is then
   // lowp::sigmoid).
@@ -102,5 +108,6 @@ class Senet {
   ParamId squeeze_weight_ = 0, squeeze_bias_ = 0;  // dense squeeze only
   std::vector<Dense> excitation_;                  // two layers, ReLU between them
 };
+static_assert(Layer<Senet>);
 
 }  // namespace heed

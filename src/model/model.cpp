@@ -10,9 +10,8 @@ namespace {
 // Column block of field `field` in a [B, F*E] matrix.
 auto field_block(Matrix& m, int field, Index dim, Index rows) { return m.block(0, field * dim, rows, dim); }
 
-// What the MLP reads without POSO: no layer gated.
-const std::vector<const Matrix*> kNoGates;
-const std::vector<Matrix*> kNoGateGradients;
+// The pass of a forward: training draws dropout from the workspace's generator.
+Pass pass_of(bool training, Rng& rng) { return training ? Pass::train(&rng) : Pass::evaluation(); }
 
 }  // namespace
 
@@ -89,16 +88,18 @@ Index Model::poso_input_width() const {
 
 std::unique_ptr<Model::Workspace> Model::make_workspace(Index max_rows) const {
   auto ws = std::make_unique<Workspace>(params_);
-  ws->fields.resize(max_rows, field_width());
-  ws->d_fields.resize(max_rows, field_width());
-  ws->input.resize(max_rows, input_width());
-  ws->mlp = mlp_->make_cache(max_rows);
-  ws->d_logit.resize(max_rows, 1);
-  ws->d_input.resize(max_rows, input_width());
+  ws->fields_.resize(max_rows, field_width());
+  ws->d_fields_.resize(max_rows, field_width());
+  ws->input_.resize(max_rows, input_width());
+  ws->mlp_ = mlp_->make_cache(max_rows);
+  ws->d_logit_.resize(max_rows, 1);
+  ws->d_input_.resize(max_rows, input_width());
+  ws->mlp_logit_.resize(max_rows, 1);
+  ws->dim_ = dim_;
   for (std::size_t g = 0; g < din_.size(); ++g) {
     const Index width = static_cast<Index>(schema_.din_groups[g].keys.size()) * dim_;
     const auto& lead = schema_.features[static_cast<std::size_t>(schema_.din_groups[g].keys[0])];
-    DinBuffers d;
+    Workspace::DinBuffers d;
     d.key_capacity = max_rows * static_cast<Index>(lead.max_len > 0 ? lead.max_len : 16);
     d.offsets.resize(static_cast<std::size_t>(max_rows) + 1);
     d.queries.resize(max_rows, width);
@@ -108,15 +109,17 @@ std::unique_ptr<Model::Workspace> Model::make_workspace(Index max_rows) const {
     d.d_queries.resize(max_rows, width);
     d.d_keys.resize(d.key_capacity, width);
     d.cache = din_[g].make_cache(max_rows, d.key_capacity);
-    ws->din.push_back(std::move(d));
+    ws->din_.push_back(std::move(d));
   }
-  if (senet_) ws->senet = std::make_unique<Senet::Cache>(senet_->make_cache(max_rows));
+  if (senet_) ws->senet_ = std::make_unique<Senet::Cache>(senet_->make_cache(max_rows));
   if (poso_) {
-    ws->poso = std::make_unique<PosoGates::Cache>(poso_->make_cache(max_rows));
-    ws->poso_input.resize(max_rows, poso_input_width());
-    ws->d_poso_input.resize(max_rows, poso_input_width());
+    ws->poso_ = std::make_unique<PosoGates::Cache>(poso_->make_cache(max_rows));
+    ws->poso_gates_ = std::make_unique<PosoGates::Gates>(poso_->make_gates(max_rows));
+    ws->d_poso_gates_ = std::make_unique<PosoGates::GateGradients>(poso_->make_gate_gradients(max_rows));
+    ws->poso_input_.resize(max_rows, poso_input_width());
+    ws->d_poso_input_.resize(max_rows, poso_input_width());
   }
-  ws->table_grads.resize(tables_.size());
+  ws->table_grads_.resize(tables_.size());
   return ws;
 }
 
@@ -167,7 +170,7 @@ void Model::scatter_pooled(std::size_t group, const Matrix& pooled, Index count,
 void Model::attend(const Batch& batch, std::size_t group, Index begin, Index count, Workspace& ws,
                    bool training) const {
   const DinGroup& g = schema_.din_groups[group];
-  DinBuffers& d = ws.din[group];
+  Workspace::DinBuffers& d = ws.din_[group];
   const FeatureBatch& lead = batch.features[static_cast<std::size_t>(g.keys[0])];
   const std::uint32_t first = lead.offsets[static_cast<std::size_t>(begin)];
   for (Index i = 0; i <= count; ++i)
@@ -179,30 +182,30 @@ void Model::attend(const Batch& batch, std::size_t group, Index begin, Index cou
     d.d_keys.resize(d.key_capacity, d.d_keys.cols());
     d.cache = din_[group].make_cache(d.queries.rows(), d.key_capacity);
   }
-  gather_queries(group, ws.fields, count, d.queries);
+  gather_queries(group, ws.fields_, count, d.queries);
   gather_keys(group, batch, begin, count, d.keys);
-  din_[group].forward(params_, d.queries.topRows(count), d.keys.topRows(total), d.offsets.data(), count,
-                      d.pooled.topRows(count), d.cache, training);
-  scatter_pooled(group, d.pooled, count, ws.fields);
+  din_[group].forward(params_, {d.queries, d.keys.topRows(total), d.offsets.data()}, count, d.pooled, d.cache,
+                      pass_of(training, ws.rng_));
+  scatter_pooled(group, d.pooled, count, ws.fields_);
 }
 
 void Model::forward(const Batch& batch, Index begin, Index count, Workspace& ws, bool training) const {
-  ws.rows = count;
+  ws.rows_ = count;
   for (std::size_t fi = 0; fi < schema_.features.size(); ++fi) {
     const FeatureInfo& f = schema_.features[fi];
     if (f.is_dense() || f.pooling == Pooling::kDin) continue;
-    pool_feature(fi, batch, begin, count, ws.fields);
+    pool_feature(fi, batch, begin, count, ws.fields_);
   }
   for (std::size_t g = 0; g < din_.size(); ++g) attend(batch, g, begin, count, ws, training);
   forward_fields(batch.dense.middleRows(begin, count), count, ws, training);
 }
 
 void Model::build_input(const ConstMatrixView& dense, Index count, Workspace& ws) const {
-  auto input = ws.input.topRows(count);
+  auto input = ws.input_.topRows(count);
   if (senet_) {
-    senet_->forward(params_, ws.fields.topRows(count), count, input.leftCols(field_width()), *ws.senet);
+    senet_->forward(params_, ws.fields_, count, input.leftCols(field_width()), *ws.senet_, Pass::evaluation());
   } else {
-    input.leftCols(field_width()) = ws.fields.topRows(count);
+    input.leftCols(field_width()) = ws.fields_.topRows(count);
   }
   if (schema_.num_dense > 0)
     input.rightCols(static_cast<Index>(schema_.num_dense)) = dense.topRows(count);
@@ -219,34 +222,35 @@ void Model::gather_poso_input(const Matrix& fields, Index count, MatrixView pc) 
 }
 
 void Model::forward_fields(const ConstMatrixView& dense, Index count, Workspace& ws, bool training) const {
-  ws.rows = count;
+  ws.rows_ = count;
   build_input(dense, count, ws);
-  const std::vector<const Matrix*>* gates = &kNoGates;
+  const Pass pass = pass_of(training, ws.rng_);
+  std::span<const Matrix* const> gates;
   if (poso_) {
-    gather_poso_input(ws.fields, count, ws.poso_input);
-    poso_->forward(params_, ws.poso_input.topRows(count), count, *ws.poso);
-    gates = &poso_->gates(*ws.poso);
+    gather_poso_input(ws.fields_, count, ws.poso_input_);
+    poso_->forward(params_, ws.poso_input_, count, *ws.poso_gates_, *ws.poso_, pass);
+    gates = ws.poso_gates_->list;
   }
-  mlp_->forward(params_, ws.input.topRows(count), count, ws.mlp, training, &ws.rng, *gates);
+  mlp_->forward(params_, {ws.input_, gates}, count, ws.mlp_logit_, ws.mlp_, pass);
 }
 
 void Model::attend_backward(const Batch& batch, std::size_t group, Index begin, Index count, Workspace& ws) const {
   const DinGroup& g = schema_.din_groups[group];
-  DinBuffers& d = ws.din[group];
+  Workspace::DinBuffers& d = ws.din_[group];
   const Index total = d.offsets[static_cast<std::size_t>(count)];
   for (std::size_t k = 0; k < g.keys.size(); ++k)
     d.d_pooled.block(0, static_cast<Index>(k) * dim_, count, dim_) =
-        field_block(ws.d_fields, schema_.features[static_cast<std::size_t>(g.keys[k])].field, dim_, count);
-  din_[group].backward(params_, d.queries.topRows(count), d.keys.topRows(total), d.offsets.data(), count,
-                       d.d_pooled.topRows(count), d.d_queries.topRows(count), d.d_keys.topRows(total), d.cache,
-                       ws.grads);
+        field_block(ws.d_fields_, schema_.features[static_cast<std::size_t>(g.keys[k])].field, dim_, count);
+  DinAttention::InputGrad d_input{d.d_queries, d.d_keys.topRows(total)};
+  din_[group].backward(params_, {d.queries, d.keys.topRows(total), d.offsets.data()}, count, d.d_pooled, &d_input,
+                       d.cache, ws.grads_);
   const std::uint32_t first = batch.features[static_cast<std::size_t>(g.keys[0])].offsets[static_cast<std::size_t>(begin)];
   for (std::size_t k = 0; k < g.keys.size(); ++k) {
     const FeatureInfo& query = schema_.features[static_cast<std::size_t>(g.queries[k])];
-    field_block(ws.d_fields, query.field, dim_, count) += d.d_queries.block(0, static_cast<Index>(k) * dim_, count, dim_);
+    field_block(ws.d_fields_, query.field, dim_, count) += d.d_queries.block(0, static_cast<Index>(k) * dim_, count, dim_);
     const FeatureInfo& key_feature = schema_.features[static_cast<std::size_t>(g.keys[k])];
     const FeatureBatch& fb = batch.features[static_cast<std::size_t>(g.keys[k])];
-    float* table_grad = ws.table_grads[static_cast<std::size_t>(key_feature.table)].data();
+    float* table_grad = ws.table_grads_[static_cast<std::size_t>(key_feature.table)].data();
     for (Index j = 0; j < total; ++j) {
       const std::size_t v = first + static_cast<std::size_t>(j);
       if (fb.rows[v] < 0) continue;
@@ -257,30 +261,28 @@ void Model::attend_backward(const Batch& batch, std::size_t group, Index begin, 
 }
 
 void Model::backward(const Batch& batch, Index begin, Index count, Workspace& ws, float row_weight) const {
-  MatrixView d_input = ws.d_input.topRows(count);
-  const std::vector<const Matrix*>* gates = &kNoGates;
-  const std::vector<Matrix*>* d_gates = &kNoGateGradients;
+  std::span<const Matrix* const> gates;
+  Mlp::InputGrad d_input{ws.d_input_, {}};
   if (poso_) {
-    gates = &poso_->gates(*ws.poso);
-    d_gates = &poso_->d_gates(*ws.poso);
+    gates = ws.poso_gates_->list;
+    d_input.d_gates = ws.d_poso_gates_->list;
   }
-  mlp_->backward(params_, ws.input.topRows(count), count, ws.d_logit.topRows(count), ws.mlp, &d_input, ws.grads,
-                 *gates, *d_gates);
+  mlp_->backward(params_, {ws.input_, gates}, count, ws.d_logit_, &d_input, ws.mlp_, ws.grads_);
   if (senet_) {
-    senet_->backward(params_, ws.fields.topRows(count), count, ws.d_input.topRows(count).leftCols(field_width()),
-                     ws.d_fields.topRows(count), *ws.senet, ws.grads,
-                     static_cast<float>(config_.senet.weight_l1) * row_weight);
+    MatrixView d_fields = ws.d_fields_;
+    senet_->backward(params_, ws.fields_, count, ws.d_input_.leftCols(field_width()), &d_fields, *ws.senet_,
+                     ws.grads_, static_cast<float>(config_.senet.weight_l1) * row_weight);
   } else {
-    ws.d_fields.topRows(count) = ws.d_input.topRows(count).leftCols(field_width());
+    ws.d_fields_.topRows(count) = ws.d_input_.topRows(count).leftCols(field_width());
   }
   if (poso_) {
     // Only the pc features' own columns carry gradient; the all-fields copy is stop-gradient.
-    MatrixView d_pc = ws.d_poso_input.topRows(count);
-    poso_->backward(params_, ws.poso_input.topRows(count), count, *ws.poso, &d_pc, ws.grads);
+    MatrixView d_pc = ws.d_poso_input_.topRows(count);
+    poso_->backward(params_, ws.poso_input_, count, *ws.d_poso_gates_, &d_pc, *ws.poso_, ws.grads_);
     Index column = 0;
     for (int fi : schema_.poso_features) {
-      field_block(ws.d_fields, schema_.features[static_cast<std::size_t>(fi)].field, dim_, count) +=
-          ws.d_poso_input.block(0, column, count, dim_);
+      field_block(ws.d_fields_, schema_.features[static_cast<std::size_t>(fi)].field, dim_, count) +=
+          ws.d_poso_input_.block(0, column, count, dim_);
       column += dim_;
     }
   }
@@ -289,8 +291,8 @@ void Model::backward(const Batch& batch, Index begin, Index count, Workspace& ws
     if (f.is_dense() || f.pooling == Pooling::kDin) continue;
     const auto t = static_cast<std::size_t>(f.table);
     pool_backward(batch.features[static_cast<std::size_t>(&f - schema_.features.data())], f.pooling, begin, count,
-                  field_block(ws.d_fields, f.field, dim_, count), static_cast<std::size_t>(dim_),
-                  ws.table_grads[t].data());
+                  field_block(ws.d_fields_, f.field, dim_, count), static_cast<std::size_t>(dim_),
+                  ws.table_grads_[t].data());
   }
 }
 
@@ -298,9 +300,61 @@ void Model::update_running_statistics(const std::vector<const Workspace*>& works
   for (std::size_t g = 0; g < din_.size(); ++g) {
     std::vector<const DinAttention::Cache*> caches;
     for (const Workspace* ws : workspaces)
-      if (ws->rows > 0) caches.push_back(&ws->din[g].cache);
+      if (ws->rows_ > 0) caches.push_back(&ws->din_[g].cache);
     din_[g].update_running_statistics(params_, caches);
   }
+}
+
+void Model::Workspace::clear_gradients(const Batch& batch) {
+  rows_ = 0;
+  grads_.zero();
+  for (std::size_t k = 0; k < table_grads_.size(); ++k)
+    table_grads_[k].assign(batch.tables[k].touched.size() * static_cast<std::size_t>(dim_), 0.0f);
+}
+
+ConstMatrixView Model::Workspace::senet_weights() const {
+  HEED_CHECK(senet_ != nullptr, "the model has no SENet");
+  return senet_->weights.topRows(rows_);
+}
+
+std::span<const std::uint32_t> Model::Workspace::din_offsets(std::size_t group) const {
+  return {din_[group].offsets.data(), static_cast<std::size_t>(rows_) + 1};
+}
+
+const float* Model::Workspace::din_weights(std::size_t group) const { return din_[group].cache.weight.data(); }
+
+std::span<const Matrix* const> Model::Workspace::poso_gates() const {
+  if (!poso_gates_) return {};
+  return poso_gates_->list;
+}
+
+std::vector<Model::StageOutput> Model::stage_outputs(const Workspace& ws) const {
+  const Index n = ws.rows_, E = dim_;
+  std::vector<StageOutput> out;
+  for (const FeatureInfo& f : schema_.features)
+    if (!f.is_dense() && f.pooling != Pooling::kDin)
+      out.push_back({fmt::format("embedding rows of '{}' (table '{}', pooled)", f.name,
+                                 schema_.tables[static_cast<std::size_t>(f.table)].name),
+                     ws.fields_.block(0, f.field * E, n, E)});
+  for (std::size_t g = 0; g < schema_.din_groups.size(); ++g) {
+    const Workspace::DinBuffers& d = ws.din_[g];
+    const std::string lead = schema_.features[static_cast<std::size_t>(schema_.din_groups[g].keys[0])].name;
+    const Index keys = d.offsets[static_cast<std::size_t>(n)];
+    out.push_back({fmt::format("embedding rows of the '{}' sequence (DIN keys)", lead), d.keys.topRows(keys),
+                   d.offsets.data()});
+    out.push_back({fmt::format("output of din.{} (target attention)", lead), d.pooled.topRows(n)});
+  }
+  if (senet_) out.push_back({"output of senet (field gating)", ws.input_.topRows(n).leftCols(field_width())});
+  const std::span<const Matrix* const> gates = ws.poso_gates();
+  for (std::size_t l = 0; l < gates.size(); ++l)
+    if (gates[l]) out.push_back({fmt::format("output of poso.{} (gate of mlp.{})", l, l), gates[l]->topRows(n)});
+  for (std::size_t l = 0; l < ws.mlp_.pre.size(); ++l) {
+    out.push_back({fmt::format("output of mlp.{} (dense layer)", l), ws.mlp_.pre[l].topRows(n)});
+    out.push_back({fmt::format("output of mlp.{}'s activation", l), ws.mlp_.act[l].topRows(n)});
+    out.push_back({fmt::format("output of mlp.{} after its gate and dropout", l), ws.mlp_.out[l].topRows(n)});
+  }
+  out.push_back({"output of mlp.output (the logit)", ws.mlp_logit_.topRows(n)});
+  return out;
 }
 
 }  // namespace heed

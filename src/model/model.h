@@ -10,6 +10,8 @@
 // The model's weights (tables, ParamSet, numeric statistics) are shared; every thread scores
 // its share of a batch in its own Workspace. Every dimension is derived here from the schema.
 #include <memory>
+#include <span>
+#include <string>
 #include <vector>
 
 #include "config/config.h"
@@ -59,54 +61,100 @@ class Model {
   void set_precision(Precision precision);
   Precision precision() const;
 
-  // Per DIN attention, the buffers of one pass.
-  struct DinBuffers {
-    std::vector<std::uint32_t> offsets;  // [rows + 1], relative to the chunk
-    Matrix queries;    // [B, Q]
-    Matrix keys;       // [keys, Q]
-    Matrix pooled;     // [B, Q]
-    Matrix d_pooled;   // [B, Q]
-    Matrix d_queries;  // [B, Q]
-    Matrix d_keys;     // [keys, Q]
-    DinAttention::Cache cache;
-    Index key_capacity = 0;
-  };
+  // Everything one thread writes during a pass. Callers read and write it through the
+  // accessors below; the stages' buffers are the model's own (model.cpp, per_user_forward.cpp).
+  class Workspace {
+   public:
+    explicit Workspace(const ParamSet& params) : grads_(params) {}
 
-  // Everything one thread writes during a pass.
-  struct Workspace {
-    Index rows = 0;    // rows of the last forward
-    Matrix fields;     // [B, F*E] pooled field vectors
-    Matrix d_fields;   // [B, F*E]
-    Matrix input;      // [B, F*E + D] the MLP's input (SENet's output in its field part)
-    Mlp::Cache mlp;
-    Matrix d_logit;    // [B, 1] set by the caller before backward
-    Matrix d_input;    // [B, F*E + D]
-    std::vector<DinBuffers> din;
-    std::unique_ptr<Senet::Cache> senet;
-    std::unique_ptr<PosoGates::Cache> poso;
-    Matrix poso_input;    // [B, P]
-    Matrix d_poso_input;  // [B, P]
-    Gradients grads;
-    std::vector<std::vector<float>> table_grads;  // per table: [touched, E]
-    Rng rng;           // dropout
-    explicit Workspace(const ParamSet& params) : grads(params) {}
+    Index rows() const { return rows_; }  // rows of the last forward
+    ConstMatrixView logits() const { return mlp_logit_.topRows(rows_); }  // [rows, 1]
+    // dL/dlogit, [max rows, 1]: the caller writes its first rows() rows before backward.
+    MatrixView d_logits() { return d_logit_; }
+    // What backward accumulates: dense parameter gradients, and per embedding table one row
+    // of E floats per row the batch touched (BatchTables::touched order).
+    Gradients& gradients() { return grads_; }
+    const Gradients& gradients() const { return grads_; }
+    std::vector<std::vector<float>>& table_gradients() { return table_grads_; }
+    const std::vector<std::vector<float>>& table_gradients() const { return table_grads_; }
+    // Before a training step: no rows scored yet, every gradient zero, the table gradients
+    // sized for `batch`'s touched rows.
+    void clear_gradients(const Batch& batch);
+    Rng& rng() { return rng_; }  // dropout's draws
+
+    // What `heed explain` reads from the last forward (the model must have the module):
+    ConstMatrixView senet_weights() const;  // [rows, SENet weight width]
+    // DIN attention `group`: row i's keys are [offsets[i], offsets[i + 1]) of weights.
+    std::span<const std::uint32_t> din_offsets(std::size_t group) const;
+    const float* din_weights(std::size_t group) const;
+    // Per MLP hidden layer, its POSO gate [rows, width] or nullptr (empty without POSO).
+    std::span<const Matrix* const> poso_gates() const;
+
+   private:
+    friend class Model;
+    friend class PerUserForward;
+
+    // Per DIN attention, the buffers of one pass.
+    struct DinBuffers {
+      std::vector<std::uint32_t> offsets;  // [rows + 1], relative to the chunk
+      Matrix queries;    // [B, Q]
+      Matrix keys;       // [keys, Q]
+      Matrix pooled;     // [B, Q]
+      Matrix d_pooled;   // [B, Q]
+      Matrix d_queries;  // [B, Q]
+      Matrix d_keys;     // [keys, Q]
+      DinAttention::Cache cache;
+      Index key_capacity = 0;
+    };
+
+    Index rows_ = 0;
+    Index dim_ = 0;
+    Matrix fields_;     // [B, F*E] pooled field vectors
+    Matrix d_fields_;   // [B, F*E]
+    Matrix input_;      // [B, F*E + D] the MLP's input (SENet's output in its field part)
+    Mlp::Cache mlp_;
+    Matrix mlp_logit_;  // [B, 1]
+    Matrix d_logit_;    // [B, 1]
+    Matrix d_input_;    // [B, F*E + D]
+    std::vector<DinBuffers> din_;
+    std::unique_ptr<Senet::Cache> senet_;
+    std::unique_ptr<PosoGates::Cache> poso_;
+    std::unique_ptr<PosoGates::Gates> poso_gates_;
+    std::unique_ptr<PosoGates::GateGradients> d_poso_gates_;
+    Matrix poso_input_;    // [B, P]
+    Matrix d_poso_input_;  // [B, P]
+    Gradients grads_;
+    std::vector<std::vector<float>> table_grads_;  // per table: [touched, E]
+    Rng rng_;
   };
   std::unique_ptr<Workspace> make_workspace(Index max_rows) const;
 
-  // Logits of batch rows [begin, begin + count) into ws.mlp.logit.topRows(count).
+  // Logits of batch rows [begin, begin + count) into ws.logits().
   void forward(const Batch& batch, Index begin, Index count, Workspace& ws, bool training) const;
-  // forward() after the field vectors: from ws.fields.topRows(count) (pooled, DIN included)
-  // and the rows' normalized dense inputs [count, D] through SENet, POSO and the MLP to
-  // ws.mlp.logit.topRows(count).
+  // forward() after the field vectors: from the workspace's field vectors (pooled, DIN
+  // included) and the rows' normalized dense inputs [count, D] through SENet, POSO and the MLP
+  // to ws.logits().
   void forward_fields(const ConstMatrixView& dense, Index count, Workspace& ws, bool training) const;
-  // After forward with the same rows and ws.d_logit set: accumulates dense gradients into
-  // ws.grads and embedding gradients into ws.table_grads (which must be sized and zeroed).
+  // After forward with the same rows and ws.d_logits() set: accumulates dense gradients into
+  // ws.gradients() and embedding gradients into ws.table_gradients() (which must be sized and
+  // zeroed: Workspace::clear_gradients).
   // row_weight is each row's share of the training loss (1/batch, as d_logit was scaled); it
   // scales the penalties layers add to the loss (SENet's weight L1).
   void backward(const Batch& batch, Index begin, Index count, Workspace& ws, float row_weight = 0.0f) const;
   // After a training step: folds the batch statistics the workspaces saw (Dice) into the
   // running statistics that evaluation uses.
   void update_running_statistics(const std::vector<const Workspace*>& workspaces);
+
+  // One stage's output in the last forward of `ws`, for a check that names where a value went
+  // bad. values holds a row per batch row, or (offsets set) per key: row i's keys are
+  // values.middleRows(offsets[i], offsets[i + 1] - offsets[i]).
+  struct StageOutput {
+    std::string name;  // "output of mlp.0 (dense layer)", ...
+    ConstMatrixView values;
+    const std::uint32_t* offsets = nullptr;
+  };
+  // Every stage after the embedding lookup, in the order the stages ran.
+  std::vector<StageOutput> stage_outputs(const Workspace& ws) const;
 
  private:
   // The per-user schedule (per_user_forward.h) runs the same stages as forward(), the user's

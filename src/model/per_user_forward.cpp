@@ -20,6 +20,7 @@ PerUserForward::PerUserForward(const Model& model)
   history_.resize(model.din().size());
   if (model.poso()) {
     user_poso_ = std::make_unique<PosoGates::Cache>(model.poso()->make_cache(1));
+    user_poso_gates_ = std::make_unique<PosoGates::Gates>(model.poso()->make_gates(1));
     user_poso_input_.resize(1, model.poso()->pc_width());
   }
 }
@@ -170,15 +171,15 @@ bool PerUserForward::prepare_user_gates(const std::vector<char>& shared) {
     if (!shared[static_cast<std::size_t>(fi)] || schema.features[static_cast<std::size_t>(fi)].pooling == Pooling::kDin)
       return false;
   model_.gather_poso_input(user_fields_, 1, user_poso_input_);
-  poso->forward(model_.params(), user_poso_input_, 1, *user_poso_);
+  poso->forward(model_.params(), user_poso_input_, 1, *user_poso_gates_, *user_poso_, Pass::evaluation());
   return true;
 }
 
 // DIN attention `group` over the user's history, shared by the chunk's candidates.
 void PerUserForward::attend_shared(std::size_t group, Index count, bool explain) {
-  Model::DinBuffers& d = ws_->din[group];
+  Model::Workspace::DinBuffers& d = ws_->din_[group];
   History& h = history_[group];
-  model_.gather_queries(group, ws_->fields, count, d.queries);
+  model_.gather_queries(group, ws_->fields_, count, d.queries);
   float* weights = nullptr;
   if (explain) {
     h.weights.resize(count, h.distinct.keys.rows());
@@ -186,23 +187,24 @@ void PerUserForward::attend_shared(std::size_t group, Index count, bool explain)
   }
   model_.din()[group].forward_shared(model_.params(), h.distinct, d.queries.topRows(count), count,
                                      d.pooled.topRows(count), h.scratch, weights);
-  model_.scatter_pooled(group, d.pooled, count, ws_->fields);
+  model_.scatter_pooled(group, d.pooled, count, ws_->fields_);
 }
 
-// From the chunk's field vectors and dense inputs to its logits in ws_->mlp.logit.
+// From the chunk's field vectors and dense inputs to its logits in ws_->logits().
 void PerUserForward::forward_chunk(Index count) {
   if (model_.mlp().hidden().empty()) {  // no hidden layer to split: the plain stages
     model_.forward_fields(dense_.topRows(count), count, *ws_, /*training=*/false);
     return;
   }
   model_.build_input(dense_.topRows(count), count, *ws_);
-  auto input = ws_->input.topRows(count);
-  auto pre = ws_->mlp.pre[0].topRows(count);
+  auto input = ws_->input_.topRows(count);
+  auto pre = ws_->mlp_.pre[0].topRows(count);
   if (model_.params().reduced()) {
     // Reduced precision rounds (or quantizes per row) the whole input row: the user's share
     // cannot be summed apart without changing the numbers, so the layer runs as the plain
     // schedule runs it, and both compute the same bits.
-    model_.mlp().layer(0).forward(model_.params(), input, pre);
+    Dense::Cache none;
+    model_.mlp().layer(0).forward(model_.params(), input, count, pre, none, Pass::evaluation());
   } else {
     FirstLayer& fl = first_;
     const auto C = static_cast<Index>(fl.columns.size());
@@ -210,21 +212,21 @@ void PerUserForward::forward_chunk(Index count) {
     auto x = fl.x.topRows(count);
     for (Index c = 0; c < C; ++c) x.col(c) = input.col(fl.columns[static_cast<std::size_t>(c)]);
     for (Index u = 0; u < U; ++u)
-      x.col(C + u) = ws_->senet->weights.col(fl.user_gated[static_cast<std::size_t>(u)]).head(count);
+      x.col(C + u) = ws_->senet_->weights.col(fl.user_gated[static_cast<std::size_t>(u)]).head(count);
     pre.rowwise() = fl.constant;  // the product accumulates onto it: no zeroing pass
     gemm(x, fl.weight, pre);
   }
 
-  static const std::vector<const Matrix*> no_gates;
-  const std::vector<const Matrix*>* gates = &no_gates;
+  std::span<const Matrix* const> gates;
   if (user_gates_) {
-    gates = &model_.poso()->gates(*user_poso_);
+    gates = user_poso_gates_->list;
   } else if (model_.poso()) {  // the plain stage
-    model_.gather_poso_input(ws_->fields, count, ws_->poso_input);
-    model_.poso()->forward(model_.params(), ws_->poso_input.topRows(count), count, *ws_->poso);
-    gates = &model_.poso()->gates(*ws_->poso);
+    model_.gather_poso_input(ws_->fields_, count, ws_->poso_input_);
+    model_.poso()->forward(model_.params(), ws_->poso_input_, count, *ws_->poso_gates_, *ws_->poso_,
+                           Pass::evaluation());
+    gates = ws_->poso_gates_->list;
   }
-  model_.mlp().forward_after_first(model_.params(), count, ws_->mlp, *gates);
+  model_.mlp().forward_after_first(model_.params(), count, ws_->mlp_, gates, ws_->mlp_logit_);
 }
 
 void PerUserForward::explain_chunk(Index begin, Index count, CandidateExplanation& explain) const {
@@ -237,13 +239,13 @@ void PerUserForward::explain_chunk(Index begin, Index count, CandidateExplanatio
         for (Index j = 0; j < h.length; ++j)
           out[static_cast<std::size_t>(j)] = h.weights(i, h.distinct_of[static_cast<std::size_t>(j)]);
       } else {
-        const Model::DinBuffers& d = ws_->din[g];
+        const Model::Workspace::DinBuffers& d = ws_->din_[g];
         const float* w = model_.din()[g].weights(d.cache);
         out.assign(w + d.offsets[static_cast<std::size_t>(i)], w + d.offsets[static_cast<std::size_t>(i) + 1]);
       }
     }
   }
-  if (model_.senet()) explain.senet.middleRows(begin, count) = model_.senet()->weights(*ws_->senet, count);
+  if (model_.senet()) explain.senet.middleRows(begin, count) = model_.senet()->weights(*ws_->senet_, count);
 }
 
 std::vector<float> PerUserForward::score(const Dataset& user, const Dataset& candidates,
@@ -283,14 +285,14 @@ std::vector<float> PerUserForward::score(const Dataset& user, const Dataset& can
   std::vector<Index> chunk_keys(history_.size());
   for (Index begin = 0; begin < N;) {
     const Index count = next_chunk(begin, N, chunk_keys);
-    ws_->rows = count;
+    ws_->rows_ = count;
     for (std::size_t fi = 0; fi < schema.features.size(); ++fi) {
       const FeatureInfo& f = schema.features[fi];
       if (f.is_dense() || f.pooling == Pooling::kDin) continue;
       if (shared[fi]) {
-        field_block(ws_->fields, f.field, E, count) = field_block(user_fields_, f.field, E, 1).replicate(count, 1);
+        field_block(ws_->fields_, f.field, E, count) = field_block(user_fields_, f.field, E, 1).replicate(count, 1);
       } else {
-        model_.pool_feature(fi, candidate_batch_, begin, count, ws_->fields);
+        model_.pool_feature(fi, candidate_batch_, begin, count, ws_->fields_);
       }
     }
     for (std::size_t g = 0; g < history_.size(); ++g) {
@@ -311,7 +313,7 @@ std::vector<float> PerUserForward::score(const Dataset& user, const Dataset& can
       }
     }
     forward_chunk(count);
-    for (Index i = 0; i < count; ++i) scores[static_cast<std::size_t>(begin + i)] = sigmoid(ws_->mlp.logit(i, 0));
+    for (Index i = 0; i < count; ++i) scores[static_cast<std::size_t>(begin + i)] = sigmoid(ws_->mlp_logit_(i, 0));
     if (explain) explain_chunk(begin, count, *explain);
     begin += count;
   }

@@ -92,7 +92,8 @@ class PerUserForward {
   Matrix dense_;        // [kChunkRows, D]
   std::vector<History> history_;
   FirstLayer first_;
-  std::unique_ptr<PosoGates::Cache> user_poso_;  // the user's gates, one row per gated layer
+  std::unique_ptr<PosoGates::Cache> user_poso_;  // the user's gate networks' buffers
+  std::unique_ptr<PosoGates::Gates> user_poso_gates_;  // the user's gates, one row per gated layer
   Matrix user_poso_input_;                      // [1, P]
   bool user_gates_ = false;                     // this request's gates are the user's
 };

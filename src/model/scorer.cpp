@@ -37,7 +37,7 @@ std::vector<float> score_dataset(const Model& model, const Dataset& data, int th
       Model::Workspace& ws = *workspaces[static_cast<std::size_t>(omp_get_thread_num())];
       const Index begin = c * chunk, count = std::min(chunk, B - begin);
       model.forward(batch, begin, count, ws, /*training=*/false);
-      for (Index i = 0; i < count; ++i) scores[start + static_cast<std::size_t>(begin + i)] = sigmoid(ws.mlp.logit(i, 0));
+      for (Index i = 0; i < count; ++i) scores[start + static_cast<std::size_t>(begin + i)] = sigmoid(ws.logits()(i, 0));
     }
   }
   return scores;

@@ -21,43 +21,24 @@ std::vector<std::size_t> bad_rows(const Block& m, Index begin) {
 
 // Every forward stage of one thread's share of the batch, in the order the stages ran.
 StageRows stage_rows(const Model& model, const Batch& batch, const Model::Workspace& ws, Index begin) {
-  const Schema& schema = model.schema();
-  const Index n = ws.rows, E = model.dim();
+  const Index n = ws.rows();
   StageRows out;
-  for (const FeatureInfo& f : schema.features)
+  for (const FeatureInfo& f : model.schema().features)
     if (f.is_dense())
       out.emplace_back(fmt::format("numeric input '{}' (after its transform)", f.name),
                        bad_rows(batch.dense.block(begin, f.dense, n, 1), begin));
-  for (const FeatureInfo& f : schema.features)
-    if (!f.is_dense() && f.pooling != Pooling::kDin)
-      out.emplace_back(fmt::format("embedding rows of '{}' (table '{}', pooled)", f.name,
-                                   schema.tables[static_cast<std::size_t>(f.table)].name),
-                       bad_rows(ws.fields.block(0, f.field * E, n, E), begin));
-  for (std::size_t g = 0; g < schema.din_groups.size(); ++g) {
-    const Model::DinBuffers& d = ws.din[g];
-    const std::string lead = schema.features[static_cast<std::size_t>(schema.din_groups[g].keys[0])].name;
-    std::vector<std::size_t> keys;
-    for (Index i = 0; i < n; ++i) {
-      const auto from = static_cast<Index>(d.offsets[static_cast<std::size_t>(i)]);
-      const auto to = static_cast<Index>(d.offsets[static_cast<std::size_t>(i) + 1]);
-      if (!d.keys.middleRows(from, to - from).allFinite()) keys.push_back(static_cast<std::size_t>(begin + i));
+  for (const Model::StageOutput& stage : model.stage_outputs(ws)) {
+    if (!stage.offsets) {
+      out.emplace_back(stage.name, bad_rows(stage.values, begin));
+      continue;
     }
-    out.emplace_back(fmt::format("embedding rows of the '{}' sequence (DIN keys)", lead), std::move(keys));
-    out.emplace_back(fmt::format("output of din.{} (target attention)", lead), bad_rows(d.pooled.topRows(n), begin));
+    std::vector<std::size_t> rows;  // rows with a bad key
+    for (Index i = 0; i < n; ++i) {
+      const auto from = static_cast<Index>(stage.offsets[i]), to = static_cast<Index>(stage.offsets[i + 1]);
+      if (!stage.values.middleRows(from, to - from).allFinite()) rows.push_back(static_cast<std::size_t>(begin + i));
+    }
+    out.emplace_back(stage.name, std::move(rows));
   }
-  if (model.senet())
-    out.emplace_back("output of senet (field gating)", bad_rows(ws.input.topRows(n).leftCols(model.field_width()), begin));
-  if (model.poso()) {
-    const auto gates = model.poso()->gates(*ws.poso);
-    for (std::size_t l = 0; l < gates.size(); ++l)
-      if (gates[l]) out.emplace_back(fmt::format("output of poso.{} (gate of mlp.{})", l, l), bad_rows(gates[l]->topRows(n), begin));
-  }
-  for (std::size_t l = 0; l < ws.mlp.pre.size(); ++l) {
-    out.emplace_back(fmt::format("output of mlp.{} (dense layer)", l), bad_rows(ws.mlp.pre[l].topRows(n), begin));
-    out.emplace_back(fmt::format("output of mlp.{}'s activation", l), bad_rows(ws.mlp.act[l].topRows(n), begin));
-    out.emplace_back(fmt::format("output of mlp.{} after its gate and dropout", l), bad_rows(ws.mlp.out[l].topRows(n), begin));
-  }
-  out.emplace_back("output of mlp.output (the logit)", bad_rows(ws.mlp.logit.topRows(n), begin));
   return out;
 }
 
@@ -86,9 +67,9 @@ std::optional<NonFinite> first_non_finite_stage(const Model& model, const Batch&
 std::optional<NonFinite> first_non_finite_gradient(const Model& model, const Model::Workspace& summed) {
   // Backward runs from the output layer down, roughly the reverse of declaration order.
   for (std::size_t i = model.params().size(); i-- > 0;)
-    if (!summed.grads[i].allFinite()) return NonFinite{"gradient of " + model.params().param(i).name, {}};
-  for (std::size_t k = 0; k < summed.table_grads.size(); ++k)
-    for (float g : summed.table_grads[k])
+    if (!summed.gradients()[i].allFinite()) return NonFinite{"gradient of " + model.params().param(i).name, {}};
+  for (std::size_t k = 0; k < summed.table_gradients().size(); ++k)
+    for (float g : summed.table_gradients()[k])
       if (!std::isfinite(g)) return NonFinite{fmt::format("gradient of table '{}'", model.tables()[k].name()), {}};
   return std::nullopt;
 }
@@ -107,15 +88,17 @@ std::optional<NonFinite> first_non_finite_weight(const Model& model, const Batch
 }
 
 double clip_gradients(Model::Workspace& summed, double max_norm) {
+  Gradients& grads = summed.gradients();
+  std::vector<std::vector<float>>& table_grads = summed.table_gradients();
   double squares = 0;
-  for (std::size_t i = 0; i < summed.grads.size(); ++i) squares += summed.grads[i].cast<double>().squaredNorm();
-  for (const auto& g : summed.table_grads)
+  for (std::size_t i = 0; i < grads.size(); ++i) squares += grads[i].cast<double>().squaredNorm();
+  for (const auto& g : table_grads)
     for (float v : g) squares += static_cast<double>(v) * v;
   const double norm = std::sqrt(squares);
   if (max_norm > 0 && norm > max_norm) {
     const auto scale = static_cast<float>(max_norm / norm);
-    for (std::size_t i = 0; i < summed.grads.size(); ++i) summed.grads[i] *= scale;
-    for (auto& g : summed.table_grads)
+    for (std::size_t i = 0; i < grads.size(); ++i) grads[i] *= scale;
+    for (auto& g : table_grads)
       for (float& v : g) v *= scale;
   }
   return norm;

@@ -13,23 +13,19 @@ double train_step(Model& model, const Batch& batch, std::vector<std::unique_ptr<
   const auto B = static_cast<Index>(batch.size);
   const float scale = 1.0f / static_cast<float>(share.loss_rows > 0 ? share.loss_rows : B);
   const Index first = share.begin, rows = (share.end < 0 ? B : share.end) - share.begin;
-  const Index dim = model.config().embedding.dim;
   std::vector<double> losses(static_cast<std::size_t>(threads), 0.0);
 #pragma omp parallel num_threads(threads)
   {
     const int t = omp_get_thread_num();
     Model::Workspace& ws = *workspaces[static_cast<std::size_t>(t)];
-    ws.rows = 0;
-    ws.grads.zero();
-    for (std::size_t k = 0; k < ws.table_grads.size(); ++k)
-      ws.table_grads[k].assign(batch.tables[k].touched.size() * static_cast<std::size_t>(dim), 0.0f);
+    ws.clear_gradients(batch);
     const Index begin = first + rows * t / threads, stop = first + rows * (t + 1) / threads;
     if (stop > begin) {
-      ws.rng.reseed(mix64(step_seed + static_cast<std::uint64_t>(share.first_stream + t)));
+      ws.rng().reseed(mix64(step_seed + static_cast<std::uint64_t>(share.first_stream + t)));
       model.forward(batch, begin, stop - begin, ws, /*training=*/true);
       losses[static_cast<std::size_t>(t)] =
-          logloss_with_logits(ws.mlp.logit.data(), batch.labels.data() + begin, static_cast<std::size_t>(stop - begin),
-                              ws.d_logit.data(), scale);
+          logloss_with_logits(ws.logits().data(), batch.labels.data() + begin, static_cast<std::size_t>(stop - begin),
+                              ws.d_logits().data(), scale);
       model.backward(batch, begin, stop - begin, ws, /*row_weight=*/scale);
     }
   }
@@ -37,9 +33,11 @@ double train_step(Model& model, const Batch& batch, std::vector<std::unique_ptr<
   Model::Workspace& total = *workspaces[0];
   for (int t = 1; t < threads; ++t) {
     const Model::Workspace& ws = *workspaces[static_cast<std::size_t>(t)];
-    total.grads.add(ws.grads);
-    for (std::size_t k = 0; k < total.table_grads.size(); ++k)
-      for (std::size_t i = 0; i < total.table_grads[k].size(); ++i) total.table_grads[k][i] += ws.table_grads[k][i];
+    total.gradients().add(ws.gradients());
+    std::vector<std::vector<float>>& sum = total.table_gradients();
+    const std::vector<std::vector<float>>& part = ws.table_gradients();
+    for (std::size_t k = 0; k < sum.size(); ++k)
+      for (std::size_t i = 0; i < sum[k].size(); ++i) sum[k][i] += part[k][i];
   }
   return std::accumulate(losses.begin(), losses.end(), 0.0);
 }

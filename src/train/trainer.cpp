@@ -404,7 +404,7 @@ void Trainer::train_on_batch(EpochInProgress& now) {
     std::vector<const std::vector<float>*> grads;
     for (std::size_t k = 0; k < batch_.tables.size(); ++k) {
       touched.push_back(&batch_.tables[k].touched);
-      grads.push_back(&workspaces_[0]->table_grads[k]);
+      grads.push_back(&workspaces_[0]->table_gradients()[k]);
     }
     const std::uint64_t sent_before = peers_.bytes_sent();
     row_squares = shards_->send_gradients(model_->tables(), touched, grads);
@@ -420,7 +420,7 @@ void Trainer::train_on_batch(EpochInProgress& now) {
   }
   const double row_scale = c.optimizer.clip_norm > 0 ? clip(row_squares) : 1.0;
   now.loss_sum += loss;
-  adam_->step(model_->params(), workspaces_[0]->grads, threads_);
+  adam_->step(model_->params(), workspaces_[0]->gradients(), threads_);
   model_->update_running_statistics(workspace_views_);
   took(step_times_.update);
   exchange_.average_running_statistics(model_->params());
@@ -430,7 +430,7 @@ void Trainer::train_on_batch(EpochInProgress& now) {
       throw diverged(NonFinite{*bad + " after the update", {}}, step);
   } else {
     for (std::size_t k = 0; k < model_->tables().size(); ++k)
-      row_optimizer_->update(k, model_->tables()[k], batch_.tables[k].touched, workspaces_[0]->table_grads[k].data(),
+      row_optimizer_->update(k, model_->tables()[k], batch_.tables[k].touched, workspaces_[0]->table_gradients()[k].data(),
                              adam_->steps(), threads_);
   }
   if (c.train.check_finite)

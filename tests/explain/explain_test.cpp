@@ -251,11 +251,11 @@ TEST_F(ExplainFullModel, JsonFollowsTheModelAndTheRawFile) {
       std::vector<std::size_t> rows = {row};
       builder.build(data, rows, false, nullptr, m.tables(), m.normalizer(), batch);
       m.forward(batch, 0, 1, *ws, false);
-      ASSERT_EQ(ws->din[0].offsets[1], history.size());
-      const float* weights = m.din()[0].weights(ws->din[0].cache);
+      ASSERT_EQ(ws->din_offsets(0)[1], history.size());
+      const float* weights = ws->din_weights(0);
       for (std::size_t j = 0; j < history.size(); ++j)
         EXPECT_NEAR(history[j]["weight"].get<double>(), weights[j], 1e-5);
-      EXPECT_NEAR(s["score"].get<double>(), sigmoid(ws->mlp.logit(0, 0)), 1e-5);
+      EXPECT_NEAR(s["score"].get<double>(), sigmoid(ws->logits()(0, 0)), 1e-5);
     }
     // Overall statistics: one weight per history item of every explained row.
     std::size_t items = 0;
@@ -363,7 +363,7 @@ TEST_F(ExplainFullModel, NumbersMatchADirectForwardPass) {
       std::iota(rows.begin(), rows.end(), start);
       builder.build(data, rows, false, nullptr, m.tables(), m.normalizer(), batch);
       m.forward(batch, 0, static_cast<Index>(rows.size()), *ws, false);
-      const ConstMatrixView w = senet.weights(*ws->senet, static_cast<Index>(rows.size()));
+      const ConstMatrixView w = ws->senet_weights();
       for (Index i = 0; i < w.rows(); ++i)
         for (std::size_t g = 0; g < n; ++g) weights[g].push_back(w(i, static_cast<Index>(g)));
     }
@@ -389,7 +389,7 @@ TEST_F(ExplainFullModel, NumbersMatchADirectForwardPass) {
     builder.build(data, rows, false, nullptr, m.tables(), m.normalizer(), batch);
     m.forward(batch, 0, 1, *ws, false);
     for (std::size_t g = 0; g < n; ++g)
-      EXPECT_NEAR(senet.weights(*ws->senet, 1)(0, static_cast<Index>(g)), weights[g][0], 1e-5);
+      EXPECT_NEAR(ws->senet_weights()(0, static_cast<Index>(g)), weights[g][0], 1e-5);
   }
 }
 

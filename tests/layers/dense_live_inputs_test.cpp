@@ -22,7 +22,8 @@ Matrix with_dead_columns(Index rows, Index in, const std::vector<Index>& dead, R
 void expect_same_as_forward(const Dense& dense, const ParamSet& params, const Matrix& x,
                             Dense::LiveInputs& scratch) {
   Matrix plain(x.rows(), dense.out()), live(x.rows(), dense.out());
-  dense.forward(params, x, plain);
+  Dense::Cache none;
+  dense.forward(params, x, x.rows(), plain, none, Pass::evaluation());
   live.setConstant(123.0f);  // whatever was there before must not leak into the result
   dense.forward_live_inputs(params, x, live, scratch);
   for (Index i = 0; i < plain.size(); ++i)

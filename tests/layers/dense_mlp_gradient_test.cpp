@@ -1,5 +1,7 @@
-// Finite-difference checks of the dense layer, the activations and the MLP (with dropout
-// off and with gates on some layers), against their backward passes.
+// Finite-difference checks of the dense layer, the activations and the MLP (with dropout off
+// and on, with gates on some layers) through the generic layer checker.
+#include <gmock/gmock.h>
+#include <gtest/gtest-spi.h>
 #include <gtest/gtest.h>
 
 #include "gradient_check.h"
@@ -11,26 +13,32 @@
 namespace heed {
 namespace {
 
-using testing::dot;
-using testing::expect_gradient_matches;
-using testing::random_matrix;
+using testing::LayerProbe;
+
+// Layers whose contract views are single matrices: one input x, one output y.
+template <Layer L>
+LayerProbe<L> matrix_probe(Matrix& x, Matrix& dx, Matrix& y, Matrix& r) {
+  LayerProbe<L> probe;
+  probe.inputs = {{"x", &x, &dx}};
+  probe.outputs = {&y};
+  probe.d_outputs = {&r};
+  probe.input = [&x] { return ConstMatrixView(x); };
+  probe.output = [&y] { return MatrixView(y); };
+  probe.d_output = [&r] { return ConstMatrixView(r); };
+  probe.d_input = [&dx] { return MatrixView(dx); };
+  return probe;
+}
 
 TEST(DenseGradient, MatchesFiniteDifferences) {
   Rng rng(1);
   ParamSet params;
   Dense dense(params, "d", 5, 3, rng);
-  Matrix x = random_matrix(4, 5, rng), R = random_matrix(4, 3, rng), y(4, 3), dx(4, 5);
-  auto loss = [&] {
-    dense.forward(params, x, y);
-    return dot(y, R);
-  };
-  Gradients grads(params);
-  loss();
-  MatrixView dx_view(dx);
-  dense.backward(params, x, R, &dx_view, grads);
-  expect_gradient_matches("x", x, dx, loss);
-  expect_gradient_matches("weight", params[dense.weight()], grads[dense.weight()], loss);
-  expect_gradient_matches("bias", params[dense.bias()], grads[dense.bias()], loss);
+  // Buffers of 6 rows viewed for 4: the layer reads and writes only its `rows`.
+  Matrix x(6, 5), dx(6, 5), y(6, 3), r(6, 3);
+  auto probe = matrix_probe<Dense>(x, dx, y, r);
+  probe.prepare = [&] { dx.setZero(); };
+  Dense::Cache cache = dense.make_cache(6);
+  testing::check_layer_gradients("dense", dense, params, 4, cache, probe, Pass::evaluation());
 }
 
 class ActivationGradient : public ::testing::TestWithParam<ActivationKind> {};
@@ -39,21 +47,16 @@ TEST_P(ActivationGradient, MatchesFiniteDifferences) {
   Rng rng(2);
   ParamSet params;
   Activation act(params, "a", GetParam(), 6);
+  Matrix z(5, 6), dz(5, 6), a(5, 6), r(5, 6);
+  auto probe = matrix_probe<Activation>(z, dz, a, r);
   // Keep inputs away from the kink at 0, where the derivative is undefined.
-  Matrix z = random_matrix(5, 6, rng);
-  for (Index i = 0; i < z.size(); ++i) z.data()[i] += z.data()[i] > 0 ? 0.1f : -0.1f;
-  Matrix R = random_matrix(5, 6, rng), a(5, 6), dz(5, 6);
-  auto loss = [&] {
-    act.forward(params, z, a);
-    return dot(a, R);
+  probe.prepare = [&] {
+    for (Index i = 0; i < z.size(); ++i) z.data()[i] += z.data()[i] > 0 ? 0.1f : -0.1f;
   };
-  Gradients grads(params);
-  loss();
-  act.backward(params, z, R, dz, grads);
+  Activation::Cache cache = act.make_cache(5);
   testing::GradientCheckOptions o;
-  o.step = 1e-3f;
-  expect_gradient_matches("z", z, dz, loss, o);
-  if (GetParam() == ActivationKind::kPrelu) expect_gradient_matches("alpha", params[0], grads[0], loss, o);
+  o.step = 1e-3f;  // below the 0.1 margin from the kink
+  testing::check_layer_gradients("activation", act, params, 5, cache, probe, Pass::evaluation(), o);
 }
 
 INSTANTIATE_TEST_SUITE_P(Kinds, ActivationGradient, ::testing::Values(ActivationKind::kRelu, ActivationKind::kPrelu));
@@ -66,31 +69,120 @@ TEST_P(MlpGradient, MatchesFiniteDifferences) {
   ParamSet params;
   Mlp mlp(params, "mlp", 7, {6, 4}, ActivationKind::kPrelu, 0.0f, rng);
   const Index B = 5;
-  Matrix x = random_matrix(B, 7, rng), R = random_matrix(B, 1, rng), dx(B, 7);
-  Matrix gate0 = random_matrix(B, 6, rng).array().abs() + 0.5f;
+  Matrix x(B, 7), dx(B, 7), logit(B, 1), r(B, 1), gate0(B, 6), d_gate0(B, 6);
   std::vector<const Matrix*> gates;
-  if (gated) gates = {&gate0, nullptr};
-  Mlp::Cache cache = mlp.make_cache(B);
-  auto loss = [&] {
-    mlp.forward(params, x, B, cache, false, nullptr, gates);
-    return dot(cache.logit.topRows(B), R);
-  };
-  Gradients grads(params);
-  loss();
-  Matrix d_gate0 = Matrix::Zero(B, 6);
   std::vector<Matrix*> d_gates;
-  if (gated) d_gates = {&d_gate0, nullptr};
-  MatrixView dx_view(dx);
-  mlp.backward(params, x, B, R, cache, &dx_view, grads, gates, d_gates);
+  if (gated) gates = {&gate0, nullptr}, d_gates = {&d_gate0, nullptr};
+  LayerProbe<Mlp> probe;
+  probe.inputs = {{"x", &x, &dx}};
+  if (gated) probe.inputs.push_back({"gate", &gate0, &d_gate0});
+  probe.outputs = {&logit};
+  probe.d_outputs = {&r};
+  probe.input = [&] { return Mlp::Input{x, gates}; };
+  probe.output = [&] { return MatrixView(logit); };
+  probe.d_output = [&] { return ConstMatrixView(r); };
+  probe.d_input = [&] { return Mlp::InputGrad{dx, d_gates}; };
+  probe.prepare = [&] { gate0 = gate0.array().abs() + 0.5f; };  // POSO's gates are positive
+  Mlp::Cache cache = mlp.make_cache(B);
   testing::GradientCheckOptions o;
-  o.step = 2e-4f;
+  o.step = 2e-4f;  // ReLU-like kinks of PReLU inside: a small step rarely crosses one
   o.absolute_tolerance = 5e-3;
-  expect_gradient_matches("x", x, dx, loss, o);
-  for (ParamId p = 0; p < params.size(); ++p) expect_gradient_matches(params.param(p).name, params[p], grads[p], loss, o);
-  if (gated) expect_gradient_matches("gate", gate0, d_gate0, loss, o);
+  testing::check_layer_gradients("mlp", mlp, params, B, cache, probe, Pass::evaluation(), o);
 }
 
 INSTANTIATE_TEST_SUITE_P(Gates, MlpGradient, ::testing::Values(false, true));
+
+// Dropout: a training pass draws a mask per row and unit; with the mask fixed (the same seed
+// each forward) the pass is a fixed linear masking, and its gradient checks out too.
+TEST(MlpGradient, WithDropoutMaskFixedBySeed) {
+  Rng init(4);
+  ParamSet params;
+  Mlp mlp(params, "mlp", 6, {8}, ActivationKind::kRelu, 0.3f, init);
+  const Index B = 6;
+  Matrix x(B, 6), dx(B, 6), logit(B, 1), r(B, 1);
+  Rng dropout(9);
+  LayerProbe<Mlp> probe;
+  probe.inputs = {{"x", &x, &dx}};
+  probe.outputs = {&logit};
+  probe.d_outputs = {&r};
+  probe.input = [&] {
+    dropout.reseed(9);  // every forward draws the same mask
+    return Mlp::Input{x};
+  };
+  probe.output = [&] { return MatrixView(logit); };
+  probe.d_output = [&] { return ConstMatrixView(r); };
+  probe.d_input = [&] { return Mlp::InputGrad{dx}; };
+  Mlp::Cache cache = mlp.make_cache(B);
+  testing::GradientCheckOptions o;
+  o.step = 2e-4f;
+  o.absolute_tolerance = 5e-3;
+  testing::check_layer_gradients("mlp with dropout", mlp, params, B, cache, probe, Pass::train(&dropout), o);
+  EXPECT_GT((cache.mask[0].array() == 0.0f).count(), 0) << "some unit dropped";
+}
+
+// The checker itself must be able to fail: a layer y = x * a (a: one learned factor per column)
+// whose backward is wrong in one chosen way.
+struct FaultyScale {
+  enum class Fault { kNone, kInputGradient, kParameterGradient, kNullInputChangesParameters };
+  Fault fault;
+  ParamId a;
+  using Input = ConstMatrixView;
+  using Output = MatrixView;
+  using OutputGrad = ConstMatrixView;
+  using InputGrad = MatrixView;
+  using Cache = NoCache;
+  void forward(const ParamSet& params, const ConstMatrixView& x, Index rows, MatrixView y, Cache&, Pass) const {
+    y.topRows(rows) = x.topRows(rows).array().rowwise() * params[a].row(0).array();
+  }
+  void backward(const ParamSet& params, const ConstMatrixView& x, Index rows, const ConstMatrixView& dy,
+                MatrixView* dx, Cache&, Gradients& grads) const {
+    const float wrong = 1.5f;
+    if (!(fault == Fault::kNullInputChangesParameters && !dx))
+      grads[a] += (dy.topRows(rows).cwiseProduct(x.topRows(rows))).colwise().sum() *
+                  (fault == Fault::kParameterGradient ? wrong : 1.0f);
+    if (dx)
+      dx->topRows(rows) = (dy.topRows(rows).array().rowwise() * params[a].row(0).array()) *
+                          (fault == Fault::kInputGradient ? wrong : 1.0f);
+  }
+};
+static_assert(Layer<FaultyScale>);
+
+void check_faulty(FaultyScale::Fault fault) {
+  ParamSet params;
+  const ParamId a = params.add("a", 1, 3);
+  params[a] << 0.5f, -1.0f, 2.0f;
+  const FaultyScale layer{fault, a};
+  Matrix x(4, 3), dx(4, 3), y(4, 3), r(4, 3);
+  auto probe = matrix_probe<FaultyScale>(x, dx, y, r);
+  NoCache cache;
+  testing::check_layer_gradients("scale", layer, params, 4, cache, probe, Pass::evaluation());
+}
+
+// The messages of the failures `check` reports (intercepted: they do not fail this test).
+std::string failures_of(FaultyScale::Fault fault) {
+  ::testing::TestPartResultArray results;
+  {
+    ::testing::ScopedFakeTestPartResultReporter reporter(
+        ::testing::ScopedFakeTestPartResultReporter::INTERCEPT_ONLY_CURRENT_THREAD, &results);
+    check_faulty(fault);
+  }
+  std::string messages;
+  for (int i = 0; i < results.size(); ++i) messages += std::string(results.GetTestPartResult(i).message()) + "\n";
+  return messages;
+}
+
+TEST(GradientChecker, PassesACorrectLayerAndCatchesEachFault) {
+  using ::testing::HasSubstr;
+  using Fault = FaultyScale::Fault;
+  EXPECT_EQ(failures_of(Fault::kNone), "");
+  const std::string input = failures_of(Fault::kInputGradient);
+  EXPECT_THAT(input, HasSubstr("scale: input x"));
+  EXPECT_THAT(input, ::testing::Not(HasSubstr("scale: a")));
+  const std::string parameter = failures_of(Fault::kParameterGradient);
+  EXPECT_THAT(parameter, HasSubstr("scale: a"));
+  EXPECT_THAT(parameter, ::testing::Not(HasSubstr("input x")));
+  EXPECT_THAT(failures_of(Fault::kNullInputChangesParameters), HasSubstr("a without an input gradient"));
+}
 
 TEST(LogLoss, GradientMatchesFiniteDifferencesAndNeverOverflows) {
   const float y[] = {1, 0, 1, 0};

@@ -1,4 +1,4 @@
-// Dice: finite differences in training mode (through the batch statistics) and in evaluation
+// Dice: finite differences (the generic checker) in training mode (through the batch statistics) and in evaluation
 // mode, a plain-loop reference of the formula, batch independence in evaluation, and the
 // running-statistics update. Also checks that Adam leaves non-trainable parameters alone.
 #include "layers/dice.h"
@@ -16,8 +16,9 @@
 namespace heed {
 namespace {
 
-using testing::dot;
-using testing::expect_gradient_matches;
+using testing::LayerProbe;
+
+Pass pass_of(bool training) { return training ? Pass::train() : Pass::evaluation(); }
 using testing::random_matrix;
 
 // y = p s + (1 - p) alpha s with p = sigmoid((s - mean) / sqrt(var + eps)), statistics in double.
@@ -71,7 +72,7 @@ TEST_P(DiceModes, MatchesPlainLoopReference) {
   DiceFixture f;
   Matrix s = random_matrix(7, 4, f.rng, 1.5f), y(7, 4);
   Dice::Cache cache = f.dice.make_cache(10);
-  f.dice.forward(f.params, s, y, cache, training);
+  f.dice.forward(f.params, s, s.rows(), y, cache, pass_of(training));
   const Matrix expected =
       reference_dice(s, f.params[f.dice.alpha()].row(0), training,
                      f.params[f.dice.running_mean()].row(0), f.params[f.dice.running_var()].row(0));
@@ -83,30 +84,40 @@ TEST(Dice, InPlaceEvaluationEqualsTheEvaluationForward) {
   const Matrix s = random_matrix(9, 4, f.rng, 1.5f);
   Matrix y(9, 4), in_place = s;
   Dice::Cache cache = f.dice.make_cache(9);
-  f.dice.forward(f.params, s, y, cache, /*training=*/false);
+  f.dice.forward(f.params, s, s.rows(), y, cache, Pass::evaluation());
   f.dice.forward_eval_in_place(f.params, in_place);
   EXPECT_LT((y - in_place).cwiseAbs().maxCoeff(), 1e-6f);
   Matrix wrong(2, 3);
   EXPECT_THROW(f.dice.forward_eval_in_place(f.params, wrong), Error);
 }
 
+// Dice through the generic checker: in training the gradient flows through the batch
+// statistics (every row's output depends on every row), in evaluation it does not.
+LayerProbe<Dice> dice_probe(Matrix& s, Matrix& ds, Matrix& y, Matrix& r) {
+  LayerProbe<Dice> probe;
+  probe.inputs = {{"s", &s, &ds}};
+  probe.outputs = {&y};
+  probe.d_outputs = {&r};
+  probe.input = [&s] { return ConstMatrixView(s); };
+  probe.output = [&y] { return MatrixView(y); };
+  probe.d_output = [&r] { return ConstMatrixView(r); };
+  probe.d_input = [&ds] { return MatrixView(ds); };
+  return probe;
+}
+
 TEST_P(DiceModes, GradientMatchesFiniteDifferences) {
   const bool training = GetParam();
   DiceFixture f;
   const Index B = 6;
-  Matrix s = random_matrix(B, 4, f.rng, 1.5f), R = random_matrix(B, 4, f.rng), y(B, 4), ds(B, 4);
+  Matrix s(B, 4), r(B, 4), y(B, 4), ds(B, 4);
+  auto probe = dice_probe(s, ds, y, r);
+  probe.input_scale = 1.5f;
   Dice::Cache cache = f.dice.make_cache(B);
-  auto loss = [&] {
-    f.dice.forward(f.params, s, y, cache, training);
-    return dot(y, R);
-  };
-  Gradients grads(f.params);
-  loss();
-  f.dice.backward(f.params, s, R, ds, cache, grads);
   testing::GradientCheckOptions o;
   o.step = 1e-3f;
-  expect_gradient_matches("s", s, ds, loss, o);
-  expect_gradient_matches("alpha", f.params[f.dice.alpha()], grads[f.dice.alpha()], loss, o);
+  testing::check_layer_gradients("dice", f.dice, f.params, B, cache, probe, pass_of(training), o);
+  Gradients grads(f.params);
+  f.dice.backward(f.params, s, B, r, nullptr, cache, grads);
   EXPECT_TRUE(grads[f.dice.running_mean()].isZero());
   EXPECT_TRUE(grads[f.dice.running_var()].isZero());
 }
@@ -127,13 +138,13 @@ TEST_P(DiceModes, WideRowsMatchReferenceAndFiniteDifferences) {
   params[dice.alpha()] = random_matrix(1, D, rng, 0.3f);
   params[dice.running_mean()] = random_matrix(1, D, rng, 0.5f);
   params[dice.running_var()] = random_matrix(1, D, rng).array().abs() + 0.5f;
-  Matrix s = random_matrix(B, D, rng, 1.5f), R = random_matrix(B, D, rng), y(B, D), ds(B, D);
+  Matrix s = random_matrix(B, D, rng, 1.5f), y(B, D);
   s(0, 3) = -40.0f;  // saturated far below and far above, in the last (partial) register too
   s(1, 3) = 40.0f;
   s(2, D - 1) = -60.0f;
   s(3, D - 1) = 60.0f;
   Dice::Cache cache = dice.make_cache(B);
-  dice.forward(params, s, y, cache, training);
+  dice.forward(params, s, s.rows(), y, cache, pass_of(training));
   const Matrix expected = reference_dice(s, params[dice.alpha()].row(0), training,
                                          params[dice.running_mean()].row(0),
                                          params[dice.running_var()].row(0));
@@ -143,19 +154,16 @@ TEST_P(DiceModes, WideRowsMatchReferenceAndFiniteDifferences) {
     dice.forward_eval_in_place(params, in_place);
     EXPECT_LT((in_place - y).cwiseAbs().maxCoeff(), 1e-6f * (1.0f + y.cwiseAbs().maxCoeff()));
   }
-  auto loss = [&] {
-    dice.forward(params, s, y, cache, training);
-    return dot(y, R);
-  };
-  Gradients grads(params);
-  loss();
-  dice.backward(params, s, R, ds, cache, grads);
-  EXPECT_TRUE(ds.allFinite());
+  // The same extreme inputs through the generic checker (its random inputs, then these).
+  const Matrix extreme = s;
+  Matrix r(B, D), ds(B, D);
+  auto probe = dice_probe(s, ds, y, r);
+  probe.prepare = [&] { s = extreme; };
   testing::GradientCheckOptions o;
   o.step = 1e-2f;  // the saturated entries make the loss large, so float rounding needs a wider step
   o.max_entries = B * D;
-  expect_gradient_matches("s", s, ds, loss, o);
-  expect_gradient_matches("alpha", params[dice.alpha()], grads[dice.alpha()], loss, o);
+  testing::check_layer_gradients("wide dice", dice, params, B, cache, probe, pass_of(training), o);
+  EXPECT_TRUE(ds.allFinite());
 }
 
 TEST(Dice, SingleRowTrainingGradientIsFinite) {
@@ -163,8 +171,9 @@ TEST(Dice, SingleRowTrainingGradientIsFinite) {
   Matrix s = random_matrix(1, 4, f.rng), y(1, 4), ds(1, 4), dy = Matrix::Ones(1, 4);
   Dice::Cache cache = f.dice.make_cache(1);
   Gradients grads(f.params);
-  f.dice.forward(f.params, s, y, cache, true);
-  f.dice.backward(f.params, s, dy, ds, cache, grads);
+  f.dice.forward(f.params, s, s.rows(), y, cache, Pass::train());
+  MatrixView ds_view(ds);
+  f.dice.backward(f.params, s, s.rows(), dy, &ds_view, cache, grads);
   EXPECT_TRUE(ds.allFinite());
   EXPECT_TRUE(y.allFinite());
 }
@@ -173,9 +182,9 @@ TEST(Dice, EvaluationScoresARowAloneAsInABatch) {
   DiceFixture f;
   Matrix s = random_matrix(5, 4, f.rng), y(5, 4), alone(1, 4);
   Dice::Cache cache = f.dice.make_cache(5);
-  f.dice.forward(f.params, s, y, cache, false);
+  f.dice.forward(f.params, s, s.rows(), y, cache, Pass::evaluation());
   for (Index r = 0; r < 5; ++r) {
-    f.dice.forward(f.params, s.row(r), alone, cache, false);
+    f.dice.forward(f.params, s.row(r), 1, alone, cache, Pass::evaluation());
     // Equal up to rounding: vectorized exp may take another code path for a lone row, while
     // batch statistics (the bug this guards against) would move the output by far more.
     EXPECT_LT((alone - y.row(r)).cwiseAbs().maxCoeff(), 1e-6f) << "row " << r;
@@ -186,10 +195,10 @@ TEST(Dice, TrainingOutputDependsOnTheBatch) {
   DiceFixture f;
   Matrix s = random_matrix(5, 4, f.rng), y(5, 4), y2(5, 4);
   Dice::Cache cache = f.dice.make_cache(5);
-  f.dice.forward(f.params, s, y, cache, true);
+  f.dice.forward(f.params, s, s.rows(), y, cache, Pass::train());
   Matrix changed = s;
   changed.row(4).array() += 3.0f;  // another row moves: the statistics, hence row 0's output, move
-  f.dice.forward(f.params, changed, y2, cache, true);
+  f.dice.forward(f.params, changed, changed.rows(), y2, cache, Pass::train());
   EXPECT_GT((y.row(0) - y2.row(0)).cwiseAbs().maxCoeff(), 1e-3f);
 }
 
@@ -200,10 +209,10 @@ TEST(Dice, RunningStatisticsMoveTowardTheBatchStatisticsWithMomentum) {
          y(6, 4);
   Dice::Cache ca = f.dice.make_cache(6), cb = f.dice.make_cache(6), empty = f.dice.make_cache(6),
               eval = f.dice.make_cache(6);
-  f.dice.forward(f.params, a, y, ca, true);
-  f.dice.forward(f.params, b, y.topRows(3), cb, true);
-  f.dice.forward(f.params, a.topRows(0), y.topRows(0), empty, true);  // saw no rows: ignored
-  f.dice.forward(f.params, a, y, eval, false);                        // evaluation pass: ignored
+  f.dice.forward(f.params, a, a.rows(), y, ca, Pass::train());
+  f.dice.forward(f.params, b, b.rows(), y.topRows(3), cb, Pass::train());
+  f.dice.forward(f.params, a.topRows(0), a.topRows(0).rows(), y.topRows(0), empty, Pass::train());  // saw no rows: ignored
+  f.dice.forward(f.params, a, a.rows(), y, eval, Pass::evaluation());                        // evaluation pass: ignored
   auto stats = [](const Matrix& m, Index c) {
     double mean = m.col(c).cast<double>().mean(), var = 0;
     for (Index r = 0; r < m.rows(); ++r) var += (m(r, c) - mean) * (m(r, c) - mean);

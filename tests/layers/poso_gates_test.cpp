@@ -17,6 +17,7 @@ namespace {
 
 using testing::dot;
 using testing::expect_gradient_matches;
+using testing::LayerProbe;
 using testing::random_matrix;
 
 // pc: e.g. a 2-wide user-group embedding and an is-new-user flag, concatenated.
@@ -83,6 +84,15 @@ float kink_distance(const PosoGates::Cache& cache, Index rows) {
   return d;
 }
 
+// The buffers of one POSO pass, sized for max_rows.
+struct PosoBuffers {
+  PosoGates::Gates gates;
+  PosoGates::GateGradients d_gates;
+  PosoGates::Cache cache;
+  PosoBuffers(const PosoGates& poso, Index max_rows)
+      : gates(poso.make_gates(max_rows)), d_gates(poso.make_gate_gradients(max_rows)), cache(poso.make_cache(max_rows)) {}
+};
+
 class PosoScale : public ::testing::TestWithParam<float> {};
 
 TEST_P(PosoScale, MatchesNaiveReference) {
@@ -93,17 +103,19 @@ TEST_P(PosoScale, MatchesNaiveReference) {
   redraw(params, rng, 0.7f);
   const Index max_rows = 7, rows = 5;
   Matrix pc = random_matrix(max_rows, kPc, rng);
-  PosoGates::Cache cache = poso.make_cache(max_rows);
-  poso.forward(params, pc, rows, cache);
+  PosoBuffers b(poso, max_rows);
+  poso.forward(params, pc, rows, b.gates, b.cache, Pass::evaluation());
   const Matrix pc_rows = pc.topRows(rows);
   const std::vector<Matrix> ref = naive_poso(params, "poso", o, pc_rows);
   for (std::size_t l = 0; l < kWidths.size(); ++l) {
     if (!kGated[l]) continue;
-    EXPECT_LT((cache.gate[l].topRows(rows) - ref[l]).cwiseAbs().maxCoeff(), 1e-5) << "layer " << l;
+    EXPECT_LT((b.gates.value[l].topRows(rows) - ref[l]).cwiseAbs().maxCoeff(), 1e-5) << "layer " << l;
   }
 }
 
-TEST_P(PosoScale, GradientsMatchFiniteDifferencesAlone) {
+// Several hidden layers, one of them ungated, through the generic checker: the loss is
+// sum over gated layers of sum(gate * R).
+TEST_P(PosoScale, PassesTheGenericGradientCheck) {
   const PosoOptions o = options(GetParam());
   const Index B = 5;
   for (std::uint64_t seed = 1; seed < 50; ++seed) {
@@ -111,32 +123,25 @@ TEST_P(PosoScale, GradientsMatchFiniteDifferencesAlone) {
     ParamSet params;
     PosoGates poso(params, "poso", kPc, kWidths, kGated, o, rng);
     redraw(params, rng, 0.7f);
-    Matrix pc = random_matrix(B, kPc, rng), d_pc(B, kPc);
-    std::vector<Matrix> R(kWidths.size());
-    for (std::size_t l = 0; l < kWidths.size(); ++l) R[l] = random_matrix(B, kWidths[l], rng);
-    PosoGates::Cache cache = poso.make_cache(B);
-    auto loss = [&] {  // sum over gated layers of sum(gate * R)
-      poso.forward(params, pc, B, cache);
-      double s = 0;
-      for (std::size_t l = 0; l < kWidths.size(); ++l)
-        if (kGated[l]) s += dot(cache.gate[l], R[l]);
-      return s;
-    };
-    loss();
-    if (kink_distance(cache, B) < 0.01f) continue;
-
+    ASSERT_EQ(params.size(), 8u) << "two gate networks of two dense layers";
+    Matrix pc(B, kPc), d_pc(B, kPc);
+    PosoBuffers b(poso, B);
+    LayerProbe<PosoGates> probe;
+    probe.inputs = {{"pc", &pc, &d_pc}};
     for (std::size_t l = 0; l < kWidths.size(); ++l)
-      if (kGated[l]) cache.d_gate[l] = R[l];
-    Gradients grads(params);
-    MatrixView d_pc_view(d_pc);
-    poso.backward(params, pc, B, cache, &d_pc_view, grads);
+      if (kGated[l]) {
+        probe.outputs.push_back(&b.gates.value[l]);
+        probe.d_outputs.push_back(&b.d_gates.value[l]);
+      }
+    probe.input = [&] { return ConstMatrixView(pc); };
+    probe.output = [&]() -> PosoGates::Gates& { return b.gates; };
+    probe.d_output = [&]() -> const PosoGates::GateGradients& { return b.d_gates; };
+    probe.d_input = [&] { return MatrixView(d_pc); };
+    probe.usable = [&] { return kink_distance(b.cache, B) >= 0.01f; };
     testing::GradientCheckOptions check;
     check.step = 1e-3f;
-    expect_gradient_matches("pc", pc, d_pc, loss, check);
-    ASSERT_EQ(params.size(), 8u) << "two gate networks of two dense layers";
-    for (ParamId p = 0; p < params.size(); ++p)
-      expect_gradient_matches(params.param(p).name, params[p], grads[p], loss, check);
-    return;
+    check.seed = seed;
+    if (testing::check_layer_gradients("poso", poso, params, B, b.cache, probe, Pass::evaluation(), check)) return;
   }
   FAIL() << "no seed kept the ReLU inputs away from 0";
 }
@@ -153,25 +158,25 @@ TEST_P(PosoScale, GradientsMatchFiniteDifferencesChainedWithMlp) {
     redraw(params, rng, 0.7f, first_poso);
     Matrix x = random_matrix(B, kIn, rng), pc = random_matrix(B, kPc, rng),
            R = random_matrix(B, 1, rng);
-    Matrix dx(B, kIn), d_pc(B, kPc);
-    PosoGates::Cache pcache = poso.make_cache(B);
+    Matrix dx(B, kIn), d_pc(B, kPc), logit(B, 1);
+    PosoBuffers pb(poso, B);
     Mlp::Cache mcache = mlp.make_cache(B);
     auto loss = [&] {
-      poso.forward(params, pc, B, pcache);
-      mlp.forward(params, x, B, mcache, false, nullptr, poso.gates(pcache));
-      return dot(mcache.logit.topRows(B), R);
+      poso.forward(params, pc, B, pb.gates, pb.cache, Pass::evaluation());
+      mlp.forward(params, {x, pb.gates.list}, B, logit, mcache, Pass::evaluation());
+      return dot(logit, R);
     };
     loss();
-    float kink = kink_distance(pcache, B);
+    float kink = kink_distance(pb.cache, B);
     for (const Matrix& pre : mcache.pre)
       kink = std::min(kink, pre.topRows(B).cwiseAbs().minCoeff());
     if (kink < 0.01f) continue;
 
     Gradients grads(params);
-    MatrixView dx_view(dx), d_pc_view(d_pc);
-    mlp.backward(params, x, B, R, mcache, &dx_view, grads, poso.gates(pcache),
-                 poso.d_gates(pcache));
-    poso.backward(params, pc, B, pcache, &d_pc_view, grads);
+    Mlp::InputGrad d_input{dx, pb.d_gates.list};
+    MatrixView d_pc_view(d_pc);
+    mlp.backward(params, {x, pb.gates.list}, B, R, &d_input, mcache, grads);
+    poso.backward(params, pc, B, pb.d_gates, &d_pc_view, pb.cache, grads);
     testing::GradientCheckOptions check;
     check.step = 1e-3f;
     expect_gradient_matches("x", x, dx, loss, check);
@@ -191,9 +196,9 @@ TEST_P(PosoScale, FreshGatesAreNearOne) {
   PosoGates poso(params, "poso", kPc, kWidths, kGated, {32, o.scale}, rng);
   const Index B = 64;
   Matrix pc = random_matrix(B, kPc, rng);
-  PosoGates::Cache cache = poso.make_cache(B);
-  poso.forward(params, pc, B, cache);
-  for (const Matrix* gate : poso.gates(cache)) {
+  PosoBuffers b(poso, B);
+  poso.forward(params, pc, B, b.gates, b.cache, Pass::evaluation());
+  for (const Matrix* gate : b.gates.list) {
     if (gate) {
       EXPECT_LT((gate->array() - 1.0f).abs().maxCoeff(), 0.15f);
     }
@@ -208,10 +213,10 @@ TEST_P(PosoScale, GatesStayInsideZeroToScale) {
   PosoGates poso(params, "poso", kPc, kWidths, kGated, o, rng);
   redraw(params, rng, 0.5f);
   const Index B = 64;
-  PosoGates::Cache cache = poso.make_cache(B);
+  PosoBuffers b(poso, B);
   Matrix pc = random_matrix(B, kPc, rng);
-  poso.forward(params, pc, B, cache);
-  for (const Matrix* gate : poso.gates(cache)) {
+  poso.forward(params, pc, B, b.gates, b.cache, Pass::evaluation());
+  for (const Matrix* gate : b.gates.list) {
     if (!gate) continue;
     EXPECT_GT(gate->minCoeff(), 0.0f);
     EXPECT_LT(gate->maxCoeff(), C);
@@ -219,8 +224,8 @@ TEST_P(PosoScale, GatesStayInsideZeroToScale) {
   // Extreme inputs saturate the sigmoid: in float the gates may reach 0 or C, never beyond,
   // never NaN.
   pc = random_matrix(B, kPc, rng, 1e4f);
-  poso.forward(params, pc, B, cache);
-  for (const Matrix* gate : poso.gates(cache)) {
+  poso.forward(params, pc, B, b.gates, b.cache, Pass::evaluation());
+  for (const Matrix* gate : b.gates.list) {
     if (!gate) continue;
     EXPECT_TRUE(gate->allFinite());
     EXPECT_GE(gate->minCoeff(), 0.0f);
@@ -239,25 +244,25 @@ TEST(PosoGates, FreshGatedMlpScoresLikeThePlainMlp) {
   Mlp mlp(params, "mlp", kIn, kWidths, ActivationKind::kRelu, 0.0f, rng);
   PosoGates poso(params, "poso", kPc, kWidths, {true, true, true}, PosoOptions{}, rng);
   const Index B = 32;
-  Matrix x = random_matrix(B, kIn, rng), pc = random_matrix(B, kPc, rng);
+  Matrix x = random_matrix(B, kIn, rng), pc = random_matrix(B, kPc, rng), logit(B, 1);
   Mlp::Cache cache = mlp.make_cache(B);
-  PosoGates::Cache pcache = poso.make_cache(B);
-  mlp.forward(params, x, B, cache, false, nullptr, {});
-  const Matrix plain = cache.logit;
-  poso.forward(params, pc, B, pcache);
-  mlp.forward(params, x, B, cache, false, nullptr, poso.gates(pcache));
+  PosoBuffers pb(poso, B);
+  mlp.forward(params, {x}, B, logit, cache, Pass::evaluation());
+  const Matrix plain = logit;
+  poso.forward(params, pc, B, pb.gates, pb.cache, Pass::evaluation());
+  mlp.forward(params, {x, pb.gates.list}, B, logit, cache, Pass::evaluation());
   const float spread = plain.cwiseAbs().maxCoeff();
   ASSERT_GT(spread, 0.0f);
-  EXPECT_LT((cache.logit - plain).cwiseAbs().maxCoeff(), 0.1f * spread);
+  EXPECT_LT((logit - plain).cwiseAbs().maxCoeff(), 0.1f * spread);
 }
 
 TEST(PosoGates, GatePointersFollowTheGatedLayers) {
   Rng rng(35);
   ParamSet params;
   PosoGates poso(params, "poso", kPc, kWidths, kGated, options(2.0f), rng);
-  PosoGates::Cache cache = poso.make_cache(9);
-  const auto gates = poso.gates(cache);
-  const auto d_gates = poso.d_gates(cache);
+  PosoBuffers b(poso, 9);
+  const auto& gates = b.gates.list;
+  const auto& d_gates = b.d_gates.list;
   ASSERT_EQ(gates.size(), kWidths.size());
   ASSERT_EQ(d_gates.size(), kWidths.size());
   for (std::size_t l = 0; l < kWidths.size(); ++l) {
@@ -279,16 +284,16 @@ TEST(PosoGates, BackwardOverwritesDpcAndAccumulatesParamGrads) {
   const Index B = 4;
   Matrix pc = random_matrix(B, kPc, rng), d_pc1(B, kPc);
   Matrix d_pc2 = Matrix::Constant(B, kPc, 1e3f);
-  PosoGates::Cache cache = poso.make_cache(B);
-  poso.forward(params, pc, B, cache);
+  PosoBuffers b(poso, B);
+  poso.forward(params, pc, B, b.gates, b.cache, Pass::evaluation());
   for (std::size_t l = 0; l < kWidths.size(); ++l)
-    if (kGated[l]) cache.d_gate[l] = random_matrix(B, kWidths[l], rng);
+    if (kGated[l]) b.d_gates.value[l] = random_matrix(B, kWidths[l], rng);
   Gradients once(params), twice(params), no_dpc(params);
   MatrixView v1(d_pc1), v2(d_pc2);
-  poso.backward(params, pc, B, cache, &v1, once);
-  poso.backward(params, pc, B, cache, &v2, twice);
-  poso.backward(params, pc, B, cache, &v2, twice);
-  poso.backward(params, pc, B, cache, nullptr, no_dpc);
+  poso.backward(params, pc, B, b.d_gates, &v1, b.cache, once);
+  poso.backward(params, pc, B, b.d_gates, &v2, b.cache, twice);
+  poso.backward(params, pc, B, b.d_gates, &v2, b.cache, twice);
+  poso.backward(params, pc, B, b.d_gates, nullptr, b.cache, no_dpc);
   EXPECT_TRUE(d_pc1 == d_pc2);
   for (ParamId p = 0; p < params.size(); ++p) {
     EXPECT_LT((twice[p] - 2.0f * once[p]).cwiseAbs().maxCoeff(), 1e-5) << params.param(p).name;
@@ -302,11 +307,11 @@ TEST(PosoGates, WithoutGatedLayersPcGetsZeroGradient) {
   PosoGates poso(params, "poso", kPc, kWidths, {false, false, false}, options(2.0f), rng);
   EXPECT_EQ(params.size(), 0u);
   Matrix pc = random_matrix(2, kPc, rng), d_pc = Matrix::Constant(2, kPc, 5.0f);
-  PosoGates::Cache cache = poso.make_cache(2);
-  poso.forward(params, pc, 2, cache);
+  PosoBuffers b(poso, 2);
+  poso.forward(params, pc, 2, b.gates, b.cache, Pass::evaluation());
   Gradients grads(params);
   MatrixView v(d_pc);
-  poso.backward(params, pc, 2, cache, &v, grads);
+  poso.backward(params, pc, 2, b.d_gates, &v, b.cache, grads);
   EXPECT_TRUE(d_pc.isZero(0.0f));
 }
 
@@ -321,41 +326,30 @@ TEST(PosoGates, RejectsBadOptions) {
   EXPECT_THROW(PosoGates(params, "p", kPc, kWidths, kGated, o, rng), Error);
 }
 
-}  // namespace
-}  // namespace heed
-
-namespace heed {
-namespace {
-
-// The MLP reads the gates through lists the cache holds, so handing them over allocates
-// nothing per batch: every call returns the same list, pointing at this cache's own gates (also
-// after the cache moved, and in a copy once it ran forward).
-TEST(PosoGatesLists, LiveInTheCacheAndPointAtItsGates) {
+// The MLP reads the gates through lists the caller's Gates holds, so handing them over
+// allocates nothing per batch: the lists point at the struct's own matrices, also after it
+// moved (and it cannot be copied, which would leave a copy pointing at the original).
+TEST(PosoGatesLists, PointAtTheirOwnGatesAfterAMove) {
+  static_assert(!std::is_copy_constructible_v<PosoGates::Gates>);
+  static_assert(!std::is_copy_constructible_v<PosoGates::GateGradients>);
   Rng rng(35);
   ParamSet params;
   PosoGates poso(params, "poso", kPc, kWidths, kGated, options(2.0f), rng);
   const Index B = 8;
-  PosoGates::Cache made = poso.make_cache(B);
-  PosoGates::Cache cache = std::move(made);
-  auto expect_points_into = [&](PosoGates::Cache& c) {
-    const std::vector<const Matrix*>& gates = poso.gates(c);
-    const std::vector<Matrix*>& d_gates = poso.d_gates(c);
-    EXPECT_EQ(&gates, &poso.gates(c)) << "the same list on every call";
-    EXPECT_EQ(&d_gates, &poso.d_gates(c));
-    ASSERT_EQ(gates.size(), kWidths.size());
-    ASSERT_EQ(d_gates.size(), kWidths.size());
-    for (std::size_t l = 0; l < kWidths.size(); ++l) {
-      EXPECT_EQ(gates[l], kGated[l] ? &c.gate[l] : nullptr) << "layer " << l;
-      EXPECT_EQ(d_gates[l], kGated[l] ? &c.d_gate[l] : nullptr) << "layer " << l;
-    }
-  };
-  expect_points_into(cache);  // moved before any forward
+  PosoGates::Gates made = poso.make_gates(B);
+  PosoGates::Gates gates = std::move(made);
+  PosoGates::GateGradients made_d = poso.make_gate_gradients(B);
+  PosoGates::GateGradients d_gates = std::move(made_d);
+  ASSERT_EQ(gates.list.size(), kWidths.size());
+  ASSERT_EQ(d_gates.list.size(), kWidths.size());
+  for (std::size_t l = 0; l < kWidths.size(); ++l) {
+    EXPECT_EQ(gates.list[l], kGated[l] ? &gates.value[l] : nullptr) << "layer " << l;
+    EXPECT_EQ(d_gates.list[l], kGated[l] ? &d_gates.value[l] : nullptr) << "layer " << l;
+  }
+  PosoGates::Cache cache = poso.make_cache(B);
   const Matrix pc = random_matrix(B, kPc, rng);
-  poso.forward(params, pc, B, cache);
-  expect_points_into(cache);
-  PosoGates::Cache copy = cache;
-  poso.forward(params, pc, B, copy);
-  expect_points_into(copy);
+  poso.forward(params, pc, B, gates, cache, Pass::evaluation());
+  EXPECT_EQ(cache.gates, &gates) << "backward reads the gates forward wrote";
 }
 
 }  // namespace

@@ -77,8 +77,8 @@ TEST(ForwardAllocations, NoneOnceTheWorkspaceIsSized) {
 
   const Index B = 128;
   auto ws = model.make_workspace(B);
-  for (auto& g : ws->table_grads) g.assign(data.rows * 4 * static_cast<std::size_t>(model.dim()), 0.0f);
-  ws->d_logit.setConstant(1.0f / B);
+  for (auto& g : ws->table_gradients()) g.assign(data.rows * 4 * static_cast<std::size_t>(model.dim()), 0.0f);
+  ws->d_logits().setConstant(1.0f / B);
   for (bool training : {false, true}) {
     SCOPED_TRACE(training ? "training" : "evaluation");
     model.forward(batch, 0, B, *ws, training);  // the first pass may grow DIN's key buffers

@@ -1,5 +1,5 @@
 // The whole model's backward pass — MLP, concatenation of fields and dense inputs, pooling into
-// shared tables — against finite differences of its forward pass.
+// shared tables — against finite differences of its forward pass, through the generic checker.
 #include <gtest/gtest.h>
 
 #include <numeric>
@@ -14,11 +14,49 @@
 namespace heed {
 namespace {
 
-using testing::dot;
-using testing::expect_gradient_matches;
-using testing::random_matrix;
 
-// Checks every dense parameter and every touched embedding row of `config` on `rows_path`.
+// The whole model as a heed::Layer, so that the generic checker drives it: the input is the
+// embedding rows the batch touches (one [touched, E] matrix per table, written into the tables
+// before each forward), the output the logits, the parameters the model's ParamSet.
+struct ModelAsLayer {
+  Model& model;
+  const Batch& batch;
+
+  using Input = std::vector<Matrix>*;  // per table: its touched rows, in BatchTables::touched order
+  using Output = MatrixView;           // logits [rows, 1]
+  using OutputGrad = ConstMatrixView;  // d logits [rows, 1]
+  using InputGrad = std::vector<Matrix>*;
+  struct Cache {
+    std::unique_ptr<Model::Workspace> ws;
+  };
+
+  void forward(const ParamSet& /*params*/, const Input& tables, Index rows, MatrixView logits, Cache& cache,
+               Pass pass) const {
+    for (std::size_t t = 0; t < model.tables().size(); ++t) {
+      const auto& touched = batch.tables[t].touched;
+      for (std::size_t s = 0; s < touched.size(); ++s)
+        for (Index e = 0; e < model.dim(); ++e)
+          model.tables()[t].row(touched[s])[e] = (*tables)[t](static_cast<Index>(s), e);
+    }
+    model.forward(batch, 0, rows, *cache.ws, pass.training);
+    logits.topRows(rows) = cache.ws->logits();
+  }
+  void backward(const ParamSet& /*params*/, const Input& /*tables*/, Index rows, const ConstMatrixView& d_logits,
+                InputGrad* d_tables, Cache& cache, Gradients& grads) const {
+    Model::Workspace& ws = *cache.ws;
+    ws.clear_gradients(batch);
+    ws.d_logits().topRows(rows) = d_logits.topRows(rows);
+    model.backward(batch, 0, rows, ws);
+    grads.add(ws.gradients());
+    if (!d_tables) return;
+    for (std::size_t t = 0; t < model.tables().size(); ++t)
+      (**d_tables)[t] = Eigen::Map<const Matrix>(ws.table_gradients()[t].data(), (**d_tables)[t].rows(), model.dim());
+  }
+};
+static_assert(Layer<ModelAsLayer>);
+
+// Checks every dense parameter and every touched embedding row of `config` on `rows_path`
+// (a training pass: Dice on batch statistics), through the generic checker.
 void check_model_gradients(const Config& config, const std::filesystem::path& rows_path, float step) {
   Model model(config);
   const Index E = model.dim();
@@ -31,42 +69,28 @@ void check_model_gradients(const Config& config, const std::filesystem::path& ro
   builder.build(data, rows, /*training=*/true, &rng, model.tables(), model.normalizer(), batch);
 
   const Index B = static_cast<Index>(rows.size());
-  auto ws = model.make_workspace(B);
-  const Matrix R = random_matrix(B, 1, rng);
-  auto loss = [&] {
-    model.forward(batch, 0, B, *ws, /*training=*/true);
-    return dot(ws->mlp.logit.topRows(B), R);
-  };
-  loss();
-  ws->d_logit.topRows(B) = R;
-  ws->grads.zero();
-  for (std::size_t t = 0; t < model.tables().size(); ++t)
-    ws->table_grads[t].assign(batch.tables[t].touched.size() * static_cast<std::size_t>(E), 0.0f);
-  model.backward(batch, 0, B, *ws);
-
+  ModelAsLayer layer{model, batch};
+  ModelAsLayer::Cache cache{model.make_workspace(B)};
+  std::vector<Matrix> tables, d_tables;
+  for (std::size_t t = 0; t < model.tables().size(); ++t) {
+    const auto n = static_cast<Index>(batch.tables[t].touched.size());
+    tables.emplace_back(n, E);
+    d_tables.emplace_back(n, E);
+  }
+  Matrix logits(B, 1), r(B, 1);
+  testing::LayerProbe<ModelAsLayer> probe;
+  for (std::size_t t = 0; t < tables.size(); ++t)
+    probe.inputs.push_back({"table " + model.tables()[t].name(), &tables[t], &d_tables[t]});
+  probe.outputs = {&logits};
+  probe.d_outputs = {&r};
+  probe.input_scale = static_cast<float>(config.embedding.init_std);  // rows as the model draws them
+  probe.input = [&] { return &tables; };
+  probe.output = [&] { return MatrixView(logits); };
+  probe.d_output = [&] { return ConstMatrixView(r); };
+  probe.d_input = [&] { return &d_tables; };
   testing::GradientCheckOptions o;
   o.step = step;
-  for (std::size_t p = 0; p < model.params().size(); ++p) {
-    if (!model.params().param(p).trainable) continue;  // running statistics
-    expect_gradient_matches(model.params().param(p).name, model.params()[p], ws->grads[p], loss, o);
-  }
-  for (std::size_t t = 0; t < model.tables().size(); ++t) {
-    EmbeddingTable& table = model.tables()[t];
-    const auto& touched = batch.tables[t].touched;
-    const auto n = static_cast<Index>(touched.size());
-    Matrix values(n, E), analytic(n, E);
-    for (Index s = 0; s < n; ++s)
-      for (Index e = 0; e < E; ++e) {
-        values(s, e) = table.row(touched[static_cast<std::size_t>(s)])[e];
-        analytic(s, e) = ws->table_grads[t][static_cast<std::size_t>(s * E + e)];
-      }
-    auto table_loss = [&] {
-      for (Index s = 0; s < n; ++s)
-        for (Index e = 0; e < E; ++e) table.row(touched[static_cast<std::size_t>(s)])[e] = values(s, e);
-      return loss();
-    };
-    expect_gradient_matches("table " + table.name(), values, analytic, table_loss, o);
-  }
+  testing::check_layer_gradients("model", layer, model.params(), B, cache, probe, Pass::train(), o);
 }
 
 // SENet, DIN over an aligned (item, category) history with a two-feature query, and POSO

@@ -144,21 +144,21 @@ TEST_F(DivergenceTest, ExplodingLearningRateStopsTraining) {
 TEST_F(DivergenceTest, ClippingBoundsTheGlobalNorm) {
   Model model(config());
   auto ws = model.make_workspace(4);
-  for (std::size_t i = 0; i < ws->grads.size(); ++i) ws->grads[i].setConstant(0.5f);
-  ws->table_grads.assign(model.tables().size(), std::vector<float>(16, -2.0f));
+  for (std::size_t i = 0; i < ws->gradients().size(); ++i) ws->gradients()[i].setConstant(0.5f);
+  ws->table_gradients().assign(model.tables().size(), std::vector<float>(16, -2.0f));
   double squares = 0;
-  for (std::size_t i = 0; i < ws->grads.size(); ++i) squares += 0.25 * static_cast<double>(ws->grads[i].size());
+  for (std::size_t i = 0; i < ws->gradients().size(); ++i) squares += 0.25 * static_cast<double>(ws->gradients()[i].size());
   squares += 4.0 * 16 * static_cast<double>(model.tables().size());
   EXPECT_NEAR(clip_gradients(*ws, 1.0), std::sqrt(squares), 1e-6 * std::sqrt(squares));
   double after = 0;
-  for (std::size_t i = 0; i < ws->grads.size(); ++i) after += ws->grads[i].cast<double>().squaredNorm();
-  for (const auto& g : ws->table_grads)
+  for (std::size_t i = 0; i < ws->gradients().size(); ++i) after += ws->gradients()[i].cast<double>().squaredNorm();
+  for (const auto& g : ws->table_gradients())
     for (float v : g) after += static_cast<double>(v) * v;
   EXPECT_NEAR(std::sqrt(after), 1.0, 1e-5);
   // Below the bound nothing changes.
-  const float kept = ws->grads[0](0, 0);
+  const float kept = ws->gradients()[0](0, 0);
   EXPECT_NEAR(clip_gradients(*ws, 10.0), 1.0, 1e-5);
-  EXPECT_EQ(ws->grads[0](0, 0), kept);
+  EXPECT_EQ(ws->gradients()[0](0, 0), kept);
 }
 
 TEST_F(DivergenceTest, ClippedTrainingLearns) {
