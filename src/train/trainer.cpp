@@ -454,13 +454,13 @@ double Trainer::clip(double row_squares) {
   }
   double squares[1] = {row_squares};
   peers_.sum(squares);
-  Model::Workspace& summed = *workspaces_[0];
+  Gradients& summed = workspaces_[0]->gradients();
   double total = squares[0];
-  for (std::size_t i = 0; i < summed.grads.size(); ++i) total += summed.grads[i].cast<double>().squaredNorm();
+  for (std::size_t i = 0; i < summed.size(); ++i) total += summed[i].cast<double>().squaredNorm();
   const double norm = std::sqrt(total);
   if (norm <= max_norm) return 1.0;
   const auto scale = static_cast<float>(max_norm / norm);
-  for (std::size_t i = 0; i < summed.grads.size(); ++i) summed.grads[i] *= scale;
+  for (std::size_t i = 0; i < summed.size(); ++i) summed[i] *= scale;
   return scale;
 }
 
