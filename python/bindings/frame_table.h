@@ -26,10 +26,14 @@
 
 namespace heed::python {
 
+struct ObjectColumn;
+
 // The table's cells: copied text, formatted numbers and joined lists.
 class CellArena {
  public:
   std::string_view keep(std::string_view text);
+  // Room for `size` bytes the caller writes.
+  char* allocate(std::size_t size);
 
  private:
   static constexpr std::size_t kBlock = 1u << 20;
@@ -48,6 +52,8 @@ class FrameTable {
  private:
   void add_column(std::size_t c, const pybind11::handle& array);
   void add_objects(std::size_t c, const pybind11::array& array, std::vector<std::string_view>& out);
+  // A column that multi or sequence features read: lists of strings joined in the arena.
+  void add_lists(std::size_t c, const ObjectColumn& column, std::vector<std::string_view>& out);
   // A list's values (list, tuple or array), checked: no list inside, no value holding the separator.
   void list_values(std::size_t c, std::size_t row, PyObject* value, std::vector<std::string_view>& out);
   static bool is_list(PyObject* value);
