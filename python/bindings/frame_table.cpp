@@ -183,6 +183,18 @@ FrameTable::FrameTable(const Config& config, std::string name, std::vector<std::
   na_ = py::module_::import("pandas").attr("NA");
   table_.rows = arrays.empty() ? 0 : static_cast<std::size_t>(py::len(arrays[0]));
   for (std::size_t c = 0; c < table_.columns.size(); ++c) add_column(c, arrays[c]);
+  table_.plain_ascii = plain_;
+}
+
+std::string_view FrameTable::noted(std::string_view text) {
+  unsigned char any = 0, lowest = 0xFF;
+  for (const char ch : text) {
+    const auto b = static_cast<unsigned char>(ch);
+    any |= b;
+    lowest = std::min(lowest, b);
+  }
+  if ((any & 0x80) != 0 || lowest == 0) plain_ = false;
+  return text;
 }
 
 void FrameTable::add_column(std::size_t c, const py::handle& column) {
@@ -287,7 +299,7 @@ void FrameTable::add_objects(std::size_t c, const py::array& array, std::vector<
   const ObjectColumn column{static_cast<const char*>(array.data()), array.strides(0),
                             static_cast<std::size_t>(array.shape(0))};
   if (!separators_[c].empty()) return add_lists(c, column, out);
-  for (std::size_t r = 0; r < column.rows; ++r) out.push_back(object_text(c, r, column[r]));
+  for (std::size_t r = 0; r < column.rows; ++r) out.push_back(noted(object_text(c, r, column[r])));
 }
 
 void FrameTable::add_lists(std::size_t c, const ObjectColumn& column, std::vector<std::string_view>& out) {
@@ -297,7 +309,7 @@ void FrameTable::add_lists(std::size_t c, const ObjectColumn& column, std::vecto
   for (std::size_t r = 0; r < column.rows; ++r) {
     PyObject* value = column[r];
     if (!PyList_CheckExact(value)) {  // a joined cell, a missing one, a tuple or an array
-      out.push_back(object_text(c, r, value));
+      out.push_back(noted(object_text(c, r, value)));
       continue;
     }
     // Lists of ASCII strings (the usual case) are joined straight into the arena: their lengths
@@ -313,7 +325,7 @@ void FrameTable::add_lists(std::size_t c, const ObjectColumn& column, std::vecto
       if (ascii) size += static_cast<std::size_t>(PyUnicode_GET_LENGTH(item));
     }
     if (!ascii || size == 0) {  // other values, and the checks' messages, the general way
-      out.push_back(object_text(c, r, value));
+      out.push_back(noted(object_text(c, r, value)));
       continue;
     }
     char* cell = arena_.allocate(size);
@@ -325,11 +337,20 @@ void FrameTable::add_lists(std::size_t c, const ObjectColumn& column, std::vecto
       at += length;
     }
     const std::string_view text(cell, size);
-    // A value holding the separator would split into more values than the list holds.
-    if (std::count(text.begin(), text.end(), separator) != n - 1) {
+    // A value holding the separator would split into more values than the list holds; a NUL
+    // byte makes the row one the row parser checks (plain_).
+    std::ptrdiff_t separators = 0;
+    unsigned char lowest = 0xFF;
+    for (const char ch : text) {
+      separators += ch == separator;
+      lowest = std::min(lowest, static_cast<unsigned char>(ch));
+    }
+    const bool has_nul = lowest == 0;
+    if (separators != n - 1) {
       out.push_back(object_text(c, r, value));  // names the value
       continue;
     }
+    if (has_nul) plain_ = false;
     out.push_back(text);
   }
 }

@@ -58,11 +58,14 @@ class FrameTable {
   void list_values(std::size_t c, std::size_t row, PyObject* value, std::vector<std::string_view>& out);
   static bool is_list(PyObject* value);
   std::string_view object_text(std::size_t c, std::size_t row, PyObject* value);
+  // `text`, noting in plain_ whether it is plain ASCII without NUL bytes.
+  std::string_view noted(std::string_view text);
 
   TextTable table_;
   std::vector<std::string> separators_;  // per column: the separator its list features split on ("" none)
   std::vector<std::string> list_reader_;  // per column: a feature that reads it and takes no list (for messages)
   CellArena arena_;
+  bool plain_ = true;  // every cell so far plain ASCII without NUL bytes (TextTable::plain_ascii)
   std::vector<pybind11::object> owners_;  // what was read (an array's list of items), kept while the table lives
   pybind11::object na_;                   // pandas.NA
   std::string joined_;  // a list's values joined

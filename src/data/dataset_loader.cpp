@@ -128,7 +128,7 @@ Dataset load_table(const TextTable& table, const Config& config, const Schema& s
     for (std::size_t c = 0; c < row.size(); ++c) {
       row[c] = table.cells[c][r];
       if (!build_line) {
-        plain &= is_plain_ascii(row[c]);
+        if (!table.plain_ascii) plain &= is_plain_ascii(row[c]);
         continue;
       }
       if (c) line.push_back('\t');
