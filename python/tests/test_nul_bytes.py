@@ -57,7 +57,8 @@ def test_training_refuses_it_as_the_file(data_dir, tmp_path):
     same_message(from_frame, from_file, tmp_path / "train.tsv", "train")
 
 
-def test_under_skip_the_row_is_skipped_and_counted_as_the_file(data_dir, tmp_path):
+def test_under_skip_the_row_is_skipped_and_counted_as_the_file(data_dir, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # evaluate writes rejected_eval.txt where it runs, as heed eval
     frames = small_frames(data_dir)
     frames["train"] = with_nul(frames["train"], "item_id", "i\x00")
     frames["test"] = with_nul(frames["test"], "hist_item_ids", ["i1", "i\x002"])
@@ -77,6 +78,7 @@ def test_under_skip_the_row_is_skipped_and_counted_as_the_file(data_dir, tmp_pat
     model = from_frames.model
     assert model.evaluate(frames["test"]) == model.evaluate(tmp_path / "test.tsv")
     assert model.evaluate(frames["test"])["rows"] == len(frames["test"]) - 1
+    assert "NUL byte" in (tmp_path / "rejected_eval.txt").read_text()
     for read in (model.predict, lambda rows: model.explain(rows, rows=10, shuffles=0)):
         with pytest.raises(heed.ParseError, match="a NUL byte"):
             read(tmp_path / "test.tsv")
