@@ -1,8 +1,12 @@
 #include "frame_table.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <new>
+
+#include <sys/mman.h>
 
 #include "config/schema.h"
 #include "core/error.h"
@@ -10,6 +14,17 @@
 namespace py = pybind11;
 
 namespace heed::python {
+
+// A numpy object array's buffer: the object of each row.
+struct ObjectColumn {
+  const char* base;
+  py::ssize_t stride;
+  std::size_t rows;
+  PyObject* operator[](std::size_t r) const {
+    return *reinterpret_cast<PyObject* const*>(base + static_cast<py::ssize_t>(r) * stride);
+  }
+};
+
 namespace {
 
 // Digits and exponent of a shortest round-trip scientific form ("-1.25e-05"), laid out as
@@ -54,25 +69,104 @@ std::string float_text(Float value) {
   return repr_from_scientific(std::string_view(buffer, static_cast<std::size_t>(end - buffer)));
 }
 
+// A short string's bytes without a call to memcpy (list values are mostly a few bytes).
+inline void copy_short(char* to, const char* from, std::size_t n) {
+  if (n >= 8 && n <= 16) {
+    std::uint64_t a, b;
+    std::memcpy(&a, from, 8), std::memcpy(&b, from + n - 8, 8);
+    std::memcpy(to, &a, 8), std::memcpy(to + n - 8, &b, 8);
+  } else if (n >= 4 && n < 8) {
+    std::uint32_t a, b;
+    std::memcpy(&a, from, 4), std::memcpy(&b, from + n - 4, 4);
+    std::memcpy(to, &a, 4), std::memcpy(to + n - 4, &b, 4);
+  } else if (n > 0 && n < 4) {
+    to[0] = from[0], to[n / 2] = from[n / 2], to[n - 1] = from[n - 1];
+  } else if (n > 16) {
+    std::memcpy(to, from, n);
+  }
+}
+
+// Asks for the memory of a list column's values some values before they are read. Python's
+// strings lie scattered over the heap and each first read of one waits on memory; asked for
+// ahead, these waits overlap. It walks the same values as the reader, kDistance ahead, and
+// asks for the list objects and item arrays of the rows it is about to enter further ahead.
+class ValuesAhead {
+ public:
+  static constexpr std::size_t kDistance = 16;  // values
+  static constexpr std::size_t kListsAhead = 8;  // rows: a list's object; half as far, its items
+
+  explicit ValuesAhead(const ObjectColumn& column) : column_(column) {
+    for (std::size_t r = 0; r < std::min(kListsAhead, column.rows); ++r) prefetch_object(column_[r]);
+    if (column.rows > 0) enter(0);
+  }
+
+  void step() {
+    while (item_ >= size_) {
+      if (row_ + 1 >= column_.rows) return;
+      enter(row_ + 1);
+    }
+    // A compact ASCII string: its header, then its state, length and text on the next line.
+    const char* text = reinterpret_cast<const char*>(items_[item_++]);
+    __builtin_prefetch(text);
+    __builtin_prefetch(text + 48);
+  }
+
+ private:
+  static void prefetch_object(PyObject* o) {
+    __builtin_prefetch(o);
+    __builtin_prefetch(reinterpret_cast<const char*>(o) + 32);
+  }
+
+  void enter(std::size_t row) {
+    row_ = row;
+    item_ = 0;
+    size_ = 0;
+    if (row + kListsAhead < column_.rows) prefetch_object(column_[row + kListsAhead]);
+    if (row + kListsAhead / 2 < column_.rows) {
+      PyObject* later = column_[row + kListsAhead / 2];
+      if (PyList_CheckExact(later)) __builtin_prefetch(PySequence_Fast_ITEMS(later));
+    }
+    PyObject* value = column_[row];
+    if (PyList_CheckExact(value)) {
+      items_ = PySequence_Fast_ITEMS(value);
+      size_ = static_cast<std::size_t>(PyList_GET_SIZE(value));
+    }
+  }
+
+  const ObjectColumn& column_;
+  std::size_t row_ = 0;
+  std::size_t item_ = 0;
+  std::size_t size_ = 0;
+  PyObject* const* items_ = nullptr;
+};
+
 }  // namespace
 
 std::string python_float_text(double value) { return float_text(value); }
 std::string python_float_text(float value) { return float_text(value); }
 
-std::string_view CellArena::keep(std::string_view text) {
-  if (text.empty()) return {};
-  if (text.size() > kBlock) {  // a cell of its own
-    blocks_.push_front(std::make_unique<char[]>(text.size()));
-    std::memcpy(blocks_.front().get(), text.data(), text.size());
-    return {blocks_.front().get(), text.size()};
+char* CellArena::allocate(std::size_t size) {
+  // Not zeroed: every byte is written by the caller.
+  if (size > kBlock) {  // a cell of its own
+    blocks_.emplace_front(static_cast<char*>(std::malloc(size)));
+    if (!blocks_.front()) throw std::bad_alloc();
+    return blocks_.front().get();
   }
-  if (used_ + text.size() > kBlock) {
-    blocks_.push_back(std::make_unique<char[]>(kBlock));
+  if (used_ + size > kBlock) {
+    blocks_.emplace_back(static_cast<char*>(std::aligned_alloc(kBlock, kBlock)));
+    if (!blocks_.back()) throw std::bad_alloc();
+    madvise(blocks_.back().get(), kBlock, MADV_HUGEPAGE);  // a hint: without it, 4 KiB pages
     used_ = 0;
   }
   char* at = blocks_.back().get() + used_;
+  used_ += size;
+  return at;
+}
+
+std::string_view CellArena::keep(std::string_view text) {
+  if (text.empty()) return {};
+  char* at = allocate(text.size());
   std::memcpy(at, text.data(), text.size());
-  used_ += text.size();
   return {at, text.size()};
 }
 
@@ -95,6 +189,18 @@ FrameTable::FrameTable(const Config& config, std::string name, std::vector<std::
   na_ = py::module_::import("pandas").attr("NA");
   table_.rows = arrays.empty() ? 0 : static_cast<std::size_t>(py::len(arrays[0]));
   for (std::size_t c = 0; c < table_.columns.size(); ++c) add_column(c, arrays[c]);
+  table_.plain_ascii = plain_;
+}
+
+std::string_view FrameTable::noted(std::string_view text) {
+  unsigned char any = 0, lowest = 0xFF;
+  for (const char ch : text) {
+    const auto b = static_cast<unsigned char>(ch);
+    any |= b;
+    lowest = std::min(lowest, b);
+  }
+  if ((any & 0x80) != 0 || lowest == 0) plain_ = false;
+  return text;
 }
 
 void FrameTable::add_column(std::size_t c, const py::handle& column) {
@@ -196,12 +302,62 @@ void FrameTable::list_values(std::size_t c, std::size_t row, PyObject* value, st
 
 void FrameTable::add_objects(std::size_t c, const py::array& array, std::vector<std::string_view>& out) {
   owners_.push_back(array);
-  const auto n = static_cast<std::size_t>(array.shape(0));
-  const auto stride = array.strides(0);
-  const char* base = static_cast<const char*>(array.data());
-  for (std::size_t r = 0; r < n; ++r) {
-    PyObject* value = *reinterpret_cast<PyObject* const*>(base + static_cast<py::ssize_t>(r) * stride);
-    out.push_back(object_text(c, r, value));
+  const ObjectColumn column{static_cast<const char*>(array.data()), array.strides(0),
+                            static_cast<std::size_t>(array.shape(0))};
+  if (!separators_[c].empty()) return add_lists(c, column, out);
+  for (std::size_t r = 0; r < column.rows; ++r) out.push_back(noted(object_text(c, r, column[r])));
+}
+
+void FrameTable::add_lists(std::size_t c, const ObjectColumn& column, std::vector<std::string_view>& out) {
+  const char separator = separators_[c][0];
+  ValuesAhead ahead(column);
+  for (std::size_t k = 0; k < ValuesAhead::kDistance; ++k) ahead.step();
+  for (std::size_t r = 0; r < column.rows; ++r) {
+    PyObject* value = column[r];
+    if (!PyList_CheckExact(value)) {  // a joined cell, a missing one, a tuple or an array
+      out.push_back(noted(object_text(c, r, value)));
+      continue;
+    }
+    // Lists of ASCII strings (the usual case) are joined straight into the arena: their lengths
+    // first (every string's header is read, its memory asked for ahead), then their texts.
+    const Py_ssize_t n = PyList_GET_SIZE(value);
+    PyObject* const* items = PySequence_Fast_ITEMS(value);
+    std::size_t size = n > 0 ? static_cast<std::size_t>(n - 1) : 0;
+    bool ascii = true;
+    for (Py_ssize_t i = 0; i < n; ++i) {
+      ahead.step();
+      PyObject* item = items[i];
+      ascii = ascii && PyUnicode_Check(item) && PyUnicode_IS_COMPACT_ASCII(item);
+      if (ascii) size += static_cast<std::size_t>(PyUnicode_GET_LENGTH(item));
+    }
+    if (!ascii || size == 0) {  // other values, and the checks' messages, the general way
+      out.push_back(noted(object_text(c, r, value)));
+      continue;
+    }
+    char* cell = arena_.allocate(size);
+    char* at = cell;
+    for (Py_ssize_t i = 0; i < n; ++i) {
+      if (i) *at++ = separator;
+      const auto length = static_cast<std::size_t>(PyUnicode_GET_LENGTH(items[i]));
+      copy_short(at, static_cast<const char*>(PyUnicode_DATA(items[i])), length);
+      at += length;
+    }
+    const std::string_view text(cell, size);
+    // A value holding the separator would split into more values than the list holds; a NUL
+    // byte makes the row one the row parser checks (plain_).
+    std::ptrdiff_t separators = 0;
+    unsigned char lowest = 0xFF;
+    for (const char ch : text) {
+      separators += ch == separator;
+      lowest = std::min(lowest, static_cast<unsigned char>(ch));
+    }
+    const bool has_nul = lowest == 0;
+    if (separators != n - 1) {
+      out.push_back(object_text(c, r, value));  // names the value
+      continue;
+    }
+    if (has_nul) plain_ = false;
+    out.push_back(text);
   }
 }
 

@@ -16,6 +16,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <cstdlib>
 #include <deque>
 #include <memory>
 #include <string>
@@ -26,14 +27,23 @@
 
 namespace heed::python {
 
+struct ObjectColumn;
+
 // The table's cells: copied text, formatted numbers and joined lists.
 class CellArena {
  public:
   std::string_view keep(std::string_view text);
+  // Room for `size` bytes the caller writes.
+  char* allocate(std::size_t size);
 
  private:
-  static constexpr std::size_t kBlock = 1u << 20;
-  std::deque<std::unique_ptr<char[]>> blocks_;
+  // 2 MiB blocks, aligned so the kernel can back each with one huge page (fewer page faults
+  // and TLB misses over the table's text).
+  static constexpr std::size_t kBlock = 2u << 20;
+  struct Free {
+    void operator()(char* p) const { std::free(p); }
+  };
+  std::deque<std::unique_ptr<char[], Free>> blocks_;
   std::size_t used_ = kBlock;
 };
 
@@ -48,15 +58,20 @@ class FrameTable {
  private:
   void add_column(std::size_t c, const pybind11::handle& array);
   void add_objects(std::size_t c, const pybind11::array& array, std::vector<std::string_view>& out);
+  // A column that multi or sequence features read: lists of strings joined in the arena.
+  void add_lists(std::size_t c, const ObjectColumn& column, std::vector<std::string_view>& out);
   // A list's values (list, tuple or array), checked: no list inside, no value holding the separator.
   void list_values(std::size_t c, std::size_t row, PyObject* value, std::vector<std::string_view>& out);
   static bool is_list(PyObject* value);
   std::string_view object_text(std::size_t c, std::size_t row, PyObject* value);
+  // `text`, noting in plain_ whether it is plain ASCII without NUL bytes.
+  std::string_view noted(std::string_view text);
 
   TextTable table_;
   std::vector<std::string> separators_;  // per column: the separator its list features split on ("" none)
   std::vector<std::string> list_reader_;  // per column: a feature that reads it and takes no list (for messages)
   CellArena arena_;
+  bool plain_ = true;  // every cell so far plain ASCII without NUL bytes (TextTable::plain_ascii)
   std::vector<pybind11::object> owners_;  // what was read (an array's list of items), kept while the table lives
   pybind11::object na_;                   // pandas.NA
   std::string joined_;  // a list's values joined

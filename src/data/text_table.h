@@ -18,6 +18,9 @@ struct TextTable {
   // Per column, one cell per row (views into memory the caller keeps alive while loading).
   std::vector<std::vector<std::string_view>> cells;
   std::size_t rows = 0;
+  // True when the producer found every cell plain ASCII without NUL bytes (the usual table):
+  // then a row that is read without its line needs no check of its text (load_table).
+  bool plain_ascii = false;
 };
 
 // The table's rows, read as a TSV file with a header holding the same cells: whatever

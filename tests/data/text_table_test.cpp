@@ -109,6 +109,42 @@ TEST(TextTable, SkippedRowsLeaveNothingBehind) {
   EXPECT_EQ(data.source_of(1), "t DataFrame:3");
 }
 
+// Where nothing reads a row's line (scoring, no validation carve by row) the line is not built,
+// and a NUL byte in a cell is still the file's error, or a skipped row under skip.
+TEST(TextTable, ANulByteIsTheFilesErrorWhereTheLineIsNotBuilt) {
+  const Config config = parse_config(kConfig, "t.toml");
+  const Schema schema = Schema::from_config(config);
+  auto rows = kRows;
+  rows[2][1] = std::string("c\0d", 3);
+  LoadOptions scoring;
+  scoring.require_label = false;
+  scoring.features_only = true;
+  testing::TempDir dir("text_table_nul");
+  testing::write_file(dir / "rows.tsv", tsv_of(rows));
+  std::string from_file;
+  try {
+    load_dataset(dir / "rows.tsv", config, schema, scoring);
+  } catch (const ParseError& e) {
+    from_file = e.what();
+  }
+  ASSERT_THAT(from_file, HasSubstr("a NUL byte"));
+  const std::string file_name = (dir / "rows.tsv").string() + ":4:";
+  try {
+    load_table(table_of(rows), config, schema, scoring);
+    FAIL() << "no error";
+  } catch (const ParseError& e) {
+    EXPECT_EQ(e.what(), "t DataFrame:3:" + from_file.substr(from_file.find(file_name) + file_name.size()));
+  }
+
+  const Config skipping = parse_config(kConfig, "t.toml", {"data.on_error=skip", "data.max_skip_fraction=0.5"});
+  LoadReport report;
+  scoring.rejects_dir = dir.path();
+  scoring.report = &report;
+  const Dataset data = load_table(table_of(rows), skipping, schema, scoring);
+  EXPECT_EQ(data.rows, 3u);
+  EXPECT_EQ(report.skipped, 1u);
+}
+
 TEST(TextTable, AMissingColumnIsNamed) {
   const Config config = parse_config(kConfig, "t.toml");
   const Schema schema = Schema::from_config(config);
