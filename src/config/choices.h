@@ -34,6 +34,7 @@ enum class NumericTransform { kNone, kLog1p, kStandardize, kMinMax };  // featur
 // config gives (boundaries) or that training computes from its data (quantile).
 enum class Bucketize { kNone, kLog2, kBoundaries, kQuantile };
 enum class Precision { kFp32, kBf16, kInt8 };                // scoring.precision: the scorer's products
+enum class TrainPrecision { kFp32, kBf16 };                  // train.precision: the training products
 
 template <class E>
 struct Choice {
@@ -143,6 +144,11 @@ struct Choices<Bucketize> {
                                                           {Bucketize::kLog2, "log2"},
                                                           {Bucketize::kBoundaries, "boundaries"},
                                                           {Bucketize::kQuantile, "quantile"}}};
+};
+template <>
+struct Choices<TrainPrecision> {
+  static constexpr std::array<Choice<TrainPrecision>, 2> list{
+      {{TrainPrecision::kFp32, "fp32"}, {TrainPrecision::kBf16, "bf16"}}};
 };
 template <>
 struct Choices<Precision> {

@@ -6,6 +6,12 @@
 #include "layers/reduced_products.h"
 
 namespace heed {
+namespace {
+
+// W^T's packed form in ReducedProducts, beside W's (term 0).
+constexpr int kTransposedTerm = -1;
+
+}  // namespace
 
 Dense::Dense(ParamSet& params, const std::string& name, Index in, Index out, Rng& rng)
     : in_(in), out_(out) {
@@ -18,7 +24,8 @@ void Dense::forward(const ParamSet& params, const ConstMatrixView& x, MatrixView
   // The product accumulates onto the bias: an assigned product would first zero y and then
   // take another pass to add the bias.
   y.rowwise() = params[bias_].row(0);
-  if (const ReducedProducts* reduced = params.reduced()) {
+  const ReducedProducts* reduced = params.training_products() ? params.training_products() : params.reduced();
+  if (reduced) {
     if (const lowp::PackedWeight* packed = reduced->find(weight_)) {
       lowp::multiply(x, *packed, y, /*accumulate=*/true);
       return;
@@ -29,6 +36,11 @@ void Dense::forward(const ParamSet& params, const ConstMatrixView& x, MatrixView
 
 void Dense::pack_products(const ParamSet& params, ReducedProducts& reduced) const {
   reduced.add(weight_, lowp::pack(params[weight_], reduced.precision()));
+}
+
+void Dense::pack_for_training(const ParamSet& params, ReducedProducts& packed) const {
+  lowp::pack_bf16(params[weight_], packed.slot(weight_));
+  lowp::pack_transposed_bf16(params[weight_], packed.slot(weight_, kTransposedTerm));
 }
 
 void Dense::forward_live_inputs(const ParamSet& params, const ConstMatrixView& x, MatrixView y,
@@ -73,6 +85,14 @@ void Dense::forward_live_inputs(const ParamSet& params, const ConstMatrixView& x
 
 void Dense::backward(const ParamSet& params, const ConstMatrixView& x, const ConstMatrixView& dy, MatrixView* dx,
                      Gradients& grads) const {
+  if (const ReducedProducts* packed = params.training_products()) {
+    if (const lowp::PackedWeight* transposed = packed->find(weight_, kTransposedTerm)) {
+      lowp::multiply_transposed_a_bf16(x, dy, grads[weight_], /*accumulate=*/true);
+      grads[bias_] += dy.colwise().sum();
+      if (dx) lowp::multiply(dy, *transposed, *dx, /*accumulate=*/false);
+      return;
+    }
+  }
   gemm(x, dy, grads[weight_], {.transpose_a = true});
   grads[bias_] += dy.colwise().sum();
   if (dx) gemm(dy, params[weight_], *dx, {.transpose_b = true, .beta = 0.0f});

@@ -7,6 +7,7 @@
 #include "layers/dense.h"
 #include "layers/logloss.h"
 #include "layers/mlp.h"
+#include "layers/reduced_products.h"
 
 namespace heed {
 namespace {
@@ -91,6 +92,65 @@ TEST_P(MlpGradient, MatchesFiniteDifferences) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Gates, MlpGradient, ::testing::Values(false, true));
+
+// Mixed-precision training (train.precision = "bf16"): with the weights packed for training, the
+// MLP's hidden layers multiply in bf16 forward and backward. Their gradients follow the fp32
+// loss's finite differences (the fp32 master weights are what is perturbed) and stay within a
+// few bf16 roundings of the fp32 gradients, which they differ from.
+TEST(MlpGradient, Bf16ProductsStayWithinBf16RoundingOfFp32Gradients) {
+  Rng rng(4);
+  ParamSet params;
+  Mlp mlp(params, "mlp", 40, {64, 32}, ActivationKind::kPrelu, 0.0f, rng);
+  const Index B = 29;
+  Matrix x = random_matrix(B, 40, rng), R = random_matrix(B, 1, rng);
+  Mlp::Cache cache = mlp.make_cache(B);
+  auto gradients = [&](Matrix& dx) {
+    Gradients grads(params);
+    mlp.forward(params, x, B, cache, true, nullptr, {});
+    dx.resize(B, 40);
+    MatrixView dx_view(dx);
+    mlp.backward(params, x, B, R, cache, &dx_view, grads, {}, {});
+    return grads;
+  };
+  Matrix dx32, dx16;
+  const Gradients fp32 = gradients(dx32);
+  const Matrix logit32 = cache.logit.topRows(B);
+  auto packed = std::make_shared<ReducedProducts>(Precision::kBf16);
+  mlp.pack_for_training(params, *packed);
+  params.set_training_products(packed);
+  const Gradients bf16 = gradients(dx16);
+  const Matrix logit16 = cache.logit.topRows(B);
+  params.set_training_products(nullptr);
+
+  // bf16 keeps 8 significant bits: each product within 2^-8 of fp32's, and the errors of a sum
+  // partly cancel; a relative error of 2^-5 in norm is about 8 roundings' worth.
+  auto relative = [](const Matrix& a, const Matrix& b) { return (a - b).norm() / std::max(b.norm(), 1e-30f); };
+  EXPECT_GT(relative(logit16, logit32), 0.0f) << "the forward ran in fp32";
+  EXPECT_LT(relative(logit16, logit32), 0x1p-5f);
+  EXPECT_GT(relative(dx16, dx32), 0.0f) << "the input gradient ran in fp32";
+  EXPECT_LT(relative(dx16, dx32), 0x1p-5f);
+  for (ParamId p = 0; p < params.size(); ++p) {
+    EXPECT_LT(relative(bf16[p], fp32[p]), 0x1p-5f) << params.param(p).name;
+    if (params.param(p).name == "mlp.0.weight" || params.param(p).name == "mlp.1.weight") {
+      EXPECT_GT(relative(bf16[p], fp32[p]), 0.0f) << params.param(p).name << " ran in fp32";
+    }
+  }
+  // Against the fp32 loss's finite differences, with the bf16 gradients.
+  auto loss = [&] {
+    mlp.forward(params, x, B, cache, false, nullptr, {});
+    return dot(cache.logit.topRows(B), R);
+  };
+  testing::GradientCheckOptions o;
+  o.step = 2e-3f;
+  o.relative_tolerance = 5e-2;
+  o.absolute_tolerance = 2e-2;
+  expect_gradient_matches("x", x, dx16, loss, o);
+  for (ParamId p = 0; p < params.size(); ++p) expect_gradient_matches(params.param(p).name, params[p], bf16[p], loss, o);
+  // Detached again: the forward is fp32's, bit for bit.
+  loss();
+  mlp.forward(params, x, B, cache, true, nullptr, {});
+  EXPECT_EQ(Matrix(cache.logit.topRows(B)), logit32);
+}
 
 TEST(LogLoss, GradientMatchesFiniteDifferencesAndNeverOverflows) {
   const float y[] = {1, 0, 1, 0};
