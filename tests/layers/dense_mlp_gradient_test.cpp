@@ -141,9 +141,9 @@ TEST(MlpGradient, Bf16ProductsStayWithinBf16RoundingOfFp32Gradients) {
     return dot(cache.logit.topRows(B), R);
   };
   testing::GradientCheckOptions o;
-  o.step = 2e-3f;
-  o.relative_tolerance = 5e-2;
-  o.absolute_tolerance = 2e-2;
+  o.step = 2e-4f;  // small: a larger step crosses PReLU's kink for some entries
+  o.relative_tolerance = 3e-2;
+  o.absolute_tolerance = 1e-2;
   expect_gradient_matches("x", x, dx16, loss, o);
   for (ParamId p = 0; p < params.size(); ++p) expect_gradient_matches(params.param(p).name, params[p], bf16[p], loss, o);
   // Detached again: the forward is fp32's, bit for bit.

@@ -272,8 +272,9 @@ TEST_F(TrainerTest, ResumeRefusesAChangedTrainingPrecision) {
   TrainOptions options;
   options.run_dir = dir_->path() / "refuse_precision";
   options.resume = true;
-  EXPECT_THAT(HEED_ERROR_MESSAGE(train(config({"train.epochs=2", "train.precision=\"bf16\""}), options), Error),
-              HasSubstr("train.precision"));
+  const std::string message =
+      HEED_ERROR_MESSAGE(train(config({"train.epochs=2", "train.precision=\"bf16\""}), options), Error);
+  EXPECT_THAT(message, HasSubstr("[train] ('precision = 'bf16'' vs 'precision = 'fp32'')"));
 }
 
 TEST_F(TrainerTest, ResumeRefusesAChangedModel) {
