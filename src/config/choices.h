@@ -35,6 +35,7 @@ enum class NumericTransform { kNone, kLog1p, kStandardize, kMinMax };  // featur
 // features.NAME.bucketize: a dense input (none), log2 buckets, or buckets between edges that the
 // config gives (boundaries) or that training computes from its data (quantile).
 enum class Bucketize { kNone, kLog2, kBoundaries, kQuantile };
+enum class TrainPrecision { kFp32, kBf16 };                  // train.precision: the training products
 
 template <class E>
 struct Choice {
@@ -144,6 +145,11 @@ struct Choices<Bucketize> {
                                                           {Bucketize::kLog2, "log2"},
                                                           {Bucketize::kBoundaries, "boundaries"},
                                                           {Bucketize::kQuantile, "quantile"}}};
+};
+template <>
+struct Choices<TrainPrecision> {
+  static constexpr std::array<Choice<TrainPrecision>, 2> list{
+      {{TrainPrecision::kFp32, "fp32"}, {TrainPrecision::kBf16, "bf16"}}};
 };
 template <>
 struct Choices<Precision> {

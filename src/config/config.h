@@ -127,6 +127,7 @@ struct TrainConfig {
   double checkpoint_minutes{};       // ... and every this many minutes (0: off)
   std::int64_t keep_checkpoints{};     // checkpoints kept in the run folder (the newest is `checkpoint`)
   bool check_finite{};              // stop on NaN/Inf in loss, gradients or weights
+  TrainPrecision precision{};       // training products of the MLP and DIN: fp32, or bf16 with fp32 sums
 };
 
 struct EvalConfig {
@@ -136,7 +137,7 @@ struct EvalConfig {
 };
 
 struct ScoringConfig {
-  Precision precision{};  // the products of predict, eval and serve (training is always fp32)
+  Precision precision{};  // the products of predict, eval and serve (training: train.precision)
 };
 
 struct Config {

@@ -502,6 +502,14 @@ std::vector<Option<Config>> make_run_options() {
   o.push_back(resumable(option<C, bool>("train.check_finite", true,
       "Stop training at the first NaN or Inf in the loss, gradients or weights, naming the step, rows and layer.",
       [](C& c) -> auto& { return c.train.check_finite; })));
+  // Not resumable: like train.threads it changes the steps' arithmetic, and a resumed run takes
+  // the steps the uninterrupted one would have taken.
+  o.push_back(option<C, TrainPrecision>("train.precision", TrainPrecision::kFp32,
+      "Precision of the training products of the MLP's hidden layers and DIN's activation unit (its layers "
+      "after the first): fp32, or bf16 (bf16 products with fp32 sums, forward and backward; fp32 master weights, "
+      "rounded again after every optimizer step; AVX512-BF16 where the CPU has it, the same arithmetic in "
+      "portable code elsewhere). Validation, the saved model and scoring (scoring.precision) are not affected.",
+      [](C& c) -> auto& { return c.train.precision; }));
   // eval
   o.push_back(option<C, std::string>("eval.group", "",
       "Column that identifies a user for gAUC (empty: gAUC is not computed).",
@@ -515,7 +523,7 @@ std::vector<Option<Config>> make_run_options() {
   o.push_back(resumable(option<C, Precision>("scoring.precision", Precision::kFp32,
       "Precision of the scoring products (MLP, DIN's activation unit, SENet, POSO) in heed predict, eval and "
       "serve: fp32, bf16 (bf16 products, fp32 sums) or int8 (per-column weight scales, per-row input scales); "
-      "training is always fp32. --precision overrides it at load time.",
+      "training's products follow train.precision. --precision overrides it at load time.",
       [](C& c) -> auto& { return c.scoring.precision; })));
   return o;
 }

@@ -62,6 +62,13 @@ inline std::uint16_t bf16_bits(std::uint32_t u) {
   return static_cast<std::uint16_t>((u & 0x7fffffffu) > 0x7f800000u ? nan : rounded);
 }
 
+// to_bf16, inlined into the packing loops of training's products (one call per value there).
+inline std::uint16_t round_bf16(float v) {
+  std::uint32_t u;
+  std::memcpy(&u, &v, sizeof u);
+  return bf16_bits(u);
+}
+
 // x [M, K] -> [M][P] pairs of bf16 (element 2p in the low half: little-endian, so a row is
 // its K bf16 values in order), K padded with a zero.
 void convert_rows_bf16(const ConstMatrixView& x, Index P) {
@@ -354,10 +361,7 @@ PackedWeight pack(const ConstMatrixView& w, Precision precision) {
   p.n_padded = round_up(std::max<Index>(p.n, 1), kLanes);
   const Index K = p.k, N = p.n, NP = p.n_padded;
   if (precision == Precision::kBf16) {
-    const Index P = (K + 1) / 2;
-    p.bf16.assign(static_cast<std::size_t>(P * NP * 2), 0);
-    for (Index k = 0; k < K; ++k)
-      for (Index n = 0; n < N; ++n) p.bf16[static_cast<std::size_t>(((k / 2) * NP + n) * 2 + k % 2)] = to_bf16(w(k, n));
+    pack_bf16(w, p);
     return p;
   }
   const Index Q = (K + 3) / 4;
@@ -405,6 +409,85 @@ void multiply(const ConstMatrixView& x, const PackedWeight& w, MatrixView y, boo
     int8_avx512(M, Q, w, y, accumulate);
   } else {
     int8_portable(M, Q, w, y, accumulate);
+  }
+}
+
+void pack_bf16(const ConstMatrixView& w, PackedWeight& into) {
+  const Index K = w.rows(), N = w.cols(), NP = round_up(std::max<Index>(N, 1), kLanes), P = (K + 1) / 2;
+  into.precision = Precision::kBf16;
+  into.k = K;
+  into.n = N;
+  into.n_padded = NP;
+  into.bf16.resize(static_cast<std::size_t>(P * NP * 2));
+  for (Index p = 0; p < P; ++p) {
+    const float* even = w.row(2 * p).data();
+    const float* odd = 2 * p + 1 < K ? w.row(2 * p + 1).data() : nullptr;
+    std::uint16_t* out = into.bf16.data() + p * NP * 2;
+    if (odd) {  // two loops without a branch inside, so that they vectorize
+      for (Index n = 0; n < N; ++n) {
+        out[2 * n] = round_bf16(even[n]);
+        out[2 * n + 1] = round_bf16(odd[n]);
+      }
+    } else {
+      for (Index n = 0; n < N; ++n) {
+        out[2 * n] = round_bf16(even[n]);
+        out[2 * n + 1] = 0;
+      }
+    }
+    std::fill(out + 2 * N, out + 2 * NP, std::uint16_t{0});
+  }
+}
+
+void pack_transposed_bf16(const ConstMatrixView& w, PackedWeight& into) {
+  // W^T [N, K]: pair q holds W^T's rows 2q and 2q + 1, i.e. W's columns 2q and 2q + 1.
+  const Index K = w.rows(), N = w.cols(), KP = round_up(std::max<Index>(K, 1), kLanes), P = (N + 1) / 2;
+  into.precision = Precision::kBf16;
+  into.k = N;
+  into.n = K;
+  into.n_padded = KP;
+  into.bf16.resize(static_cast<std::size_t>(P * KP * 2));
+  for (Index k = 0; k < K; ++k) {
+    const float* row = w.row(k).data();
+    for (Index q = 0; q < P; ++q) {
+      std::uint16_t* out = into.bf16.data() + (q * KP + k) * 2;
+      out[0] = round_bf16(row[2 * q]);
+      out[1] = 2 * q + 1 < N ? round_bf16(row[2 * q + 1]) : std::uint16_t{0};
+    }
+  }
+  for (Index q = 0; q < P; ++q) std::fill(into.bf16.data() + (q * KP + K) * 2, into.bf16.data() + (q * KP + KP) * 2, 0);
+}
+
+void multiply_transposed_a_bf16(const ConstMatrixView& a, const ConstMatrixView& b, MatrixView c, bool accumulate) {
+  HEED_CHECK(a.rows() == b.rows() && c.rows() == a.cols() && c.cols() == b.cols(),
+             "lowp::multiply_transposed_a: [{}, {}]^T x [{}, {}] into [{}, {}]", a.rows(), a.cols(), b.rows(),
+             b.cols(), c.rows(), c.cols());
+  const Index M = a.rows(), K = a.cols();
+  if (K == 0 || b.cols() == 0) return;
+  if (M == 0) {
+    if (!accumulate) c.setZero();
+    return;
+  }
+  counted_multiply_adds += static_cast<std::uint64_t>(M * K * b.cols());
+  // b is the "weight" here (pairs of its rows along M), a^T the rows: [K][P] pairs of a's
+  // column k, rows 2p and 2p + 1.
+  thread_local PackedWeight b_packed;
+  pack_bf16(b, b_packed);
+  const Index P = (M + 1) / 2;
+  x_packed.resize(static_cast<std::size_t>(K * P));
+  for (Index p = 0; p < P; ++p) {
+    const float* even = a.row(2 * p).data();
+    const float* odd = 2 * p + 1 < M ? a.row(2 * p + 1).data() : nullptr;
+    std::uint32_t* out = x_packed.data() + p;
+    if (odd) {
+      for (Index k = 0; k < K; ++k) out[k * P] = std::uint32_t{round_bf16(even[k])} | std::uint32_t{round_bf16(odd[k])} << 16;
+    } else {
+      for (Index k = 0; k < K; ++k) out[k * P] = round_bf16(even[k]);
+    }
+  }
+  if (isa_for(Precision::kBf16) == Isa::kAvx512) {
+    bf16_avx512(K, P, b_packed, c, accumulate);
+  } else {
+    bf16_portable(K, P, b_packed, c, accumulate);
   }
 }
 

@@ -1,5 +1,6 @@
 #pragma once
-// Reduced-precision products for scoring (never training): y = x W with W packed once.
+// Reduced-precision products: y = x W with W packed once, for scoring (scoring.precision) and
+// for mixed-precision training (train.precision = "bf16", bf16 only: the products below).
 //
 //   bf16  x and W rounded to bfloat16 (round to nearest even), products summed in fp32: the
 //         AVX512-BF16 instruction vdpbf16ps (two multiply-adds per fp32 lane, 32 per
@@ -46,6 +47,17 @@ PackedWeight pack(const ConstMatrixView& w, Precision precision);
 
 // y = x W, or y += x W when accumulate. x [M, K], y [M, N]; precision from `w`.
 void multiply(const ConstMatrixView& x, const PackedWeight& w, MatrixView y, bool accumulate);
+
+// Mixed-precision training: the three products of a dense layer in bf16 with fp32 sums, the
+// same kernel and the same rounding as multiply's (so the portable code agrees bit for bit).
+// pack_transposed(W) is pack(W^T) without building W^T: the input gradient dx = dy W^T is then
+// multiply(dy, pack_transposed(W)). `into` reuses its buffers (weights are re-packed every step).
+void pack_transposed_bf16(const ConstMatrixView& w, PackedWeight& into);
+void pack_bf16(const ConstMatrixView& w, PackedWeight& into);
+// c = a^T b, or c += a^T b when accumulate: a [M, K], b [M, N], c [K, N], both operands rounded
+// to bf16 when multiplied, the products summed over the M rows in pairs (the weight gradient
+// x^T dy of a batch). A column of c depends on those columns of a and b alone.
+void multiply_transposed_a_bf16(const ConstMatrixView& a, const ConstMatrixView& b, MatrixView c, bool accumulate);
 
 // Multiply-adds this thread's multiply calls have done (M K N per call): for the benchmark's
 // fraction of peak.

@@ -40,10 +40,16 @@ class ParamSet {
   // training). Packed from the values as they were when set: Model::set_precision sets it.
   const ReducedProducts* reduced() const { return reduced_.get(); }
   void set_reduced(std::shared_ptr<const ReducedProducts> reduced) { reduced_ = std::move(reduced); }
+  // Mixed-precision training (train.precision = "bf16"): the MLP's weights packed for this
+  // step's products, or nullptr. Set by train_step for its forward and backward only (so
+  // evaluation never sees them); the fp32 values stay the master weights the optimizer updates.
+  const ReducedProducts* training_products() const { return training_products_.get(); }
+  void set_training_products(std::shared_ptr<const ReducedProducts> packed) { training_products_ = std::move(packed); }
 
  private:
   std::vector<Param> params_;
   std::shared_ptr<const ReducedProducts> reduced_;
+  std::shared_ptr<const ReducedProducts> training_products_;
 };
 
 class Gradients {

@@ -6,6 +6,12 @@
 #include "layers/reduced_products.h"
 
 namespace heed {
+namespace {
+
+// W^T's packed form in ReducedProducts, beside W's (term 0).
+constexpr int kTransposedTerm = -1;
+
+}  // namespace
 
 Dense::Dense(ParamSet& params, const std::string& name, Index in, Index out, Rng& rng)
     : in_(in), out_(out) {
@@ -23,7 +29,8 @@ void Dense::multiply(const ParamSet& params, const ConstMatrixView& x, MatrixVie
   // The product accumulates onto the bias: an assigned product would first zero y and then
   // take another pass to add the bias.
   y.rowwise() = params[bias_].row(0);
-  if (const ReducedProducts* reduced = params.reduced()) {
+  const ReducedProducts* reduced = params.training_products() ? params.training_products() : params.reduced();
+  if (reduced) {
     if (const lowp::PackedWeight* packed = reduced->find(weight_)) {
       lowp::multiply(x, *packed, y, /*accumulate=*/true);
       return;
@@ -34,6 +41,11 @@ void Dense::multiply(const ParamSet& params, const ConstMatrixView& x, MatrixVie
 
 void Dense::pack_products(const ParamSet& params, ReducedProducts& reduced) const {
   reduced.add(weight_, lowp::pack(params[weight_], reduced.precision()));
+}
+
+void Dense::pack_for_training(const ParamSet& params, ReducedProducts& packed) const {
+  lowp::pack_bf16(params[weight_], packed.slot(weight_));
+  lowp::pack_transposed_bf16(params[weight_], packed.slot(weight_, kTransposedTerm));
 }
 
 void Dense::forward_live_inputs(const ParamSet& params, const ConstMatrixView& x, MatrixView y,
@@ -80,6 +92,14 @@ void Dense::backward(const ParamSet& params, const ConstMatrixView& x, Index row
                      MatrixView* dx, Cache& /*cache*/, Gradients& grads) const {
   const auto x_rows = x.topRows(rows);
   const auto dy_rows = dy.topRows(rows);
+  if (const ReducedProducts* packed = params.training_products()) {
+    if (const lowp::PackedWeight* transposed = packed->find(weight_, kTransposedTerm)) {
+      lowp::multiply_transposed_a_bf16(x_rows, dy_rows, grads[weight_], /*accumulate=*/true);
+      grads[bias_] += dy_rows.colwise().sum();
+      if (dx) lowp::multiply(dy_rows, *transposed, dx->topRows(rows), /*accumulate=*/false);
+      return;
+    }
+  }
   gemm(x_rows, dy_rows, grads[weight_], {.transpose_a = true});
   grads[bias_] += dy_rows.colwise().sum();
   if (dx) gemm(dy_rows, params[weight_], dx->topRows(rows), {.transpose_b = true, .beta = 0.0f});

@@ -32,6 +32,10 @@ class Dense {
                Pass pass) const;
   // Adds W's packed form for scoring in reduced's precision.
   void pack_products(const ParamSet& params, ReducedProducts& reduced) const;
+  // Mixed-precision training: W and W^T packed in bf16 into `packed`. While
+  // params.training_products() holds them, forward and backward run their three products
+  // (y = x W, dW += x^T dy, dx = dy W^T) in bf16 with fp32 sums (core/lowp.h).
+  void pack_for_training(const ParamSet& params, ReducedProducts& packed) const;
 
   // Buffers of forward_live_inputs, kept between calls so that nothing is allocated per batch.
   struct LiveInputs {

@@ -3,6 +3,8 @@
 // model is loaded with scoring.precision bf16 or int8 and attached to its ParamSet. The layers'
 // evaluation passes multiply with these instead of the fp32 weights; training never sees them
 // (a model being trained has none). Each layer packs its own products (pack_products).
+// Mixed-precision training (train.precision = "bf16") keeps a second set, the MLP's weights and
+// their transposes re-packed every step (ParamSet::training_products, Dense::pack_for_training).
 #include <map>
 #include <utility>
 
@@ -20,6 +22,9 @@ class ReducedProducts {
   // The packed form of weight `id` (term 0), or of a matrix derived from it (DIN's first layer
   // splits its weight into three terms).
   void add(ParamId id, lowp::PackedWeight packed, int term = 0) { packed_[{id, term}] = std::move(packed); }
+  // The packed form's storage, created empty on first use: mixed-precision training re-packs
+  // into it every step, reusing its buffers.
+  lowp::PackedWeight& slot(ParamId id, int term = 0) { return packed_[{id, term}]; }
   // nullptr when that weight was not packed: its product stays in fp32.
   const lowp::PackedWeight* find(ParamId id, int term = 0) const {
     const auto it = packed_.find({id, term});

@@ -78,6 +78,18 @@ void Model::set_precision(Precision precision) {
   params_.set_reduced(std::move(reduced));
 }
 
+void Model::pack_training_products() {
+  if (!training_products_) {
+    lowp::isa_for(Precision::kBf16);  // HEED_LOWP_ISA read here, not first inside a thread team
+    training_products_ = std::make_shared<ReducedProducts>(Precision::kBf16);
+  }
+  mlp_->pack_for_training(params_, *training_products_);
+  for (const DinAttention& d : din_) d.pack_for_training(params_, *training_products_);
+  params_.set_training_products(training_products_);
+}
+
+void Model::drop_training_products() { params_.set_training_products(nullptr); }
+
 Precision Model::precision() const {
   return params_.reduced() ? params_.reduced()->precision() : Precision::kFp32;
 }

@@ -61,6 +61,14 @@ class Model {
   void set_precision(Precision precision);
   Precision precision() const;
 
+  // Mixed-precision training (train.precision = "bf16"): packs the MLP's hidden weights (and
+  // their transposes) in bf16 from their fp32 values now and attaches them to params() for
+  // training passes; drop_training_products() detaches them. train_step does both around each
+  // step, so a step multiplies with the weights the last optimizer update left, and every
+  // evaluation pass stays fp32. The packed buffers are kept and reused from step to step.
+  void pack_training_products();
+  void drop_training_products();
+
   // Everything one thread writes during a pass. Callers read and write it through the
   // accessors below; the stages' buffers are the model's own (model.cpp, per_user_forward.cpp).
   class Workspace {
@@ -193,6 +201,7 @@ class Model {
   std::unique_ptr<Senet> senet_;
   std::unique_ptr<PosoGates> poso_;
   std::unique_ptr<Mlp> mlp_;
+  std::shared_ptr<ReducedProducts> training_products_;  // pack_training_products' buffers
 };
 
 }  // namespace heed

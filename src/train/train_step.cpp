@@ -1,6 +1,7 @@
 #include "train/train_step.h"
 
 #include <numeric>
+#include <optional>
 
 #include <omp.h>
 
@@ -14,6 +15,15 @@ double train_step(Model& model, const Batch& batch, std::vector<std::unique_ptr<
   const float scale = 1.0f / static_cast<float>(share.loss_rows > 0 ? share.loss_rows : B);
   const Index first = share.begin, rows = (share.end < 0 ? B : share.end) - share.begin;
   std::vector<double> losses(static_cast<std::size_t>(threads), 0.0);
+  // Mixed precision: the weights as the last optimizer update left them, rounded once for the
+  // step's products.
+  struct PackedForStep {
+    Model& model;
+    explicit PackedForStep(Model& m) : model(m) { model.pack_training_products(); }
+    ~PackedForStep() { model.drop_training_products(); }  // also when the step throws
+  };
+  std::optional<PackedForStep> packed;
+  if (model.config().train.precision == TrainPrecision::kBf16) packed.emplace(model);
 #pragma omp parallel num_threads(threads)
   {
     const int t = omp_get_thread_num();
@@ -29,6 +39,7 @@ double train_step(Model& model, const Batch& batch, std::vector<std::unique_ptr<
       model.backward(batch, begin, stop - begin, ws, /*row_weight=*/scale);
     }
   }
+  packed.reset();
   // Sum the threads' gradients in thread order: the same result for the same thread count.
   Model::Workspace& total = *workspaces[0];
   for (int t = 1; t < threads; ++t) {

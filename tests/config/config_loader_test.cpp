@@ -234,6 +234,17 @@ TEST(ConfigChecks, ScoringPrecisionIsOneOfThreeNames) {
   EXPECT_THAT(message, HasSubstr("run.toml:3"));
 }
 
+TEST(ConfigChecks, TrainPrecisionIsFp32OrBf16) {
+  EXPECT_EQ(parse(kMinimal).train.precision, TrainPrecision::kFp32);
+  EXPECT_EQ(parse(kMinimal, {"train.precision=\"bf16\""}).train.precision, TrainPrecision::kBf16);
+  EXPECT_EQ(parse("[features.item]\n[train]\nprecision = \"fp32\"\n").train.precision, TrainPrecision::kFp32);
+  // int8 is a scoring precision only: training's products need a gradient's range.
+  const std::string message = error_of("[features.item]\n[train]\nprecision = \"int8\"\n");
+  EXPECT_THAT(message, HasSubstr("train.precision = 'int8' must be one of \"fp32\", \"bf16\""));
+  EXPECT_THAT(message, HasSubstr("run.toml:3"));
+  EXPECT_THAT(error_of(kMinimal, {"train.precision=16"}), HasSubstr("train.precision"));
+}
+
 TEST(ConfigChecks, ValueErrorInTheFileNamesItsLine) {
   const std::string message =
       error_of("[features.item]\n[model]\nactivation = \"relu\"\ndropout = 1.5\n");

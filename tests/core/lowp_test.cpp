@@ -121,6 +121,55 @@ TEST(Lowp, ThePortableFallbackComputesWhatTheCpusUnitsDo) {
   if (!compared) GTEST_SKIP() << "this CPU has neither AVX512-BF16 nor AVX512-VNNI: only the fallback ran";
 }
 
+// Mixed-precision training's products: the transposed packing is the plain packing of the
+// transposed matrix, and a^T b is the plain kernel on a^T's rows, on either path.
+TEST(Lowp, PackTransposedIsThePackOfTheTransposedWeight) {
+  const Matrix w = random_matrix(kK, kN, 0.1f, 20);
+  const Matrix wt = w.transpose();
+  const lowp::PackedWeight plain = lowp::pack(wt, Precision::kBf16);
+  lowp::PackedWeight transposed;
+  transposed.bf16.assign(5, 0xffff);  // stale contents of a reused buffer are overwritten
+  lowp::pack_transposed_bf16(w, transposed);
+  EXPECT_EQ(transposed.k, plain.k);
+  EXPECT_EQ(transposed.n, plain.n);
+  EXPECT_EQ(transposed.n_padded, plain.n_padded);
+  EXPECT_EQ(transposed.bf16, plain.bf16);
+  lowp::PackedWeight again;
+  again.bf16.assign(100000, 0xffff);
+  lowp::pack_bf16(wt, again);
+  EXPECT_EQ(again.bf16, plain.bf16);
+}
+
+TEST(Lowp, TransposedAIsTheProductOfRoundedOperandsOnEitherPath) {
+  const Matrix a = random_matrix(kRows, kK, 1.0f, 21), b = random_matrix(kRows, kN, 0.1f, 22);
+  const Matrix at = a.transpose();
+  const Matrix bias = random_matrix(kK, kN, 1.0f, 23);
+  Matrix native = bias, portable = bias;
+  lowp::multiply_transposed_a_bf16(a, b, native, /*accumulate=*/true);
+  {
+    PortableScope scope(true);
+    lowp::multiply_transposed_a_bf16(a, b, portable, /*accumulate=*/true);
+  }
+  EXPECT_EQ(native, portable);
+  // The same bits as the plain kernel with a^T as the rows and b as the weight.
+  Matrix plain = bias;
+  lowp::multiply(at, lowp::pack(b, Precision::kBf16), plain, /*accumulate=*/true);
+  EXPECT_EQ(native, plain);
+  for (Index k = 0; k < kK; ++k)
+    for (Index n = 0; n < kN; ++n) {
+      double rounded = bias(k, n), magnitude = std::abs(bias(k, n));
+      for (Index m = 0; m < kRows; ++m) {
+        const double x = lowp::from_bf16(lowp::to_bf16(a(m, k))), y = lowp::from_bf16(lowp::to_bf16(b(m, n)));
+        rounded += x * y;
+        magnitude += std::abs(x * y);
+      }
+      EXPECT_NEAR(native(k, n), rounded, static_cast<double>(kRows + 1) * 0x1p-24 * magnitude) << k << "," << n;
+    }
+  Matrix overwritten = bias;
+  lowp::multiply_transposed_a_bf16(a, b, overwritten, /*accumulate=*/false);
+  EXPECT_NEAR((overwritten + bias - native).cwiseAbs().maxCoeff(), 0.0f, 1e-5f);
+}
+
 TEST(Lowp, SigmoidIsWithin5e7OfTheExactValueOnEitherPath) {
   std::vector<float> in;
   for (float v = -100.0f; v <= 100.0f; v += 0.0137f) in.push_back(v);

@@ -9,6 +9,7 @@
 #include "layers/dense.h"
 #include "layers/logloss.h"
 #include "layers/mlp.h"
+#include "layers/reduced_products.h"
 
 namespace heed {
 namespace {
@@ -182,6 +183,66 @@ TEST(GradientChecker, PassesACorrectLayerAndCatchesEachFault) {
   EXPECT_THAT(parameter, HasSubstr("scale: a"));
   EXPECT_THAT(parameter, ::testing::Not(HasSubstr("input x")));
   EXPECT_THAT(failures_of(Fault::kNullInputChangesParameters), HasSubstr("a without an input gradient"));
+}
+
+// Mixed-precision training (train.precision = "bf16"): with the weights packed for training, the
+// MLP's hidden layers multiply in bf16 forward and backward. Their gradients follow the fp32
+// loss's finite differences (the fp32 master weights are what is perturbed) and stay within a
+// few bf16 roundings of the fp32 gradients, which they differ from.
+TEST(MlpGradient, Bf16ProductsStayWithinBf16RoundingOfFp32Gradients) {
+  Rng rng(4);
+  ParamSet params;
+  Mlp mlp(params, "mlp", 40, {64, 32}, ActivationKind::kPrelu, 0.0f, rng);
+  const Index B = 29;
+  Matrix x = random_matrix(B, 40, rng), R = random_matrix(B, 1, rng);
+  Mlp::Cache cache = mlp.make_cache(B);
+  Matrix logit(B, 1);
+  auto gradients = [&](Matrix& dx) {
+    Gradients grads(params);
+    mlp.forward(params, Mlp::Input{x}, B, logit, cache, Pass::train());
+    dx.resize(B, 40);
+    Mlp::InputGrad d_input{dx};
+    mlp.backward(params, Mlp::Input{x}, B, R, &d_input, cache, grads);
+    return grads;
+  };
+  Matrix dx32, dx16;
+  const Gradients fp32 = gradients(dx32);
+  const Matrix logit32 = logit;
+  auto packed = std::make_shared<ReducedProducts>(Precision::kBf16);
+  mlp.pack_for_training(params, *packed);
+  params.set_training_products(packed);
+  const Gradients bf16 = gradients(dx16);
+  const Matrix logit16 = logit;
+  params.set_training_products(nullptr);
+
+  // bf16 keeps 8 significant bits: each product within 2^-8 of fp32's, and the errors of a sum
+  // partly cancel; a relative error of 2^-5 in norm is about 8 roundings' worth.
+  auto relative = [](const Matrix& a, const Matrix& b) { return (a - b).norm() / std::max(b.norm(), 1e-30f); };
+  EXPECT_GT(relative(logit16, logit32), 0.0f) << "the forward ran in fp32";
+  EXPECT_LT(relative(logit16, logit32), 0x1p-5f);
+  EXPECT_GT(relative(dx16, dx32), 0.0f) << "the input gradient ran in fp32";
+  EXPECT_LT(relative(dx16, dx32), 0x1p-5f);
+  for (ParamId p = 0; p < params.size(); ++p) {
+    EXPECT_LT(relative(bf16[p], fp32[p]), 0x1p-5f) << params.param(p).name;
+    if (params.param(p).name == "mlp.0.weight" || params.param(p).name == "mlp.1.weight") {
+      EXPECT_GT(relative(bf16[p], fp32[p]), 0.0f) << params.param(p).name << " ran in fp32";
+    }
+  }
+  // Against the fp32 loss's finite differences, with the bf16 gradients.
+  auto loss = [&] {
+    mlp.forward(params, Mlp::Input{x}, B, logit, cache, Pass::evaluation());
+    return dot(logit, R);
+  };
+  testing::GradientCheckOptions o;
+  o.step = 2e-4f;  // small: a larger step crosses PReLU's kink for some entries
+  o.relative_tolerance = 3e-2;
+  o.absolute_tolerance = 1e-2;
+  expect_gradient_matches("x", x, dx16, loss, o);
+  for (ParamId p = 0; p < params.size(); ++p) expect_gradient_matches(params.param(p).name, params[p], bf16[p], loss, o);
+  // Detached again: the forward is fp32's, bit for bit.
+  loss();
+  mlp.forward(params, Mlp::Input{x}, B, logit, cache, Pass::train());
+  EXPECT_EQ(logit, logit32);
 }
 
 TEST(LogLoss, GradientMatchesFiniteDifferencesAndNeverOverflows) {

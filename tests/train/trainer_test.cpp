@@ -14,6 +14,7 @@
 #include "checkpoint/checkpoint.h"
 #include "config/config_loader.h"
 #include "core/error.h"
+#include "core/lowp.h"
 #include "data/dataset_loader.h"
 #include "model/scorer.h"
 
@@ -238,6 +239,42 @@ TEST_F(TrainerTest, ResumeWithoutValidationEqualsAStraightRun) {
   const Json resumed = run("resumed_none", with("train.epochs=3"), true);
   EXPECT_EQ(resumed["test"], straight["test"]);
   EXPECT_EQ(resumed["best_epoch"], 3);
+}
+
+TEST_F(TrainerTest, Bf16TrainingIsReproducibleAndDiffersFromFp32) {
+  const Json a = run("bf16_a", {"train.threads=2", "train.precision=\"bf16\""});
+  const Json b = run("bf16_b", {"train.threads=2", "train.precision=\"bf16\""});
+  const Json fp32 = run("bf16_fp32", {"train.threads=2"});
+  EXPECT_EQ(without_timings(a), without_timings(b));
+  // The products ran in bf16: the numbers move, by little.
+  EXPECT_NE(a["test"]["logloss"], fp32["test"]["logloss"]);
+  EXPECT_NEAR(a["test"]["auc"].get<double>(), fp32["test"]["auc"].get<double>(), 0.02);
+  EXPECT_NEAR(a["test"]["logloss"].get<double>(), fp32["test"]["logloss"].get<double>(), 0.02);
+}
+
+TEST_F(TrainerTest, Bf16TrainingOnThePortableKernelsEqualsTheCpusUnits) {
+  // The portable code follows vdpbf16ps's arithmetic, so a run does not depend on the CPU.
+  const Json native = run("bf16_native", {"train.epochs=1", "train.precision=\"bf16\""});
+  Json portable;
+  {
+    struct Portable {
+      Portable() { lowp::force_portable(true); }
+      ~Portable() { lowp::force_portable(false); }
+    } scope;
+    portable = run("bf16_portable", {"train.epochs=1", "train.precision=\"bf16\""});
+  }
+  if (lowp::isa_for(Precision::kBf16) == lowp::Isa::kPortable) GTEST_SKIP() << "no AVX512-BF16: both runs were portable";
+  EXPECT_EQ(without_timings(native), without_timings(portable));
+}
+
+TEST_F(TrainerTest, ResumeRefusesAChangedTrainingPrecision) {
+  run("refuse_precision", {"train.epochs=1"});
+  TrainOptions options;
+  options.run_dir = dir_->path() / "refuse_precision";
+  options.resume = true;
+  const std::string message =
+      HEED_ERROR_MESSAGE(train(config({"train.epochs=2", "train.precision=\"bf16\""}), options), Error);
+  EXPECT_THAT(message, HasSubstr("[train] ('precision = 'bf16'' vs 'precision = 'fp32'')"));
 }
 
 TEST_F(TrainerTest, ResumeRefusesAChangedModel) {
