@@ -194,7 +194,7 @@ TEST(MlpGradient, Bf16ProductsStayWithinBf16RoundingOfFp32Gradients) {
   ParamSet params;
   Mlp mlp(params, "mlp", 40, {64, 32}, ActivationKind::kPrelu, 0.0f, rng);
   const Index B = 29;
-  Matrix x = random_matrix(B, 40, rng), R = random_matrix(B, 1, rng);
+  Matrix x = testing::random_matrix(B, 40, rng), R = testing::random_matrix(B, 1, rng);
   Mlp::Cache cache = mlp.make_cache(B);
   Matrix logit(B, 1);
   auto gradients = [&](Matrix& dx) {
@@ -231,7 +231,7 @@ TEST(MlpGradient, Bf16ProductsStayWithinBf16RoundingOfFp32Gradients) {
   // Against the fp32 loss's finite differences, with the bf16 gradients.
   auto loss = [&] {
     mlp.forward(params, Mlp::Input{x}, B, logit, cache, Pass::evaluation());
-    return dot(logit, R);
+    return testing::dot(logit, R);
   };
   testing::GradientCheckOptions o;
   o.step = 2e-4f;  // small: a larger step crosses PReLU's kink for some entries
