@@ -206,12 +206,15 @@ TEST_F(Mpirun, RanksGivenDifferentConfigsStop) {
   EXPECT_FALSE(fs::exists(dir_->path() / "differ" / "metrics.json"));
 }
 
-// A rank killed outright (no message, no MPI_Abort): mpirun notices and ends the others.
+// A rank killed outright (no message, no MPI_Abort): mpirun notices and ends the others. The
+// run must outlast the kill: 50 epochs with early stopping off (on a quiet machine the example's
+// patience ended it before the kill, and the job exited 0).
 TEST_F(Mpirun, AKilledRankEndsTheJob) {
   const std::string config = std::string(HEED_SOURCE_DIR) + "/examples/synth/config.toml";
   testing::write_file(dir_->path() / "kill.sh",
                       testing::heed_binary() + " train " + config +
-                          " --set train.progress=none --set train.threads=1 --set train.epochs=50 --set data.dir=" +
+                          " --set train.progress=none --set train.threads=1 --set train.epochs=50"
+                          " --set train.early_stop_metric=none --set data.dir=" +
                           (dir_->path() / "data").string() + " --out " + (dir_->path() / "killed").string() +
                           " --overwrite &\npid=$!\n[ \"$OMPI_COMM_WORLD_RANK\" = 1 ] && { sleep 3; kill -9 $pid; }\nwait "
                           "$pid\n");
@@ -226,7 +229,8 @@ TEST_F(Mpirun, AStoppedRankTimesOut) {
   const std::string config = std::string(HEED_SOURCE_DIR) + "/examples/synth/config.toml";
   testing::write_file(dir_->path() / "stop.sh",
                       testing::heed_binary() + " train " + config +
-                          " --set train.progress=none --set train.threads=1 --set train.epochs=50 --set data.dir=" +
+                          " --set train.progress=none --set train.threads=1 --set train.epochs=50"
+                          " --set train.early_stop_metric=none --set data.dir=" +
                           (dir_->path() / "data").string() + " --out " + (dir_->path() / "stopped").string() +
                           " --overwrite &\npid=$!\n[ \"$OMPI_COMM_WORLD_RANK\" = 1 ] && { sleep 3; kill -STOP $pid; }\n"
                           "wait $pid\n");
