@@ -18,12 +18,14 @@ curve (--repeats times, the median kept), and reads samples/s from each run's me
             user_activity, movie_id, genres, hist_movie_ids stay); 2 threads
   batch     train.batch_size, 2 threads
   threads   train.threads, batch 1024
+  precision train.threads, batch 1024, once per train.precision (fp32, bf16): one line each
 
 The fields, batch and threads curves train on the first --rows rows of the benchmark's usual
 data (the columns of a default gen_data.py run, history <= 50, plus the noise columns, which
 the model reads only where declared). It writes one SVG line plot per curve into --out, the
-numbers into --out/scaling.json (with the load average before every run) and a Markdown table
-on stdout. The plots are drawn here (no plotting library).
+numbers into --out/scaling.json (with the load average before every run; a run of some curves
+replaces those curves there and keeps the others) and a Markdown table on stdout. The plots are
+drawn here (no plotting library; the precision curve's two lines by bench/svg_plot.py).
 """
 import argparse
 import json
@@ -35,6 +37,9 @@ import sys
 import time
 from xml.sax.saxutils import escape
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from svg_plot import line_plot  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REFERENCE = os.path.join(ROOT, "bench", "configs", "reference.toml")
 HISTORY_COLUMN = "hist_movie_ids"
@@ -42,6 +47,7 @@ HISTORY_COLUMN = "hist_movie_ids"
 # are what DIN (movie_id, the history) and POSO (user_activity) need, plus user_id and genres.
 DROPPABLE = ["zip", "occupation", "age", "gender"]
 TEST_ROWS = 1000  # scored after training, not timed
+PRECISIONS = {"fp32": "#1f77b4", "bf16": "#d62728"}  # train.precision, and its line's color
 
 
 def log(message):
@@ -200,7 +206,7 @@ def main():
     p.add_argument("--fields", default="5,9,20,50,100", help="fields in the model (5 at least)")
     p.add_argument("--batch", default="128,256,512,1024,2048")
     p.add_argument("--threads", default="1,2")
-    p.add_argument("--curves", default="history,fields,batch,threads")
+    p.add_argument("--curves", default="history,fields,batch,threads,precision")
     args = p.parse_args()
 
     heed = os.path.join(args.build, "heed")
@@ -255,34 +261,62 @@ def main():
                   [(x, (REFERENCE, base_dir, ["train.threads=2", f"train.batch_size={x}"])) for x in ints(args.batch)]),
         "threads": ("threads", [fixed, f"9 fields, history <= 50 (mean {base_items:.0f} items), batch 1024"],
                     [(x, (REFERENCE, base_dir, [f"train.threads={x}"])) for x in ints(args.threads)]),
+        "precision": ("threads", [fixed, f"9 fields, history <= 50 (mean {base_items:.0f} items), batch 1024,",
+                                  "train.precision fp32 and bf16"],
+                      [(x, (REFERENCE, base_dir, [f"train.threads={x}"])) for x in ints(args.threads)]),
     }
     results = {}
     started = time.time()
-    for name in wanted:
-        x_label, subtitle, points = curves[name]
+    def measure(name, points, extra_sets=(), tag=""):
         measured = []
         for x, (config, data_dir, sets) in points:
-            value, values, loads, field_count = train(heed, config, data_dir, sets,
-                                                      os.path.join(args.work, f"{name}-{x}"), args.repeats)
+            value, values, loads, field_count = train(heed, config, data_dir, [*sets, *extra_sets],
+                                                      os.path.join(args.work, f"{name}{tag}-{x}"), args.repeats)
             if name == "fields" and field_count != x:
                 sys.exit(f"scaling.py: the fields point {x} resolved to {field_count} fields")
             measured.append({"x": x, "samples_per_second": value, "runs": values, "load_average_1min": loads})
+        return measured
+
+    for name in wanted:
+        x_label, subtitle, points = curves[name]
+        title = f"heed training: samples/s against {x_label}"
+        if name == "precision":
+            lines = {p: measure(name, points, [f"train.precision={p}"], f"-{p}") for p in PRECISIONS}
+            results[name] = {"x_label": x_label, "fixed": subtitle, "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
+                             "points": [dict(m, precision=p) for p, ms in lines.items() for m in ms]}
+            line_plot(os.path.join(args.out, "scaling-precision.svg"), f"{title} and training precision", subtitle,
+                      x_label, "samples/s",
+                      [(f"train.precision = {p}", PRECISIONS[p], [(m["x"], m["samples_per_second"]) for m in ms])
+                       for p, ms in lines.items()])
+            continue
+        measured = measure(name, points)
         results[name] = {"x_label": x_label, "fixed": subtitle, "points": measured}
-        svg_line_plot(os.path.join(args.out, f"scaling-{name}.svg"), f"heed training: samples/s against {x_label}",
+        svg_line_plot(os.path.join(args.out, f"scaling-{name}.svg"), title,
                       subtitle, x_label, [(m["x"], m["samples_per_second"]) for m in measured])
     loads = [l for r in results.values() for m in r["points"] for l in m["load_average_1min"]]
     minutes = (time.time() - started) / 60
     print(f"{args.rows:,} training rows per run, 1 epoch, median of {args.repeats}; {minutes:.1f} minutes; "
           f"1-minute load average before the runs {min(loads):.1f} - {max(loads):.1f} on {os.cpu_count()} CPUs")
     for name, r in results.items():
-        print(f"\n| {r['x_label']} | samples/s | load |\n|---:|---:|---:|")
+        print(f"\n| {r['x_label']} |{' precision |' if name == 'precision' else ''} samples/s | load |\n"
+              f"|---:|{'---|' if name == 'precision' else ''}---:|---:|")
         for m in r["points"]:
-            print(f"| {m['x']} | {m['samples_per_second']:,.0f} | {max(m['load_average_1min']):.1f} |")
-    with open(os.path.join(args.out, "scaling.json"), "w") as f:
-        json.dump({"rows": args.rows, "repeats": args.repeats, "seed": args.seed, "cpus": os.cpu_count(),
-                   "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime(started)), "minutes": round(minutes, 1),
-                   "load_average_1min": {"min": min(loads), "max": max(loads)},
-                   "mean_history_items_at_max_len_50": base_items, "curves": results}, f, indent=2)
+            print(f"| {m['x']} |{' ' + m['precision'] + ' |' if name == 'precision' else ''} "
+                  f"{m['samples_per_second']:,.0f} | {max(m['load_average_1min']):.1f} |")
+    # A run of some curves replaces them in scaling.json and keeps the others (the top-level
+    # date, minutes and load then stay those of the run that wrote all four first curves).
+    json_path = os.path.join(args.out, "scaling.json")
+    run = {"rows": args.rows, "repeats": args.repeats, "seed": args.seed, "cpus": os.cpu_count(),
+           "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime(started)), "minutes": round(minutes, 1),
+           "load_average_1min": {"min": min(loads), "max": max(loads)},
+           "mean_history_items_at_max_len_50": base_items, "curves": results}
+    if os.path.exists(json_path) and set(wanted) != set(curves):
+        with open(json_path) as f:
+            kept = json.load(f)
+        kept["curves"].update(results)
+        run = kept
+    with open(json_path, "w") as f:
+        json.dump(run, f, indent=2)
 
 
 if __name__ == "__main__":
