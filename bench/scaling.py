@@ -282,7 +282,8 @@ def main():
         title = f"heed training: samples/s against {x_label}"
         if name == "precision":
             lines = {p: measure(name, points, [f"train.precision={p}"], f"-{p}") for p in PRECISIONS}
-            results[name] = {"x_label": x_label, "fixed": subtitle, "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
+            results[name] = {"x_label": x_label, "fixed": subtitle, "rows": args.rows, "repeats": args.repeats,
+                             "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
                              "points": [dict(m, precision=p) for p, ms in lines.items() for m in ms]}
             line_plot(os.path.join(args.out, "scaling-precision.svg"), f"{title} and training precision", subtitle,
                       x_label, "samples/s",
