@@ -31,6 +31,16 @@ void Gradients::zero() {
   for (auto& g : grads_) g.setZero();
 }
 
+double Gradients::squared_norm() const {
+  double squares = 0;
+  for (const auto& g : grads_) squares += g.cast<double>().squaredNorm();
+  return squares;
+}
+
+void Gradients::scale(float factor) {
+  for (auto& g : grads_) g *= factor;
+}
+
 void Gradients::add(const Gradients& other) {
   for (std::size_t i = 0; i < grads_.size(); ++i) grads_[i] += other.grads_[i];
 }

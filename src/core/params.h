@@ -60,6 +60,8 @@ class Gradients {
   std::size_t size() const { return grads_.size(); }
   void zero();
   void add(const Gradients& other);
+  double squared_norm() const;  // the sum of every gradient's squares, in double
+  void scale(float factor);
 
  private:
   std::vector<Matrix> grads_;

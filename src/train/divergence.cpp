@@ -90,14 +90,13 @@ std::optional<NonFinite> first_non_finite_weight(const Model& model, const Batch
 double clip_gradients(Model::Workspace& summed, double max_norm) {
   Gradients& grads = summed.gradients();
   std::vector<std::vector<float>>& table_grads = summed.table_gradients();
-  double squares = 0;
-  for (std::size_t i = 0; i < grads.size(); ++i) squares += grads[i].cast<double>().squaredNorm();
+  double squares = grads.squared_norm();
   for (const auto& g : table_grads)
     for (float v : g) squares += static_cast<double>(v) * v;
   const double norm = std::sqrt(squares);
   if (max_norm > 0 && norm > max_norm) {
     const auto scale = static_cast<float>(max_norm / norm);
-    for (std::size_t i = 0; i < grads.size(); ++i) grads[i] *= scale;
+    grads.scale(scale);
     for (auto& g : table_grads)
       for (float& v : g) v *= scale;
   }

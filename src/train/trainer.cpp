@@ -455,12 +455,10 @@ double Trainer::clip(double row_squares) {
   double squares[1] = {row_squares};
   peers_.sum(squares);
   Gradients& summed = workspaces_[0]->gradients();
-  double total = squares[0];
-  for (std::size_t i = 0; i < summed.size(); ++i) total += summed[i].cast<double>().squaredNorm();
-  const double norm = std::sqrt(total);
+  const double norm = std::sqrt(squares[0] + summed.squared_norm());
   if (norm <= max_norm) return 1.0;
   const auto scale = static_cast<float>(max_norm / norm);
-  for (std::size_t i = 0; i < summed.size(); ++i) summed[i] *= scale;
+  summed.scale(scale);
   return scale;
 }
 
