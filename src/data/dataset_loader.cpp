@@ -1,5 +1,6 @@
 #include "data/dataset_loader.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "core/error.h"
@@ -22,27 +23,31 @@ ParseScope scope_of(const LoadOptions& options) { return ParseScope{options.requ
 // Rows read before the rest of a file's rows are estimated from their length.
 constexpr std::uint64_t kRowsBeforeReserving = 4096;
 
-// Reads one file (or text) through `parser`: its header, then every line. Once a few thousand
-// lines are read, the columns are reserved for the rows the rest of the file holds at their
-// length (the file's size on disk over the bytes per line so far: never more than it holds,
+// Reads one file (or text) through `parser`: its header, then every line whose first byte is in
+// `range` (the lines before it are read past unparsed: another reader's). Once a few thousand
+// lines are parsed, the columns are reserved for the rows the rest of the range holds at their
+// length (the range's bytes on disk over the bytes per line so far: never more than it holds,
 // since compressed files are smaller than their text), so a large file's rows are not copied
 // over and over as the columns grow.
-void read_file(LineReader& reader, RowParser& parser, std::uint64_t file_bytes) {
+void read_file(LineReader& reader, RowParser& parser, std::uint64_t file_bytes, const ByteRange& range = {}) {
   const FileLayout& layout = parser.layout();
   parser.start_file(reader.path(), RowParser::read_header(layout, reader));
   std::string_view line;
   LineInfo last;
   bool damage_seen = false;
-  const std::uint64_t header_bytes = reader.bytes_read();
+  const std::uint64_t last_byte = std::min(file_bytes, range.end);
+  std::uint64_t first_parsed = 0;
   std::uint64_t lines = 0;
   while (reader.next(line)) {
+    if (reader.line_offset() < range.begin) continue;
+    if (reader.line_offset() >= range.end) return;  // the rest is the next reader's, damage included
     last = LineInfo::of(reader);
     damage_seen = damage_seen || last.damage;
+    if (lines == 0) first_parsed = reader.line_offset();
     parser.parse_line(last, line);
-    if (++lines == kRowsBeforeReserving && file_bytes > reader.bytes_read()) {
-      const double bytes_per_line =
-          static_cast<double>(reader.bytes_read() - header_bytes) / static_cast<double>(lines);
-      parser.reserve(static_cast<std::size_t>(static_cast<double>(file_bytes - reader.bytes_read()) / bytes_per_line));
+    if (++lines == kRowsBeforeReserving && last_byte > reader.bytes_read()) {
+      const double bytes_per_line = static_cast<double>(reader.bytes_read() - first_parsed) / static_cast<double>(lines);
+      parser.reserve(static_cast<std::size_t>(static_cast<double>(last_byte - reader.bytes_read()) / bytes_per_line));
     }
   }
   if (!reader.damage().empty() && !damage_seen) parser.data_ended_early(last, reader.damage());
@@ -79,12 +84,15 @@ Dataset load_dataset(const std::vector<std::filesystem::path>& paths, const Conf
   BadRowLog log(policy_of(config, options), rejects_path(config, options));
   RowParser parser(config, schema, scope_of(options), log);
   std::string names;
-  for (const auto& path : paths) {
+  const std::vector<ByteRange> ranges = ranges_of(paths, options.share);
+  for (std::size_t f = 0; f < paths.size(); ++f) {
+    const auto& path = paths[f];
+    names += (names.empty() ? "" : ", ") + path.string();
+    if (ranges[f].empty()) continue;  // another reader's file
     LineReader reader(path, line_reader_options(config.data));
     std::error_code size_error;
     const std::uintmax_t size = std::filesystem::file_size(path, size_error);
-    read_file(reader, parser, size_error ? 0 : static_cast<std::uint64_t>(size));
-    names += (names.empty() ? "" : ", ") + path.string();
+    read_file(reader, parser, size_error ? 0 : static_cast<std::uint64_t>(size), ranges[f]);
   }
   finish(log, options, paths.size() == 1 ? names : fmt::format("{} files ({})", paths.size(), names));
   return parser.take();

@@ -13,6 +13,7 @@
 #include "config/config.h"
 #include "config/schema.h"
 #include "data/dataset.h"
+#include "data/file_share.h"
 #include "data/line_reader.h"
 #include "data/row_encoder.h"
 
@@ -36,6 +37,8 @@ struct LoadOptions {
   // Every bad row stops reading whatever data.on_error says: for outputs that must keep one
   // line per input row (predict) and request bodies (serve).
   bool never_skip = false;
+  // Several readers sharing the files (file_share.h): this one reads only its part's rows.
+  ReadShare share;
 };
 
 // The rejected-lines file of a load: data.rejects_dir, else options.rejects_dir, else the

@@ -49,8 +49,11 @@ void RowStream::read_files() {
     return true;
   };
   try {
-    for (const auto& path : files_) {
-      LineReader reader(path, line_reader_options(config_.data));
+    const std::vector<ByteRange> ranges = ranges_of(files_, options_.share);
+    for (std::size_t f = 0; f < files_.size(); ++f) {
+      const ByteRange& range = ranges[f];
+      if (range.empty()) continue;  // another reader's file
+      LineReader reader(files_[f], line_reader_options(config_.data));
       auto file = std::make_shared<FileColumns>();
       file->path = reader.path();
       file->names = RowParser::read_header(layout, reader);
@@ -60,7 +63,13 @@ void RowStream::read_files() {
       chunk.starts.push_back(0);
       LineInfo last;
       bool damage_seen = false;
+      bool range_ended = false;
       while (reader.next(line)) {
+        if (reader.line_offset() < range.begin) continue;  // another reader's line, read past unparsed
+        if (reader.line_offset() >= range.end) {
+          range_ended = true;
+          break;
+        }
         last = LineInfo::of(reader);
         if (last.damage) {
           damage_seen = true;
@@ -72,7 +81,7 @@ void RowStream::read_files() {
         chunk.lines.push_back(last);
         if (chunk.lines.size() == options_.chunk_lines && !publish(chunk)) return;
       }
-      if (!reader.damage().empty() && !damage_seen) {
+      if (!range_ended && !reader.damage().empty() && !damage_seen) {
         chunk.damage = reader.damage();
         chunk.lines.push_back(last);  // the line after which the data stops; not parsed
         chunk.starts.push_back(chunk.text.size());

@@ -23,6 +23,7 @@
 #include "config/schema.h"
 #include "data/bad_rows.h"
 #include "data/dataset.h"
+#include "data/file_share.h"
 #include "data/row_parser.h"
 
 namespace heed {
@@ -33,6 +34,7 @@ struct StreamOptions {
   std::size_t window = 0;       // chunks read ahead, raw or parsed (0: 2 per parser thread + 2)
   bool write_rejects = true;    // false on later passes over the same files: count, don't repeat
   ParseScope scope;
+  ReadShare share;              // several readers sharing the files: this one's part (file_share.h)
 };
 
 class RowStream {
