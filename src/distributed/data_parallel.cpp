@@ -4,12 +4,6 @@
 
 namespace heed {
 
-BatchShare share_of(std::size_t size, const Communicator& peers, int threads) {
-  const auto rows = static_cast<Index>(size);
-  const Index r = peers.rank(), n = peers.size();
-  return {rows * r / n, rows * (r + 1) / n, peers.rank() * threads};
-}
-
 double GradientExchange::sum(Model::Workspace& total, double loss, bool rows) {
   if (peers_.size() == 1) return loss;
   // One message of floats: every dense gradient in parameter order, then every table's rows;

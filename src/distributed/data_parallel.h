@@ -1,8 +1,7 @@
 #pragma once
-// Data-parallel steps over the ranks of a run (docs/distributed.md). Every rank builds the same
-// global batch (the same rows, the same embedding rows inserted, so the tables stay the same on
-// every rank), trains on its contiguous share of it, and the ranks then sum their gradients:
-// afterwards each rank holds the whole batch's gradient and takes the same optimizer step.
+// Data-parallel steps over the ranks of a run (docs/distributed.md). Each rank trains on its own
+// batch (drawn from its part of the training files), and the ranks then sum their gradients:
+// afterwards each rank holds the whole step's gradient and takes the same optimizer step.
 #include <cstddef>
 #include <vector>
 
@@ -11,10 +10,6 @@
 #include "train/train_step.h"
 
 namespace heed {
-
-// Rank r of N trains on rows [size*r/N, size*(r+1)/N) of a batch of `size` rows (a batch smaller
-// than N leaves some ranks none: they add zeros).
-BatchShare share_of(std::size_t size, const Communicator& peers, int threads);
 
 class GradientExchange {
  public:

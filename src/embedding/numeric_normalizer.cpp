@@ -3,8 +3,10 @@
 #include <cmath>
 #include <cstddef>
 #include <cstring>
+#include <type_traits>
 
 #include "core/binary_io.h"
+#include "core/error.h"
 
 namespace heed {
 
@@ -41,6 +43,29 @@ void NumericNormalizer::add_to_fit(const Dataset& part) {
       r.low = std::min<double>(r.low, v), r.high = std::max<double>(r.high, v);
     }
   }
+}
+
+std::string NumericNormalizer::partial_fit() const {
+  std::vector<Running> running = running_;
+  running.resize(stats_.size());
+  static_assert(std::is_trivially_copyable_v<Running>);
+  return std::string(reinterpret_cast<const char*>(running.data()), running.size() * sizeof(Running));
+}
+
+void NumericNormalizer::merge_partial_fits(const std::vector<std::string>& parts) {
+  std::vector<Running> merged(stats_.size());
+  for (const std::string& part : parts) {
+    HEED_CHECK(part.size() == merged.size() * sizeof(Running), "partial statistics of {} bytes for {} dense inputs",
+               part.size(), merged.size());
+    for (std::size_t d = 0; d < merged.size(); ++d) {
+      Running r;
+      std::memcpy(&r, part.data() + d * sizeof(Running), sizeof r);
+      Running& m = merged[d];
+      m.sum += r.sum, m.sum_sq += r.sum_sq, m.n += r.n;
+      m.low = std::min(m.low, r.low), m.high = std::max(m.high, r.high);
+    }
+  }
+  running_ = std::move(merged);
 }
 
 void NumericNormalizer::finish_fit() {

@@ -7,6 +7,7 @@
 // standardize.
 #include <cmath>
 #include <iosfwd>
+#include <string>
 #include <vector>
 
 #include "config/schema.h"
@@ -24,6 +25,11 @@ class NumericNormalizer {
   bool needs_statistics() const;  // false: no transform reads statistics, fitting is a no-op
   void add_to_fit(const Dataset& part);
   void finish_fit();
+  // Fitting on several processes (a distributed run's ranks): each adds its own rows, hands its
+  // partial statistics over as bytes, and every one merges all of them in the same order before
+  // finish_fit, so all end with the same transform.
+  std::string partial_fit() const;
+  void merge_partial_fits(const std::vector<std::string>& parts);
   float apply(std::size_t dense_index, float raw) const {
     if (raw != raw) return 0.0f;  // missing
     const Stat& s = stats_[dense_index];

@@ -13,6 +13,7 @@
 #include "config/schema.h"
 #include "data/bad_rows.h"
 #include "data/dataset.h"
+#include "distributed/communicator.h"
 
 namespace heed {
 
@@ -53,7 +54,18 @@ std::filesystem::path data_file(const Config& config, const std::string& name);
 // `stream_train`: leave the training rows in their files (the validation carve still reads them once).
 // `reader`: where the splits' rows come from instead of data.train/valid/test's files (which then
 // only say which splits there are); never with `stream_train`.
+// `peers`: the ranks of a distributed run, each calling this (it is collective). Each reads its
+// part of the training files (file_share.h; training rows, or with stream_train the held-out ones)
+// and carves its own validation rows from them; rank 0 alone reads the validation and test files
+// and receives every rank's carved rows, so its `valid` is one process's. The other ranks' `valid`
+// and `test` stay empty.
 Splits load_splits(const Config& config, const Schema& schema, const std::filesystem::path& rejects_dir = {},
-                   bool stream_train = false, const SplitReader& reader = {});
+                   bool stream_train = false, const SplitReader& reader = {}, Communicator* peers = nullptr);
+
+// The pieces load_splits uses on several ranks (collective): the time carve with its cut found
+// among every rank's times (the rows of each rank at or after it are held out); and `mine` of
+// every rank on rank 0, in rank order (empty elsewhere).
+TimeCarve carve_latest_over_ranks(const std::vector<double>& times, double fraction, Communicator& peers);
+Dataset gather_to_first_rank(const Dataset& mine, Communicator& peers);
 
 }  // namespace heed

@@ -9,11 +9,16 @@
 namespace heed {
 
 nlohmann::json EpochInProgress::to_json() const {
-  return {{"next_row", next_row}, {"loss_sum", loss_sum}, {"seconds", seconds}};
+  return {{"next_row", next_row}, {"batches", batches}, {"loss_sum", loss_sum}, {"seconds", seconds}};
 }
 
 EpochInProgress EpochInProgress::from_json(const nlohmann::json& j) {
-  return {j.at("next_row").get<std::size_t>(), j.at("loss_sum").get<double>(), j.at("seconds").get<double>()};
+  EpochInProgress e;
+  e.next_row = j.at("next_row").get<std::size_t>();
+  e.batches = j.value("batches", std::size_t{0});  // older checkpoints: the trainer counts from next_row
+  e.loss_sum = j.at("loss_sum").get<double>();
+  e.seconds = j.at("seconds").get<double>();
+  return e;
 }
 
 nlohmann::json TrainerState::to_json(std::int64_t step) const {

@@ -14,9 +14,11 @@
 namespace heed {
 
 // Where a checkpoint taken inside an epoch stopped: the epoch's row order is derived from the
-// seed and the epoch number, so the next row's position is all the data position there is.
+// seed and the epoch number, so the next row's position is all the data position there is (for
+// the ranks of a distributed run, each drawing its own batches: the batches each has taken).
 struct EpochInProgress {
-  std::size_t next_row = 0;
+  std::size_t next_row = 0;  // rows trained on so far (over every rank)
+  std::size_t batches = 0;   // optimizer steps taken in the epoch so far
   double loss_sum = 0;  // summed batch losses so far (for the epoch's train_logloss)
   double seconds = 0;   // time spent on the epoch so far
 

@@ -11,15 +11,15 @@
 
 namespace heed {
 
-// The rows of the batch this process trains on: all of them, or, in a distributed run, its rank's
-// contiguous share (distributed/data_parallel.h). Every row's loss still counts 1/batch.size, so
-// the shares' sums add up to the whole batch's gradient. `first_stream`: the dropout stream of
-// the share's first thread (rank * threads), so no two threads of a run draw the same stream.
+// The rows of the batch this process trains on (a contiguous part of it, or all) and what every
+// row's loss divides by: the batch's size, or in a distributed run the step's rows over every
+// rank, so the ranks' sums add up to the whole step's gradient. `first_stream`: the dropout stream
+// of the share's first thread (rank * threads), so no two threads of a run draw the same stream.
 struct BatchShare {
   Index begin = 0, end = -1;  // end -1: the whole batch
   int first_stream = 0;
-  // Rows every row's loss divides by (0: batch.size); a rank that built only its share of the
-  // global batch (sharded embeddings) gives the global batch's size.
+  // Rows every row's loss divides by (0: batch.size); a rank of a distributed run gives the
+  // step's rows over every rank.
   Index loss_rows = 0;
 };
 

@@ -97,6 +97,8 @@ class Trainer {
   void tell(EpochInProgress& now, Clock::time_point started, const Json* epoch_end);
   void checkpoint_if_due(EpochInProgress& now, Clock::time_point started);
   void finish_epoch(const EpochInProgress& now, Clock::time_point started);
+  bool next_batch();
+  std::size_t rows_per_epoch() const;
   Json report();
 
   void gather_whole_tables();
@@ -144,7 +146,14 @@ class Trainer {
   // On several ranks, the embedding rows are sharded: the model's tables are this rank's cache of
   // the rows its share of the step reads, the rows themselves and their optimizer live in shards_.
   std::unique_ptr<ShardedEmbeddings> shards_;
-  std::size_t share_begin_ = 0;  // the first row of rows_ this rank's batch_ holds
+  // On several ranks, each reads its own part of the training files and draws its own batches;
+  // a step trains on every rank's batch together. step_rows_: the rows of this step over every
+  // rank; epoch_rows_: of an epoch (0 until known, when streamed); out_of_rows_: this rank's
+  // batches of the epoch are all taken (it joins the remaining steps with none).
+  std::size_t step_rows_ = 0;
+  std::size_t epoch_rows_ = 0;
+  bool out_of_rows_ = false;
+  Dataset no_rows_;
   // Rank 0: every row gathered at step whole_step_ (validation, the kept model, checkpoints).
   std::vector<EmbeddingTable> whole_;
   std::string whole_state_;
@@ -209,8 +218,14 @@ void Trainer::with_whole_tables(Use&& use) {
 // different tables and drift apart silently, so they compare what they read with rank 0's.
 void Trainer::check_every_rank_runs_the_same() {
   if (peers_.size() == 1) return;
-  const std::string mine = fmt::format("{} training rows, step {}\n{}", stream_ ? 0 : data_.train.rows,
-                                       adam_->steps(), to_toml(config()));
+  // The training files (each rank reads its own part of them) by name and size.
+  std::string files;
+  for (const auto& file : expand_file_pattern(data_file(config(), config().data.train))) {
+    std::error_code unsized;
+    const auto size = std::filesystem::file_size(file, unsized);
+    files += fmt::format("{} ({} bytes)\n", file.string(), unsized ? 0 : size);
+  }
+  const std::string mine = fmt::format("{}step {}\n{}", files, adam_->steps(), to_toml(config()));
   std::string leaders = mine;
   peers_.broadcast(leaders, 0);
   if (leaders != mine)
@@ -247,24 +262,43 @@ void Trainer::resume_from_checkpoint(const Config& requested) {
 void Trainer::load_data() {
   const Config& c = config();
   stream_ = !options_.rows && should_stream(c.data, expand_file_pattern(data_file(c, c.data.train)));
-  data_ = load_splits(c, model_->schema(), options_.run_dir, stream_, options_.rows);
+  const bool shared = peers_.size() > 1;
+  if (shared && options_.rows) throw Error("a distributed run reads its training rows from files, not from memory");
+  const ReadShare share = shared ? ReadShare{peers_.rank(), peers_.size()} : ReadShare{};
+  data_ = load_splits(c, model_->schema(), options_.run_dir, stream_, options_.rows, shared ? &peers_ : nullptr);
+  if (shared && c.train.batch_size < peers_.size())
+    throw Error(fmt::format("train.batch_size = {} is smaller than the {} ranks: each rank draws its share of every "
+                            "batch, and a rank with a share of none would never train on its rows",
+                            c.train.batch_size, peers_.size()));
+  const BatchDraw draw = batch_draw(c, share);
   training_rows_ = stream_ ? streamed_rows(data_.train_files, c, model_->schema(), data_.held_out, *data_.train_log,
-                                           data_.train_reported)
-                           : in_memory_rows(data_.train, c);
-  if (!stream_ && data_.train.rows == 0)
-    throw Error(fmt::format("{}: no training rows", data_file(c, c.data.train).string()));
+                                           data_.train_reported, draw, share)
+                           : in_memory_rows(data_.train, c, draw);
+  if (stream_) return;
+  epoch_rows_ = data_.train.rows;
+  if (shared) {  // a rank may hold none (fewer rows than ranks): only the whole run must have some
+    std::vector<double> rows{static_cast<double>(epoch_rows_)};
+    peers_.sum(rows);
+    epoch_rows_ = static_cast<std::size_t>(rows[0]);
+  }
+  if (epoch_rows_ == 0) throw Error(fmt::format("{}: no training rows", data_file(c, c.data.train).string()));
 }
 
 // The dense inputs' statistics come from the training rows (a resumed run has them already).
 void Trainer::fit_normalizer() {
+  NumericNormalizer& normalizer = model_->normalizer();
+  if (!normalizer.needs_statistics()) return;
   if (!stream_) {
-    model_->normalizer().fit(data_.train);
-  } else if (model_->normalizer().needs_statistics()) {  // a pass over the files for the dense statistics
+    normalizer.add_to_fit(data_.train);
+  } else {  // a pass over the files for the dense statistics
     training_rows_->start_epoch(0);
     BatchRows rows;
-    while (training_rows_->next(rows)) model_->normalizer().add_to_fit(rows.data->select({rows.rows.begin(), rows.rows.end()}));
-    model_->normalizer().finish_fit();
+    while (training_rows_->next(rows)) normalizer.add_to_fit(rows.data->select({rows.rows.begin(), rows.rows.end()}));
   }
+  if (peers_.size() > 1)  // each rank saw its own rows: every rank merges every rank's statistics
+    normalizer.merge_partial_fits(peers_.all_to_all(
+        std::vector<std::string>(static_cast<std::size_t>(peers_.size()), normalizer.partial_fit())));
+  normalizer.finish_fit();
 }
 
 // Adam for the dense weights, the row optimizer for the embedding rows, with the checkpoint's
@@ -302,17 +336,23 @@ void Trainer::say_what_trains() {
   for (int t = 0; t < threads_; ++t) workspaces_.push_back(model_->make_workspace(per_thread));
   for (const auto& ws : workspaces_) workspace_views_.push_back(ws.get());
   builder_ = std::make_unique<BatchBuilder>(model_->schema(), c.embedding);
-  progress_ = std::make_unique<Progress>(peers_.leader() ? c.train.progress : ProgressMode::kNone,
-                                         training_rows_->rows_per_epoch(), c.train.epochs);
+  progress_ = std::make_unique<Progress>(peers_.leader() ? c.train.progress : ProgressMode::kNone, rows_per_epoch(),
+                                         c.train.epochs);
   validate_ = data_.valid.rows > 0 && c.train.early_stop_metric != EarlyStopMetric::kNone;
+  if (peers_.size() > 1) {  // rank 0 holds the validation rows: its answer is every rank's
+    std::string validates(1, validate_ ? '1' : '0');
+    peers_.broadcast(validates, 0);
+    validate_ = validates == "1";
+  }
   progress_->message(fmt::format(
       "training on {} ({} threads), validating on {}",
       stream_ ? fmt::format("{} streamed through a shuffle buffer of {} rows", c.data.train, c.data.shuffle_buffer)
-              : fmt::format("{} rows", data_.train.rows),
+              : fmt::format("{} rows", rows_per_epoch()),
       threads_, validate_ ? fmt::format("{} rows ({})", data_.valid.rows, data_.valid_source) : "nothing"));
   if (peers_.size() > 1)
-    progress_->message(fmt::format("{} ranks, each training on its share of every batch of {} rows", peers_.size(),
-                                   c.train.batch_size));
+    progress_->message(fmt::format("{} ranks, each reading its part of the training files and drawing its share of "
+                                   "every batch of {} rows from it",
+                                   peers_.size(), c.train.batch_size));
   steps_at_start_ = adam_->steps();
   bytes_at_start_ = peers_.bytes_sent();
   if (state_.in_progress)
@@ -331,7 +371,7 @@ Json Trainer::run() {
     EpochInProgress now = begin_epoch();
     const auto resumed_started = started - std::chrono::duration_cast<Clock::duration>(
                                                std::chrono::duration<double>(now.seconds));
-    while (training_rows_->next(rows_)) {
+    while (next_batch()) {
       train_on_batch(now);
       tell(now, resumed_started, nullptr);
       checkpoint_if_due(now, resumed_started);
@@ -349,14 +389,45 @@ EpochInProgress Trainer::begin_epoch() {
   if (state_.in_progress) now = *state_.in_progress, state_.in_progress.reset();
   const std::int64_t epoch = state_.epochs_done + 1;
   training_rows_->start_epoch(epoch);
-  for (std::size_t skipped = 0; skipped < now.next_row;) {
-    if (!training_rows_->next(rows_))
-      throw Error(fmt::format("--resume: the checkpoint stopped at row {} of an epoch, but the training data has {} rows",
-                              now.next_row, skipped));
-    skipped += rows_.rows.size();
+  out_of_rows_ = false;
+  if (peers_.size() > 1) {
+    // Each rank passes the batches it drew before the checkpoint (a checkpoint from before
+    // batches were counted stopped after whole global batches).
+    const auto batch = static_cast<std::size_t>(config().train.batch_size);
+    if (now.batches == 0) now.batches = (now.next_row + batch - 1) / batch;
+    for (std::size_t b = 0; b < now.batches && !out_of_rows_; ++b) out_of_rows_ = !training_rows_->next(rows_);
+  } else {
+    for (std::size_t skipped = 0; skipped < now.next_row;) {
+      if (!training_rows_->next(rows_))
+        throw Error(fmt::format("--resume: the checkpoint stopped at row {} of an epoch, but the training data has {} rows",
+                                now.next_row, skipped));
+      skipped += rows_.rows.size();
+    }
   }
   progress_->start_epoch(epoch);
   return now;
+}
+
+// The next step's rows into rows_; false when the epoch is over. On several ranks, a step goes
+// on while any rank has rows left: the ranks add up their batches' sizes (the step's rows, which
+// every row's loss divides by), and a rank whose batches ran out joins with none, adding zeros.
+bool Trainer::next_batch() {
+  if (peers_.size() == 1) {
+    if (!training_rows_->next(rows_)) return false;
+    step_rows_ = rows_.rows.size();
+    return true;
+  }
+  if (!out_of_rows_ && !training_rows_->next(rows_)) out_of_rows_ = true;
+  if (out_of_rows_) rows_ = BatchRows{&no_rows_, {}};
+  std::vector<double> rows{static_cast<double>(rows_.rows.size())};
+  peers_.sum(rows);
+  step_rows_ = static_cast<std::size_t>(rows[0]);
+  return step_rows_ > 0;
+}
+
+// Rows in an epoch over every rank (0 until a streamed epoch has counted them).
+std::size_t Trainer::rows_per_epoch() const {
+  return peers_.size() == 1 ? training_rows_->rows_per_epoch() : epoch_rows_;
 }
 
 // One optimizer step on the rows in rows_: forward and backward on every thread, the checks
@@ -377,23 +448,19 @@ void Trainer::train_on_batch(EpochInProgress& now) {
   if (shards_) {
     // Only this rank's share of the batch, read from rows fetched from their owners.
     whole_.clear(), whole_state_.clear(), whole_step_ = -1;
-    const BatchShare global = share_of(rows_.rows.size(), peers_, threads_);
-    share_begin_ = static_cast<std::size_t>(global.begin);
     ShardedEmbeddings::clear(model_->tables());
-    builder_->build(*rows_.data,
-                    std::span<const std::size_t>(rows_.rows).subspan(share_begin_, static_cast<std::size_t>(global.end - global.begin)),
-                    /*training=*/true, &batch_rng, model_->tables(), model_->normalizer(), batch_);
+    builder_->build(*rows_.data, rows_.rows, /*training=*/true, &batch_rng, model_->tables(), model_->normalizer(),
+                    batch_);
     took(step_times_.build);
     const std::uint64_t sent_before = peers_.bytes_sent();
     shards_->fetch(model_->tables());
     step_times_.row_bytes += peers_.bytes_sent() - sent_before;
     took(step_times_.exchange);
-    share = {0, -1, global.first_stream, static_cast<Index>(rows_.rows.size())};
+    share = {0, -1, peers_.rank() * threads_, static_cast<Index>(step_rows_)};
   } else {
     builder_->build(*rows_.data, rows_.rows, /*training=*/true, &batch_rng, model_->tables(), model_->normalizer(),
                     batch_);
     took(step_times_.build);
-    share = share_of(batch_.size, peers_, threads_);
   }
   const double share_loss = train_step(*model_, batch_, workspaces_, threads_, step_seed, share);
   took(step_times_.compute);
@@ -439,7 +506,8 @@ void Trainer::train_on_batch(EpochInProgress& now) {
       throw diverged(*found, step);
     }
   took(step_times_.update);
-  now.next_row += rows_.rows.size();
+  now.next_row += step_rows_;
+  ++now.batches;
   progress_->update(now.next_row, now.loss_sum / static_cast<double>(now.next_row));
 }
 
@@ -471,7 +539,7 @@ void Trainer::tell(EpochInProgress& now, Clock::time_point started, const Json* 
   update.epochs = config().train.epochs;
   update.step = adam_->steps();
   update.rows_done = now.next_row;
-  update.rows_per_epoch = training_rows_->rows_per_epoch();
+  update.rows_per_epoch = rows_per_epoch();
   update.train_logloss = now.next_row ? now.loss_sum / static_cast<double>(now.next_row) : 0.0;
   update.epoch_end = epoch_end;
   if (options_.on_update(update)) return;
@@ -487,7 +555,7 @@ void Trainer::tell(EpochInProgress& now, Clock::time_point started, const Json* 
 // after the epoch's last batch (when known), whose end-of-epoch checkpoint follows.
 void Trainer::checkpoint_if_due(EpochInProgress& now, Clock::time_point started) {
   const TrainConfig& t = config().train;
-  const std::size_t epoch_rows = training_rows_->rows_per_epoch();
+  const std::size_t epoch_rows = rows_per_epoch();
   if (epoch_rows != 0 && now.next_row >= epoch_rows) return;
   bool due = (t.checkpoint_steps > 0 && adam_->steps() % t.checkpoint_steps == 0) ||
              (t.checkpoint_minutes > 0 &&
@@ -510,6 +578,7 @@ void Trainer::finish_epoch(const EpochInProgress& now, Clock::time_point started
   const std::size_t done = now.next_row;
   if (done == 0) throw Error(fmt::format("{}: no training rows", data_file(c, c.data.train).string()));
   progress_->set_rows_per_epoch(done);
+  epoch_rows_ = done;
   const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
   Json entry{{"epoch", epoch}, {"train_logloss", now.loss_sum / static_cast<double>(done)},
              {"seconds", seconds}, {"samples_per_second", static_cast<double>(done) / seconds}};
@@ -564,7 +633,7 @@ Json Trainer::report() {
   facts.epochs_run = state_.epochs_done;
   facts.stopping = state_.stopping;
   facts.threads = threads_;
-  facts.train_rows = training_rows_->rows_per_epoch();
+  facts.train_rows = rows_per_epoch();
   facts.streamed = stream_;
   facts.history = state_.history;
   facts.slice = config().eval.slice;
@@ -626,7 +695,7 @@ metrics::Metrics Trainer::validation_metrics() {
 
 Json Trainer::meta_of(std::int64_t epoch) const {
   return Json{{"format_version", kCheckpointVersion}, {"heed_version", HEED_VERSION}, {"trained_at", now_iso8601()},
-              {"epoch", epoch}, {"train_rows", training_rows_->rows_per_epoch()}};
+              {"epoch", epoch}, {"train_rows", rows_per_epoch()}};
 }
 
 // The full training state: with the weights, Adam's moments and step, and the embedding rows'
@@ -657,7 +726,7 @@ void Trainer::save_resumable(const std::optional<EpochInProgress>& in_progress) 
 
 Error Trainer::diverged(const NonFinite& found, std::int64_t step) const {
   // The batch's row r -> "file:line" for messages.
-  auto source_of = [&](std::size_t r) { return rows_.data->source_of(rows_.rows[share_begin_ + r]); };
+  auto source_of = [&](std::size_t r) { return rows_.data->source_of(rows_.rows[r]); };
   std::vector<std::string> lines;
   for (std::size_t r : found.rows) {
     if (lines.size() == 5) break;

@@ -12,9 +12,9 @@ namespace {
 
 class InMemoryRows : public TrainingRows {
  public:
-  InMemoryRows(const Dataset& train, const Config& config)
-      : train_(train), seed_(config.train.seed), shuffle_(config.train.shuffle),
-        batch_size_(static_cast<std::size_t>(config.train.batch_size)), order_(train.rows) {}
+  InMemoryRows(const Dataset& train, const Config& config, const BatchDraw& draw)
+      : train_(train), seed_(draw.seed), shuffle_(config.train.shuffle), batch_size_(draw.batch_size),
+        order_(train.rows) {}
 
   void start_epoch(std::int64_t epoch) override {
     std::iota(order_.begin(), order_.end(), std::size_t{0});
@@ -24,7 +24,7 @@ class InMemoryRows : public TrainingRows {
     position_ = 0;
   }
   bool next(BatchRows& batch) override {
-    if (position_ >= order_.size()) return false;
+    if (position_ >= order_.size() || batch_size_ == 0) return false;
     const std::size_t n = std::min(batch_size_, order_.size() - position_);
     batch = BatchRows{&train_, std::span<const std::size_t>(order_.data() + position_, n)};
     position_ += n;
@@ -44,9 +44,10 @@ class InMemoryRows : public TrainingRows {
 class StreamedRows : public TrainingRows {
  public:
   StreamedRows(std::vector<std::filesystem::path> files, const Config& config, const Schema& schema,
-               std::function<bool(std::uint64_t)> held_out, BadRowLog& log, bool already_reported)
+               std::function<bool(std::uint64_t)> held_out, BadRowLog& log, bool already_reported,
+               const BatchDraw& draw, const ReadShare& share)
       : files_(std::move(files)), config_(config), schema_(schema), held_out_(std::move(held_out)), log_(log),
-        reported_(already_reported), batch_size_(static_cast<std::size_t>(config.train.batch_size)),
+        reported_(already_reported), seed_(draw.seed), share_(share), batch_size_(draw.batch_size),
         buffer_rows_(std::max<std::size_t>(static_cast<std::size_t>(config.data.shuffle_buffer), 2)) {}
 
   void start_epoch(std::int64_t epoch) override {
@@ -56,8 +57,9 @@ class StreamedRows : public TrainingRows {
     StreamOptions options;
     options.parser_threads = static_cast<int>(config_.data.parser_threads);
     options.write_rejects = !reported_;
+    options.share = share_;
     stream_ = std::make_unique<RowStream>(files_, config_, schema_, options, reported_ ? *epoch_log_ : log_);
-    rng_ = Rng(mix64(config_.train.seed ^ mix64(static_cast<std::uint64_t>(epoch))));
+    rng_ = Rng(mix64(seed_ ^ mix64(static_cast<std::uint64_t>(epoch))));
     buffer_ = Dataset();
     emit_.clear();
     position_ = 0;
@@ -66,6 +68,7 @@ class StreamedRows : public TrainingRows {
   }
 
   bool next(BatchRows& batch) override {
+    if (batch_size_ == 0) return false;
     while (position_ >= emit_.size()) {
       if (ended_) {
         finish_epoch();
@@ -132,6 +135,8 @@ class StreamedRows : public TrainingRows {
   const std::function<bool(std::uint64_t)> held_out_;
   BadRowLog& log_;
   bool reported_;
+  const std::uint64_t seed_;
+  const ReadShare share_;
   const std::size_t batch_size_, buffer_rows_;
   std::unique_ptr<BadRowLog> epoch_log_;
   std::unique_ptr<RowStream> stream_;
@@ -145,14 +150,24 @@ class StreamedRows : public TrainingRows {
 
 }  // namespace
 
-std::unique_ptr<TrainingRows> in_memory_rows(const Dataset& train, const Config& config) {
-  return std::make_unique<InMemoryRows>(train, config);
+BatchDraw batch_draw(const Config& config, const ReadShare& share) {
+  const auto batch = static_cast<std::size_t>(config.train.batch_size);
+  if (share.whole()) return {batch, config.train.seed};
+  const auto part = static_cast<std::size_t>(share.part), parts = static_cast<std::size_t>(share.parts);
+  return {batch * (part + 1) / parts - batch * part / parts,
+          mix64(config.train.seed ^ mix64(0x5ca1ab1eULL + static_cast<std::uint64_t>(share.part)))};
+}
+
+std::unique_ptr<TrainingRows> in_memory_rows(const Dataset& train, const Config& config, const BatchDraw& draw) {
+  return std::make_unique<InMemoryRows>(train, config, draw);
 }
 
 std::unique_ptr<TrainingRows> streamed_rows(std::vector<std::filesystem::path> files, const Config& config,
                                             const Schema& schema, std::function<bool(std::uint64_t)> held_out,
-                                            BadRowLog& log, bool already_reported) {
-  return std::make_unique<StreamedRows>(std::move(files), config, schema, std::move(held_out), log, already_reported);
+                                            BadRowLog& log, bool already_reported, const BatchDraw& draw,
+                                            const ReadShare& share) {
+  return std::make_unique<StreamedRows>(std::move(files), config, schema, std::move(held_out), log, already_reported,
+                                        draw, share);
 }
 
 bool should_stream(const DataConfig& data, const std::vector<std::filesystem::path>& files) {

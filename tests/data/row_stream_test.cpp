@@ -114,12 +114,12 @@ TEST(StreamedRows, EveryRowOncePerEpochShuffledAndBounded) {
   const Config config = load_config(files.config, {"data.shuffle_buffer=400", "data.parser_threads=2"});
   const Schema schema = Schema::from_config(config);
   const Dataset whole = load_dataset(files.train, config, schema);
-  auto memory = in_memory_rows(whole, config);
+  auto memory = in_memory_rows(whole, config, batch_draw(config));
   std::vector<std::string> expected = epoch_rows(*memory, 1);
   std::sort(expected.begin(), expected.end());
 
   BadRowLog log(config.data, dir / "rejected.txt");
-  auto streamed = streamed_rows({files.train}, config, schema, nullptr, log, false);
+  auto streamed = streamed_rows({files.train}, config, schema, nullptr, log, false, batch_draw(config));
   std::size_t largest = 0;
   const std::vector<std::string> first = epoch_rows(*streamed, 1, &largest);
   EXPECT_EQ(streamed->rows_per_epoch(), 3000u);
@@ -128,17 +128,18 @@ TEST(StreamedRows, EveryRowOncePerEpochShuffledAndBounded) {
   EXPECT_EQ(sorted, expected);  // each row exactly once
   EXPECT_LE(largest, 400u + 8192u);  // the buffer plus at most one chunk
   // Shuffled: not in file order, and another order the next epoch.
-  std::vector<std::string> in_file_order = epoch_rows(*in_memory_rows(whole, load_config(files.config, {"train.shuffle=false"})), 1);
+  std::vector<std::string> in_file_order = epoch_rows(*in_memory_rows(whole, load_config(files.config, {"train.shuffle=false"}), batch_draw(config)), 1);
   EXPECT_NE(first, in_file_order);
   const std::vector<std::string> second = epoch_rows(*streamed, 2);
   EXPECT_NE(first, second);
   // The same order for another number of parsing threads.
   const Config one_thread = load_config(files.config, {"data.shuffle_buffer=400", "data.parser_threads=1"});
   BadRowLog log1(one_thread.data, dir / "rejected1.txt");
-  auto again = streamed_rows({files.train}, one_thread, schema, nullptr, log1, false);
+  auto again = streamed_rows({files.train}, one_thread, schema, nullptr, log1, false, batch_draw(one_thread));
   EXPECT_EQ(epoch_rows(*again, 1), first);
   // The held-out rows never appear.
-  auto carved = streamed_rows({files.train}, config, schema, [](std::uint64_t key) { return key % 4 == 0; }, log, true);
+  auto carved = streamed_rows({files.train}, config, schema, [](std::uint64_t key) { return key % 4 == 0; }, log, true,
+                              batch_draw(config));
   const std::vector<std::string> kept = epoch_rows(*carved, 1);
   EXPECT_EQ(carved->rows_per_epoch(), kept.size());
   EXPECT_LT(kept.size(), 3000u * 0.85);

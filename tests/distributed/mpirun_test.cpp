@@ -170,6 +170,35 @@ TEST_F(Mpirun, TwoRanksResumeExactly) {
   EXPECT_EQ(predictions(straight), predictions(resumed));
 }
 
+// Each rank reads its own part of the training files: a bad row near the start is rank 0's to
+// skip and list, one at the end rank 1's, and together they train on the rows one process reads.
+TEST_F(Mpirun, EachRankReadsItsPartOfTheTrainingFiles) {
+  const fs::path data = dir_->path() / "two_bad_rows";
+  fs::create_directories(data);
+  for (const char* name : {"valid.tsv", "test.tsv"})
+    fs::copy_file(dir_->path() / "data" / name, data / name, fs::copy_options::overwrite_existing);
+  const std::string rows = testing::read_file(dir_->path() / "data" / "train.tsv");
+  const std::size_t first_row = rows.find('\n') + 1;
+  testing::write_file(data / "train.tsv",
+                      rows.substr(0, first_row) + "early\tbad\trow\n" + rows.substr(first_row) + "late\tbad\trow\n");
+  const std::string skip = "--set data.on_error=skip --set data.dir='" + data.string() + "'";
+  const fs::path single = dir_->path() / "bad_rows_single", two = dir_->path() / "bad_rows_two";
+  const CommandResult a = train(0, single, skip), b = train(2, two, skip);
+  ASSERT_EQ(a.status, 0) << a.err;
+  ASSERT_EQ(b.status, 0) << b.err;
+  const std::string rank0 = testing::read_file(two / "rejected_train.rank0.txt");
+  const std::string rank1 = testing::read_file(two / "rejected_train.rank1.txt");
+  EXPECT_NE(rank0.find("early\tbad"), std::string::npos) << rank0;
+  EXPECT_EQ(rank0.find("late\tbad"), std::string::npos) << rank0;
+  EXPECT_NE(rank1.find("late\tbad"), std::string::npos) << rank1;
+  EXPECT_EQ(rank1.find("early\tbad"), std::string::npos) << rank1;
+  const std::string both = testing::read_file(single / "rejected_train.txt");
+  EXPECT_NE(both.find("early\tbad"), std::string::npos);
+  EXPECT_NE(both.find("late\tbad"), std::string::npos);
+  EXPECT_EQ(metrics(two)["train_rows"], metrics(single)["train_rows"]);
+  EXPECT_NEAR(metrics(two)["test"]["auc"].get<double>(), metrics(single)["test"]["auc"].get<double>(), 0.003);
+}
+
 // A rank whose data does not load fails alone; the other is already waiting for it in the first
 // step's exchange. The failing rank says why and ends the job.
 TEST_F(Mpirun, AFailingRankEndsTheJob) {

@@ -1,58 +1,54 @@
-// Each rank's share of a batch (distributed/data_parallel.h), with a stand-in for the ranks:
-// the shares of every batch size cover its rows once, in rank order, and differ by at most one
-// row; one process keeps the whole batch (what keeps `-np 1` a plain run).
+// How the ranks of a distributed run draw their batches (train/training_rows.h): their shares of
+// train.batch_size add up to it and differ by at most one row, each rank shuffles with a seed of
+// its own, and one process keeps the whole batch and the run's seed (what keeps `-np 1` a plain
+// run).
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <string>
+#include <set>
 
-#include "distributed/data_parallel.h"
+#include "config/config_loader.h"
+#include "train/training_rows.h"
 
 namespace heed {
 namespace {
 
-// Rank `rank` of `size`, with no one to talk to: only share_of's arithmetic is under test.
-class RankOf final : public Communicator {
- public:
-  RankOf(int rank, int size) : rank_(rank), size_(size) {}
-  int rank() const override { return rank_; }
-  int size() const override { return size_; }
-  void sum(std::span<float>) override {}
-  void sum(std::span<double>) override {}
-  void broadcast(std::string&, int) override {}
-  void barrier() override {}
-  std::vector<std::string> all_to_all(std::vector<std::string> to_each) override { return to_each; }
-  std::uint64_t bytes_sent() const override { return 0; }
+Config with_batch(int batch) {
+  Config config = parse_config(R"(
+[features.user]
+[train]
+seed = 11
+)", "test config");
+  config.train.batch_size = batch;
+  return config;
+}
 
- private:
-  int rank_, size_;
-};
-
-TEST(ShareOf, TheRanksSharesCoverTheBatchOnceInRankOrder) {
-  for (int ranks : {1, 2, 3, 7}) {
-    for (std::size_t rows : {0ul, 1ul, 2ul, 5ul, 1024ul, 1025ul}) {
-      Index next = 0, smallest = static_cast<Index>(rows), largest = 0;
+TEST(BatchDraw, TheRanksSharesAddUpToTheBatch) {
+  for (int ranks : {2, 3, 7}) {
+    for (int batch : {7, 8, 1024, 1025}) {
+      const Config config = with_batch(batch);
+      std::size_t total = 0, smallest = static_cast<std::size_t>(batch), largest = 0;
+      std::set<std::uint64_t> seeds;
       for (int r = 0; r < ranks; ++r) {
-        const BatchShare share = share_of(rows, RankOf(r, ranks), /*threads=*/4);
-        EXPECT_EQ(share.begin, next) << rows << " rows, rank " << r << " of " << ranks;
-        EXPECT_GE(share.end, share.begin);
-        EXPECT_EQ(share.first_stream, r * 4);
-        smallest = std::min(smallest, share.end - share.begin);
-        largest = std::max(largest, share.end - share.begin);
-        next = share.end;
+        const BatchDraw draw = batch_draw(config, ReadShare{r, ranks});
+        total += draw.batch_size;
+        smallest = std::min(smallest, draw.batch_size);
+        largest = std::max(largest, draw.batch_size);
+        seeds.insert(draw.seed);
       }
-      EXPECT_EQ(next, static_cast<Index>(rows)) << rows << " rows over " << ranks << " ranks";
-      EXPECT_LE(largest - smallest, 1) << rows << " rows over " << ranks << " ranks";
+      EXPECT_EQ(total, static_cast<std::size_t>(batch)) << batch << " rows over " << ranks << " ranks";
+      EXPECT_LE(largest - smallest, 1u) << batch << " rows over " << ranks << " ranks";
+      EXPECT_EQ(seeds.size(), static_cast<std::size_t>(ranks));
+      EXPECT_FALSE(seeds.contains(config.train.seed));
     }
   }
 }
 
-TEST(ShareOf, OneProcessTrainsOnTheWholeBatch) {
-  const auto alone = single_process();
-  const BatchShare share = share_of(513, *alone, 3);
-  EXPECT_EQ(share.begin, 0);
-  EXPECT_EQ(share.end, 513);
-  EXPECT_EQ(share.first_stream, 0);
+TEST(BatchDraw, OneProcessDrawsTheWholeBatchWithTheRunsSeed) {
+  const Config config = with_batch(513);
+  const BatchDraw draw = batch_draw(config);
+  EXPECT_EQ(draw.batch_size, 513u);
+  EXPECT_EQ(draw.seed, 11u);
 }
 
 }  // namespace
