@@ -199,6 +199,22 @@ TEST_F(Mpirun, EachRankReadsItsPartOfTheTrainingFiles) {
   EXPECT_NEAR(metrics(two)["test"]["auc"].get<double>(), metrics(single)["test"]["auc"].get<double>(), 0.003);
 }
 
+// Streamed, each rank streams its part through a shuffle buffer of its own: the ranks train on
+// every row once an epoch, deterministically, and learn what one process learns.
+TEST_F(Mpirun, TwoRanksStreamTheirParts) {
+  const fs::path single = dir_->path() / "stream_single", first = dir_->path() / "stream_a",
+                 second = dir_->path() / "stream_b";
+  const std::string stream = "--set data.stream=on --set data.shuffle_buffer=2000";
+  const CommandResult a = train(0, single, stream), b = train(2, first, stream), c = train(2, second, stream);
+  ASSERT_EQ(a.status, 0) << a.err;
+  ASSERT_EQ(b.status, 0) << b.err;
+  ASSERT_EQ(c.status, 0) << c.err;
+  EXPECT_EQ(metrics(first), metrics(second));
+  EXPECT_EQ(metrics(first)["train_rows"], metrics(single)["train_rows"]);
+  EXPECT_EQ(metrics(first)["streamed"], true);
+  EXPECT_NEAR(metrics(first)["test"]["auc"].get<double>(), metrics(single)["test"]["auc"].get<double>(), 0.003);
+}
+
 // A rank whose data does not load fails alone; the other is already waiting for it in the first
 // step's exchange. The failing rank says why and ends the job.
 TEST_F(Mpirun, AFailingRankEndsTheJob) {
