@@ -173,8 +173,8 @@ Trainer::Trainer(const Config& requested, const TrainOptions& options)
   else
     start_fresh(requested);
   if (peers_.leader()) write_file_atomically(options.run_dir / "config.toml", to_toml(config()));
+  check_every_rank_runs_the_same();  // before reading: the ranks must make the same collective calls
   load_data();
-  check_every_rank_runs_the_same();
   if (!options.resume) fit_normalizer();
   if (peers_.size() > 1) shard_embeddings();
 }
