@@ -18,7 +18,11 @@ curve (--repeats times, the median kept), and reads samples/s from each run's me
             user_activity, movie_id, genres, hist_movie_ids stay); 2 threads
   batch     train.batch_size, 2 threads
   threads   train.threads, batch 1024
-  precision train.threads, batch 1024, once per train.precision (fp32, bf16): one line each
+  precision train.threads, batch 1024, once per train.precision (fp32, bf16): one line each,
+            and for each a dashed peak line: threads x this core's multiply-add rate in that
+            precision (build/lowp_bench's register-only loop) over the training multiply-adds
+            of a sample (bench/model_spec.py's dense-layer count), the rate no schedule of
+            those products could pass
 
 The fields, batch and threads curves train on the first --rows rows of the benchmark's usual
 data (the columns of a default gen_data.py run, history <= 50, plus the noise columns, which
@@ -38,6 +42,7 @@ import time
 from xml.sax.saxutils import escape
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import model_spec  # noqa: E402
 from svg_plot import line_plot  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -190,6 +195,18 @@ def svg_line_plot(path, title, subtitle, x_label, points):
         f.write("\n".join(out) + "\n")
 
 
+def precision_peaks(heed, lowp_bench, data_dir, mean_items, work):
+    """This core's multiply-add peak per training precision (G/s, one thread) and the reference
+    model's training multiply-adds per sample (model_spec's dense-layer FLOPs over 2)."""
+    measured = json.loads(subprocess.run([lowp_bench, "--shapes", "100,144,512"], check=True,
+                                         capture_output=True, text=True).stdout)["peak_gmacs"]
+    resolved = os.path.join(work, "reference-resolved.toml")
+    with open(resolved, "w") as f:
+        f.write(model_spec.resolve(heed, REFERENCE, [f"data.dir={data_dir}"]))
+    flops = model_spec.flops_per_sample(model_spec.load(resolved), mean_items)["train"]
+    return {p: measured[p] for p in PRECISIONS}, flops / 2
+
+
 def ints(text):
     return [int(v) for v in text.split(",")]
 
@@ -282,13 +299,19 @@ def main():
         title = f"heed training: samples/s against {x_label}"
         if name == "precision":
             lines = {p: measure(name, points, [f"train.precision={p}"], f"-{p}") for p in PRECISIONS}
+            peaks, macs = precision_peaks(heed, os.path.join(args.build, "lowp_bench"), base_dir, base_items, args.work)
             results[name] = {"x_label": x_label, "fixed": subtitle, "rows": args.rows, "repeats": args.repeats,
                              "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
+                             "peak_gmacs_per_thread": peaks, "train_multiply_adds_per_sample": macs,
                              "points": [dict(m, precision=p) for p, ms in lines.items() for m in ms]}
+            xs = [x for x, _ in points]
             line_plot(os.path.join(args.out, "scaling-precision.svg"), f"{title} and training precision", subtitle,
-                      x_label, "samples/s",
+                      x_label, "samples/s (log scale)",
                       [(f"train.precision = {p}", PRECISIONS[p], [(m["x"], m["samples_per_second"]) for m in ms])
-                       for p, ms in lines.items()])
+                       for p, ms in lines.items()],
+                      [(f"{p} peak: {peaks[p]:.0f} G multiply-adds/s per thread over {macs / 1e6:.2f} M per sample",
+                        PRECISIONS[p], [(x, x * peaks[p] * 1e9 / macs) for x in xs]) for p in PRECISIONS],
+                      log_y=True)
             continue
         measured = measure(name, points)
         results[name] = {"x_label": x_label, "fixed": subtitle, "points": measured}
