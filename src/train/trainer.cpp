@@ -446,7 +446,7 @@ void Trainer::train_on_batch(EpochInProgress& now) {
   };
   BatchShare share;
   if (shards_) {
-    // Only this rank's share of the batch, read from rows fetched from their owners.
+    // This rank's batch of the step, read from rows fetched from their owners.
     whole_.clear(), whole_state_.clear(), whole_step_ = -1;
     ShardedEmbeddings::clear(model_->tables());
     builder_->build(*rows_.data, rows_.rows, /*training=*/true, &batch_rng, model_->tables(), model_->normalizer(),
