@@ -15,7 +15,8 @@
 //                                        --config as that heed config's training file (e.g.
 //                                        bench/configs/reference.toml on gen_data.py's train.tsv).
 //                                        --whole: load_dataset() instead, the in-memory loader
-//                                        (reading and parsing on the calling thread; no --threads)
+//                                        (one thread reading and parsing; with --threads T above 1,
+//                                        data.parser_threads = T: one reading, T parsing)
 //
 // What is timed is all of reading: decompressing, splitting lines and cells, parsing numbers,
 // bucketizing the counts and hashing every value, as training reads a file.
@@ -147,8 +148,9 @@ int main(int argc, char** argv) {
     const int repeats = std::stoi(value("--repeats", "3"));
     const bool whole = std::find(args.begin(), args.end(), "--whole") != args.end();
     const std::string config_file = value("--config", "");
-    const heed::Config config = config_file.empty() ? heed::parse_config(criteo_config(format), "parse_bench.toml")
-                                                    : heed::load_config(config_file);
+    heed::Config config = config_file.empty() ? heed::parse_config(criteo_config(format), "parse_bench.toml")
+                                              : heed::load_config(config_file);
+    if (whole) config.data.parser_threads = threads;
     const heed::Schema schema = heed::Schema::from_config(config);
     double best = 1e300;
     std::vector<double> all, all_cpu;
@@ -172,7 +174,7 @@ int main(int argc, char** argv) {
       best = std::min(best, all.back());
     }
     nlohmann::json out = {{"format", format},
-                          {"threads", whole ? 0 : threads},
+                          {"threads", threads},
                           {"reader", whole ? "load_dataset" : "stream"},
                           {"rows", rows},
                           {"file_bytes", std::filesystem::file_size(file)},

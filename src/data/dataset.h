@@ -42,6 +42,10 @@ struct Dataset {
   // Appends `other`'s rows `selected` (all when null), in that order; its slice values are
   // matched to this one's by name. Both must come from the same schema.
   void append(const Dataset& other, const std::vector<std::size_t>* selected = nullptr);
+
+ private:
+  void append_all(const Dataset& other, const std::vector<std::uint32_t>& slice_map,
+                  const std::vector<std::uint32_t>& file_map);
 };
 
 }  // namespace heed

@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "data/bad_rows.h"
 #include "data/row_parser.h"
+#include "data/row_stream.h"
 #include "data/text_table.h"
 #include "data/utf8.h"
 
@@ -79,22 +80,50 @@ Dataset load_dataset(const std::filesystem::path& path, const Config& config, co
   return load_dataset(std::vector<std::filesystem::path>{path}, config, schema, options);
 }
 
+namespace {
+
+// With data.parser_threads above 1: the streaming reader's threads (one reads, the others parse
+// chunks of lines), the chunks put together in file order. The same rows, bad rows and messages
+// as one thread's read.
+Dataset load_on_parser_threads(const std::vector<std::filesystem::path>& paths, const Config& config,
+                               const Schema& schema, const LoadOptions& options, const std::string& what) {
+  Config policy = config;
+  policy.data = policy_of(config, options);
+  BadRowLog log(policy.data, rejects_path(config, options));
+  StreamOptions stream_options;
+  stream_options.parser_threads = static_cast<int>(config.data.parser_threads);
+  stream_options.scope = scope_of(options);
+  stream_options.share = options.share;
+  BadRowLog unused = BadRowLog::in_memory(policy.data);
+  Dataset all = RowParser(policy, schema, scope_of(options), unused).take();  // the columns, no rows
+  {
+    RowStream stream(paths, policy, schema, stream_options, log);
+    Dataset chunk;
+    while (stream.next(chunk)) all.append(chunk);
+  }
+  finish(log, options, what);
+  return all;
+}
+
+}  // namespace
+
 Dataset load_dataset(const std::vector<std::filesystem::path>& paths, const Config& config, const Schema& schema,
                      const LoadOptions& options) {
+  std::string names;
+  for (const auto& path : paths) names += (names.empty() ? "" : ", ") + path.string();
+  const std::string what = paths.size() == 1 ? names : fmt::format("{} files ({})", paths.size(), names);
+  if (config.data.parser_threads > 1) return load_on_parser_threads(paths, config, schema, options, what);
   BadRowLog log(policy_of(config, options), rejects_path(config, options));
   RowParser parser(config, schema, scope_of(options), log);
-  std::string names;
   const std::vector<ByteRange> ranges = ranges_of(paths, options.share);
   for (std::size_t f = 0; f < paths.size(); ++f) {
-    const auto& path = paths[f];
-    names += (names.empty() ? "" : ", ") + path.string();
     if (ranges[f].empty()) continue;  // another reader's file
-    LineReader reader(path, line_reader_options(config.data));
+    LineReader reader(paths[f], line_reader_options(config.data));
     std::error_code size_error;
-    const std::uintmax_t size = std::filesystem::file_size(path, size_error);
+    const std::uintmax_t size = std::filesystem::file_size(paths[f], size_error);
     read_file(reader, parser, size_error ? 0 : static_cast<std::uint64_t>(size), ranges[f]);
   }
-  finish(log, options, paths.size() == 1 ? names : fmt::format("{} files ({})", paths.size(), names));
+  finish(log, options, what);
   return parser.take();
 }
 
