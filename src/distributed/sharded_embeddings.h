@@ -18,8 +18,11 @@
 //             the squared norm of this rank's summed row gradients (for clipping).
 //   update(): the owners' row-optimizer step on the rows that got a gradient.
 // gather() brings every row (and its optimizer state) to rank 0 as whole tables, the way a
-// single process holds them: for validation, the kept model file and checkpoints.
+// single process holds them: for validation and the kept model file. Checkpoints need no
+// gather: save() writes this rank's rows as they are held (a checkpoint shard), and the
+// constructor from a shard restores them.
 #include <cstdint>
+#include <iosfwd>
 #include <optional>
 #include <string>
 #include <vector>
@@ -39,6 +42,16 @@ class ShardedEmbeddings {
   // `whole_state`, the row optimizer holding their state, or nullptr).
   ShardedEmbeddings(Communicator& peers, const OptimizerConfig& optimizer, const std::vector<EmbeddingTable>& whole,
                     const RowOptimizer* whole_state);
+
+  // Restores what save() wrote on this rank of as many ranks; `kinds`: the model's tables as its
+  // config builds them (each table's name, dim, buckets and initial values). Throws
+  // heed::Error when the shard does not fit them or holds an id this rank does not own.
+  ShardedEmbeddings(Communicator& peers, const OptimizerConfig& optimizer, const std::vector<EmbeddingTable>& kinds,
+                    std::istream& shard);
+
+  // This rank's owned rows (row 0 included) and their row-optimizer state, exactly as held, so
+  // rows restored from them continue bit for bit (a checkpoint shard).
+  void save(std::ostream& out) const;
 
   // Empty caches shaped like `whole` (the model trains on them).
   std::vector<EmbeddingTable> make_caches(const std::vector<EmbeddingTable>& whole) const;
