@@ -282,7 +282,8 @@ std::optional<std::string> ShardedEmbeddings::update(std::int64_t step, int thre
 
 void ShardedEmbeddings::gather(std::vector<EmbeddingTable>& whole, std::string* whole_state) const {
   const auto ranks = static_cast<std::size_t>(peers_.size());
-  const std::size_t slots = optimizer_.slots();
+  // The rows' state only when asked for (every rank is asked the same).
+  const std::size_t slots = whole_state ? optimizer_.slots() : 0;
   // To rank 0, per table: the rows (rank 0: its row 0 first), each as id, weights, state.
   std::vector<std::string> out(ranks);
   std::string& mine = out[0];
@@ -331,6 +332,7 @@ void ShardedEmbeddings::gather(std::vector<EmbeddingTable>& whole, std::string* 
         else
           row = table.append(id, values.data());
         std::memcpy(table.row(row), values.data(), dim * sizeof(float));
+        if (slots == 0) continue;
         const std::size_t at = static_cast<std::size_t>(row) * slots * dim;
         if (states[t].size() < at + slots * dim) states[t].resize(at + slots * dim, 0.0f);
         in.floats_into(states[t].data() + at, slots * dim);

@@ -146,9 +146,9 @@ class Trainer {
   // the rows its share of the step reads, the rows themselves and their optimizer live in shards_.
   std::unique_ptr<ShardedEmbeddings> shards_;
   std::size_t share_begin_ = 0;  // the first row of rows_ this rank's batch_ holds
-  // Rank 0: every row gathered at step whole_step_ (validation, the kept model, checkpoints).
+  // Rank 0: every row gathered at step whole_step_ (validation, the kept model).
   std::vector<EmbeddingTable> whole_;
-  std::string whole_state_;
+  std::string whole_state_;  // unused since checkpoints are sharded (train_on_batch still clears it)
   std::int64_t whole_step_ = -1;
 };
 
@@ -183,9 +183,11 @@ void Trainer::shard_embeddings() {
 }
 
 // Rank 0 gets every row (once per step however often it is asked); the others send theirs.
+// Not their optimizer state: validation and the kept model do not read it, and checkpoints are
+// the ranks' own shards.
 void Trainer::gather_whole_tables() {
   if (whole_step_ == adam_->steps()) return;
-  shards_->gather(whole_, &whole_state_);
+  shards_->gather(whole_, nullptr);
   whole_step_ = adam_->steps();
 }
 

@@ -57,6 +57,7 @@ struct Resumed {
   std::vector<std::string> rows;      // per rank, the rows its shard gave it
   std::vector<std::string> errors;    // per rank, what it threw
   std::vector<std::string> warnings;  // rank 0's
+  std::vector<int> whole;             // per rank, 1 when it resumed a whole checkpoint file
 };
 
 Resumed resume(const fs::path& run_dir, int ranks) {
@@ -64,6 +65,7 @@ Resumed resume(const fs::path& run_dir, int ranks) {
   out.step.assign(static_cast<std::size_t>(ranks), -1);
   out.rows.resize(static_cast<std::size_t>(ranks));
   out.errors.resize(static_cast<std::size_t>(ranks));
+  out.whole.assign(static_cast<std::size_t>(ranks), 0);
   std::mutex said;
   testing::ThreadWorld world(ranks);
   world.run([&](Communicator& peers) {
@@ -82,6 +84,7 @@ Resumed resume(const fs::path& run_dir, int ranks) {
             out.rows[me] = all.str();
           });
       out.step[me] = (*cp.trainer)["step"].get<std::int64_t>();
+      out.whole[me] = cp.shards ? 0 : 1;
     } catch (const Error& e) {
       out.errors[me] = e.what();
     }
@@ -106,7 +109,8 @@ TEST(ShardedCheckpoint, EachRankResumesItsOwnRowsOfTheNewestSet) {
     EXPECT_EQ(got.rows[static_cast<std::size_t>(r)], rows_of(r, 9));
   }
   EXPECT_TRUE(got.warnings.empty());
-  // The manifest is the set's small part: the rows are in the shards alone.
+  EXPECT_EQ(got.whole, (std::vector<int>{0, 0, 0}));
+  // The manifest lists the shards as they are on disk.
   const Checkpoint manifest = load_checkpoint_or_manifest(dir.path() / "checkpoint");
   ASSERT_TRUE(manifest.shards.has_value());
   const ShardSet set = ShardSet::from_json(*manifest.shards, "checkpoint");
@@ -202,6 +206,30 @@ TEST(ShardedCheckpoint, UncommittedAndPrunedShardsGoAndThePreviousSetStays) {
                                              "checkpoint.step-9", "checkpoint.step-9.shard-0-of-2",
                                              "checkpoint.step-9.shard-1-of-2"}));
   EXPECT_EQ(resume(dir.path(), 2).rows, (std::vector<std::string>{rows_of(0, 17), rows_of(1, 17)}));
+}
+
+// A whole checkpoint (a single process's, or one a distributed run wrote before shards) is
+// still resumed by every rank, from the file itself, also when it is the fallback from a set.
+TEST(ShardedCheckpoint, AWholeCheckpointIsStillResumedByEveryRank) {
+  testing::TempDir dir("sharded_whole");
+  testing::ThreadWorld world(2);
+  world.run([&](Communicator& peers) {
+    CheckpointFiles files(dir.path(), 3);
+    if (peers.leader()) files.save(5, manifest_model(), {}, "", nlohmann::json{{"step", 5}});  // as rank 0 wrote them
+    peers.barrier();  // (its pruning would take the other rank's new shard for a stray one)
+    save_sharded(peers, files, 9, [&](std::ostream& out) { out << rows_of(peers.rank(), 9); },
+                 [&](const nlohmann::json& shards) {
+                   files.save_manifest(9, manifest_model(), {}, "", nlohmann::json{{"step", 9}}, shards);
+                 });
+  });
+  EXPECT_EQ(resume(dir.path(), 2).step, (std::vector<std::int64_t>{9, 9}));
+  fs::remove(dir.path() / "checkpoint.step-9.shard-0-of-2");
+  const Resumed got = resume(dir.path(), 2);
+  EXPECT_EQ(got.step, (std::vector<std::int64_t>{5, 5}));
+  EXPECT_EQ(got.whole, (std::vector<int>{1, 1})) << "the rows are in the file";
+  EXPECT_EQ(got.errors, (std::vector<std::string>{"", ""}));
+  ASSERT_EQ(got.warnings.size(), 1u);
+  EXPECT_THAT(got.warnings[0], HasSubstr("checkpoint.step-9.shard-0-of-2"));
 }
 
 // A rank that cannot write its shard stops every rank with its reason, and commits nothing.

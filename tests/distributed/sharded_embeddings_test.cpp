@@ -91,6 +91,7 @@ struct Outcome {
   std::vector<std::vector<std::uint64_t>> owned_ids;  // per rank, every table's ids
   std::vector<std::size_t> owned_rows;
   std::vector<std::string> shards;  // per rank, what ShardedEmbeddings::save wrote at the end
+  std::vector<EmbeddingTable> whole_without_state;  // gathered without asking for the rows' state
 };
 
 // A model for the manifest's dense part (the rows under test are fresh_tables()'s).
@@ -186,6 +187,7 @@ Outcome sharded(int ranks, int first, int last, const std::vector<EmbeddingTable
                      checkpoints.save_manifest(last, manifest_model(), {}, "", nlohmann::json{{"step", last}}, list);
                    });
     shards.gather(out.whole, &out.whole_state);
+    shards.gather(out.whole_without_state, nullptr);
   });
   return out;
 }
@@ -231,6 +233,10 @@ TEST(ShardedEmbeddings, EveryRowLivesOnOneRankAndTrainsAsInOneProcess) {
     for (std::size_t rows : got.owned_rows) total += rows;
     // Every growable row once, the fixed table's buckets once, each default row once.
     EXPECT_EQ(total, reference[0].rows() + reference[1].rows()) << ranks << " ranks";
+    // Gathered without the rows' state (validation, the kept model), the same tables.
+    ASSERT_EQ(got.whole_without_state.size(), got.whole.size());
+    for (std::size_t t = 0; t < got.whole.size(); ++t)
+      EXPECT_EQ(bytes_of(got.whole_without_state[t]), bytes_of(got.whole[t])) << ranks << " ranks, table " << t;
     // The gathered tables hold every key with one process's values (the sums at an owner run in
     // rank order, as one_process adds them).
     for (std::size_t t = 0; t < reference.size(); ++t) {
