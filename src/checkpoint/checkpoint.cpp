@@ -117,38 +117,50 @@ void write_file_atomically(const std::filesystem::path& path, const std::string&
   file.commit();
 }
 
-void save_checkpoint(const std::filesystem::path& path, const Model& model, const nlohmann::json& meta,
-                     const std::string& optimizer, const nlohmann::json* trainer,
-                     const std::string& row_optimizer) {
+namespace {
+
+// A checkpoint file; `shards` null: a whole one (with the tables), otherwise a sharded
+// checkpoint's manifest (the tables and the rows' state are in the shard files it lists).
+void save_sections(const std::filesystem::path& path, const Model& model, const nlohmann::json& meta,
+                   const std::string& optimizer, const nlohmann::json* trainer, const std::string& row_optimizer,
+                   const nlohmann::json* shards) {
   auto text = [](const std::string& s) { return [&s](std::ostream& out) { out << s; }; };
   AtomicFile file(path);
   file.write(kMagic, sizeof kMagic);
-  const std::uint32_t head[2] = {kCheckpointVersion, static_cast<std::uint32_t>(6 + !optimizer.empty() + !row_optimizer.empty() + (trainer != nullptr))};
+  const std::uint32_t sections = (shards ? 5 : 6) + !optimizer.empty() + !row_optimizer.empty() + (trainer != nullptr) +
+                                 (shards != nullptr);
+  const std::uint32_t head[2] = {kCheckpointVersion, sections};
   file.write(reinterpret_cast<const char*>(head), sizeof head);
   write_section(file, "meta", text(meta.dump(2)));
   write_section(file, "config", text(to_toml(model.config())));
   write_section(file, "schema", text(schema_json(model.schema())));
   write_section(file, "dense", [&](std::ostream& out) { write_dense(out, model.params()); });
-  write_section(file, "tables", [&](std::ostream& out) {
-    write_pod<std::uint64_t>(out, model.tables().size());
-    for (const auto& t : model.tables()) t.save(out);
-  });
+  if (!shards)
+    write_section(file, "tables", [&](std::ostream& out) {
+      write_pod<std::uint64_t>(out, model.tables().size());
+      for (const auto& t : model.tables()) t.save(out);
+    });
   write_section(file, "normalizer", [&](std::ostream& out) { model.normalizer().save(out); });
   if (!optimizer.empty()) write_section(file, "optimizer", text(optimizer));
   if (!row_optimizer.empty()) write_section(file, "row_optimizer", text(row_optimizer));
   if (trainer) write_section(file, "trainer", text(trainer->dump()));
+  if (shards) write_section(file, "shards", text(shards->dump(2)));
   file.commit();
 }
 
-Checkpoint load_checkpoint(const std::filesystem::path& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec))
-    throw Error(fmt::format("{}: is a folder, not a model file (a run folder keeps its model in {})", path.string(),
-                            (path / "model").string()));
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(fmt::format("{}: cannot open model file", path.string()));
-  return load_checkpoint(in, path.string());
+}  // namespace
+
+void save_checkpoint(const std::filesystem::path& path, const Model& model, const nlohmann::json& meta,
+                     const std::string& optimizer, const nlohmann::json* trainer,
+                     const std::string& row_optimizer) {
+  save_sections(path, model, meta, optimizer, trainer, row_optimizer, nullptr);
 }
+
+void save_manifest(const std::filesystem::path& path, const Model& model, const nlohmann::json& meta,
+                   const std::string& optimizer, const nlohmann::json& trainer, const nlohmann::json& shards) {
+  save_sections(path, model, meta, optimizer, &trainer, "", &shards);
+}
+
 
 namespace {
 
@@ -174,12 +186,12 @@ std::uint64_t checksum_of(std::istream& in, std::uint64_t size) {
   return digest;
 }
 
-}  // namespace
 
 // Two passes over the file: the first checks every section's checksum while holding a bounded
 // piece of it at a time; the second parses each verified section straight from the stream, so
-// loading a model needs the model's memory and not copies of its file.
-Checkpoint load_checkpoint(std::istream& in, const std::string& name) {
+// loading a model needs the model's memory and not copies of its file. A manifest (a "shards"
+// section instead of "tables") loads only when `manifest_ok`, with the model's tables as built.
+Checkpoint load_sections(std::istream& in, const std::string& name, bool manifest_ok) {
   auto fail = [&](const std::string& what) { return Error(fmt::format("{}: {}", name, what)); };
   char magic[8];
   if (!in.read(magic, sizeof magic) || std::memcmp(magic, kMagic, sizeof magic) != 0)
@@ -208,7 +220,11 @@ Checkpoint load_checkpoint(std::istream& in, const std::string& name) {
     if (what.rfind(name, 0) == 0) throw;
     throw fail(what);
   }
-  for (const char* required : {"meta", "config", "dense", "tables", "normalizer"})
+  const bool manifest = sections.count("shards") > 0;
+  if (manifest && !manifest_ok)
+    throw fail("is a sharded checkpoint's manifest: the embedding rows are in the per-rank shard files it lists, "
+               "for `heed train --resume` under mpirun; the run's model file holds the whole model");
+  for (const char* required : {"meta", "config", "dense", manifest ? "shards" : "tables", "normalizer"})
     if (!sections.count(required)) throw fail(fmt::format("section '{}' is missing", required));
 
   // Positions the stream at a section; `parse` reads it, and must end exactly at its end.
@@ -237,7 +253,7 @@ Checkpoint load_checkpoint(std::istream& in, const std::string& name) {
     // An older resumable checkpoint keeps the rows' optimizer state in its tables; a model
     // file's (state from before the move, never used for scoring) is skipped.
     const bool keep_legacy_state = sections.count("trainer") && !sections.count("row_optimizer");
-    read_section("tables", [&] {
+    if (!manifest) read_section("tables", [&] {
       if (read_pod<std::uint64_t>(in) != cp.model->tables().size()) throw Error("table count does not match the config");
       if (keep_legacy_state) cp.legacy_row_state.resize(cp.model->tables().size());
       for (std::size_t k = 0; k < cp.model->tables().size(); ++k)
@@ -247,6 +263,7 @@ Checkpoint load_checkpoint(std::istream& in, const std::string& name) {
     if (sections.count("optimizer")) cp.optimizer = text("optimizer");
     if (sections.count("row_optimizer")) cp.row_optimizer = text("row_optimizer");
     if (sections.count("trainer")) cp.trainer = nlohmann::json::parse(text("trainer"));
+    if (manifest) cp.shards = nlohmann::json::parse(text("shards"));
   } catch (const nlohmann::json::exception& e) {
     throw fail(fmt::format("unreadable metadata: {}", e.what()));
   } catch (const Error& e) {
@@ -254,5 +271,23 @@ Checkpoint load_checkpoint(std::istream& in, const std::string& name) {
   }
   return cp;
 }
+
+Checkpoint load_file(const std::filesystem::path& path, bool manifest_ok) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw Error(fmt::format("{}: is a folder, not a model file (a run folder keeps its model in {})", path.string(),
+                            (path / "model").string()));
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(fmt::format("{}: cannot open model file", path.string()));
+  return load_sections(in, path.string(), manifest_ok);
+}
+
+}  // namespace
+
+Checkpoint load_checkpoint(const std::filesystem::path& path) { return load_file(path, false); }
+
+Checkpoint load_checkpoint(std::istream& in, const std::string& name) { return load_sections(in, name, false); }
+
+Checkpoint load_checkpoint_or_manifest(const std::filesystem::path& path) { return load_file(path, true); }
 
 }  // namespace heed

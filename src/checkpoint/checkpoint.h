@@ -11,6 +11,12 @@
 // on load; a truncated, corrupt or wrong-version file is refused with a message saying which.
 // Files are written to a temporary name, flushed, fsynced and renamed, so a crash never
 // leaves half a model under the real name.
+//
+// A sharded checkpoint (mpirun -np N, N > 1: docs/distributed.md) is N shard files, each one
+// rank's embedding rows and their optimizer state (train/sharded_checkpoint.h), and a manifest:
+// this format with the sections of a resumable checkpoint but tables and row_optimizer, and a
+// "shards" section (JSON: the step, N, and each shard's file name, size and XXH64). Only
+// load_checkpoint_or_manifest reads a manifest; load_checkpoint refuses it (it holds no rows).
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -34,6 +40,9 @@ struct Checkpoint {
   // tables section held (empty otherwise).
   std::vector<std::vector<float>> legacy_row_state;
   std::optional<nlohmann::json> trainer;  // the trainer's own state (resumable checkpoints)
+  // A sharded checkpoint's manifest: its "shards" section (the model's tables are as the config
+  // builds them, with no trained row).
+  std::optional<nlohmann::json> shards;
 };
 
 // optimizer / trainer / row_optimizer may be empty / null for a model kept only for scoring.
@@ -41,7 +50,14 @@ void save_checkpoint(const std::filesystem::path& path, const Model& model, cons
                      const std::string& optimizer, const nlohmann::json* trainer,
                      const std::string& row_optimizer = {});
 
+// A sharded checkpoint's manifest: everything a resumable checkpoint holds but the embedding rows
+// and their state; `shards` lists the files that hold those.
+void save_manifest(const std::filesystem::path& path, const Model& model, const nlohmann::json& meta,
+                   const std::string& optimizer, const nlohmann::json& trainer, const nlohmann::json& shards);
+
 Checkpoint load_checkpoint(const std::filesystem::path& path);
+// A whole checkpoint or a sharded checkpoint's manifest (Checkpoint::shards set).
+Checkpoint load_checkpoint_or_manifest(const std::filesystem::path& path);
 // The same from bytes already read (the server hashes a model file's bytes and loads those very
 // bytes); `name` stands for the file in messages.
 Checkpoint load_checkpoint(std::istream& in, const std::string& name);

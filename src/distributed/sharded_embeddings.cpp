@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "core/binary_io.h"
 #include "core/error.h"
 #include "core/rng.h"
 
@@ -93,6 +94,34 @@ ShardedEmbeddings::ShardedEmbeddings(Communicator& peers, const OptimizerConfig&
     }
     optimizer_.adopt(t, std::move(state));
   }
+}
+
+ShardedEmbeddings::ShardedEmbeddings(Communicator& peers, const OptimizerConfig& optimizer,
+                                     const std::vector<EmbeddingTable>& kinds, std::istream& shard)
+    : peers_(peers), optimizer_config_(optimizer), optimizer_(optimizer, kinds.size()),
+      owner_of_row_(kinds.size()), place_of_row_(kinds.size()), touched_(kinds.size()), grads_(kinds.size()),
+      slot_of_row_(kinds.size()) {
+  const auto tables = read_pod<std::uint64_t>(shard);
+  if (tables != kinds.size())
+    throw Error(fmt::format("the shard holds {} embedding tables, the model built from the config has {}", tables,
+                            kinds.size()));
+  for (const EmbeddingTable& table : kinds) {
+    kinds_.push_back(table.local_cache());
+    owned_.push_back(table.owner_store());
+    EmbeddingTable& mine = owned_.back();
+    mine.load(shard);
+    for (std::size_t r = 1; r < mine.rows(); ++r)
+      if (owner_of(mine.row_keys()[r], peers_.size()) != peers_.rank())
+        throw Error(fmt::format("the shard's table '{}' holds id {}, which rank {} of {} does not own", mine.name(),
+                                mine.row_keys()[r], peers_.rank(), peers_.size()));
+  }
+  optimizer_.load(shard);
+}
+
+void ShardedEmbeddings::save(std::ostream& out) const {
+  write_pod<std::uint64_t>(out, owned_.size());
+  for (const EmbeddingTable& table : owned_) table.save(out);
+  optimizer_.save(out);
 }
 
 std::vector<EmbeddingTable> ShardedEmbeddings::make_caches(const std::vector<EmbeddingTable>& whole) const {
@@ -253,7 +282,8 @@ std::optional<std::string> ShardedEmbeddings::update(std::int64_t step, int thre
 
 void ShardedEmbeddings::gather(std::vector<EmbeddingTable>& whole, std::string* whole_state) const {
   const auto ranks = static_cast<std::size_t>(peers_.size());
-  const std::size_t slots = optimizer_.slots();
+  // The rows' state only when asked for (every rank is asked the same).
+  const std::size_t slots = whole_state ? optimizer_.slots() : 0;
   // To rank 0, per table: the rows (rank 0: its row 0 first), each as id, weights, state.
   std::vector<std::string> out(ranks);
   std::string& mine = out[0];
@@ -302,6 +332,7 @@ void ShardedEmbeddings::gather(std::vector<EmbeddingTable>& whole, std::string* 
         else
           row = table.append(id, values.data());
         std::memcpy(table.row(row), values.data(), dim * sizeof(float));
+        if (slots == 0) continue;
         const std::size_t at = static_cast<std::size_t>(row) * slots * dim;
         if (states[t].size() < at + slots * dim) states[t].resize(at + slots * dim, 0.0f);
         in.floats_into(states[t].data() + at, slots * dim);

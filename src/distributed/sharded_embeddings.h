@@ -17,9 +17,12 @@
 //             owners, which add them per row in rank order (the same bits every run); returns
 //             the squared norm of this rank's summed row gradients (for clipping).
 //   update(): the owners' row-optimizer step on the rows that got a gradient.
-// gather() brings every row (and its optimizer state) to rank 0 as whole tables, the way a
-// single process holds them: for validation, the kept model file and checkpoints.
+// gather() brings every row (and, when asked, its optimizer state) to rank 0 as whole tables,
+// the way a single process holds them: for validation and the kept model file. Checkpoints need no
+// gather: save() writes this rank's rows as they are held (a checkpoint shard), and the
+// constructor from a shard restores them.
 #include <cstdint>
+#include <iosfwd>
 #include <optional>
 #include <string>
 #include <vector>
@@ -40,6 +43,16 @@ class ShardedEmbeddings {
   ShardedEmbeddings(Communicator& peers, const OptimizerConfig& optimizer, const std::vector<EmbeddingTable>& whole,
                     const RowOptimizer* whole_state);
 
+  // Restores what save() wrote on this rank of as many ranks; `kinds`: the model's tables as its
+  // config builds them (each table's name, dim, buckets and initial values). Throws
+  // heed::Error when the shard does not fit them or holds an id this rank does not own.
+  ShardedEmbeddings(Communicator& peers, const OptimizerConfig& optimizer, const std::vector<EmbeddingTable>& kinds,
+                    std::istream& shard);
+
+  // This rank's owned rows (row 0 included) and their row-optimizer state, exactly as held, so
+  // rows restored from them continue bit for bit (a checkpoint shard).
+  void save(std::ostream& out) const;
+
   // Empty caches shaped like `whole` (the model trains on them).
   std::vector<EmbeddingTable> make_caches(const std::vector<EmbeddingTable>& whole) const;
   static void clear(std::vector<EmbeddingTable>& caches);
@@ -55,7 +68,8 @@ class ShardedEmbeddings {
 
   // Rank 0: `whole` receives every table as one process would hold it (row 0 and rank 0's rows,
   // then rank 1's, ...; fixed tables by bucket), `whole_state` their row-optimizer state as
-  // RowOptimizer::save writes it. Other ranks: both untouched.
+  // RowOptimizer::save writes it. Other ranks: both untouched. With `whole_state` null (on every
+  // rank alike) the state is not sent at all.
   void gather(std::vector<EmbeddingTable>& whole, std::string* whole_state) const;
 
   const std::vector<EmbeddingTable>& owned() const { return owned_; }

@@ -30,6 +30,7 @@
 #include "train/progress.h"
 #include "train/resume.h"
 #include "train/run_report.h"
+#include "train/sharded_checkpoint.h"
 #include "train/train_step.h"
 #include "train/training_rows.h"
 
@@ -154,9 +155,8 @@ class Trainer {
   std::size_t epoch_rows_ = 0;
   bool out_of_rows_ = false;
   Dataset no_rows_;
-  // Rank 0: every row gathered at step whole_step_ (validation, the kept model, checkpoints).
+  // Rank 0: every row gathered at step whole_step_ (validation, the kept model).
   std::vector<EmbeddingTable> whole_;
-  std::string whole_state_;
   std::int64_t whole_step_ = -1;
 };
 
@@ -179,19 +179,23 @@ Trainer::Trainer(const Config& requested, const TrainOptions& options)
   if (peers_.size() > 1) shard_embeddings();
 }
 
-// Each rank keeps the rows it owns (of the fresh or resumed tables) with their optimizer state;
-// the model trains on a per-step cache of the rows it reads.
+// Each rank keeps the rows it owns (of the fresh or resumed tables, unless its shard of a sharded
+// checkpoint gave it them already) with their optimizer state; the model trains on a per-step
+// cache of the rows it reads.
 void Trainer::shard_embeddings() {
-  shards_ = std::make_unique<ShardedEmbeddings>(peers_, config().optimizer, model_->tables(), row_optimizer_.get());
+  if (!shards_)
+    shards_ = std::make_unique<ShardedEmbeddings>(peers_, config().optimizer, model_->tables(), row_optimizer_.get());
   std::vector<EmbeddingTable> caches = shards_->make_caches(model_->tables());
   std::swap(model_->tables(), caches);
   row_optimizer_.reset();
 }
 
 // Rank 0 gets every row (once per step however often it is asked); the others send theirs.
+// Not their optimizer state: validation and the kept model do not read it, and checkpoints are
+// the ranks' own shards.
 void Trainer::gather_whole_tables() {
   if (whole_step_ == adam_->steps()) return;
-  shards_->gather(whole_, &whole_state_);
+  shards_->gather(whole_, nullptr);
   whole_step_ = adam_->steps();
 }
 
@@ -241,13 +245,14 @@ void Trainer::start_fresh(const Config& requested) {
 }
 
 void Trainer::resume_from_checkpoint(const Config& requested) {
-  // Rank 0 sets refused checkpoints aside before the other ranks look (all load the same file).
+  // Rank 0 chooses (setting refused checkpoints aside), every rank resumes the same one: a whole
+  // file every rank loads, or a sharded one of which each rank reads only its own shard, its rows.
   const auto warn = [](const std::string& line) { std::fprintf(stderr, "heed: %s\n", line.c_str()); };
-  std::optional<Checkpoint> loaded;
-  if (peers_.leader()) loaded = checkpoints_.load_newest(warn);
-  peers_.barrier();
-  if (!peers_.leader()) loaded = checkpoints_.load_newest([](const std::string&) {});
-  Checkpoint cp = std::move(*loaded);
+  Checkpoint cp = load_newest_everywhere(peers_, checkpoints_, warn, [&](const Checkpoint& manifest, std::istream& rows) {
+    shards_ = std::make_unique<ShardedEmbeddings>(peers_, manifest.model->config().optimizer, manifest.model->tables(),
+                                                  rows);
+  });
+  if (!cp.shards) shards_.reset();  // rows read from a set another rank refused
   check_resume_compatible(cp.model->config(), requested);
   // Rebuild with the updated keys, then take every weight from the checkpoint.
   model_ = std::make_unique<Model>(with_resumable_keys(cp.model->config(), requested));
@@ -447,7 +452,7 @@ void Trainer::train_on_batch(EpochInProgress& now) {
   BatchShare share;
   if (shards_) {
     // This rank's batch of the step, read from rows fetched from their owners.
-    whole_.clear(), whole_state_.clear(), whole_step_ = -1;
+    whole_.clear(), whole_step_ = -1;
     ShardedEmbeddings::clear(model_->tables());
     builder_->build(*rows_.data, rows_.rows, /*training=*/true, &batch_rng, model_->tables(), model_->normalizer(),
                     batch_);
@@ -699,27 +704,32 @@ Json Trainer::meta_of(std::int64_t epoch) const {
 }
 
 // The full training state: with the weights, Adam's moments and step, and the embedding rows'
-// optimizer state, this is all a resumed run needs to take the same steps.
+// optimizer state, this is all a resumed run needs to take the same steps. One process writes it
+// as one file; sharded ranks each write their own rows (a shard) and rank 0 the rest (the
+// manifest, which commits the set), so no rank gathers another's rows for it.
 void Trainer::save_resumable(const std::optional<EpochInProgress>& in_progress) {
-  // Rank 0 writes the whole state (the same model and dense optimizer on every rank; sharded rows
-  // gathered from their owners first).
-  if (shards_) gather_whole_tables();
-  if (!peers_.leader()) {
-    last_checkpoint_ = Clock::now();
-    return;
-  }
-  std::ostringstream adam_out, rows_out;
-  adam_->save(adam_out);
-  if (!shards_) row_optimizer_->save(rows_out);
+  const std::int64_t step = adam_->steps();
   TrainerState saved = state_;
   saved.in_progress = in_progress;
+  const auto dense_state = [&] {
+    std::ostringstream adam_out;
+    adam_->save(adam_out);
+    return adam_out.str();
+  };
   try {
-    with_whole_tables([&] {
-      checkpoints_.save(adam_->steps(), *model_, meta_of(state_.epochs_done), adam_out.str(),
-                        saved.to_json(adam_->steps()), shards_ ? whole_state_ : rows_out.str());
-    });
+    if (shards_) {
+      save_sharded(peers_, checkpoints_, step, [&](std::ostream& out) { shards_->save(out); },
+                   [&](const Json& shards) {
+                     checkpoints_.save_manifest(step, *model_, meta_of(state_.epochs_done), dense_state(),
+                                                saved.to_json(step), shards);
+                   });
+    } else if (peers_.leader()) {
+      std::ostringstream rows_out;
+      row_optimizer_->save(rows_out);
+      checkpoints_.save(step, *model_, meta_of(state_.epochs_done), dense_state(), saved.to_json(step), rows_out.str());
+    }
   } catch (const std::exception& e) {
-    throw Error(fmt::format("training stopped at step {}: {}", adam_->steps(), e.what()));
+    throw Error(fmt::format("training stopped at step {}: {}", step, e.what()));
   }
   last_checkpoint_ = Clock::now();
 }

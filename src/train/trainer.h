@@ -7,7 +7,8 @@
 //
 // Files in the run folder:
 //   model         the kept model (best validation epoch, or the last without validation)
-//   checkpoint    the latest full training state, for --resume (older ones: checkpoint.step-N)
+//   checkpoint    the latest full training state, for --resume (older ones: checkpoint.step-N);
+//                 under mpirun, a manifest beside each rank's checkpoint.step-S.shard-R-of-N
 //   metrics.json  {"valid":…, "test":…, "best_epoch":…, "history": [...]}
 //   config.toml   the resolved config
 #include <cstdint>

@@ -13,6 +13,9 @@
 
 #include "../support/test_files.h"
 #include "checkpoint/checkpoint.h"
+#include "checkpoint/shard_file.h"
+#include "core/error.h"
+#include "train/checkpoint_files.h"
 
 namespace heed {
 namespace {
@@ -214,6 +217,59 @@ TEST_F(Mpirun, TwoRanksStreamTheirParts) {
   EXPECT_EQ(metrics(first)["train_rows"], metrics(single)["train_rows"]);
   EXPECT_EQ(metrics(first)["streamed"], true);
   EXPECT_NEAR(metrics(first)["test"]["auc"].get<double>(), metrics(single)["test"]["auc"].get<double>(), 0.003);
+}
+
+// Two ranks checkpoint as per-rank shards plus a manifest: the run folder holds no whole
+// checkpoint (no rank gathered the rows for one), each rank's shard holds about half the rows,
+// and a damaged shard of the newest set makes --resume fall back to the older set, from which
+// the run still ends exactly as one that never stopped; `model` stays one ordinary model file.
+TEST_F(Mpirun, TwoRanksCheckpointAsShardsAndFallBackPastADamagedOne) {
+  const fs::path straight = dir_->path() / "shards_straight", resumed = dir_->path() / "shards_resumed";
+  const CommandResult a = train(2, straight, "--set train.checkpoint_steps=7");
+  ASSERT_EQ(a.status, 0) << a.err;
+  const CommandResult b = train(2, resumed, "--set train.checkpoint_steps=7 --set train.epochs=1");
+  ASSERT_EQ(b.status, 0) << b.err;
+
+  EXPECT_THROW(load_checkpoint(resumed / "checkpoint"), Error) << "the checkpoint is a manifest, not a whole file";
+  std::vector<ShardSet> sets;
+  const std::vector<fs::path> kept = CheckpointFiles(resumed, 2).present();  // the epoch's end and a step inside it
+  ASSERT_EQ(kept.size(), 2u);
+  for (const fs::path& path : kept) {
+    const std::string name = path.filename().string();
+    const Checkpoint manifest = load_checkpoint_or_manifest(path);
+    ASSERT_TRUE(manifest.shards.has_value()) << name;
+    sets.push_back(ShardSet::from_json(*manifest.shards, name));
+    EXPECT_EQ(sets.back().ranks, 2);
+    EXPECT_EQ(manifest.trainer->at("step"), sets.back().step);
+    for (int r = 0; r < 2; ++r) {
+      const ShardFacts& shard = sets.back().shards[static_cast<std::size_t>(r)];
+      EXPECT_EQ(shard.file, "checkpoint.step-" + std::to_string(sets.back().step) + ".shard-" + std::to_string(r) + "-of-2");
+      EXPECT_EQ(fs::file_size(resumed / shard.file), shard.bytes);
+    }
+    // The rows are split: neither shard is much more than half of both.
+    const double both = static_cast<double>(sets.back().shards[0].bytes + sets.back().shards[1].bytes);
+    for (const ShardFacts& shard : sets.back().shards) EXPECT_LT(static_cast<double>(shard.bytes), 0.6 * both) << name;
+  }
+  std::size_t files = 0;
+  for (const auto& entry : fs::directory_iterator(resumed))
+    files += entry.path().filename().string().rfind("checkpoint", 0) == 0;
+  EXPECT_EQ(files, 6u) << "two manifests and their two shards each, nothing else";
+
+  const fs::path damaged = resumed / sets[0].shards[1].file;
+  std::string bytes = testing::read_file(damaged);
+  bytes[bytes.size() / 2] ^= 0x01;
+  testing::write_file(damaged, bytes);
+  std::string command = mpirun(2) + testing::heed_binary() + " train " + std::string(HEED_SOURCE_DIR) +
+                        "/examples/synth/config.toml --set data.dir='" + (dir_->path() / "data").string() +
+                        "' --set train.epochs=2 --set train.threads=1 --set train.progress=none "
+                        "--set train.batch_size=256 --set train.checkpoint_steps=7 --resume '" + resumed.string() + "'";
+  const CommandResult c = testing::run_command(command, dir_->path());
+  ASSERT_EQ(c.status, 0) << c.err;
+  EXPECT_NE(c.err.find("refused " + (resumed / "checkpoint").string()), std::string::npos) << c.err;
+  EXPECT_NE(c.err.find(damaged.string() + ": rank 1's shard is corrupt"), std::string::npos) << c.err;
+  EXPECT_TRUE(fs::exists(resumed / (sets[0].shards[1].file + ".refused")));
+  EXPECT_EQ(metrics(straight), metrics(resumed));
+  EXPECT_EQ(predictions(straight), predictions(resumed));  // heed predict loads the run's model
 }
 
 // A rank whose part of the data does not load fails alone (the bad row is at the end of the

@@ -1,8 +1,9 @@
 // Sharded embedding rows (distributed/sharded_embeddings.h) on 1 to 4 ranks run as threads:
 // every id lives on exactly one rank, the rows a rank fetches are the values one process holds,
 // gradients summed at the owners give the rows one process's row optimizer gives, the rows
-// gathered on rank 0 are one process's table (bit for bit on one rank), and tables rebuilt
-// from a gathered checkpoint shard the same way again.
+// gathered on rank 0 are one process's table (bit for bit on one rank), tables rebuilt from a
+// gathered checkpoint shard the same way again, and a run resumed from its checkpoint shards
+// (written and read through the run folder's files) continues exactly.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -10,9 +11,12 @@
 #include <mutex>
 #include <sstream>
 
+#include "../support/test_files.h"
+#include "config/config_loader.h"
 #include "core/rng.h"
 #include "distributed/sharded_embeddings.h"
 #include "thread_world.h"
+#include "train/sharded_checkpoint.h"
 
 namespace heed {
 namespace {
@@ -86,14 +90,32 @@ struct Outcome {
   std::string whole_state;
   std::vector<std::vector<std::uint64_t>> owned_ids;  // per rank, every table's ids
   std::vector<std::size_t> owned_rows;
+  std::vector<std::string> shards;  // per rank, what ShardedEmbeddings::save wrote at the end
+  std::vector<EmbeddingTable> whole_without_state;  // gathered without asking for the rows' state
+};
+
+// A model for the manifest's dense part (the rows under test are fresh_tables()'s).
+const Model& manifest_model() {
+  static const Model model(parse_config("[data]\ndir = \"data\"\ntrain = \"train.tsv\"\n[features.user]\n"
+                                        "[features.item]\n[embedding]\ndim = 4\n[model]\nhidden = [4]\n",
+                                        "manifest.toml", {}));
+  return model;
+}
+
+// Checkpoints of a sharded run in `run_dir`: save_to writes one at the last step, resume_from
+// starts from the newest one there (each rank reading its own shard).
+struct Files {
+  std::filesystem::path run_dir;
+  bool save_to = false, resume_from = false;
 };
 
 // `ranks` ranks train steps [first, last] of keys_of's keys, starting from `start` (fresh when null).
 Outcome sharded(int ranks, int first, int last, const std::vector<EmbeddingTable>* start = nullptr,
-                const std::string* start_state = nullptr, bool check_fetch = false) {
+                const std::string* start_state = nullptr, bool check_fetch = false, const Files* files = nullptr) {
   Outcome out;
   out.owned_ids.resize(static_cast<std::size_t>(ranks));
   out.owned_rows.resize(static_cast<std::size_t>(ranks));
+  out.shards.resize(static_cast<std::size_t>(ranks));
   std::mutex failures;
   testing::ThreadWorld world(ranks);
   world.run([&](Communicator& peers) {
@@ -104,7 +126,17 @@ Outcome sharded(int ranks, int first, int last, const std::vector<EmbeddingTable
       std::istringstream in(*start_state);
       state->load(in);
     }
-    ShardedEmbeddings shards(peers, adam(), start ? *start : fresh, state.get());
+    CheckpointFiles checkpoints(files ? files->run_dir : std::filesystem::path(), 2);
+    std::unique_ptr<ShardedEmbeddings> resumed;
+    if (files && files->resume_from) {
+      const Checkpoint cp = load_newest_everywhere(peers, checkpoints, [](const std::string&) {},
+                                                   [&](const Checkpoint&, std::istream& rows) {
+                                                     resumed = std::make_unique<ShardedEmbeddings>(peers, adam(), fresh, rows);
+                                                   });
+      EXPECT_EQ((*cp.trainer)["step"], first - 1);
+    }
+    ShardedEmbeddings built(peers, adam(), start ? *start : fresh, state.get());
+    ShardedEmbeddings& shards = resumed ? *resumed : built;
     std::vector<EmbeddingTable> caches = shards.make_caches(fresh);
     for (int step = first; step <= last; ++step) {
       ShardedEmbeddings::clear(caches);
@@ -146,7 +178,16 @@ Outcome sharded(int ranks, int first, int last, const std::vector<EmbeddingTable
     const auto me = static_cast<std::size_t>(peers.rank());
     out.owned_ids[me] = ids;
     out.owned_rows[me] = shards.owned_rows();
+    std::ostringstream saved;
+    shards.save(saved);
+    out.shards[me] = saved.str();
+    if (files && files->save_to)
+      save_sharded(peers, checkpoints, last, [&](std::ostream& rows) { shards.save(rows); },
+                   [&](const nlohmann::json& list) {
+                     checkpoints.save_manifest(last, manifest_model(), {}, "", nlohmann::json{{"step", last}}, list);
+                   });
     shards.gather(out.whole, &out.whole_state);
+    shards.gather(out.whole_without_state, nullptr);
   });
   return out;
 }
@@ -192,6 +233,10 @@ TEST(ShardedEmbeddings, EveryRowLivesOnOneRankAndTrainsAsInOneProcess) {
     for (std::size_t rows : got.owned_rows) total += rows;
     // Every growable row once, the fixed table's buckets once, each default row once.
     EXPECT_EQ(total, reference[0].rows() + reference[1].rows()) << ranks << " ranks";
+    // Gathered without the rows' state (validation, the kept model), the same tables.
+    ASSERT_EQ(got.whole_without_state.size(), got.whole.size());
+    for (std::size_t t = 0; t < got.whole.size(); ++t)
+      EXPECT_EQ(bytes_of(got.whole_without_state[t]), bytes_of(got.whole[t])) << ranks << " ranks, table " << t;
     // The gathered tables hold every key with one process's values (the sums at an owner run in
     // rank order, as one_process adds them).
     for (std::size_t t = 0; t < reference.size(); ++t) {
@@ -219,6 +264,68 @@ TEST(ShardedEmbeddings, ResumingFromGatheredRowsContinuesExactly) {
   EXPECT_EQ(resumed.whole_state, straight.whole_state);
   EXPECT_EQ(resumed.owned_ids, straight.owned_ids);
   EXPECT_NE(bytes_of(first.whole[0]), bytes_of(straight.whole[0]));  // the third step did change rows
+}
+
+// A rank's shard holds its rows and their optimizer state exactly: restored on the same rank of
+// as many ranks, it saves the same bytes, holds the same ids, and trains on as before.
+TEST(ShardedEmbeddings, AShardRestoresTheRanksRowsAndState) {
+  for (int ranks : {2, 3}) {
+    const Outcome first = sharded(ranks, 1, 2);
+    std::vector<std::string> again(static_cast<std::size_t>(ranks));
+    std::vector<std::vector<std::uint64_t>> ids(static_cast<std::size_t>(ranks));
+    testing::ThreadWorld world(ranks);
+    world.run([&](Communicator& peers) {
+      const auto me = static_cast<std::size_t>(peers.rank());
+      std::istringstream in(first.shards[me]);
+      const ShardedEmbeddings restored(peers, adam(), fresh_tables(), in);
+      std::ostringstream out;
+      restored.save(out);
+      again[me] = out.str();
+      for (const EmbeddingTable& table : restored.owned())
+        for (std::size_t r = 1; r < table.rows(); ++r) ids[me].push_back(table.row_keys()[r]);
+    });
+    EXPECT_EQ(again, first.shards) << ranks << " ranks";
+    EXPECT_EQ(ids, first.owned_ids) << ranks << " ranks";
+    for (const std::string& shard : first.shards) EXPECT_GT(shard.size(), 100u);
+  }
+}
+
+// Another rank's shard is not this rank's rows: refused, naming an id it does not own.
+TEST(ShardedEmbeddings, AnotherRanksShardIsRefused) {
+  const Outcome first = sharded(2, 1, 2);
+  testing::ThreadWorld world(2);
+  std::vector<std::string> errors(2);
+  world.run([&](Communicator& peers) {
+    std::istringstream in(first.shards[static_cast<std::size_t>(1 - peers.rank())]);
+    try {
+      ShardedEmbeddings wrong(peers, adam(), fresh_tables(), in);
+    } catch (const Error& e) {
+      errors[static_cast<std::size_t>(peers.rank())] = e.what();
+    }
+  });
+  for (const std::string& e : errors) EXPECT_NE(e.find("does not own"), std::string::npos) << e;
+}
+
+TEST(ShardedEmbeddings, ResumingFromShardFilesContinuesExactly) {
+  for (int ranks : {2, 3}) {
+    // 3 steps straight against 2 steps checkpointed to shard files and a manifest, then resumed
+    // from them (each rank reading only its own shard) for 1 more.
+    testing::TempDir dir("sharded_resume");
+    const Files save{dir.path(), true, false}, resume{dir.path(), false, true};
+    const Outcome straight = sharded(ranks, 1, 3);
+    const Outcome first = sharded(ranks, 1, 2, nullptr, nullptr, false, &save);
+    for (int r = 0; r < ranks; ++r)
+      EXPECT_TRUE(std::filesystem::exists(dir.path() / fmt::format("checkpoint.step-2.shard-{}-of-{}", r, ranks)));
+    EXPECT_THROW(load_checkpoint(dir.path() / "checkpoint"), Error) << "a manifest is no model file";
+    const Outcome resumed = sharded(ranks, 3, 3, nullptr, nullptr, false, &resume);
+    ASSERT_EQ(resumed.whole.size(), straight.whole.size());
+    for (std::size_t t = 0; t < straight.whole.size(); ++t)
+      EXPECT_EQ(bytes_of(resumed.whole[t]), bytes_of(straight.whole[t])) << ranks << " ranks, table " << t;
+    EXPECT_EQ(resumed.whole_state, straight.whole_state);
+    EXPECT_EQ(resumed.owned_ids, straight.owned_ids);
+    EXPECT_EQ(resumed.shards, straight.shards);
+    EXPECT_NE(first.shards, straight.shards);  // the third step did change rows
+  }
 }
 
 }  // namespace
