@@ -100,7 +100,10 @@ void RowStream::read_files() {
 void RowStream::parse_chunks() {
   BadRowLog chunk_log = BadRowLog::in_memory(config_.data);
   RowParser parser(config_, schema_, options_.scope, chunk_log);
-  const FileColumns* current = nullptr;
+  // Held, not just compared by address: a file's columns freed after its last chunk could be
+  // reallocated at the same address for the next file, which would then keep the first file's
+  // name and header.
+  std::shared_ptr<const FileColumns> current;
   while (true) {
     RawChunk chunk;
     {
@@ -112,9 +115,9 @@ void RowStream::parse_chunks() {
     }
     Parsed out;
     try {
-      if (chunk.file.get() != current) {
+      if (chunk.file != current) {
         parser.start_file(chunk.file->path, chunk.file->names);
-        current = chunk.file.get();
+        current = chunk.file;
       }
       std::size_t parsed_lines = chunk.lines.size();
       parser.reserve(parsed_lines);

@@ -108,6 +108,38 @@ std::vector<std::string> epoch_rows(TrainingRows& rows, std::int64_t epoch, std:
   return seen;
 }
 
+// Each file's rows are read with that file's own header and named by its own path, however
+// many files follow one another (a file's columns were once told apart by their address, which
+// the next file's could reuse once the first was freed: its rows then took the first file's
+// header and name).
+TEST(RowStream, EachFileKeepsItsOwnHeaderAndName) {
+  TempDir dir("stream");
+  std::vector<std::filesystem::path> files;
+  for (int f = 0; f < 40; ++f) {
+    files.push_back(dir / fmt::format("part-{:02}.tsv", f));
+    std::string text = f % 2 == 0 ? "label\titem\n" : "item\tlabel\n";
+    for (int r = 0; r < 3; ++r)
+      text += f % 2 == 0 ? fmt::format("{}\tf{}r{}\n", r % 2, f, r) : fmt::format("f{}r{}\t{}\n", f, r, r % 2);
+    write_file(files.back(), text);
+  }
+  const Config config = parse_config("[features.item]\n", "t.toml", {"data.parser_threads=2"});
+  const Schema schema = Schema::from_config(config);
+  const Dataset whole = load_dataset(files, parse_config("[features.item]\n", "t.toml"), schema);
+  for (int round = 0; round < 5; ++round) {
+    BadRowLog log(config.data, dir / "rejected.txt");
+    StreamOptions options;
+    options.chunk_lines = 2;
+    options.parser_threads = 2;
+    RowStream stream(files, config, schema, options, log);
+    Dataset streamed, chunk;
+    while (stream.next(chunk)) streamed.append(chunk);
+    ASSERT_EQ(streamed.rows, 120u);
+    EXPECT_EQ(streamed.labels, whole.labels);
+    EXPECT_EQ(streamed.keys[0].keys, whole.keys[0].keys);
+    for (std::size_t r = 0; r < whole.rows; ++r) ASSERT_EQ(streamed.source_of(r), whole.source_of(r)) << r;
+  }
+}
+
 TEST(StreamedRows, EveryRowOncePerEpochShuffledAndBounded) {
   TempDir dir("stream");
   const auto files = testing::write_synthetic_data(dir.path());

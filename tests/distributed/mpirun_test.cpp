@@ -272,6 +272,38 @@ TEST_F(Mpirun, TwoRanksCheckpointAsShardsAndFallBackPastADamagedOne) {
   EXPECT_EQ(predictions(straight), predictions(resumed));  // heed predict loads the run's model
 }
 
+// Each rank draws its own batches, so a checkpoint inside an epoch records the steps taken and
+// a resumed rank passes that many of its own batches: resuming from a checkpoint in the middle
+// of epoch 2 (the later sets removed) ends exactly as the run that never stopped.
+TEST_F(Mpirun, TwoRanksResumeInsideAnEpochExactly) {
+  const fs::path straight = dir_->path() / "mid_straight", resumed = dir_->path() / "mid_resumed";
+  const std::string keep = "--set train.checkpoint_steps=5 --set train.keep_checkpoints=100";
+  const CommandResult a = train(2, straight, keep);
+  ASSERT_EQ(a.status, 0) << a.err;
+  fs::copy(straight, resumed, fs::copy_options::recursive);
+  // 8,000 training rows in batches of 256: epoch 2 runs from step 33 to 64 or so; resume at 45.
+  const std::string mid = "checkpoint.step-45";
+  ASSERT_TRUE(fs::exists(resumed / mid));
+  const Checkpoint at = load_checkpoint_or_manifest(resumed / mid);
+  ASSERT_FALSE(at.trainer->at("epoch_in_progress").is_null()) << "step 45 is inside an epoch";
+  ASSERT_GT(at.trainer->at("epoch_in_progress").at("batches").get<int>(), 0);
+  std::vector<fs::path> later;
+  for (const auto& entry : fs::directory_iterator(resumed)) {
+    const std::string name = entry.path().filename().string();
+    if (name == "checkpoint" || name == "metrics.json") later.push_back(entry.path());
+    if (name.rfind("checkpoint.step-", 0) == 0 && std::stoi(name.substr(16)) > 45) later.push_back(entry.path());
+  }
+  for (const fs::path& p : later) fs::remove(p);
+  const std::string command = mpirun(2) + testing::heed_binary() + " train " + std::string(HEED_SOURCE_DIR) +
+                              "/examples/synth/config.toml --set data.dir='" + (dir_->path() / "data").string() +
+                              "' --set train.epochs=2 --set train.threads=1 --set train.progress=none "
+                              "--set train.batch_size=256 " + keep + " --resume '" + resumed.string() + "'";
+  const CommandResult c = testing::run_command(command, dir_->path());
+  ASSERT_EQ(c.status, 0) << c.err;
+  EXPECT_EQ(metrics(straight), metrics(resumed));
+  EXPECT_EQ(predictions(straight), predictions(resumed));
+}
+
 // A rank whose part of the data does not load fails alone (the bad row is at the end of the
 // file: rank 1's part); the other is already waiting for it. The failing rank says why, with
 // the row's file and line, and ends the job.
