@@ -345,8 +345,8 @@ std::vector<Option<Config>> make_run_options() {
       "chunks of 8,192, so a smaller buffer acts as 8,192.",
       [](C& c) -> auto& { return c.data.shuffle_buffer; }, at_least<Int>(2)));
   o.push_back(option<C, Int>("data.parser_threads", 1,
-      "Streaming: threads parsing and hashing rows, overlapped with training (one more reads and decompresses). "
-      "Results do not depend on it.",
+      "Threads parsing and hashing rows (one more reads and decompresses): while the model trains when "
+      "streaming, and for files read into memory when above 1. Results do not depend on it.",
       [](C& c) -> auto& { return c.data.parser_threads; }, at_least<Int>(1)));
   o.push_back(option<C, OnError>("data.on_error", OnError::kFail,
       "A malformed row: fail stops with a message naming file, line and column; skip leaves it out, counts "
