@@ -19,6 +19,7 @@
 #include <xxhash.h>
 
 #include "checkpoint/checkpoint.h"
+#include "checkpoint/shard_file.h"
 #include "config/config_loader.h"
 #include "core/binary_io.h"
 #include "core/error.h"
@@ -113,6 +114,13 @@ inline void checkpoint(std::string_view bytes) {
   std::istringstream in(file);
   try {
     load_checkpoint(in, "fuzz.model");
+  } catch (const Error&) {
+  }
+  // The same bytes as a sharded checkpoint's manifest, and its list of shards.
+  std::istringstream again(file);
+  try {
+    const Checkpoint manifest = load_checkpoint_or_manifest(again, "fuzz.manifest");
+    if (manifest.shards) ShardSet::from_json(*manifest.shards, "fuzz.manifest");
   } catch (const Error&) {
   }
 }

@@ -290,4 +290,8 @@ Checkpoint load_checkpoint(std::istream& in, const std::string& name) { return l
 
 Checkpoint load_checkpoint_or_manifest(const std::filesystem::path& path) { return load_file(path, true); }
 
+Checkpoint load_checkpoint_or_manifest(std::istream& in, const std::string& name) {
+  return load_sections(in, name, true);
+}
+
 }  // namespace heed

@@ -61,6 +61,7 @@ Checkpoint load_checkpoint_or_manifest(const std::filesystem::path& path);
 // The same from bytes already read (the server hashes a model file's bytes and loads those very
 // bytes); `name` stands for the file in messages.
 Checkpoint load_checkpoint(std::istream& in, const std::string& name);
+Checkpoint load_checkpoint_or_manifest(std::istream& in, const std::string& name);
 
 // Writes `bytes` to `path` atomically (temporary file, fsync, rename, fsync of the folder).
 void write_file_atomically(const std::filesystem::path& path, const std::string& bytes);
