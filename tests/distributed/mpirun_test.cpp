@@ -24,6 +24,12 @@ using testing::CommandResult;
 using testing::TempDir;
 namespace fs = std::filesystem;
 
+// N ranks draw other batches than one process (each from its own part of the files), so a run
+// follows another path to the same model: on these 8,000 training rows, 2 epochs, seeds 1 to 6
+// put N ranks within 0.0082 of one process's test AUC. A bound at 2.5 times that passes on any
+// machine's arithmetic and still fails a step that trains on the wrong rows or scale.
+constexpr double kSameModelAuc = 0.02;
+
 bool can_run_mpirun() {
   return HEED_BINARY_HAS_MPI && std::system("command -v mpirun > /dev/null 2>&1") == 0;
 }
@@ -128,9 +134,9 @@ std::size_t rows_in(const fs::path& model) {
   return rows;
 }
 
-// The same global batch, split over the ranks: the model learns what one process learns (the
-// sums run in another order, and Dice's running statistics are averaged over the ranks). The
-// embedding rows are sharded: each lives on one rank, none holds them all, and they add up to
+// Global batches of the same size, each rank drawing its share from its own part of the files:
+// the model learns what one process learns (within kSameModelAuc), on the same number of
+// training rows. The embedding rows are sharded: each lives on one rank, none holds them all, and they add up to
 // one process's rows, which rank 0 gathers into one ordinary model file.
 TEST_F(Mpirun, ThreeRanksShardTheRowsAndReachTheSingleProcessAuc) {
   const fs::path single = dir_->path() / "single", three = dir_->path() / "three";
@@ -138,7 +144,7 @@ TEST_F(Mpirun, ThreeRanksShardTheRowsAndReachTheSingleProcessAuc) {
   ASSERT_EQ(a.status, 0) << a.err;
   ASSERT_EQ(b.status, 0) << b.err;
   const double auc_single = metrics(single)["test"]["auc"], auc_three = metrics(three)["test"]["auc"];
-  EXPECT_NEAR(auc_three, auc_single, 0.003);
+  EXPECT_NEAR(auc_three, auc_single, kSameModelAuc);
   EXPECT_EQ(metrics(three)["train_rows"], metrics(single)["train_rows"]);
   // Not the single process's model bit for bit: the ranks really split the work.
   EXPECT_NE(predictions(single), predictions(three));
@@ -200,7 +206,8 @@ TEST_F(Mpirun, EachRankReadsItsPartOfTheTrainingFiles) {
   EXPECT_NE(both.find("early\tbad"), std::string::npos);
   EXPECT_NE(both.find("late\tbad"), std::string::npos);
   EXPECT_EQ(metrics(two)["train_rows"], metrics(single)["train_rows"]);
-  EXPECT_NEAR(metrics(two)["test"]["auc"].get<double>(), metrics(single)["test"]["auc"].get<double>(), 0.003);
+  EXPECT_NEAR(metrics(two)["test"]["auc"].get<double>(), metrics(single)["test"]["auc"].get<double>(),
+              kSameModelAuc);
 }
 
 // Streamed, each rank streams its part through a shuffle buffer of its own: the ranks train on
@@ -216,7 +223,8 @@ TEST_F(Mpirun, TwoRanksStreamTheirParts) {
   EXPECT_EQ(metrics(first), metrics(second));
   EXPECT_EQ(metrics(first)["train_rows"], metrics(single)["train_rows"]);
   EXPECT_EQ(metrics(first)["streamed"], true);
-  EXPECT_NEAR(metrics(first)["test"]["auc"].get<double>(), metrics(single)["test"]["auc"].get<double>(), 0.003);
+  EXPECT_NEAR(metrics(first)["test"]["auc"].get<double>(), metrics(single)["test"]["auc"].get<double>(),
+              kSameModelAuc);
 }
 
 // Two ranks checkpoint as per-rank shards plus a manifest: the run folder holds no whole
