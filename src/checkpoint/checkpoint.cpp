@@ -10,6 +10,7 @@
 #include <xxhash.h>
 
 #include "checkpoint/atomic_file.h"
+#include "checkpoint/hashing_output.h"
 #include "config/config_loader.h"
 #include "core/binary_io.h"
 #include "core/error.h"
@@ -60,36 +61,6 @@ void load_dense(std::istream& in, ParamSet& params) {
   }
 }
 
-// An output buffer that hands a section's payload straight to the model file and hashes it
-// on the way, so no section is ever assembled in memory.
-class SectionStream : public std::streambuf {
- public:
-  explicit SectionStream(AtomicFile& file) : file_(file), state_(XXH64_createState()) { XXH64_reset(state_, 0); }
-  ~SectionStream() override { XXH64_freeState(state_); }
-  std::uint64_t checksum() const { return XXH64_digest(state_); }
-
- protected:
-  int_type overflow(int_type c) override {
-    if (traits_type::eq_int_type(c, traits_type::eof())) return traits_type::not_eof(c);
-    const char ch = traits_type::to_char_type(c);
-    put(&ch, 1);
-    return c;
-  }
-  std::streamsize xsputn(const char* data, std::streamsize n) override {
-    put(data, static_cast<std::size_t>(n));
-    return n;
-  }
-
- private:
-  void put(const char* data, std::size_t n) {
-    XXH64_update(state_, data, n);
-    file_.write(data, n);
-  }
-
-  AtomicFile& file_;
-  XXH64_state_t* state_;
-};
-
 // Writes one section: its header with a placeholder size and checksum, the payload streamed
 // by `payload`, then the real size and checksum patched into the header.
 template <class WritePayload>
@@ -101,7 +72,7 @@ void write_section(AtomicFile& file, const std::string& name, WritePayload&& pay
   const std::uint64_t patch_at = file.size();
   const std::uint64_t placeholder[2] = {0, 0};
   file.write(reinterpret_cast<const char*>(placeholder), sizeof placeholder);
-  SectionStream buffer(file);
+  HashingOutput buffer(file);
   std::ostream out(&buffer);
   out.exceptions(std::ios::badbit);  // a failed write rethrows its own message
   payload(out);

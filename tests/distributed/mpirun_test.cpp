@@ -60,14 +60,18 @@ class Mpirun : public ::testing::Test {
     if (!can_run_mpirun()) GTEST_SKIP() << "heed built without HEED_MPI, or no mpirun";
   }
 
-  // `heed train` of the demo model on `ranks` ranks (0: a plain run, no mpirun) into `run`.
+  // `heed train` of the demo model on `ranks` ranks (0: a plain run, no mpirun) into `run`, and
+  // the same command continuing the run in `run` (--resume).
   static CommandResult train(int ranks, const fs::path& run, const std::string& extra = "") {
-    std::string command = ranks == 0 ? "" : mpirun(ranks);
-    command += testing::heed_binary() + " train " + std::string(HEED_SOURCE_DIR) + "/examples/synth/config.toml" +
-               " --set data.dir='" + (dir_->path() / "data").string() + "' --set train.epochs=2" +
-               " --set train.threads=1 --set train.progress=none --set train.batch_size=256 " + extra + " --out '" +
-               run.string() + "'";
-    return testing::run_command(command, dir_->path());
+    return testing::run_command(train_command(ranks, extra) + " --out '" + run.string() + "'", dir_->path());
+  }
+  static CommandResult resume(int ranks, const fs::path& run, const std::string& extra = "") {
+    return testing::run_command(train_command(ranks, extra) + " --resume '" + run.string() + "'", dir_->path());
+  }
+  static std::string train_command(int ranks, const std::string& extra) {
+    return (ranks == 0 ? "" : mpirun(ranks)) + testing::heed_binary() + " train " + std::string(HEED_SOURCE_DIR) +
+           "/examples/synth/config.toml --set data.dir='" + (dir_->path() / "data").string() +
+           "' --set train.epochs=2 --set train.threads=1 --set train.progress=none --set train.batch_size=256 " + extra;
   }
 
   // The model's test-set predictions (the bytes `heed predict` writes).
@@ -170,11 +174,7 @@ TEST_F(Mpirun, TwoRanksResumeExactly) {
   ASSERT_EQ(a.status, 0) << a.err;
   const CommandResult b = train(2, resumed, "--set train.checkpoint_steps=7 --set train.epochs=1");
   ASSERT_EQ(b.status, 0) << b.err;
-  std::string command = mpirun(2) + testing::heed_binary() + " train " + std::string(HEED_SOURCE_DIR) +
-                        "/examples/synth/config.toml --set data.dir='" + (dir_->path() / "data").string() +
-                        "' --set train.epochs=2 --set train.threads=1 --set train.progress=none "
-                        "--set train.batch_size=256 --set train.checkpoint_steps=7 --resume '" + resumed.string() + "'";
-  const CommandResult c = testing::run_command(command, dir_->path());
+  const CommandResult c = resume(2, resumed, "--set train.checkpoint_steps=7");
   ASSERT_EQ(c.status, 0) << c.err;
   EXPECT_EQ(metrics(straight), metrics(resumed));
   EXPECT_EQ(predictions(straight), predictions(resumed));
@@ -267,11 +267,7 @@ TEST_F(Mpirun, TwoRanksCheckpointAsShardsAndFallBackPastADamagedOne) {
   std::string bytes = testing::read_file(damaged);
   bytes[bytes.size() / 2] ^= 0x01;
   testing::write_file(damaged, bytes);
-  std::string command = mpirun(2) + testing::heed_binary() + " train " + std::string(HEED_SOURCE_DIR) +
-                        "/examples/synth/config.toml --set data.dir='" + (dir_->path() / "data").string() +
-                        "' --set train.epochs=2 --set train.threads=1 --set train.progress=none "
-                        "--set train.batch_size=256 --set train.checkpoint_steps=7 --resume '" + resumed.string() + "'";
-  const CommandResult c = testing::run_command(command, dir_->path());
+  const CommandResult c = resume(2, resumed, "--set train.checkpoint_steps=7");
   ASSERT_EQ(c.status, 0) << c.err;
   EXPECT_NE(c.err.find("refused " + (resumed / "checkpoint").string()), std::string::npos) << c.err;
   EXPECT_NE(c.err.find(damaged.string() + ": rank 1's shard is corrupt"), std::string::npos) << c.err;
@@ -302,11 +298,7 @@ TEST_F(Mpirun, TwoRanksResumeInsideAnEpochExactly) {
     if (name.rfind("checkpoint.step-", 0) == 0 && std::stoi(name.substr(16)) > 45) later.push_back(entry.path());
   }
   for (const fs::path& p : later) fs::remove(p);
-  const std::string command = mpirun(2) + testing::heed_binary() + " train " + std::string(HEED_SOURCE_DIR) +
-                              "/examples/synth/config.toml --set data.dir='" + (dir_->path() / "data").string() +
-                              "' --set train.epochs=2 --set train.threads=1 --set train.progress=none "
-                              "--set train.batch_size=256 " + keep + " --resume '" + resumed.string() + "'";
-  const CommandResult c = testing::run_command(command, dir_->path());
+  const CommandResult c = resume(2, resumed, keep);
   ASSERT_EQ(c.status, 0) << c.err;
   EXPECT_EQ(metrics(straight), metrics(resumed));
   EXPECT_EQ(predictions(straight), predictions(resumed));
