@@ -30,6 +30,10 @@ class Writer {
       out_ += s;
     }
   }
+  template <class Column>
+  void columns(const std::vector<Column>& v) {
+    count(v.size());
+  }
 
  private:
   std::string& out_;
@@ -38,10 +42,10 @@ class Writer {
 class Reader {
  public:
   explicit Reader(std::string_view in) : in_(in) {}
-  std::size_t count() {
+  void count(std::size_t& n) {
     std::uint64_t v = 0;
     take(&v, sizeof v);
-    return static_cast<std::size_t>(v);
+    n = static_cast<std::size_t>(v);
   }
   template <class T>
   void values(std::vector<T>& v) {
@@ -61,9 +65,21 @@ class Reader {
       at_ += length;
     }
   }
+  // How many columns follow (each at least a count's bytes long, so never more than the bytes left).
+  template <class Column>
+  void columns(std::vector<Column>& v) {
+    const std::size_t n = count();
+    if (n > in_.size() - at_) fail();
+    v.resize(n);
+  }
   bool done() const { return at_ == in_.size(); }
 
  private:
+  std::size_t count() {
+    std::size_t n = 0;
+    count(n);
+    return n;
+  }
   void take(void* out, std::size_t bytes) {
     if (bytes > in_.size() - at_) fail();
     if (bytes) std::memcpy(out, in_.data() + at_, bytes);
@@ -75,56 +91,42 @@ class Reader {
   std::size_t at_ = 0;
 };
 
+// Every field in the one order both directions take, so writing and reading cannot drift apart.
+// `data` is const when writing.
+template <class Archive, class Data>
+void each_field(Archive& a, Data& data) {
+  a.count(data.rows);
+  a.values(data.labels);
+  a.values(data.groups);
+  a.values(data.split_keys);
+  a.values(data.times);
+  a.values(data.slices);
+  a.strings(data.slice_names);
+  a.columns(data.keys);
+  for (auto& column : data.keys) {
+    a.values(column.offsets);
+    a.values(column.keys);
+  }
+  a.columns(data.dense);
+  for (auto& column : data.dense) a.values(column);
+  a.strings(data.source_files);
+  a.values(data.source_file);
+  a.values(data.source_lines);
+}
+
 }  // namespace
 
 std::string dataset_to_bytes(const Dataset& data) {
   std::string out;
   Writer w(out);
-  w.count(data.rows);
-  w.values(data.labels);
-  w.values(data.groups);
-  w.values(data.split_keys);
-  w.values(data.times);
-  w.values(data.slices);
-  w.strings(data.slice_names);
-  w.count(data.keys.size());
-  for (const KeyColumn& column : data.keys) {
-    w.values(column.offsets);
-    w.values(column.keys);
-  }
-  w.count(data.dense.size());
-  for (const auto& column : data.dense) w.values(column);
-  w.strings(data.source_files);
-  w.values(data.source_file);
-  w.values(data.source_lines);
+  each_field(w, data);
   return out;
 }
 
 Dataset dataset_from_bytes(std::string_view bytes) {
   Dataset data;
   Reader r(bytes);
-  data.rows = r.count();
-  r.values(data.labels);
-  r.values(data.groups);
-  r.values(data.split_keys);
-  r.values(data.times);
-  r.values(data.slices);
-  r.strings(data.slice_names);
-  const auto sized = [&](auto& columns) {
-    const std::size_t n = r.count();
-    if (n > bytes.size()) throw Error("a message of rows from another rank is damaged");
-    columns.resize(n);
-  };
-  sized(data.keys);
-  for (KeyColumn& column : data.keys) {
-    r.values(column.offsets);
-    r.values(column.keys);
-  }
-  sized(data.dense);
-  for (auto& column : data.dense) r.values(column);
-  r.strings(data.source_files);
-  r.values(data.source_file);
-  r.values(data.source_lines);
+  each_field(r, data);
   if (!r.done()) throw Error("a message of rows from another rank has bytes past its end");
   return data;
 }
