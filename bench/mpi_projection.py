@@ -15,10 +15,11 @@ on several ranks:
                                          the D bytes of dense gradients (Communicator::sum)
           + R(N) / bandwidth             the rows' three all-to-alls (ids out, rows back,
                                          gradients out), R(N) bytes sent per rank
-          + (2 + 2 + 6) (N-1) * latency  one message to each other rank per round: 2 rounds in
-                                         the sum of the step's rows (one number, before the
-                                         step), 2 in the gradient sum, 2 per all-to-all
-                                         (lengths, then bytes)
+          + (2 + 6) (N-1) * latency      one message to each other rank per round: 2 rounds in
+                                         the gradient sum, 2 per all-to-all (lengths, then
+                                         bytes); training rows in memory (the benchmark's), whose
+                                         step sizes every rank derives; streamed training adds
+                                         2 rounds (a sum of the step's rows before each step)
           + overhead(N)                  nothing else: no straggler, no contention
 
   samples/s(N) = batch / step(N)
@@ -73,7 +74,7 @@ def main():
         cells = []
         rows_bytes = 0.0 if n == 1 else (n - 1) / n * ids_per_row * (batch / n) * per_id
         for _, bandwidth, latency in NETWORKS:
-            comm = 0.0 if n == 1 else 2 * (n - 1) / n * dense / bandwidth + rows_bytes / bandwidth + 10 * (n - 1) * latency
+            comm = 0.0 if n == 1 else 2 * (n - 1) / n * dense / bandwidth + rows_bytes / bandwidth + 8 * (n - 1) * latency
             step = replicated + divided / n + comm
             cells.append(f"{step * 1e3:.2f}, {batch / step:,.0f}, {comm / step:.0%}")
         print(f"| {n} | {batch / n:g} | " + " | ".join(cells) + " |")

@@ -1,5 +1,6 @@
 #include "train/trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -98,7 +99,8 @@ class Trainer {
   void tell(EpochInProgress& now, Clock::time_point started, const Json* epoch_end);
   void checkpoint_if_due(EpochInProgress& now, Clock::time_point started);
   void finish_epoch(const EpochInProgress& now, Clock::time_point started);
-  bool next_batch();
+  bool next_batch(const EpochInProgress& now);
+  std::size_t rows_in_step(std::size_t step) const;
   std::size_t rows_per_epoch() const;
   Json report();
 
@@ -149,10 +151,12 @@ class Trainer {
   std::unique_ptr<ShardedEmbeddings> shards_;
   // On several ranks, each reads its own part of the training files and draws its own batches;
   // a step trains on every rank's batch together. step_rows_: the rows of this step over every
-  // rank; epoch_rows_: of an epoch (0 until known, when streamed); out_of_rows_: this rank's
+  // rank; epoch_rows_: of an epoch (0 until known, when streamed); part_rows_: in memory, each
+  // rank's training rows (from which every step's size follows); out_of_rows_: this rank's
   // batches of the epoch are all taken (it joins the remaining steps with none).
   std::size_t step_rows_ = 0;
   std::size_t epoch_rows_ = 0;
+  std::vector<std::size_t> part_rows_;
   bool out_of_rows_ = false;
   Dataset no_rows_;
   // Rank 0: every row gathered at step whole_step_ (validation, the kept model).
@@ -282,9 +286,11 @@ void Trainer::load_data() {
   if (stream_) return;
   epoch_rows_ = data_.train.rows;
   if (shared) {  // a rank may hold none (fewer rows than ranks): only the whole run must have some
-    std::vector<double> rows{static_cast<double>(epoch_rows_)};
+    std::vector<double> rows(static_cast<std::size_t>(peers_.size()), 0.0);
+    rows[static_cast<std::size_t>(peers_.rank())] = static_cast<double>(epoch_rows_);
     peers_.sum(rows);
-    epoch_rows_ = static_cast<std::size_t>(rows[0]);
+    epoch_rows_ = 0;
+    for (double r : rows) part_rows_.push_back(static_cast<std::size_t>(r)), epoch_rows_ += part_rows_.back();
   }
   if (epoch_rows_ == 0) throw Error(fmt::format("{}: no training rows", data_file(c, c.data.train).string()));
 }
@@ -376,7 +382,7 @@ Json Trainer::run() {
     EpochInProgress now = begin_epoch();
     const auto resumed_started = started - std::chrono::duration_cast<Clock::duration>(
                                                std::chrono::duration<double>(now.seconds));
-    while (next_batch()) {
+    while (next_batch(now)) {
       train_on_batch(now);
       tell(now, resumed_started, nullptr);
       checkpoint_if_due(now, resumed_started);
@@ -414,9 +420,10 @@ EpochInProgress Trainer::begin_epoch() {
 }
 
 // The next step's rows into rows_; false when the epoch is over. On several ranks, a step goes
-// on while any rank has rows left: the ranks add up their batches' sizes (the step's rows, which
-// every row's loss divides by), and a rank whose batches ran out joins with none, adding zeros.
-bool Trainer::next_batch() {
+// on while any rank has rows left, and a rank whose batches ran out joins with none, adding
+// zeros. The step's rows over every rank (which every row's loss divides by) follow from each
+// rank's row count when the rows are in memory; streamed, the ranks add up their batches' sizes.
+bool Trainer::next_batch(const EpochInProgress& now) {
   if (peers_.size() == 1) {
     if (!training_rows_->next(rows_)) return false;
     step_rows_ = rows_.rows.size();
@@ -424,10 +431,30 @@ bool Trainer::next_batch() {
   }
   if (!out_of_rows_ && !training_rows_->next(rows_)) out_of_rows_ = true;
   if (out_of_rows_) rows_ = BatchRows{&no_rows_, {}};
-  std::vector<double> rows{static_cast<double>(rows_.rows.size())};
-  peers_.sum(rows);
-  step_rows_ = static_cast<std::size_t>(rows[0]);
+  if (!part_rows_.empty()) {
+    step_rows_ = rows_in_step(now.batches);
+  } else {
+    std::vector<double> rows{static_cast<double>(rows_.rows.size())};
+    peers_.sum(rows);
+    step_rows_ = static_cast<std::size_t>(rows[0]);
+  }
   return step_rows_ > 0;
+}
+
+// Rows in memory: the rows of step `step` of an epoch over every rank, each drawing its share of
+// train.batch_size from its own part until the part runs out.
+std::size_t Trainer::rows_in_step(std::size_t step) const {
+  std::size_t rows = 0;
+  for (std::size_t r = 0; r < part_rows_.size(); ++r) {
+    const std::size_t batch = batch_draw(config(), ReadShare{static_cast<int>(r), peers_.size()}).batch_size;
+    const std::size_t taken = std::min(part_rows_[r], step * batch);
+    const std::size_t drawn = std::min(batch, part_rows_[r] - taken);
+    if (static_cast<int>(r) == peers_.rank())
+      HEED_CHECK(drawn == rows_.rows.size(), "step {}: rank {} drew {} rows where its part gives {}", step, r,
+                 rows_.rows.size(), drawn);
+    rows += drawn;
+  }
+  return rows;
 }
 
 // Rows in an epoch over every rank (0 until a streamed epoch has counted them).
