@@ -4,19 +4,16 @@
 
 namespace heed {
 
-double GradientExchange::sum(Model::Workspace& total, double loss, bool rows) {
+double GradientExchange::sum(Model::Workspace& total, double loss) {
   if (peers_.size() == 1) return loss;
-  // One message of floats: every dense gradient in parameter order, then every table's rows;
-  // the loss, a double, in a second one.
+  // One message of floats, every dense gradient in parameter order; the loss, a double, in a
+  // second one.
   buffer_.clear();
   Gradients& grads = total.gradients();
-  std::vector<std::vector<float>>& table_grads = total.table_gradients();
   for (std::size_t p = 0; p < grads.size(); ++p) {
     const Matrix& g = grads[p];
     buffer_.insert(buffer_.end(), g.data(), g.data() + g.size());
   }
-  if (rows)
-    for (const auto& table : table_grads) buffer_.insert(buffer_.end(), table.begin(), table.end());
   peers_.sum(buffer_);
   const float* at = buffer_.data();
   for (std::size_t p = 0; p < grads.size(); ++p) {
@@ -24,11 +21,6 @@ double GradientExchange::sum(Model::Workspace& total, double loss, bool rows) {
     std::copy(at, at + g.size(), g.data());
     at += g.size();
   }
-  if (rows)
-    for (auto& table : table_grads) {
-      std::copy(at, at + table.size(), table.begin());
-      at += table.size();
-    }
   double losses[1] = {loss};
   peers_.sum(losses);
   return losses[0];

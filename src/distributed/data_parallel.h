@@ -15,11 +15,9 @@ class GradientExchange {
  public:
   explicit GradientExchange(Communicator& peers) : peers_(peers) {}
 
-  // Sums every rank's dense gradients and embedding-row gradients (for the rows the batch
-  // touched, the same list on every rank) in `total`, and their losses; returns the batch's loss.
-  // Without `rows` (sharded embeddings, whose row gradients go to their owners instead), the
-  // dense gradients only.
-  double sum(Model::Workspace& total, double loss, bool rows = true);
+  // Sums every rank's dense gradients in `total`, and their losses; returns the step's loss. (The
+  // embedding rows' gradients go to the rows' owners instead: sharded_embeddings.h.)
+  double sum(Model::Workspace& total, double loss);
   // Each rank folded its own shares' batch statistics into the running statistics (Dice's mean
   // and variance, the parameters no optimizer trains); this replaces them by their mean over
   // the ranks, so every rank evaluates with the same model.

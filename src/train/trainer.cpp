@@ -496,7 +496,7 @@ void Trainer::train_on_batch(EpochInProgress& now) {
   }
   const double share_loss = train_step(*model_, batch_, workspaces_, threads_, step_seed, share);
   took(step_times_.compute);
-  const double loss = exchange_.sum(*workspaces_[0], share_loss, /*rows=*/!shards_);
+  const double loss = exchange_.sum(*workspaces_[0], share_loss);
   double row_squares = 0;
   if (shards_) {
     std::vector<const std::vector<std::uint32_t>*> touched;
