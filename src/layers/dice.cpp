@@ -96,8 +96,9 @@ Dice::Cache Dice::make_cache(Index max_rows) const {
 
 // Every pass below goes row by row and does all its work on a row while it is in cache: a row
 // of the widths DIN uses is a few vector registers, and the matrices (one row per history
-// value) are larger than the cache. The gate is Eigen's vectorized logistic (a rational
-// approximation within a few ulps of 1 / (1 + exp(-x))).
+// value) are larger than the cache. In training the gate is Eigen's vectorized logistic (a
+// rational approximation within a few ulps of 1 / (1 + exp(-x))); evaluation, in every
+// precision, runs lowp::dice_eval, one pass per row.
 
 void Dice::forward(const ParamSet& params, const ConstMatrixView& s_all, Index rows, MatrixView y_all,
                    Cache& cache, Pass pass) const {
@@ -113,10 +114,6 @@ void Dice::forward(const ParamSet& params, const ConstMatrixView& s_all, Index r
   cache.rows = n;
   cache.training = training;
   if (n == 0) return;
-  if (!training && params.reduced()) {
-    forward_eval_reduced(params, s, y);
-    return;
-  }
   if (training) {
     // Two read-only sweeps, row by row (Eigen's column-wise reductions of a row-major matrix
     // took several times the instructions): the variance about the mean, not E[s^2] - mean^2,
@@ -133,9 +130,15 @@ void Dice::forward(const ParamSet& params, const ConstMatrixView& s_all, Index r
     cache.var = params[running_var_].row(0);
   }
   cache.inv_std = (cache.var.array() + kEpsilon).rsqrt();
-  const auto mean = cache.mean.array(), inv_std = cache.inv_std.array();
   const auto alpha = params[alpha_].row(0).array();
   const Eigen::RowVectorXf keep = 1.0f - alpha;
+  if (!training) {  // the kernel forward_eval_in_place runs, so both schedules compute the same bits
+    auto p = cache.p.topRows(n);
+    MatrixView gate(p);
+    lowp::dice_eval(s, y, &gate, {cache.mean.data(), cache.inv_std.data(), params[alpha_].data(), keep.data()});
+    return;
+  }
+  const auto mean = cache.mean.array(), inv_std = cache.inv_std.array();
   for (Index r = 0; r < n; ++r) {
     const auto v = s.row(r).array();
     auto p = cache.p.row(r).array();
@@ -144,42 +147,12 @@ void Dice::forward(const ParamSet& params, const ConstMatrixView& s_all, Index r
   }
 }
 
-void Dice::forward_eval_reduced(const ParamSet& params, const ConstMatrixView& s, MatrixView y) const {
-  const Index D = width_;
-  const float* mean = params[running_mean_].data();
-  const float* alpha = params[alpha_].data();
-  thread_local std::vector<float> inv_std, keep, p;
-  inv_std.resize(static_cast<std::size_t>(D));
-  keep.resize(static_cast<std::size_t>(D));
-  p.resize(static_cast<std::size_t>(D));
-  for (Index d = 0; d < D; ++d) {
-    inv_std[static_cast<std::size_t>(d)] = 1.0f / std::sqrt(params[running_var_](0, d) + kEpsilon);
-    keep[static_cast<std::size_t>(d)] = 1.0f - alpha[d];
-  }
-  for (Index r = 0; r < s.rows(); ++r) {
-    const float* v = s.row(r).data();
-    float* out = y.row(r).data();
-    for (Index d = 0; d < D; ++d) p[static_cast<std::size_t>(d)] = (v[d] - mean[d]) * inv_std[static_cast<std::size_t>(d)];
-    lowp::sigmoid(p.data(), p.data(), D);
-    for (Index d = 0; d < D; ++d)
-      out[d] = v[d] * (p[static_cast<std::size_t>(d)] * keep[static_cast<std::size_t>(d)] + alpha[d]);
-  }
-}
-
 void Dice::forward_eval_in_place(const ParamSet& params, MatrixView s) const {
   HEED_CHECK(s.cols() == width_, "dice: width {} expected, got {}", width_, s.cols());
-  if (params.reduced()) {
-    forward_eval_reduced(params, s, s);
-    return;
-  }
-  const auto mean = params[running_mean_].row(0).array();
-  const Eigen::RowVectorXf inv_std = (params[running_var_].row(0).array() + kEpsilon).rsqrt();
-  const auto alpha = params[alpha_].row(0).array();
-  const Eigen::RowVectorXf keep = 1.0f - alpha;
-  for (Index r = 0; r < s.rows(); ++r) {
-    auto v = s.row(r).array();
-    v = v * (((v - mean) * inv_std.array()).logistic() * keep.array() + alpha);
-  }
+  thread_local Eigen::RowVectorXf inv_std, keep;
+  inv_std = (params[running_var_].row(0).array() + kEpsilon).rsqrt();
+  keep = 1.0f - params[alpha_].row(0).array();
+  lowp::dice_eval(s, s, nullptr, {params[running_mean_].data(), inv_std.data(), params[alpha_].data(), keep.data()});
 }
 
 void Dice::backward(const ParamSet& params, const ConstMatrixView& s_all, Index rows,

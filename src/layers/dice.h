@@ -66,11 +66,6 @@ class Dice {
   void update_running_statistics(ParamSet& params, const std::vector<const Cache*>& caches) const;
 
  private:
-  // Evaluation in reduced precision (params.reduced() set), s [n, D] -> y (may alias s): the
-  // sigmoid is lowp::sigmoid's. forward and forward_eval_in_place both call it, so the two
-  // scoring schedules compute the same bits.
-  void forward_eval_reduced(const ParamSet& params, const ConstMatrixView& s, MatrixView y) const;
-
   Index width_;
   ParamId alpha_, running_mean_, running_var_;
 };

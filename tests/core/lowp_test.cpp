@@ -186,6 +186,43 @@ TEST(Lowp, SigmoidIsWithin5e7OfTheExactValueOnEitherPath) {
   }
 }
 
+// Dice's evaluation on either path: the gate near the exact sigmoid of the float
+// (s - mean) inv_std, y = s (alpha + keep gate) to match, in place as well, over widths
+// that end inside a vector (40, 21) and inputs that overflow a naive exp.
+TEST(Lowp, DiceEvalMatchesTheExactGateOnEitherPath) {
+  for (const Index D : {Index{40}, Index{21}, Index{80}}) {
+    const Index rows = 37;
+    Matrix s(rows, D);
+    Eigen::ArrayXf mean(D), inv_std(D), alpha(D), keep(D);
+    for (Index d = 0; d < D; ++d) {
+      mean[d] = 0.37f * static_cast<float>(d % 7) - 1.0f;
+      inv_std[d] = 0.05f + 0.9f * static_cast<float>(d % 5);
+      alpha[d] = 0.1f * static_cast<float>(d % 3) - 0.05f;
+      keep[d] = 1.0f - alpha[d];
+    }
+    for (Index r = 0; r < rows; ++r)
+      for (Index d = 0; d < D; ++d) s(r, d) = 0.73f * static_cast<float>((r * 13 + d * 7) % 41 - 20);
+    s(0, 0) = 1e30f, s(1, 0) = -1e30f, s(2, 1) = 300.0f, s(3, 1) = -300.0f;
+    for (bool portable : {false, true}) {
+      PortableScope scope(portable);
+      Matrix y(rows, D), p(rows, D), in_place = s;
+      MatrixView gate(p);
+      lowp::dice_eval(s, y, &gate, {mean.data(), inv_std.data(), alpha.data(), keep.data()});
+      lowp::dice_eval(in_place, in_place, nullptr, {mean.data(), inv_std.data(), alpha.data(), keep.data()});
+      for (Index r = 0; r < rows; ++r)
+        for (Index d = 0; d < D; ++d) {
+          const float x = (s(r, d) - mean[d]) * inv_std[d];
+          const double exact = 1.0 / (1.0 + std::exp(-static_cast<double>(x)));
+          // Eigen's logistic (the portable path) is within 1e-7 absolute, the AVX-512 kernel 1e-9.
+          EXPECT_NEAR(p(r, d), exact, 5e-7 * exact + (portable ? 1e-7 : 1e-9)) << r << "," << d << (portable ? " portable" : "");
+          const double want = static_cast<double>(s(r, d)) * (alpha[d] + keep[d] * exact);
+          EXPECT_NEAR(y(r, d), want, 1e-6 * std::abs(want) + 2e-7 * std::abs(s(r, d))) << r << "," << d;
+          EXPECT_EQ(in_place(r, d), y(r, d)) << r << "," << d;
+        }
+    }
+  }
+}
+
 TEST(Lowp, Bf16RoundsToNearestEven) {
   EXPECT_EQ(lowp::to_bf16(1.0f), 0x3f80);
   EXPECT_EQ(lowp::to_bf16(1.0f + 0x1p-8f), 0x3f80);            // the tie goes to the even value

@@ -1,6 +1,7 @@
 // Dice: finite differences (the generic checker) in training mode (through the batch statistics) and in evaluation
 // mode, a plain-loop reference of the formula, batch independence in evaluation, and the
 // running-statistics update. Also checks that Adam leaves non-trainable parameters alone.
+#include "core/lowp.h"
 #include "layers/dice.h"
 
 #include <gtest/gtest.h>
@@ -79,14 +80,20 @@ TEST_P(DiceModes, MatchesPlainLoopReference) {
   EXPECT_LT((y - expected).cwiseAbs().maxCoeff(), 1e-5f);
 }
 
+// The two scoring schedules call one or the other: the same bits, with the AVX-512 kernel and
+// with the portable one.
 TEST(Dice, InPlaceEvaluationEqualsTheEvaluationForward) {
   DiceFixture f;
   const Matrix s = random_matrix(9, 4, f.rng, 1.5f);
-  Matrix y(9, 4), in_place = s;
-  Dice::Cache cache = f.dice.make_cache(9);
-  f.dice.forward(f.params, s, s.rows(), y, cache, Pass::evaluation());
-  f.dice.forward_eval_in_place(f.params, in_place);
-  EXPECT_LT((y - in_place).cwiseAbs().maxCoeff(), 1e-6f);
+  for (const bool portable : {false, true}) {
+    lowp::force_portable(portable);
+    Matrix y(9, 4), in_place = s;
+    Dice::Cache cache = f.dice.make_cache(9);
+    f.dice.forward(f.params, s, s.rows(), y, cache, Pass::evaluation());
+    f.dice.forward_eval_in_place(f.params, in_place);
+    lowp::force_portable(false);
+    EXPECT_EQ(y, in_place) << (portable ? "portable" : "native");
+  }
   Matrix wrong(2, 3);
   EXPECT_THROW(f.dice.forward_eval_in_place(f.params, wrong), Error);
 }
