@@ -122,26 +122,28 @@ std::uint32_t day_in_period(std::int64_t time, std::int64_t period_start) {
 // Every user's views and fav/cart/buy actions of each item, per day. Pass 1 tallies them over
 // the whole log (an item's actions lie in every user's bucket, so they cannot wait for pass 2);
 // a row reads the days before its own, so what it sees is in its past and the same whatever
-// the buckets. Memory: one entry per item and day with an action.
+// the buckets. Memory: 16 bytes per item and day with an action, in one sorted array, plus the
+// actions not yet folded into it (8 bytes each, at most an eighth of the bucket budget). A hash
+// map of the same tallies took about 55 bytes an entry, and as much again while it was sorted.
 class ItemDays {
  public:
   struct Tally {
     std::uint32_t views = 0, engagements = 0;
   };
 
+  // `budget_bytes`: the bucket budget; the actions waiting to be folded take an eighth of it.
+  explicit ItemDays(std::size_t budget_bytes) : pending_limit_(std::max<std::size_t>(budget_bytes / 64, 1)) {}
+
   void add(std::uint32_t item, std::uint32_t day, Behaviour behaviour) {
-    Tally& t = by_item_day_[(std::uint64_t{item} << 32) | day];
-    (behaviour == kPv ? t.views : t.engagements) += 1;
+    // Sorted as numbers, the records sort by item, then day (days are below 2^30).
+    pending_.push_back((std::uint64_t{item} << 32) | (std::uint64_t{day} << 1) | (behaviour == kPv ? 0u : 1u));
+    if (pending_.size() >= pending_limit_) fold_pending();
   }
 
-  // Turns the tallies into running sums per item, sorted for before().
+  // Turns the tallies into running sums per item, for before().
   void finish() {
-    entries_.reserve(by_item_day_.size());
-    for (const auto& [key, tally] : by_item_day_)
-      entries_.push_back({static_cast<std::uint32_t>(key >> 32), static_cast<std::uint32_t>(key), tally});
-    by_item_day_ = {};
-    std::sort(entries_.begin(), entries_.end(),
-              [](const Entry& a, const Entry& b) { return std::tie(a.item, a.day) < std::tie(b.item, b.day); });
+    fold_pending();
+    pending_ = {};
     for (std::size_t i = 1; i < entries_.size(); ++i) {
       if (entries_[i].item != entries_[i - 1].item) continue;
       entries_[i].so_far.views += entries_[i - 1].so_far.views;
@@ -151,10 +153,8 @@ class ItemDays {
 
   // The item's tallies over the days before `day`.
   Tally before(std::uint32_t item, std::uint32_t day) const {
-    const auto it = std::lower_bound(entries_.begin(), entries_.end(), std::pair{item, day},
-                                     [](const Entry& e, const std::pair<std::uint32_t, std::uint32_t>& key) {
-                                       return std::tie(e.item, e.day) < std::tie(key.first, key.second);
-                                     });
+    const auto it = std::lower_bound(entries_.begin(), entries_.end(), key(item, day),
+                                     [](const Entry& e, std::uint64_t k) { return key(e.item, e.day) < k; });
     if (it == entries_.begin() || std::prev(it)->item != item) return {};
     return std::prev(it)->so_far;
   }
@@ -162,10 +162,63 @@ class ItemDays {
  private:
   struct Entry {
     std::uint32_t item, day;
-    Tally so_far;  // this day included
+    Tally so_far;  // that day's tallies until finish(); then the days up to this one
   };
-  std::unordered_map<std::uint64_t, Tally> by_item_day_;
-  std::vector<Entry> entries_;
+  static std::uint64_t key(std::uint32_t item, std::uint32_t day) { return (std::uint64_t{item} << 32) | day; }
+  static std::uint64_t key_of_record(std::uint64_t record) { return key(static_cast<std::uint32_t>(record >> 32), static_cast<std::uint32_t>(record) >> 1); }
+
+  // One (item, day) of the sorted pending records: its key and tallies; `end` is where the next
+  // begins.
+  struct Group {
+    std::uint64_t key;
+    Tally tally;
+    std::size_t end;
+  };
+  Group group_at(std::size_t begin) const {
+    Group g{key_of_record(pending_[begin]), {}, begin};
+    for (; g.end < pending_.size() && key_of_record(pending_[g.end]) == g.key; ++g.end)
+      ((pending_[g.end] & 1) ? g.tally.engagements : g.tally.views) += 1;
+    return g;
+  }
+
+  // Adds the pending records to the sorted entries without a second copy of either: one walk
+  // adds the tallies of (item, day)s already there and counts the new ones, a walk from the back
+  // then moves the entries up and puts the new ones in their places.
+  void fold_pending() {
+    if (pending_.empty()) return;
+    std::sort(pending_.begin(), pending_.end());
+    std::size_t fresh = 0;
+    for (std::size_t at = 0, e = 0; at < pending_.size();) {
+      const Group g = group_at(at);
+      while (e < entries_.size() && key(entries_[e].item, entries_[e].day) < g.key) ++e;
+      if (e < entries_.size() && key(entries_[e].item, entries_[e].day) == g.key) {
+        entries_[e].so_far.views += g.tally.views;
+        entries_[e].so_far.engagements += g.tally.engagements;
+      } else {
+        ++fresh;
+      }
+      at = g.end;
+    }
+    if (fresh > 0) {
+      std::vector<std::size_t> starts;  // the groups' first records, to walk them from the back
+      for (std::size_t at = 0; at < pending_.size(); at = group_at(at).end) starts.push_back(at);
+      std::size_t old_end = entries_.size();
+      entries_.resize(entries_.size() + fresh);
+      std::size_t write = entries_.size();
+      for (std::size_t s = starts.size(); s-- > 0;) {
+        const Group g = group_at(starts[s]);
+        while (old_end > 0 && key(entries_[old_end - 1].item, entries_[old_end - 1].day) > g.key)
+          entries_[--write] = entries_[--old_end];
+        if (old_end > 0 && key(entries_[old_end - 1].item, entries_[old_end - 1].day) == g.key) continue;  // added above
+        entries_[--write] = Entry{static_cast<std::uint32_t>(g.key >> 32), static_cast<std::uint32_t>(g.key), g.tally};
+      }
+    }
+    pending_.clear();
+  }
+
+  std::size_t pending_limit_;
+  std::vector<std::uint64_t> pending_;  // item << 32 | day << 1 | engaged, for actions not yet folded
+  std::vector<Entry> entries_;          // sorted by (item, day), one per item and day
 };
 
 std::string_view popularity_bucket(std::uint32_t views) {
@@ -494,7 +547,7 @@ PrepareSummary prepare_taobao(const TaobaoOptions& options) {
   RecordBuckets<Action> buckets(options.out / "taobao_buckets.tmp", count);
   const bool next_item = options.task == "next-item";
   std::unordered_map<std::uint32_t, std::uint32_t> items;
-  ItemDays item_days;
+  ItemDays item_days(options.bucket_bytes);
   const ReadResult read =
       read_actions(file, options, buckets, next_item ? &items : nullptr, next_item ? nullptr : &item_days);
   item_days.finish();
