@@ -66,8 +66,9 @@ def generate(folder, rows, seed):
     info_path = os.path.join(folder, "data.json")
     if os.path.exists(info_path):
         with open(info_path) as f:
-            if all(json.load(f).get(k) == v for k, v in wanted.items()):
-                return
+            info = json.load(f)
+        if all(info.get(k) == v for k, v in wanted.items()):
+            return
     log(f"gen_data.py -> {folder}")
     subprocess.run([sys.executable, os.path.join(ROOT, "bench", "gen_data.py"), "--out", folder,
                     "--rows", str(rows), "--seed", str(seed), "--max-history", str(LONGEST_HISTORY),
