@@ -165,7 +165,9 @@ class ItemDays {
     Tally so_far;  // that day's tallies until finish(); then the days up to this one
   };
   static std::uint64_t key(std::uint32_t item, std::uint32_t day) { return (std::uint64_t{item} << 32) | day; }
-  static std::uint64_t key_of_record(std::uint64_t record) { return key(static_cast<std::uint32_t>(record >> 32), static_cast<std::uint32_t>(record) >> 1); }
+  static std::uint64_t key_of_record(std::uint64_t record) {
+    return key(static_cast<std::uint32_t>(record >> 32), static_cast<std::uint32_t>(record) >> 1);
+  }
 
   // One (item, day) of the sorted pending records: its key and tallies; `end` is where the next
   // begins.
@@ -200,13 +202,14 @@ class ItemDays {
       at = g.end;
     }
     if (fresh > 0) {
-      std::vector<std::size_t> starts;  // the groups' first records, to walk them from the back
-      for (std::size_t at = 0; at < pending_.size(); at = group_at(at).end) starts.push_back(at);
       std::size_t old_end = entries_.size();
       entries_.resize(entries_.size() + fresh);
       std::size_t write = entries_.size();
-      for (std::size_t s = starts.size(); s-- > 0;) {
-        const Group g = group_at(starts[s]);
+      for (std::size_t end = pending_.size(); end > 0;) {  // the groups, last first
+        std::size_t begin = end - 1;
+        while (begin > 0 && key_of_record(pending_[begin - 1]) == key_of_record(pending_[begin])) --begin;
+        const Group g = group_at(begin);
+        end = begin;
         while (old_end > 0 && key(entries_[old_end - 1].item, entries_[old_end - 1].day) > g.key)
           entries_[--write] = entries_[--old_end];
         if (old_end > 0 && key(entries_[old_end - 1].item, entries_[old_end - 1].day) == g.key) continue;  // added above
