@@ -531,9 +531,18 @@ void multiply_transposed_a_bf16(const ConstMatrixView& a, const ConstMatrixView&
 
 std::uint64_t multiply_adds() { return counted_multiply_adds; }
 
+namespace {
+
+// The elementwise kernels (sigmoid, Dice) need AVX-512F, which either unit's kernel set implies;
+// they follow the same choice, so HEED_LOWP_ISA=portable turns them off too.
+bool elementwise_avx512() {
+  return isa_for(Precision::kBf16) == Isa::kAvx512 || isa_for(Precision::kInt8) == Isa::kAvx512;
+}
+
+}  // namespace
+
 void sigmoid(const float* in, float* out, Index n) {
-  // Either unit's kernel set has AVX-512F; the bf16 check stands for "this CPU has them".
-  if (isa_for(Precision::kBf16) == Isa::kAvx512 || isa_for(Precision::kInt8) == Isa::kAvx512) {
+  if (elementwise_avx512()) {
     sigmoid_avx512(in, out, n);
     return;
   }
@@ -544,7 +553,7 @@ void dice_eval(const ConstMatrixView& s, MatrixView y, MatrixView* p, const Dice
   const Index D = s.cols();
   HEED_CHECK(y.rows() == s.rows() && y.cols() == D && (!p || (p->rows() == s.rows() && p->cols() == D)),
              "dice_eval: input [{}, {}], output [{}, {}]", s.rows(), D, y.rows(), y.cols());
-  if (isa_for(Precision::kBf16) == Isa::kAvx512 || isa_for(Precision::kInt8) == Isa::kAvx512) {
+  if (elementwise_avx512()) {
     thread_local std::vector<float> a;
     a.resize(static_cast<std::size_t>(D));
     constexpr float log2e = 1.44269504088896341f;

@@ -154,7 +154,7 @@ class ItemDays {
   // The item's tallies over the days before `day`.
   Tally before(std::uint32_t item, std::uint32_t day) const {
     const auto it = std::lower_bound(entries_.begin(), entries_.end(), key(item, day),
-                                     [](const Entry& e, std::uint64_t k) { return key(e.item, e.day) < k; });
+                                     [](const Entry& e, std::uint64_t k) { return key(e) < k; });
     if (it == entries_.begin() || std::prev(it)->item != item) return {};
     return std::prev(it)->so_far;
   }
@@ -165,6 +165,7 @@ class ItemDays {
     Tally so_far;  // that day's tallies until finish(); then the days up to this one
   };
   static std::uint64_t key(std::uint32_t item, std::uint32_t day) { return (std::uint64_t{item} << 32) | day; }
+  static std::uint64_t key(const Entry& e) { return key(e.item, e.day); }
   static std::uint64_t key_of_record(std::uint64_t record) {
     return key(static_cast<std::uint32_t>(record >> 32), static_cast<std::uint32_t>(record) >> 1);
   }
@@ -192,8 +193,8 @@ class ItemDays {
     std::size_t fresh = 0;
     for (std::size_t at = 0, e = 0; at < pending_.size();) {
       const Group g = group_at(at);
-      while (e < entries_.size() && key(entries_[e].item, entries_[e].day) < g.key) ++e;
-      if (e < entries_.size() && key(entries_[e].item, entries_[e].day) == g.key) {
+      while (e < entries_.size() && key(entries_[e]) < g.key) ++e;
+      if (e < entries_.size() && key(entries_[e]) == g.key) {
         entries_[e].so_far.views += g.tally.views;
         entries_[e].so_far.engagements += g.tally.engagements;
       } else {
@@ -210,9 +211,9 @@ class ItemDays {
         while (begin > 0 && key_of_record(pending_[begin - 1]) == key_of_record(pending_[begin])) --begin;
         const Group g = group_at(begin);
         end = begin;
-        while (old_end > 0 && key(entries_[old_end - 1].item, entries_[old_end - 1].day) > g.key)
+        while (old_end > 0 && key(entries_[old_end - 1]) > g.key)
           entries_[--write] = entries_[--old_end];
-        if (old_end > 0 && key(entries_[old_end - 1].item, entries_[old_end - 1].day) == g.key) continue;  // added above
+        if (old_end > 0 && key(entries_[old_end - 1]) == g.key) continue;  // added above
         entries_[--write] = Entry{static_cast<std::uint32_t>(g.key >> 32), static_cast<std::uint32_t>(g.key), g.tally};
       }
     }
