@@ -32,7 +32,8 @@
 namespace heed::fuzz {
 
 // A model with every kind of feature the row parsers and request decoders handle: single,
-// multi-valued, a DIN-pooled and a mean-pooled sequence, standardized and bucketized numbers.
+// multi-valued, a DIN-pooled and a mean-pooled sequence (with a padding value), standardized and
+// bucketized numbers. (A header may spread the sequences over columns of one name.)
 inline std::string model_config(const std::string& format) {
   return "[data]\nformat = \"" + format +
          "\"\n"
@@ -42,6 +43,7 @@ inline std::string model_config(const std::string& format) {
          "[features.history]\nkind = \"sequence\"\ntable = \"item\"\nmax_len = 6\npooling = \"din\"\n"
          "query = [\"item\"]\n"
          "[features.hist_genres]\nkind = \"sequence\"\ntable = \"genres\"\nmax_len = 6\npooling = \"mean\"\n"
+         "padding = \"0\"\n"
          "[features.price]\nkind = \"numeric\"\ntransform = \"standardize\"\n"
          "[features.count]\nkind = \"numeric\"\nbucketize = \"log2\"\n"
          "[embedding]\ndim = 4\n"

@@ -178,6 +178,18 @@ FrameTable::FrameTable(const Config& config, std::string name, std::vector<std::
   separators_.resize(table_.columns.size());
   list_reader_.resize(table_.columns.size());
   const Schema schema = Schema::from_config(config);
+  // pandas.read_csv renames a repeated column X to X.1, X.2, ...: for a multi or sequence
+  // feature those are the columns of its name (a history spread one value per column), read
+  // as the file's repeated header reads them.
+  for (const FeatureInfo& f : schema.features) {
+    if (!f.has_values() || std::find(table_.columns.begin(), table_.columns.end(), f.column) == table_.columns.end())
+      continue;
+    for (std::size_t k = 1;; ++k) {
+      const auto it = std::find(table_.columns.begin(), table_.columns.end(), fmt::format("{}.{}", f.column, k));
+      if (it == table_.columns.end()) break;
+      *it = f.column;
+    }
+  }
   for (std::size_t c = 0; c < table_.columns.size(); ++c)
     for (const FeatureInfo& f : schema.features) {
       if (f.column != table_.columns[c]) continue;

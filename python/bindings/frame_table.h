@@ -13,6 +13,9 @@
 //   objects           str as is; None, NaN and pd.NA empty; numbers as above; list, tuple or
 //                     ndarray values joined by the column's separator; anything else str(x)
 //   categorical       the category's text (codes -1 empty)
+//
+// Columns X.1, X.2, ... beside a column X that a multi or sequence feature reads are renamed X
+// (pandas.read_csv's names for a repeated column), so that the feature reads them all.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 

@@ -111,10 +111,10 @@ def _table(config: "_heed.Config", data: Any, name: str) -> "_heed.FrameTable":
     import pandas as pd
 
     columns, arrays = [], []
-    for column in data.columns:
-        series = data[column]
-        if isinstance(series, pd.DataFrame):
-            raise HeedError(f"{name} DataFrame: the column name '{column}' is used more than once")
+    # By position: a name may repeat (a sequence laid out one value per column), which the engine
+    # reads as a file header that repeats it.
+    for position, column in enumerate(data.columns):
+        series = data.iloc[:, position]
         columns.append(str(column))
         dtype = series.dtype
         if isinstance(dtype, pd.CategoricalDtype):

@@ -41,6 +41,42 @@ def test_predict_dataframe_equals_file(run, data_dir):
     np.testing.assert_allclose(run.model.predict(reordered), from_file[::-1], rtol=0, atol=1e-6)
 
 
+def _repeat_index(names):
+    """Per column, how many columns before it carry its name."""
+    seen = {}
+    out = []
+    for name in names:
+        out.append(seen.get(name, 0))
+        seen[name] = out[-1] + 1
+    return out
+
+
+def test_a_history_spread_over_columns_of_one_name_reads_as_its_list(run, data_dir):
+    # The layout of public DIN logs: one value per column, every column named after the
+    # feature, None where a row's history is shorter.
+    df = read_frame(data_dir / "test.tsv").drop(columns=["label"])
+    width = int(df["hist_item_ids"].map(len).max())
+    assert width > 1
+    spread = df.drop(columns=["hist_item_ids", "hist_categories"])
+    parts = [spread]
+    for column in ("hist_item_ids", "hist_categories"):
+        wide = pd.DataFrame([values + [None] * (width - len(values)) for values in df[column]])
+        wide.columns = [column] * width
+        parts.append(wide)
+    spread = pd.concat(parts, axis=1)
+    np.testing.assert_array_equal(run.model.predict(spread), run.model.predict(df))
+    # The same columns as pandas.read_csv names a repeated header: X, X.1, X.2, ...
+    mangled = spread.copy()
+    mangled.columns = [name if i == 0 or name not in ("hist_item_ids", "hist_categories") else f"{name}.{i}"
+                       for name, i in zip(spread.columns, _repeat_index(spread.columns))]
+    assert "hist_item_ids.1" in mangled.columns
+    np.testing.assert_array_equal(run.model.predict(mangled), run.model.predict(df))
+    # A feature that takes one value may not be read from a repeated name.
+    twice = pd.concat([df, df[["user_id"]]], axis=1)
+    with pytest.raises(heed.HeedError, match=r"2 columns 'user_id' .* feature 'user_id' is ambiguous"):
+        run.model.predict(twice)
+
+
 def test_evaluate_dataframe_equals_file_and_cli(run, data_dir):
     df = read_frame(data_dir / "test.tsv")
     from_file = run.model.evaluate(data_dir / "test.tsv")

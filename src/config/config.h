@@ -51,6 +51,7 @@ struct FeatureConfig {
   std::string separator;  // between values of multi / sequence features
   std::optional<Pooling> pooling;  // unset: embedding.multi_pooling or sequence_pooling
   std::int64_t max_len{};  // values kept (sequences keep the most recent)
+  std::string padding;     // a value that marks an empty slot of a multi or sequence feature ("": none)
   // numeric features
   NumericTransform transform{};
   Bucketize bucketize{};  // kNone: a dense input

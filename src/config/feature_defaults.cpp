@@ -62,6 +62,7 @@ void check_attention_modules(Config& config, Fail fail) {
     if (it == companion_of.end()) continue;
     const FeatureConfig& lead = *config.find_feature(it->second);
     if (f.max_len == 0) f.max_len = lead.max_len;  // aligned sequences are cut alike
+    if (f.padding.empty()) f.padding = lead.padding;  // ... and padded alike, as a rule
     if (f.max_len != lead.max_len)
       fail(fmt::format("'{}' (max_len {}) is attended with {} (max_len {}); aligned features need the same max_len",
                        f.name, f.max_len, lead.name, lead.max_len));
@@ -125,6 +126,11 @@ void resolve_feature_defaults(Config& config, const std::string& source_name) {
     if (has_values && !f.pooling && !is_attended_companion(config, f.name))
       f.pooling = plain_pooling(config, f.kind);
     if (!has_values && f.max_len != 0) fail(fmt::format("{}.max_len applies only to multi and sequence features", key));
+    if (!has_values && !f.padding.empty())
+      fail(fmt::format("{}.padding applies only to multi and sequence features", key));
+    if (f.padding.find(f.separator.empty() ? '|' : f.separator[0]) != std::string::npos)
+      fail(fmt::format("{}.padding '{}' holds the separator '{}', so no single value can equal it", key, f.padding,
+                       f.separator));
     if (f.kind != FeatureKind::kNumeric) {
       if (f.transform != NumericTransform::kNone) fail(fmt::format("{}.transform applies only to numeric features", key));
       if (f.bucketize != Bucketize::kNone) fail(fmt::format("{}.bucketize applies only to numeric features", key));

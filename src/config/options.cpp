@@ -549,6 +549,11 @@ std::vector<Option<FeatureConfig>> make_feature_options() {
   o.push_back(option<F, Int>("max_len", 0,
       "Most values kept (0: no limit); sequences keep the most recent, multi features the first.",
       [](F& f) -> auto& { return f.max_len; }, at_least<Int>(0)));
+  o.push_back(option<F, std::string>("padding", "",
+      "Multi and sequence features: a value that marks an empty slot, dropped as an empty value is (e.g. \"0\" "
+      "where sequences are padded to a fixed length). Features attended with a sequence take its padding "
+      "unless they name their own.",
+      [](F& f) -> auto& { return f.padding; }));
   o.push_back(option<F, NumericTransform>("transform", NumericTransform::kNone,
       "Numeric features: none, log1p, standardize or minmax (statistics from the training data).",
       [](F& f) -> auto& { return f.transform; }));

@@ -17,6 +17,7 @@ Schema Schema::from_config(const Config& config) {
     // A categorical or numeric feature pools nothing; its pooling is never read.
     f.pooling = attended && !config.din.enabled ? plain_pooling(config, fc.kind) : fc.pooling.value_or(Pooling::kSum);
     f.max_len = static_cast<std::size_t>(fc.max_len);
+    f.padding = fc.padding;
     f.transform = fc.transform;
     // By now quantile edges are computed (data/quantile_buckets): the rows read them as boundaries.
     f.bucketizer = fc.bucketize == Bucketize::kQuantile ? Bucketize::kBoundaries : fc.bucketize;

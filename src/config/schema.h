@@ -25,6 +25,7 @@ struct FeatureInfo {
   char separator = '|';
   Pooling pooling = Pooling::kSum;
   std::size_t max_len = 0;  // 0: no limit
+  std::string padding;      // a value dropped as an empty one is ("": none)
   NumericTransform transform = NumericTransform::kNone;
   Bucketize bucketizer = Bucketize::kNone;  // never kQuantile: its computed edges read as boundaries
   std::vector<double> boundaries;

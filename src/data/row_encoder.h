@@ -6,6 +6,7 @@
 //   categorical   one value                  -> one key (the empty string is a value too)
 //   multi         values joined by separator -> a key per non-empty value, the first max_len
 //   sequence      values joined by separator -> a key per non-empty value, the last max_len
+//                 (for both, a value equal to the feature's padding counts as empty)
 //   numeric       a number, or empty         -> a dense input (NaN when empty), or the key of
 //                                               its bucket when bucketized
 //

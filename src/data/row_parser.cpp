@@ -18,17 +18,22 @@ ColumnMap map_columns(const std::vector<std::string>& names, const Config& confi
   const std::string columns = describe_columns(names, file_layout(config.data));
   ColumnMap map;
   map.columns = names.size();
-  // The column called `name`, or -1. A name the header repeats is an error once something reads
-  // it: taking the first silently would drop the others (real logs spread a sequence over 50
-  // columns of one name).
-  auto find = [&](const std::string& name, const std::string& purpose) -> int {
+  // The columns called `name` (counted from 1).
+  auto all_named = [&](const std::string& name) {
     std::vector<std::size_t> at;
     for (std::size_t i = 0; i < names.size(); ++i)
       if (names[i] == name) at.push_back(i + 1);
+    return at;
+  };
+  // The column called `name`, or -1. A name the header repeats is an error once something that
+  // takes one value reads it: taking the first silently would drop the others. (Real logs spread
+  // a sequence over 50 columns of one name; a multi or sequence feature reads them all.)
+  auto find = [&](const std::string& name, const std::string& purpose) -> int {
+    const std::vector<std::size_t> at = all_named(name);
     if (at.size() > 1)
       throw Error(fmt::format(
-          "{}: the header names {} columns '{}' (columns {}), so {} is ambiguous; rename them, or join values "
-          "that belong together into one column (a multi or sequence feature's values, split by its separator)",
+          "{}: the header names {} columns '{}' (columns {}), so {} is ambiguous; rename them (only a multi or "
+          "sequence feature reads several columns of one name, as its values in order)",
           path, at.size(), name, fmt::join(at, ", "), purpose));
     return at.empty() ? -1 : static_cast<int>(at[0] - 1);
   };
@@ -59,12 +64,22 @@ ColumnMap map_columns(const std::vector<std::string>& names, const Config& confi
       throw Error(fmt::format("{}: no column '{}' for eval.slice {}", path, config.eval.slice,
                               columns));
   }
-  for (const FeatureInfo& f : schema.features) {
-    const int i = find(f.column, fmt::format("feature '{}'", f.name));
+  // A sparse line's fields already hold several values each: a repeated field name stays an error.
+  const bool may_spread = !file_layout(config.data).sparse();
+  map.spread.resize(schema.features.size());
+  for (std::size_t fi = 0; fi < schema.features.size(); ++fi) {
+    const FeatureInfo& f = schema.features[fi];
+    const std::vector<std::size_t> at = all_named(f.column);
+    const bool spread = may_spread && at.size() > 1 && f.has_values();
+    const int i = spread ? static_cast<int>(at[0] - 1) : find(f.column, fmt::format("feature '{}'", f.name));
     if (i < 0)
       throw Error(fmt::format("{}: no column '{}' for feature '{}' {}", path, f.column, f.name,
                               columns));
     map.feature.push_back(static_cast<std::size_t>(i));
+    if (spread) {
+      for (std::size_t column : at) map.spread[fi].push_back(column - 1);
+      map.any_spread = true;
+    }
   }
   return map;
 }
@@ -355,10 +370,20 @@ void RowParser::encode_row(const LineInfo& info, std::string_view line) {
   data_.source_lines.push_back(info.number);
 
   try {
-    if (!layout_.sparse()) {  // one cell per feature, as the file wrote it
+    if (!layout_.sparse() && !map_.any_spread) {  // one cell per feature, as the file wrote it
       row_texts_.resize(schema_.features.size());
       for (std::size_t fi = 0; fi < row_texts_.size(); ++fi) row_texts_[fi] = cells_.cells[map_.feature[fi]].key;
       encoder_.add_row(row_texts_, data_);
+    } else if (!layout_.sparse()) {  // some feature spread over columns, each cell holding values
+      for (std::size_t fi = 0; fi < schema_.features.size(); ++fi) {
+        if (map_.spread[fi].empty()) {
+          encoder_.add_text(fi, cells_.cells[map_.feature[fi]].key, data_);
+          continue;
+        }
+        values_.clear();
+        for (std::size_t column : map_.spread[fi]) values_.push_back(cells_.cells[column].key);
+        encoder_.add_values(fi, values_, data_);
+      }
     } else {
       for (std::size_t fi = 0; fi < schema_.features.size(); ++fi) encode_feature(info, fi);
     }

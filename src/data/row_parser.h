@@ -44,7 +44,11 @@ struct LineInfo {
 struct ColumnMap {
   std::size_t columns = 0;
   int label = -1, group = -1, split = -1, slice = -1, time = -1;
-  std::vector<std::size_t> feature;  // per schema feature
+  std::vector<std::size_t> feature;  // per schema feature: its column (the first, when spread)
+  // Per schema feature: every column of its name, in order, when the header repeats the name of
+  // a multi or sequence feature's column (a sequence laid out one value per column); else empty.
+  std::vector<std::vector<std::size_t>> spread;
+  bool any_spread = false;
 };
 
 struct ParseScope {
@@ -109,7 +113,7 @@ class RowParser {
   std::unique_ptr<RowSplitter> splitter_;
   RowCells cells_;
   LineProblem problem_;
-  std::vector<std::string_view> values_;     // a sparse multi feature's indices
+  std::vector<std::string_view> values_;     // a sparse multi feature's indices, a spread feature's cells
   std::vector<std::string_view> row_texts_;  // a delimited row's cell per feature
   std::vector<double> keys_per_row_;  // per feature: keys per row in the rows last taken (multi, sequence)
 };

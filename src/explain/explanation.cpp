@@ -389,16 +389,32 @@ void cap_pc_values(PcValues& pc, std::size_t max_values) {
 PcValues read_raw_values(RawRows& reader, const Model& model, const std::vector<std::size_t>& picked,
                          std::size_t file_rows, std::vector<DinCollector>& din, const Options& options) {
   const Schema& schema = model.schema();
-  auto column_of = [&](int feature) {
-    return reader.column(schema.features[static_cast<std::size_t>(feature)].column);
+  // A feature's columns: several when a multi or sequence feature is spread over columns of its name.
+  auto columns_of = [&](int feature) {
+    const FeatureInfo& f = schema.features[static_cast<std::size_t>(feature)];
+    std::vector<std::size_t> columns = reader.columns(f.column);
+    if (!f.has_values()) columns.resize(1);
+    return columns;
   };
-  std::vector<std::size_t> pc_columns;
-  for (int f : schema.poso_features) pc_columns.push_back(column_of(f));
-  std::vector<std::vector<std::size_t>> key_columns(din.size()), query_columns(din.size());
+  // A feature's text in this row: its cells joined by its separator.
+  std::string joined;
+  auto text_of = [&](int feature, const std::vector<std::size_t>& columns) -> std::string_view {
+    if (columns.size() == 1) return reader.value(columns[0]);
+    joined.clear();
+    for (std::size_t c = 0; c < columns.size(); ++c) {
+      if (c) joined.push_back(schema.features[static_cast<std::size_t>(feature)].separator);
+      joined.append(reader.value(columns[c]));
+    }
+    return joined;
+  };
+  std::vector<std::vector<std::size_t>> pc_columns;
+  for (int f : schema.poso_features) pc_columns.push_back(columns_of(f));
+  // Per attention, per key and query feature: its columns.
+  std::vector<std::vector<std::vector<std::size_t>>> key_columns(din.size()), query_columns(din.size());
   std::vector<std::size_t> next_sample(din.size(), 0);
   for (std::size_t g = 0; g < din.size(); ++g) {
-    for (int k : schema.din_groups[g].keys) key_columns[g].push_back(column_of(k));
-    for (int q : schema.din_groups[g].queries) query_columns[g].push_back(column_of(q));
+    for (int k : schema.din_groups[g].keys) key_columns[g].push_back(columns_of(k));
+    for (int q : schema.din_groups[g].queries) query_columns[g].push_back(columns_of(q));
   }
 
   PcValues pc;
@@ -410,9 +426,9 @@ PcValues read_raw_values(RawRows& reader, const Model& model, const std::vector<
     const std::size_t row = explained++;
     if (!pc_columns.empty()) {
       value.clear();
-      for (std::size_t c : pc_columns) {
+      for (std::size_t p = 0; p < pc_columns.size(); ++p) {
         if (!value.empty()) value += " / ";
-        value += reader.value(c);
+        value += text_of(schema.poso_features[p], pc_columns[p]);
       }
       auto [it, added] = pc_index.emplace(value, static_cast<std::uint32_t>(pc.names.size()));
       if (added) pc.names.push_back(value);
@@ -425,10 +441,10 @@ PcValues read_raw_values(RawRows& reader, const Model& model, const std::vector<
       s.line = reader.line();
       const DinGroup& group = schema.din_groups[g];
       for (std::size_t k = 0; k < group.queries.size(); ++k)
-        s.query.emplace_back(reader.value(query_columns[g][k]));
+        s.query.emplace_back(text_of(group.queries[k], query_columns[g][k]));
       for (std::size_t k = 0; k < group.keys.size(); ++k) {
         const FeatureInfo& key = schema.features[static_cast<std::size_t>(group.keys[k])];
-        const std::vector<std::string> values = split_values(key, reader.value(key_columns[g][k]));
+        const std::vector<std::string> values = split_values(key, text_of(group.keys[k], key_columns[g][k]));
         if (k == 0) s.history.resize(values.size());
         if (values.size() != s.history.size())
           throw Error(fmt::format("{}:{}: '{}' has {} values but '{}' has {}", reader.name(),

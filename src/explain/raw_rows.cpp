@@ -13,6 +13,16 @@ LineReader::Options strict_reading(const DataConfig& data) {
   return options;
 }
 
+// The positions of `name` among `names`; throws naming `source` when there is none.
+std::vector<std::size_t> positions(const std::vector<std::string>& names, const std::string& name,
+                                   const std::string& source) {
+  std::vector<std::size_t> at;
+  for (std::size_t i = 0; i < names.size(); ++i)
+    if (names[i] == name) at.push_back(i);
+  if (at.empty()) throw Error(fmt::format("{}: no column '{}'", source, name));
+  return at;
+}
+
 }  // namespace
 
 RawRowReader::RawRowReader(const std::filesystem::path& path, const Config& config)
@@ -32,10 +42,8 @@ RawRowReader::RawRowReader(const std::filesystem::path& path, const Config& conf
   splitter_ = std::make_unique<RowSplitter>(layout_, names_.size());
 }
 
-std::size_t RawRowReader::column(const std::string& name) const {
-  for (std::size_t i = 0; i < names_.size(); ++i)
-    if (names_[i] == name) return i;
-  throw Error(fmt::format("{}: no column '{}'", reader_.path(), name));
+std::vector<std::size_t> RawRowReader::columns(const std::string& name) const {
+  return positions(names_, name, reader_.path());
 }
 
 bool RawRowReader::next() {
@@ -65,10 +73,8 @@ std::string_view RawRowReader::value(std::size_t column) {
   return joined_;
 }
 
-std::size_t TableRows::column(const std::string& name) const {
-  for (std::size_t i = 0; i < table_.columns.size(); ++i)
-    if (table_.columns[i] == name) return i;
-  throw Error(fmt::format("{}: no column '{}'", table_.name, name));
+std::vector<std::size_t> TableRows::columns(const std::string& name) const {
+  return positions(table_.columns, name, table_.name);
 }
 
 bool TableRows::next() {
@@ -88,7 +94,8 @@ std::vector<std::string> split_values(const FeatureInfo& feature, std::string_vi
   while (start <= text.size()) {
     std::size_t stop = text.find(feature.separator, start);
     if (stop == std::string_view::npos) stop = text.size();
-    if (stop > start) values.emplace_back(text.substr(start, stop - start));
+    const std::string_view value = text.substr(start, stop - start);
+    if (!value.empty() && !(value == feature.padding && !feature.padding.empty())) values.emplace_back(value);
     start = stop + 1;
   }
   if (feature.max_len > 0 && values.size() > feature.max_len) {

@@ -23,7 +23,10 @@ class RawRows {
  public:
   virtual ~RawRows() = default;
   // Position of the column named `name`; throws heed::Error when there is none.
-  virtual std::size_t column(const std::string& name) const = 0;
+  std::size_t column(const std::string& name) const { return columns(name).front(); }
+  // Positions of every column named `name`, in order (a multi or sequence feature may be spread
+  // over several); throws heed::Error when there is none.
+  virtual std::vector<std::size_t> columns(const std::string& name) const = 0;
   // Advances to the next data row; false after the last.
   virtual bool next() = 0;
   virtual std::size_t row() const = 0;      // data row, from 0
@@ -39,7 +42,7 @@ class RawRowReader : public RawRows {
   // data.columns).
   RawRowReader(const std::filesystem::path& path, const Config& config);
 
-  std::size_t column(const std::string& name) const override;
+  std::vector<std::size_t> columns(const std::string& name) const override;
   bool next() override;
   std::size_t row() const override { return row_; }
   std::uint64_t line() const override { return reader_.line_number(); }
@@ -63,7 +66,7 @@ class TableRows : public RawRows {
  public:
   explicit TableRows(const TextTable& table) : table_(table) {}
 
-  std::size_t column(const std::string& name) const override;
+  std::vector<std::size_t> columns(const std::string& name) const override;
   bool next() override;
   std::size_t row() const override { return row_; }
   std::uint64_t line() const override { return row_ + 1; }
@@ -77,7 +80,7 @@ class TableRows : public RawRows {
 };
 
 // The values of a multi or sequence feature's raw text, as the loader keys them: split on
-// the separator, empty tokens dropped, sequences keeping their most recent max_len values and
+// the separator, empty tokens and the padding value dropped, sequences keeping their most recent max_len values and
 // multi features their first max_len.
 std::vector<std::string> split_values(const FeatureInfo& feature, std::string_view text);
 

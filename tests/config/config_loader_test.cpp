@@ -257,6 +257,10 @@ TEST(ConfigFeatureChecks, KindSpecificKeys) {
               HasSubstr("features.item.pooling applies only to multi and sequence features"));
   EXPECT_THAT(error_of("[features.item]\nmax_len = 3\n"),
               HasSubstr("features.item.max_len applies only"));
+  EXPECT_THAT(error_of("[features.item]\npadding = \"0\"\n"),
+              HasSubstr("features.item.padding applies only to multi and sequence features"));
+  EXPECT_THAT(error_of("[features.tags]\nkind = \"multi\"\npadding = \"a|b\"\n"),
+              HasSubstr("features.tags.padding 'a|b' holds the separator '|'"));
   EXPECT_THAT(error_of("[features.item]\nbucketize = \"log2\"\n"),
               HasSubstr("features.item.bucketize applies only to numeric features"));
   EXPECT_THAT(error_of("[features.item]\ntransform = \"log1p\"\n"),

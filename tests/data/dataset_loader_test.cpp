@@ -278,19 +278,60 @@ TEST(DatasetLoader, MissingFeatureColumnListsTheColumns) {
 }
 
 
-TEST(DatasetLoader, ARepeatedColumnNameIsAnErrorOnlyWhenSomethingReadsIt) {
+TEST(DatasetLoader, ARepeatedColumnNameIsAnErrorWhenSomethingTakingOneValueReadsIt) {
   TempDir dir("dataset");
-  // A sequence spread over columns of one name: reading the first alone would drop the rest.
-  write_file(dir / "history.tsv", "label\titem\tgenres\thistory\thistory\tprice\tcount\n1\ta\tb\tc\td\t1\t1\n");
-  const std::string message = HEED_ERROR_MESSAGE(load(dir / "history.tsv", config_of()), Error);
-  EXPECT_THAT(message, HasSubstr("history.tsv"));
-  EXPECT_THAT(message, HasSubstr("2 columns 'history' (columns 4, 5)"));
-  EXPECT_THAT(message, HasSubstr("feature 'history'"));
+  // A categorical feature over columns of one name: reading the first alone would drop the rest.
+  write_file(dir / "item.tsv", "label\titem\titem\tgenres\thistory\tprice\tcount\n1\ta\tz\tb\tc\t1\t1\n");
+  const std::string message = HEED_ERROR_MESSAGE(load(dir / "item.tsv", config_of()), Error);
+  EXPECT_THAT(message, HasSubstr("item.tsv"));
+  EXPECT_THAT(message, HasSubstr("2 columns 'item' (columns 2, 3)"));
+  EXPECT_THAT(message, HasSubstr("feature 'item'"));
+  EXPECT_THAT(message, HasSubstr("only a multi or sequence feature reads several columns of one name"));
   write_file(dir / "label.tsv", "label\tlabel\titem\tgenres\thistory\tprice\tcount\n1\t0\ta\tb\tc\t1\t1\n");
   EXPECT_THAT(HEED_ERROR_MESSAGE(load(dir / "label.tsv", config_of()), Error), HasSubstr("the label"));
   // Repeats among columns no feature reads are harmless.
   write_file(dir / "extra.tsv", std::string(kHeader) + "\tnote\tnote\n1\ta\tb\tc\t1\t1\tx\ty\n");
   EXPECT_EQ(load(dir / "extra.tsv", config_of()).data.rows, 1u);
+}
+
+// A sequence laid out one value per column, every column of one name (logs padded to a fixed
+// length): the feature's values are the cells in column order, each split like a cell of its
+// own, as if the row held them joined by the separator; max_len then keeps the last ones.
+TEST(DatasetLoader, AListFeatureReadsEveryColumnOfItsNameInOrder) {
+  TempDir dir("dataset");
+  write_file(dir / "spread.tsv",
+             "history\tlabel\titem\thistory\tgenres\tprice\thistory\tcount\n"
+             "h1\t1\ta\th2\tx|y\t1\th3\t1\n"
+             "\t0\tb\th4|h5\t\t2\t\t1\n");
+  const Loaded l = load(dir / "spread.tsv", config_of("", {"features.history.max_len=0"}));
+  ASSERT_EQ(l.data.rows, 2u);
+  EXPECT_EQ(keys_of(l, "history", 0), expected_keys(l, "history", {"h1", "h2", "h3"}));
+  EXPECT_EQ(keys_of(l, "history", 1), expected_keys(l, "history", {"h4", "h5"}));  // empty cells carry nothing
+  EXPECT_EQ(keys_of(l, "genres", 0), expected_keys(l, "genres", {"x", "y"}));
+  EXPECT_EQ(keys_of(l, "item", 1), expected_keys(l, "item", {"b"}));
+  // The same rows with the values joined in one column read the same keys.
+  write_file(dir / "joined.tsv", std::string(kHeader) + "\n1\ta\tx|y\th1|h2|h3\t1\t1\n0\tb\t\th4|h5\t2\t1\n");
+  const Loaded joined = load(dir / "joined.tsv", config_of("", {"features.history.max_len=0"}));
+  for (const char* feature : {"item", "genres", "history", "count"})
+    for (std::size_t row = 0; row < 2; ++row) EXPECT_EQ(keys_of(joined, feature, row), keys_of(l, feature, row));
+  // max_len keeps the most recent values across the columns.
+  const Loaded cut = load(dir / "spread.tsv", config_of());
+  EXPECT_EQ(keys_of(cut, "history", 0), expected_keys(cut, "history", {"h2", "h3"}));
+}
+
+// features.NAME.padding: the value that fills a fixed-length sequence's empty slots is dropped
+// as an empty value is, wherever it stands; other values that merely contain it are kept.
+TEST(DatasetLoader, PaddingValuesAreDroppedLikeEmptyOnes) {
+  TempDir dir("dataset");
+  write_file(dir / "padded.tsv", std::string(kHeader) + "\n1\ta\t0|x|0\t0|0|h1|10|0\t1\t1\n");
+  const Loaded l =
+      load(dir / "padded.tsv",
+           config_of("", {"features.history.max_len=0", "features.history.padding=0", "features.genres.padding=0"}));
+  EXPECT_EQ(keys_of(l, "history", 0), expected_keys(l, "history", {"h1", "10"}));
+  EXPECT_EQ(keys_of(l, "genres", 0), expected_keys(l, "genres", {"x"}));
+  // Without it, "0" is a value like any other.
+  const Loaded plain = load(dir / "padded.tsv", config_of("", {"features.history.max_len=0"}));
+  EXPECT_EQ(keys_of(plain, "history", 0), expected_keys(plain, "history", {"0", "0", "h1", "10", "0"}));
 }
 // The ParseError `path` gives, checked to name the file, line and column.
 ParseError parse_error_of(const std::filesystem::path& path, const Config& config) {
@@ -389,6 +430,34 @@ TEST(DatasetLoaderErrors, SequencesAttendedTogetherAreComparedBeforeMaxLen) {
   EXPECT_EQ(e.reason(), "din_alignment");
   EXPECT_EQ(e.where().line, 3u);
   EXPECT_THAT(e.what(), HasSubstr("'history_genres' has 4 values but 'history', which it is attended with, has 3"));
+}
+
+// The layout of public DIN logs: each history spread over columns of one name, padded with 0 to
+// a fixed length. The companion takes the lead's padding, so the padded slots drop from both
+// and the values stay paired.
+TEST(DatasetLoader, SpreadSequencesAttendedTogetherDropTheirPaddingAlike) {
+  TempDir dir("dataset");
+  const Config config = parse_config(
+      "[data]\nformat = \"csv\"\n[features.item]\n[features.genre]\n"
+      "[features.history]\nkind = \"sequence\"\ntable = \"item\"\npooling = \"din\"\npadding = \"0\"\n"
+      "query = [\"item\", \"genre\"]\nattend_with = [\"history_genres\"]\n"
+      "[features.history_genres]\nkind = \"sequence\"\ntable = \"genre\"\n",
+      "test.toml", {});
+  EXPECT_EQ(config.find_feature("history_genres")->padding, "0");
+  write_file(dir / "log.csv",
+             "history,history,history,history_genres,history_genres,history_genres,item,genre,label\n"
+             "0,p,q,0,u,v,a,x,1\n"
+             "0,0,0,0,0,0,b,y,0\n");
+  const Loaded l{config, Schema::from_config(config), load_dataset(dir / "log.csv", config, Schema::from_config(config))};
+  ASSERT_EQ(l.data.rows, 2u);
+  EXPECT_EQ(keys_of(l, "history", 0), expected_keys(l, "history", {"p", "q"}));
+  EXPECT_EQ(keys_of(l, "history_genres", 0), expected_keys(l, "history_genres", {"u", "v"}));
+  EXPECT_TRUE(keys_of(l, "history", 1).empty());
+  // A slot padded in one sequence and not in the other breaks the pairing: a bad row.
+  write_file(dir / "shifted.csv",
+             "history,history,history_genres,history_genres,item,genre,label\n0,p,w,u,a,x,1\n");
+  const ParseError e = parse_error_of(dir / "shifted.csv", config);
+  EXPECT_EQ(e.reason(), "din_alignment");
 }
 
 TEST(DatasetLoaderErrors, UnterminatedQuoteInCsv) {

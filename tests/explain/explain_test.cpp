@@ -341,6 +341,53 @@ TEST_F(ExplainFullModel, ATableExplainsAsTheFileItHolds) {
   EXPECT_EQ(table, expected);
 }
 
+// test.tsv with its two histories laid out one value per column (as public DIN logs are: every
+// column of one name, empty cells where a row's history is shorter): the same rows read, so the
+// same report, the histories' raw values joined across the columns.
+TEST_F(ExplainFullModel, AHistorySpreadOverColumnsExplainsAsTheJoinedFile) {
+  const RawFile file(test_file());
+  const std::vector<std::string> spread = {"hist_item_ids", "hist_categories"};
+  std::size_t width = 0;
+  for (std::size_t r = 0; r < file.rows.size(); ++r)
+    width = std::max(width, RawFile::split(file.at(r, spread[0]), '|').size());
+  ASSERT_GT(width, 1u);
+  std::string text;
+  auto add_row = [&](auto cell_of) {
+    std::string line;
+    for (const std::string& name : file.names) {
+      const bool spread_column = std::find(spread.begin(), spread.end(), name) != spread.end();
+      for (std::size_t k = 0; k < (spread_column ? width : 1); ++k) {
+        if (!line.empty()) line.push_back('\t');
+        line.append(cell_of(name, k));
+      }
+    }
+    text.append(line);
+    text.push_back('\n');
+  };
+  add_row([](const std::string& name, std::size_t) { return name; });
+  for (std::size_t r = 0; r < file.rows.size(); ++r)
+    add_row([&](const std::string& name, std::size_t k) {
+      if (std::find(spread.begin(), spread.end(), name) == spread.end()) return file.at(r, name);
+      const std::vector<std::string> values = file.at(r, name).empty() ? std::vector<std::string>{}
+                                                                        : RawFile::split(file.at(r, name), '|');
+      return k < values.size() ? values[k] : std::string();
+    });
+  const fs::path path = dir_->path() / "spread.tsv";
+  testing::write_file(path, text);
+  explain::Options options;
+  options.rows = kExplainedRows;
+  options.samples = kSamples;
+  options.seed = 7;
+  options.threads = 2;
+  Json report = Json::parse(explain::to_json(explain::explain(model(), checkpoint_->meta,
+                                                              (*json_)["summary"]["model"].get<std::string>(),
+                                                              path, options)).dump());
+  Json expected = *json_;
+  expected["summary"]["data"] = path.string();
+  ASSERT_FALSE(expected["din"]["attentions"][0]["samples"].empty());
+  EXPECT_EQ(report, expected);
+}
+
 TEST_F(ExplainFullModel, NumbersMatchADirectForwardPass) {
   {  // metrics: those of eval on the same rows
     const Evaluation e = evaluate_dataset(model(), explained_rows(), 1);

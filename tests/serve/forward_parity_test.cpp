@@ -129,6 +129,7 @@ const std::map<std::string, std::string>& not_shaping() {
       {"senet.weight_l1", "a training penalty"},
       {"features.column", "where a value is read from"},
       {"features.separator", "how a cell is split"},
+      {"features.padding", "which of a cell's values are read"},
   };
   return reasons;
 }
