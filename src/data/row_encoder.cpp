@@ -158,11 +158,10 @@ void RowEncoder::add_values(std::size_t fi, const std::vector<std::string_view>&
 void RowEncoder::add_tokens(const FeatureInfo& f, std::string_view text, KeyColumn& out) const {
   // Values in order; empty tokens, and the feature's padding value, carry nothing.
   const std::uint64_t seed = schema_.tables[static_cast<std::size_t>(f.table)].seed;
-  const bool padded = !f.padding.empty();
   std::size_t start = 0;
   auto token_until = [&](std::size_t stop) {
     const std::string_view token = text.substr(start, stop - start);
-    if (stop > start && !(padded && token == f.padding)) out.keys.push_back(hash_value_inline(token, seed));
+    if (!token.empty() && token != f.padding) out.keys.push_back(hash_value_inline(token, seed));
     start = stop + 1;
   };
   for_each_byte(text, f.separator, token_until);

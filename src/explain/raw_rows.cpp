@@ -95,7 +95,7 @@ std::vector<std::string> split_values(const FeatureInfo& feature, std::string_vi
     std::size_t stop = text.find(feature.separator, start);
     if (stop == std::string_view::npos) stop = text.size();
     const std::string_view value = text.substr(start, stop - start);
-    if (!value.empty() && !(value == feature.padding && !feature.padding.empty())) values.emplace_back(value);
+    if (!value.empty() && value != feature.padding) values.emplace_back(value);
     start = stop + 1;
   }
   if (feature.max_len > 0 && values.size() > feature.max_len) {

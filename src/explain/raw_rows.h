@@ -22,8 +22,6 @@ namespace heed::explain {
 class RawRows {
  public:
   virtual ~RawRows() = default;
-  // Position of the column named `name`; throws heed::Error when there is none.
-  std::size_t column(const std::string& name) const { return columns(name).front(); }
   // Positions of every column named `name`, in order (a multi or sequence feature may be spread
   // over several); throws heed::Error when there is none.
   virtual std::vector<std::size_t> columns(const std::string& name) const = 0;

@@ -333,6 +333,7 @@ TEST(DatasetLoader, PaddingValuesAreDroppedLikeEmptyOnes) {
   const Loaded plain = load(dir / "padded.tsv", config_of("", {"features.history.max_len=0"}));
   EXPECT_EQ(keys_of(plain, "history", 0), expected_keys(plain, "history", {"0", "0", "h1", "10", "0"}));
 }
+
 // The ParseError `path` gives, checked to name the file, line and column.
 ParseError parse_error_of(const std::filesystem::path& path, const Config& config) {
   try {

@@ -40,7 +40,8 @@ TEST(RawRowReader, CountsRowsAsTheLoaderDoes) {
   ASSERT_EQ(data.rows, 3u);
 
   explain::RawRowReader reader(file, config);
-  const std::size_t item = reader.column("item");
+  ASSERT_THAT(reader.columns("item"), ElementsAre(1u));
+  const std::size_t item = reader.columns("item")[0];
   std::vector<std::size_t> rows, lines;
   std::vector<std::string> items;
   while (reader.next()) {
@@ -51,7 +52,7 @@ TEST(RawRowReader, CountsRowsAsTheLoaderDoes) {
   EXPECT_THAT(rows, ElementsAre(0u, 1u, 2u));
   EXPECT_THAT(lines, ElementsAre(3u, 6u, 7u));
   EXPECT_THAT(items, ElementsAre("i1", "i2", "i3"));
-  EXPECT_THAT(HEED_ERROR_MESSAGE(reader.column("price"), Error), HasSubstr("no column 'price'"));
+  EXPECT_THAT(HEED_ERROR_MESSAGE(reader.columns("price"), Error), HasSubstr("no column 'price'"));
 }
 
 TEST(RawRowReader, SplitsValuesAsTheLoaderKeysThem) {
@@ -67,6 +68,20 @@ TEST(RawRowReader, SplitsValuesAsTheLoaderKeysThem) {
               ElementsAre("y", "z"));  // the first max_len, empties dropped
   EXPECT_TRUE(explain::split_values(history, "").empty());
   EXPECT_THAT(explain::split_values(item, "a|b"), ElementsAre("a|b"));  // one value, as written
+  FeatureInfo padded = history;  // features.NAME.padding: dropped as the loader drops it
+  padded.padding = "0";
+  EXPECT_THAT(explain::split_values(padded, "0|a|0|b|0"), ElementsAre("a", "b"));
+}
+
+// A header that repeats a name (a sequence spread over columns): every position, in order.
+TEST(RawRowReader, FindsEveryColumnOfARepeatedName) {
+  testing::TempDir dir("raw_rows");
+  const auto file = dir / "rows.tsv";
+  testing::write_file(file, "history\tlabel\thistory\titem\thistory\ttags\nh1\t1\th2\ti1\th3\tx\n");
+  explain::RawRowReader reader(file, parse_config(kConfig, "test.toml"));
+  EXPECT_THAT(reader.columns("history"), ElementsAre(0u, 2u, 4u));
+  ASSERT_TRUE(reader.next());
+  EXPECT_EQ(reader.value(4), "h3");
 }
 
 }  // namespace
