@@ -126,18 +126,14 @@ TEST(Libffm, FieldsById) {
   write_file(dir / "rows.ffm", "1 0:5\n");
   EXPECT_THAT(HEED_ERROR_MESSAGE(load_dataset(dir / "rows.ffm", config, schema), ParseError),
               HasSubstr("expected field:index:value"));
-}
-
-// A sparse line's field holds several values already: a field name given twice stays ambiguous,
-// even for a multi feature (a delimited file's repeated column would be read in order).
-TEST(Libffm, AFieldNamedTwiceIsAnError) {
-  TempDir dir("formats");
-  write_file(dir / "rows.ffm", "1 0:5:1 1:9:1 2:7:1\n");
-  const Config config = parse_config(
+  // A sparse line's field holds several values already: a field named twice stays ambiguous,
+  // even for a multi feature (a delimited file's repeated column is read in order).
+  const Config twice = parse_config(
       "[data]\nformat = \"libffm\"\ncolumns = [\"user\", \"tags\", \"tags\"]\n"
       "[features.user]\n[features.tags]\nkind = \"multi\"\n",
       "t.toml");
-  EXPECT_THAT(HEED_ERROR_MESSAGE(load_dataset(dir / "rows.ffm", config, Schema::from_config(config)), Error),
+  write_file(dir / "rows.ffm", "1 0:5:1 1:9:1 2:7:1\n");
+  EXPECT_THAT(HEED_ERROR_MESSAGE(load_dataset(dir / "rows.ffm", twice, Schema::from_config(twice)), Error),
               HasSubstr("2 columns 'tags' (columns 3, 4), so feature 'tags' is ambiguous"));
 }
 
