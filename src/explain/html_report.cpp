@@ -47,6 +47,8 @@ table{border-collapse:collapse;font-size:13px;margin:6px 0}
 th,td{padding:4px 10px;border-bottom:1px solid var(--line);text-align:left;vertical-align:middle}
 th{color:var(--muted);font-weight:600;font-size:12px;text-transform:uppercase;letter-spacing:.03em}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+td.mono{overflow-wrap:anywhere}
+.grid2 th,.grid2 td{padding:4px 6px}
 .badges{display:flex;gap:10px;flex-wrap:wrap;margin:8px 0 4px}
 .badge{border-radius:8px;padding:6px 12px;border:1px solid var(--line);font-size:14px}
 .badge b{margin-right:6px}
@@ -84,6 +86,16 @@ footer{color:var(--muted);font-size:13px;text-align:center;margin-top:24px}
 
 std::string esc(std::string_view s) {
   return escape_html(s);
+}
+
+// An escaped name that may wrap after its underscores (new_user_class_level) in a narrow column.
+std::string wrappable(std::string_view name) {
+  std::string out;
+  for (const char c : esc(name)) {
+    out.push_back(c);
+    if (c == '_') out += "<wbr>";
+  }
+  return out;
 }
 
 // Escaped items joined by `separator` (built by appending: GCC 12 warns falsely about
@@ -175,7 +187,7 @@ std::string summary_section(const Explanation& e) {
     h += fmt::format(
         "<tr><td class=\"mono\">{}</td><td>{}</td><td class=\"mono\">{}</td><td>{}</td><td "
         "class=\"num\">{}</td></tr>",
-        esc(f.name), esc(f.kind), f.table.empty() ? "dense input" : esc(f.table), esc(f.pooling),
+        wrappable(f.name), esc(f.kind), f.table.empty() ? "dense input" : wrappable(f.table), esc(f.pooling),
         f.field >= 0 ? std::to_string(f.field) : "");
   }
   h += "</table></div></div></section>";

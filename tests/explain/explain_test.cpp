@@ -538,6 +538,19 @@ TEST(ExplainReport, EveryRawStringIsEscaped) {
   EXPECT_THAT(page, HasSubstr("runs/&lt;demo&gt;/model"));
 }
 
+// Real logs name their fields at length (new_user_class_level, ...): the features table wraps
+// a long name rather than spill out of its card.
+TEST(ExplainReport, LongFeatureNamesStayInsideTheirCard) {
+  if (!testing::have_chromium()) GTEST_SKIP() << testing::kChromium << " not found: install Debian's chromium";
+  explain::Explanation e = small_explanation();
+  for (const char* name : {"user_id", "new_user_class_level", "historical_category_sequence_of_the_user_by_day",
+                           "advertisement_campaign_identifier"})
+    e.summary.features.push_back({name, "categorical", name, name, "", static_cast<int>(e.summary.features.size())});
+  testing::TempDir dir("explain_long_names");
+  testing::write_file(dir.path() / "report.html", explain::render_html(e));
+  testing::expect_page_fits_common_screens(dir.path() / "report.html", dir.path() / "layout");
+}
+
 TEST(ExplainReport, SenetAxisDimShowsDimensionsAndNoFieldRanking) {
   explain::Explanation e = small_explanation();
   e.senet.axis = "dim";

@@ -52,6 +52,16 @@ inline const char* kLayoutProbe = R"JS(<script>
                all[k].className + '"> ' + all[k].scrollWidth + ' > ' + all[k].clientWidth +
                ' px, starting "' + all[k].textContent.replace(/\s+/g, ' ').slice(0, 40) + '"');
   }
+  // A table wider than the box that holds it spills over the box's edge (into the next column
+  // of a grid, or past a card's border) without making anything scroll.
+  var tables = document.querySelectorAll('table');
+  for (var t = 0; t < tables.length; t++) {
+    var inner = tables[t].getBoundingClientRect(), outer = tables[t].parentElement.getBoundingClientRect();
+    if (inner.right > outer.right + 1)
+      out.push('spills out of its box: <table> starting "' +
+               tables[t].textContent.replace(/\s+/g, ' ').slice(0, 40) + '", ' +
+               Math.round(inner.right - outer.right) + ' px');
+  }
   var svgs = document.querySelectorAll('svg');
   for (var s = 0; s < svgs.length; s++) {
     var box = svgs[s].getBoundingClientRect();
