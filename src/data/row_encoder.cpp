@@ -13,7 +13,7 @@ namespace heed {
 namespace {
 
 constexpr std::int64_t kMissingBucket = std::numeric_limits<std::int64_t>::min();
-// Cells up to this long are searched for the separator byte by byte (add_values).
+// Cells up to this long are searched for the separator byte by byte (add_tokens).
 constexpr std::size_t kShortCell = 16;
 
 FeatureValueError not_a_number(std::size_t fi, const FeatureInfo& f, std::string_view text) {
@@ -142,16 +142,7 @@ void RowEncoder::add_values(std::size_t fi, const std::vector<std::string_view>&
   HEED_CHECK(f.has_values(), "feature '{}' does not take several values", f.name);
   KeyColumn& out = data.keys[fi];
   const std::size_t first = out.keys.size();
-  const std::uint64_t seed = schema_.tables[static_cast<std::size_t>(f.table)].seed;
-  for (std::string_view v : values) {
-    // A sequence spread over columns holds one short value or none per cell: that is its one
-    // token, with no search set up for the separator (a third of such a file's reading time).
-    if (v.size() <= kShortCell && std::find(v.begin(), v.end(), f.separator) == v.end()) {
-      if (!v.empty() && v != f.padding) out.keys.push_back(hash_value_inline(v, seed));
-    } else {
-      add_tokens(f, v, out);
-    }
-  }
+  for (std::string_view v : values) add_tokens(f, v, out);
   close_values(fi, first, out);
 }
 
@@ -164,7 +155,14 @@ void RowEncoder::add_tokens(const FeatureInfo& f, std::string_view text, KeyColu
     if (!token.empty() && token != f.padding) out.keys.push_back(hash_value_inline(token, seed));
     start = stop + 1;
   };
-  for_each_byte(text, f.separator, token_until);
+  // A short cell is searched byte by byte: setting up the vector search costs more than it
+  // (a sequence spread over columns holds one short value or none per cell).
+  if (text.size() <= kShortCell) {
+    for (std::size_t i = 0; i < text.size(); ++i)
+      if (text[i] == f.separator) token_until(i);
+  } else {
+    for_each_byte(text, f.separator, token_until);
+  }
   token_until(text.size());
 }
 
