@@ -216,12 +216,12 @@ std::string_view FrameTable::noted(std::string_view text) {
 }
 
 void FrameTable::add_column(std::size_t c, const py::handle& column) {
-  std::vector<std::string_view>& out = table_.cells[c];
+  ColumnVector<std::string_view>& out = table_.cells[c];
   if (py::isinstance<py::tuple>(column)) {  // ("categorical", codes, categories)
     const auto parts = column.cast<py::tuple>();
     const py::array_t<std::int64_t, py::array::forcecast> codes(parts[1]);
     // The categories' own texts (an object array), then one view per row.
-    std::vector<std::string_view> texts;
+    ColumnVector<std::string_view> texts;
     add_objects(c, parts[2].cast<py::array>(), texts);
     const auto r = codes.unchecked<1>();
     HEED_CHECK(static_cast<std::size_t>(r.shape(0)) == table_.rows, "{}: column '{}' has {} rows, not {}",
@@ -312,7 +312,7 @@ void FrameTable::list_values(std::size_t c, std::size_t row, PyObject* value, st
   }
 }
 
-void FrameTable::add_objects(std::size_t c, const py::array& array, std::vector<std::string_view>& out) {
+void FrameTable::add_objects(std::size_t c, const py::array& array, ColumnVector<std::string_view>& out) {
   owners_.push_back(array);
   const ObjectColumn column{static_cast<const char*>(array.data()), array.strides(0),
                             static_cast<std::size_t>(array.shape(0))};
@@ -320,7 +320,7 @@ void FrameTable::add_objects(std::size_t c, const py::array& array, std::vector<
   for (std::size_t r = 0; r < column.rows; ++r) out.push_back(noted(object_text(c, r, column[r])));
 }
 
-void FrameTable::add_lists(std::size_t c, const ObjectColumn& column, std::vector<std::string_view>& out) {
+void FrameTable::add_lists(std::size_t c, const ObjectColumn& column, ColumnVector<std::string_view>& out) {
   const char separator = separators_[c][0];
   ValuesAhead ahead(column);
   for (std::size_t k = 0; k < ValuesAhead::kDistance; ++k) ahead.step();

@@ -60,9 +60,9 @@ class FrameTable {
 
  private:
   void add_column(std::size_t c, const pybind11::handle& array);
-  void add_objects(std::size_t c, const pybind11::array& array, std::vector<std::string_view>& out);
+  void add_objects(std::size_t c, const pybind11::array& array, ColumnVector<std::string_view>& out);
   // A column that multi or sequence features read: lists of strings joined in the arena.
-  void add_lists(std::size_t c, const ObjectColumn& column, std::vector<std::string_view>& out);
+  void add_lists(std::size_t c, const ObjectColumn& column, ColumnVector<std::string_view>& out);
   // A list's values (list, tuple or array), checked: no list inside, no value holding the separator.
   void list_values(std::size_t c, std::size_t row, PyObject* value, std::vector<std::string_view>& out);
   static bool is_list(PyObject* value);

@@ -6,31 +6,34 @@
 #include <string>
 #include <vector>
 
+#include "core/huge_pages.h"
+
 namespace heed {
 
 // The keys of one feature for every row: row r owns keys[offsets[r] .. offsets[r+1]).
+// Both are column vectors (core/huge_pages.h): a large file's keys fill hundreds of megabytes.
 struct KeyColumn {
-  std::vector<std::uint64_t> offsets{0};
-  std::vector<std::uint64_t> keys;
+  ColumnVector<std::uint64_t> offsets{0};
+  ColumnVector<std::uint64_t> keys;
 
   std::size_t count(std::size_t row) const { return offsets[row + 1] - offsets[row]; }
 };
 
 struct Dataset {
   std::size_t rows = 0;
-  std::vector<float> labels;            // empty when the file had no label column
-  std::vector<std::uint64_t> groups;    // eval.group's hashed value per row; empty when none
-  std::vector<std::uint64_t> split_keys;// stable per-row hash deciding validation carves
-  std::vector<double> times;            // data.valid_by_time's value per row; empty when none
-  std::vector<std::uint32_t> slices;    // eval.slice's value per row, as an index into slice_names
+  ColumnVector<float> labels;            // empty when the file had no label column
+  ColumnVector<std::uint64_t> groups;    // eval.group's hashed value per row; empty when none
+  ColumnVector<std::uint64_t> split_keys;// stable per-row hash deciding validation carves
+  ColumnVector<double> times;            // data.valid_by_time's value per row; empty when none
+  ColumnVector<std::uint32_t> slices;    // eval.slice's value per row, as an index into slice_names
   std::vector<std::string> slice_names; // eval.slice's distinct values, in first-seen order
   std::vector<KeyColumn> keys;          // per feature; empty columns for dense features
-  std::vector<std::vector<float>> dense;// per dense input: the raw value (NaN: missing)
+  std::vector<ColumnVector<float>> dense;// per dense input: the raw value (NaN: missing)
   // Where each row came from (for messages): its file, as an index into source_files, and
   // its line number there. Empty when the rows were not read from files.
   std::vector<std::string> source_files;
-  std::vector<std::uint32_t> source_file;
-  std::vector<std::uint64_t> source_lines;
+  ColumnVector<std::uint32_t> source_file;
+  ColumnVector<std::uint64_t> source_lines;
 
   bool has_labels() const { return !labels.empty(); }
   // "file:line" of row r, or "row N" when its source is not known.

@@ -17,8 +17,8 @@ class Writer {
     const auto v = static_cast<std::uint64_t>(n);
     out_.append(reinterpret_cast<const char*>(&v), sizeof v);
   }
-  template <class T>
-  void values(const std::vector<T>& v) {
+  template <class T, class Allocator>
+  void values(const std::vector<T, Allocator>& v) {
     static_assert(std::is_trivially_copyable_v<T>);
     count(v.size());
     out_.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
@@ -47,8 +47,8 @@ class Reader {
     take(&v, sizeof v);
     n = static_cast<std::size_t>(v);
   }
-  template <class T>
-  void values(std::vector<T>& v) {
+  template <class T, class Allocator>
+  void values(std::vector<T, Allocator>& v) {
     const std::size_t n = count();
     if (n > (in_.size() - at_) / sizeof(T)) fail();
     v.resize(n);

@@ -21,15 +21,17 @@ DataConfig policy_of(const Config& config, const LoadOptions& options) {
 
 ParseScope scope_of(const LoadOptions& options) { return ParseScope{options.require_label, options.features_only}; }
 
-// Rows read before the rest of a file's rows are estimated from their length.
+// Rows read before the rest of a file's rows are estimated from their length, and between
+// checks that the columns still have room for the next ones.
 constexpr std::uint64_t kRowsBeforeReserving = 4096;
 
 // Reads one file (or text) through `parser`: its header, then every line whose first byte is in
 // `range` (the lines before it are read past unparsed: another reader's). Once a few thousand
 // lines are parsed, the columns are reserved for the rows the rest of the range holds at their
-// length (the range's bytes on disk over the bytes per line so far: never more than it holds,
-// since compressed files are smaller than their text), so a large file's rows are not copied
-// over and over as the columns grow.
+// length (the range's bytes on disk over the bytes per line, and 5% to spare), so a large
+// file's rows are not copied over and over as the columns grow: a column that outgrows its room
+// is copied whole, and its new memory faulted in again. Where the estimate falls short (shorter
+// lines later on, a compressed file's bytes on disk), it is made again before a column runs out.
 void read_file(LineReader& reader, RowParser& parser, std::uint64_t file_bytes, const ByteRange& range = {}) {
   const FileLayout& layout = parser.layout();
   parser.start_file(reader.path(), RowParser::read_header(layout, reader));
@@ -37,19 +39,25 @@ void read_file(LineReader& reader, RowParser& parser, std::uint64_t file_bytes, 
   LineInfo last;
   bool damage_seen = false;
   const std::uint64_t last_byte = std::min(file_bytes, range.end);
-  std::uint64_t first_parsed = 0;
+  std::uint64_t checked_at = 0;  // where the last kRowsBeforeReserving lines began
   std::uint64_t lines = 0;
   while (reader.next(line)) {
     if (reader.line_offset() < range.begin) continue;
     if (reader.line_offset() >= range.end) return;  // the rest is the next reader's, damage included
     last = LineInfo::of(reader);
     damage_seen = damage_seen || last.damage;
-    if (lines == 0) first_parsed = reader.line_offset();
+    if (lines == 0) checked_at = reader.line_offset();
     parser.parse_line(last, line);
-    if (++lines == kRowsBeforeReserving && last_byte > reader.bytes_read()) {
-      const double bytes_per_line = static_cast<double>(reader.bytes_read() - first_parsed) / static_cast<double>(lines);
-      parser.reserve(static_cast<std::size_t>(static_cast<double>(last_byte - reader.bytes_read()) / bytes_per_line));
+    if (++lines % kRowsBeforeReserving != 0) continue;
+    if (!parser.has_room(kRowsBeforeReserving)) {
+      // The latest lines' length says best what the rest hold. At least half the rows so far
+      // more, so that a file whose lines keep shortening is copied a bounded number of times.
+      const double bytes_per_line = static_cast<double>(reader.bytes_read() - checked_at) / kRowsBeforeReserving;
+      const double rest = static_cast<double>(last_byte > reader.bytes_read() ? last_byte - reader.bytes_read() : 0);
+      const auto estimate = static_cast<std::size_t>(rest / bytes_per_line * 1.05);
+      parser.reserve(std::max<std::size_t>(estimate, lines / 2) + kRowsBeforeReserving);
     }
+    checked_at = reader.bytes_read();
   }
   if (!reader.damage().empty() && !damage_seen) parser.data_ended_early(last, reader.damage());
 }

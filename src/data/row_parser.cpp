@@ -5,6 +5,7 @@
 #include <fmt/ranges.h>
 
 #include "core/error.h"
+
 #include "data/line_reader.h"
 #include "data/utf8.h"
 #include "hashing/feature_hash_inline.h"
@@ -162,6 +163,17 @@ void RowParser::reserve(std::size_t rows) {
     column.keys.reserve(f.has_values() ? static_cast<std::size_t>(keys_per_row_[fi] * 1.1 * static_cast<double>(total))
                                        : total);
   }
+}
+
+bool RowParser::has_room(std::size_t rows) const {
+  if (data_.split_keys.capacity() < data_.rows + rows) return false;
+  const double seen = static_cast<double>(std::max<std::size_t>(data_.rows, 1));
+  for (const KeyColumn& column : data_.keys) {
+    const double per_row = static_cast<double>(column.keys.size()) / seen;
+    if (static_cast<double>(column.keys.capacity() - column.keys.size()) < per_row * static_cast<double>(rows))
+      return false;
+  }
+  return true;
 }
 
 std::vector<std::string> RowParser::read_header(const FileLayout& layout, LineReader& reader) {

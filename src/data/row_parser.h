@@ -85,6 +85,8 @@ class RowParser {
   // rows so far held (or, with none yet, the rows last taken), so the columns are not regrown
   // and copied as the rows arrive.
   void reserve(std::size_t rows);
+  // Whether every column holds room for `rows` more rows at the keys per row so far.
+  bool has_room(std::size_t rows) const;
 
  private:
   static std::string span(const LineInfo& info);

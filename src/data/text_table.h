@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/huge_pages.h"
 #include "data/dataset_loader.h"
 
 namespace heed {
@@ -16,7 +17,7 @@ struct TextTable {
   std::string name;                  // stands for the file name in messages ("train DataFrame")
   std::vector<std::string> columns;  // column names, as a header line would give them
   // Per column, one cell per row (views into memory the caller keeps alive while loading).
-  std::vector<std::vector<std::string_view>> cells;
+  std::vector<ColumnVector<std::string_view>> cells;
   std::size_t rows = 0;
   // True when the producer found every cell plain ASCII without NUL bytes (the usual table):
   // then a row that is read without its line needs no check of its text (load_table).

@@ -14,7 +14,7 @@
 
 namespace heed {
 
-TimeCarve carve_latest(const std::vector<double>& times, double fraction) {
+TimeCarve carve_latest(std::span<const double> times, double fraction) {
   TimeCarve carve;
   if (times.empty()) return carve;
   std::vector<std::size_t> order(times.size());
@@ -34,7 +34,7 @@ TimeCarve carve_latest(const std::vector<double>& times, double fraction) {
   return carve;
 }
 
-TimeCarve carve_latest_over_ranks(const std::vector<double>& times, double fraction, Communicator& peers) {
+TimeCarve carve_latest_over_ranks(std::span<const double> times, double fraction, Communicator& peers) {
   // Rank 0 finds the cut among every rank's times (in rank order), the ranks split their own rows by it.
   std::vector<std::string> to_each(static_cast<std::size_t>(peers.size()));
   to_each[0].assign(reinterpret_cast<const char*>(times.data()), times.size() * sizeof(double));

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -41,7 +42,7 @@ struct TimeCarve {
   std::vector<std::size_t> keep, hold;
   double cut_time = 0;
 };
-TimeCarve carve_latest(const std::vector<double>& times, double fraction);
+TimeCarve carve_latest(std::span<const double> times, double fraction);
 
 // Reads one split's rows ("train", "valid" or "test") from somewhere other than its files: a
 // table in memory (the Python module's DataFrames).
@@ -65,7 +66,7 @@ Splits load_splits(const Config& config, const Schema& schema, const std::filesy
 // The pieces load_splits uses on several ranks (collective): the time carve with its cut found
 // among every rank's times (the rows of each rank at or after it are held out); and `mine` of
 // every rank on rank 0, in rank order (empty elsewhere).
-TimeCarve carve_latest_over_ranks(const std::vector<double>& times, double fraction, Communicator& peers);
+TimeCarve carve_latest_over_ranks(std::span<const double> times, double fraction, Communicator& peers);
 Dataset gather_to_first_rank(const Dataset& mine, Communicator& peers);
 
 }  // namespace heed

@@ -1,6 +1,7 @@
 // A large file's columns are reserved once its first rows give their length (dataset_loader.cpp,
 // RowParser::reserve): the rows read must be exactly those read without it, whatever the rows
-// after the estimate hold (longer, shorter, more values).
+// after the estimate hold (longer, shorter, more values); and where the estimate falls short,
+// the columns are reserved again instead of doubling.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -58,6 +59,33 @@ TEST(DatasetReserve, RowsAfterTheEstimateReadAsWithout) {
   const Dataset from_text = load_dataset(in_memory, config, schema);  // never reserved
   EXPECT_EQ(from_file.rows, 12000u);
   expect_same_rows(from_file, from_text);
+}
+
+TEST(DatasetReserve, LinesThatShortenAreReservedAgainNotDoubled) {
+  // The first 4,096 lines are long, the rest short: the first estimate holds a fraction of the
+  // rows. A column that outgrows its room doubles (and is copied whole), so its capacity would
+  // end anywhere up to twice the rows; reserved again from the lines read by then, it ends
+  // within a few thousand rows of them.
+  const Config config = parse_config("[data]\n[features.user]\n[features.note]\n", "shorten.toml");
+  const Schema schema = Schema::from_config(config);
+  std::string text = "label\tuser\tnote\n";
+  constexpr std::size_t kRows = 40000;
+  for (std::size_t r = 0; r < kRows; ++r) {
+    text.append(std::to_string(r % 2)).append("\tu").append(std::to_string(r % 311)).append("\t");
+    text.append(r < 4096 ? std::string(200, 'n') : std::string("n")).append("\n");
+  }
+  testing::TempDir dir("shorten");
+  const auto path = dir.path() / "rows.tsv";
+  testing::write_file(path, text);
+  const Dataset data = load_dataset(path, config, schema);
+  ASSERT_EQ(data.rows, kRows);
+  EXPECT_LE(data.split_keys.capacity(), kRows + 3 * 4096);
+  for (const KeyColumn& column : data.keys) {
+    EXPECT_LE(column.keys.capacity(), kRows + 3 * 4096);
+    EXPECT_LE(column.offsets.capacity(), kRows + 1 + 3 * 4096);
+  }
+  LineReader in_memory(LineReader::Text{path.string(), text}, line_reader_options(config.data));
+  expect_same_rows(data, load_dataset(in_memory, config, schema));
 }
 
 }  // namespace

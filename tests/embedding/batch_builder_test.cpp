@@ -185,7 +185,7 @@ TEST(BatchBuilder, LearnedDefaultRow) {
   // Eval: unseen keys read the default row, seen keys their own.
   const std::vector<std::uint64_t> unseen_key = {12345};
   Dataset one = f.data.select({0});
-  one.keys[0].keys = unseen_key;
+  one.keys[0].keys.assign(unseen_key.begin(), unseen_key.end());
   builder.build(one, std::vector<std::size_t>{0}, false, nullptr, f.tables, f.normalizer, batch);
   EXPECT_EQ(batch.features[0].rows, (std::vector<std::int32_t>{0}));
   EXPECT_GE(batch.features[1].rows[0], 1);

@@ -93,7 +93,7 @@ class PermutationImportance : public ::testing::Test {
   // The file's rows scored.
   static std::vector<float> scores_of(const fs::path& file, std::vector<float>& labels) {
     const Dataset data = load_dataset(file, model().config(), model().schema(), {});
-    labels = data.labels;
+    labels.assign(data.labels.begin(), data.labels.end());
     return score_dataset(model(), data, 1);
   }
 

@@ -27,7 +27,7 @@ TEST(CarveLatest, HoldsOutTheLatestShareWithTies) {
   EXPECT_EQ(carve.hold, (std::vector<std::size_t>{2, 4, 7}));
   EXPECT_EQ(carve.keep.size(), 7u);
   // Ties at the cut all go to validation, so no validation row is older than a training row.
-  carve = carve_latest({1, 2, 2, 2, 3}, 0.4);
+  carve = carve_latest(std::vector<double>{1, 2, 2, 2, 3}, 0.4);
   EXPECT_EQ(carve.hold, (std::vector<std::size_t>{1, 2, 3, 4}));
   for (std::size_t k : carve.keep)
     for (std::size_t h : carve.hold) EXPECT_LE(std::vector<double>({1, 2, 2, 2, 3})[k], std::vector<double>({1, 2, 2, 2, 3})[h]);
