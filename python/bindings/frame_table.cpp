@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <new>
+#include <optional>
 
 #include <sys/mman.h>
 
@@ -95,9 +96,11 @@ class ValuesAhead {
   static constexpr std::size_t kDistance = 16;  // values
   static constexpr std::size_t kListsAhead = 8;  // rows: a list's object; half as far, its items
 
-  explicit ValuesAhead(const ObjectColumn& column) : column_(column) {
-    for (std::size_t r = 0; r < std::min(kListsAhead, column.rows); ++r) prefetch_object(column_[r]);
-    if (column.rows > 0) enter(0);
+  // From row `first` on, kDistance values ahead of the reader once primed.
+  ValuesAhead(const ObjectColumn& column, std::size_t first) : column_(column) {
+    for (std::size_t r = first; r < std::min(first + kListsAhead, column.rows); ++r) prefetch_object(column_[r]);
+    if (first < column.rows) enter(first);
+    for (std::size_t k = 0; k < kDistance; ++k) step();
   }
 
   void step() {
@@ -138,6 +141,36 @@ class ValuesAhead {
   std::size_t item_ = 0;
   std::size_t size_ = 0;
   PyObject* const* items_ = nullptr;
+};
+
+// Whether a list column's rows lie in memory in the order they are read, block by block of
+// rows. Lists built one after another (str.split over a column, read_csv's parsers) leave each
+// row's strings just after the last row's; the hardware's prefetcher streams those, and asking
+// ahead only costs instructions (the bench's 160,000 rows: 0.070-0.078 s without, 0.085 s
+// with). After a shuffle or a sort each row's strings lie elsewhere, and asking ahead saves two
+// thirds of the time.
+class ReadOrder {
+ public:
+  static constexpr std::size_t kBlockRows = 64;
+
+  // A row's strings, from its first to its last.
+  void row(const PyObject* first, const PyObject* last) {
+    const auto at = reinterpret_cast<std::uintptr_t>(first);
+    near_ += at - last_ < kNear;  // unsigned: only a string shortly after the last row's
+    last_ = reinterpret_cast<std::uintptr_t>(last);
+    ++rows_;
+  }
+  // At the end of a block: whether most of its rows followed the one before.
+  bool block_in_order() {
+    const bool in_order = rows_ > 0 && near_ * 4 >= rows_ * 3;
+    near_ = rows_ = 0;
+    return in_order;
+  }
+
+ private:
+  static constexpr std::uintptr_t kNear = 256;  // bytes: a few strings' objects
+  std::uintptr_t last_ = 0;
+  std::size_t near_ = 0, rows_ = 0;
 };
 
 }  // namespace
@@ -322,22 +355,29 @@ void FrameTable::add_objects(std::size_t c, const py::array& array, ColumnVector
 
 void FrameTable::add_lists(std::size_t c, const ObjectColumn& column, ColumnVector<std::string_view>& out) {
   const char separator = separators_[c][0];
-  ValuesAhead ahead(column);
-  for (std::size_t k = 0; k < ValuesAhead::kDistance; ++k) ahead.step();
+  // Values are asked for ahead only where they lie scattered (ReadOrder).
+  std::optional<ValuesAhead> ahead(std::in_place, column, 0);
+  ReadOrder order;
   for (std::size_t r = 0; r < column.rows; ++r) {
+    if (r > 0 && r % ReadOrder::kBlockRows == 0) {
+      const bool in_order = order.block_in_order();
+      if (in_order && ahead) ahead.reset();
+      if (!in_order && !ahead) ahead.emplace(column, r);
+    }
     PyObject* value = column[r];
     if (!PyList_CheckExact(value)) {  // a joined cell, a missing one, a tuple or an array
       out.push_back(noted(object_text(c, r, value)));
       continue;
     }
     // Lists of ASCII strings (the usual case) are joined straight into the arena: their lengths
-    // first (every string's header is read, its memory asked for ahead), then their texts.
+    // first (every string's header is read), then their texts.
     const Py_ssize_t n = PyList_GET_SIZE(value);
     PyObject* const* items = PySequence_Fast_ITEMS(value);
+    if (n > 0) order.row(items[0], items[n - 1]);
     std::size_t size = n > 0 ? static_cast<std::size_t>(n - 1) : 0;
     bool ascii = true;
     for (Py_ssize_t i = 0; i < n; ++i) {
-      ahead.step();
+      if (ahead) ahead->step();
       PyObject* item = items[i];
       ascii = ascii && PyUnicode_Check(item) && PyUnicode_IS_COMPACT_ASCII(item);
       if (ascii) size += static_cast<std::size_t>(PyUnicode_GET_LENGTH(item));
