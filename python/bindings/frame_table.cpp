@@ -3,11 +3,10 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <new>
 #include <optional>
-
-#include <sys/mman.h>
 
 #include "config/schema.h"
 #include "core/error.h"
@@ -181,14 +180,11 @@ std::string python_float_text(float value) { return float_text(value); }
 char* CellArena::allocate(std::size_t size) {
   // Not zeroed: every byte is written by the caller.
   if (size > kBlock) {  // a cell of its own
-    blocks_.emplace_front(static_cast<char*>(std::malloc(size)));
-    if (!blocks_.front()) throw std::bad_alloc();
+    blocks_.emplace_front(static_cast<char*>(allocate_maybe_huge(size)), Release{size});
     return blocks_.front().get();
   }
   if (used_ + size > kBlock) {
-    blocks_.emplace_back(static_cast<char*>(std::aligned_alloc(kBlock, kBlock)));
-    if (!blocks_.back()) throw std::bad_alloc();
-    madvise(blocks_.back().get(), kBlock, MADV_HUGEPAGE);  // a hint: without it, 4 KiB pages
+    blocks_.emplace_back(static_cast<char*>(allocate_maybe_huge(kBlock)), Release{kBlock});
     used_ = 0;
   }
   char* at = blocks_.back().get() + used_;

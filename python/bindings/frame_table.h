@@ -19,13 +19,13 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
-#include <cstdlib>
 #include <deque>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "config/config.h"
+#include "core/huge_pages.h"
 #include "data/text_table.h"
 
 namespace heed::python {
@@ -40,13 +40,14 @@ class CellArena {
   char* allocate(std::size_t size);
 
  private:
-  // 2 MiB blocks, aligned so the kernel can back each with one huge page (fewer page faults
-  // and TLB misses over the table's text).
+  // 2 MiB blocks, each on one huge page where the kernel gives them (allocate_maybe_huge:
+  // fewer page faults and TLB misses over the table's text).
   static constexpr std::size_t kBlock = 2u << 20;
-  struct Free {
-    void operator()(char* p) const { std::free(p); }
+  struct Release {
+    std::size_t bytes;
+    void operator()(char* p) const { release_maybe_huge(p, bytes); }
   };
-  std::deque<std::unique_ptr<char[], Free>> blocks_;
+  std::deque<std::unique_ptr<char[], Release>> blocks_;
   std::size_t used_ = kBlock;
 };
 
