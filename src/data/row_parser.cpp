@@ -5,7 +5,6 @@
 #include <fmt/ranges.h>
 
 #include "core/error.h"
-
 #include "data/line_reader.h"
 #include "data/utf8.h"
 #include "hashing/feature_hash_inline.h"
