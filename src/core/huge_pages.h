@@ -2,9 +2,9 @@
 // Large buffers on 2 MiB pages. A dataset's column is touched for the first time as it fills,
 // one 4 KiB page fault at a time; on a virtual machine a fault can cost several microseconds,
 // which made reading a file into memory (load_dataset) four times slower than streaming it
-// through reused chunks. Blocks of 2 MiB and more start on a 2 MiB boundary and ask the kernel
-// for huge pages (a hint: it gives them when transparent huge pages are set to "madvise" or
-// "always"), so that one fault maps 512 small pages' worth.
+// through reused chunks. Blocks of 1 MiB and more are rounded up to whole 2 MiB pages, start on
+// a 2 MiB boundary and ask the kernel for huge pages (a hint: it gives them when transparent
+// huge pages are set to "madvise" or "always"), so that one fault maps 512 small pages' worth.
 #include <algorithm>
 #include <cstddef>
 #include <new>
@@ -12,8 +12,8 @@
 
 namespace heed {
 
-// `bytes` of memory: from operator new below 2 MiB; above, from malloc at a 2 MiB boundary, its
-// whole 2 MiB pages advised huge. Released with release_maybe_huge(p, the same bytes).
+// `bytes` of memory: from operator new below 1 MiB; above, from malloc at a 2 MiB boundary,
+// rounded up to whole 2 MiB pages advised huge. Released with release_maybe_huge(p, the same bytes).
 void* allocate_maybe_huge(std::size_t bytes);
 void release_maybe_huge(void* p, std::size_t bytes) noexcept;
 

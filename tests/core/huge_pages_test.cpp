@@ -1,4 +1,4 @@
-// Column vectors (core/huge_pages.h): blocks of 2 MiB and more start on a 2 MiB boundary so the
+// Column vectors (core/huge_pages.h): blocks of 1 MiB and more start on a 2 MiB boundary so the
 // kernel can back them with huge pages; smaller ones come from operator new. Either way they
 // hold, copy, grow and free as any vector does.
 #include "core/huge_pages.h"
@@ -14,7 +14,7 @@ namespace {
 constexpr std::size_t kHuge = std::size_t{2} << 20;
 
 TEST(HugePages, LargeBlocksStartOnAHugePageBoundary) {
-  for (const std::size_t bytes : {kHuge, kHuge + 8, 5 * kHuge + 4096 + 24}) {
+  for (const std::size_t bytes : {kHuge / 2, kHuge / 2 + 24, kHuge, kHuge + 8, 5 * kHuge + 4096 + 24}) {
     void* p = allocate_maybe_huge(bytes);
     EXPECT_EQ(reinterpret_cast<std::uintptr_t>(p) % kHuge, 0u) << bytes;
     auto* bytes_at = static_cast<unsigned char*>(p);
