@@ -10,20 +10,12 @@
 
 #include "config/schema.h"
 #include "core/error.h"
+#include "data/utf8.h"
+#include "data/value_key.h"
 
 namespace py = pybind11;
 
 namespace heed::python {
-
-// A numpy object array's buffer: the object of each row.
-struct ObjectColumn {
-  const char* base;
-  py::ssize_t stride;
-  std::size_t rows;
-  PyObject* operator[](std::size_t r) const {
-    return *reinterpret_cast<PyObject* const*>(base + static_cast<py::ssize_t>(r) * stride);
-  }
-};
 
 namespace {
 
@@ -86,6 +78,40 @@ inline void copy_short(char* to, const char* from, std::size_t n) {
   }
 }
 
+// Whether any byte of `word` is zero.
+[[gnu::always_inline]] inline bool any_zero_byte(std::uint64_t word) {
+  return ((word - 0x0101010101010101u) & ~word & 0x8080808080808080u) != 0;
+}
+
+// Whether a value holds `byte` or a NUL byte (which a hashed list may not: the one would split
+// the value in a file's cell, the other makes the row one the row parser rejects). Values are
+// mostly a few bytes: each is read as one or two words of its own bytes (some read twice).
+[[gnu::always_inline]] inline bool holds_byte_or_nul(const char* text, std::size_t n, char byte) {
+  const std::uint64_t spread = 0x0101010101010101u * static_cast<unsigned char>(byte);
+  auto bad = [&](std::uint64_t word) { return any_zero_byte(word) || any_zero_byte(word ^ spread); };
+  if (n >= 8) {
+    std::uint64_t word;
+    for (std::size_t i = 0; i + 8 < n; i += 8) {
+      std::memcpy(&word, text + i, 8);
+      if (bad(word)) return true;
+    }
+    std::memcpy(&word, text + n - 8, 8);
+    return bad(word);
+  }
+  if (n >= 4) {
+    std::uint32_t low, high;
+    std::memcpy(&low, text, 4), std::memcpy(&high, text + n - 4, 4);
+    return bad(low | static_cast<std::uint64_t>(high) << 32);
+  }
+  if (n == 0) return false;
+  const std::uint64_t a = static_cast<unsigned char>(text[0]), b = static_cast<unsigned char>(text[n / 2]),
+                      c = static_cast<unsigned char>(text[n - 1]);
+  const std::uint64_t word = a | b << 8 | c << 16 | c << 24;
+  return bad(word | word << 32);
+}
+
+}  // namespace
+
 // Asks for the memory of a list column's values some values before they are read. Python's
 // strings lie scattered over the heap and each first read of one waits on memory; asked for
 // ahead, these waits overlap. It walks the same values as the reader, kDistance ahead, and
@@ -141,6 +167,8 @@ class ValuesAhead {
   std::size_t size_ = 0;
   PyObject* const* items_ = nullptr;
 };
+
+namespace {
 
 // Whether a list column's rows lie in memory in the order they are read, block by block of
 // rows. Lists built one after another (str.split over a column, read_csv's parsers) leave each
@@ -199,14 +227,17 @@ std::string_view CellArena::keep(std::string_view text) {
   return {at, text.size()};
 }
 
-FrameTable::FrameTable(const Config& config, std::string name, std::vector<std::string> columns, const py::list& arrays) {
+FrameTable::FrameTable(const Config& config, std::string name, std::vector<std::string> columns, const py::list& arrays,
+                       bool hash_lists) {
   HEED_CHECK(columns.size() == arrays.size(), "{}: {} column names for {} columns", name, columns.size(), arrays.size());
   table_.name = std::move(name);
   table_.columns = std::move(columns);
   table_.cells.resize(table_.columns.size());
   separators_.resize(table_.columns.size());
   list_reader_.resize(table_.columns.size());
-  const Schema schema = Schema::from_config(config);
+  schema_ = Schema::from_config(config);
+  const Schema& schema = schema_;
+  max_field_bytes_ = static_cast<std::size_t>(std::max<std::int64_t>(config.data.max_field_bytes, 0));
   // pandas.read_csv renames a repeated column X to X.1, X.2, ...: for a multi or sequence
   // feature those are the columns of its name (a history spread one value per column), read
   // as the file's repeated header reads them.
@@ -227,10 +258,42 @@ FrameTable::FrameTable(const Config& config, std::string name, std::vector<std::
       else
         list_reader_[c] = f.name;
     }
+  // The lists to hash as they are read: every multi or sequence feature's column, unless a
+  // column name repeats (a feature spread over columns reads its cells as text) or the rows may
+  // be read as lines.
+  bool names_repeat = false;
+  for (std::size_t c = 0; c < table_.columns.size(); ++c)
+    names_repeat |= std::count(table_.columns.begin(), table_.columns.end(), table_.columns[c]) > 1;
+  if (hash_lists && !names_repeat && !table_lines_read(config))
+    for (std::size_t c = 0; c < table_.columns.size(); ++c)
+      for (const FeatureInfo& f : schema.features)
+        if (f.has_values() && f.column == table_.columns[c]) {
+          table_.hashed.push_back(HashedColumn{c, f.name, schema.tables[static_cast<std::size_t>(f.table)].seed,
+                                               f.padding, f.separator, {}, {}});
+          hashed_features_.push_back(&f);
+        }
   na_ = py::module_::import("pandas").attr("NA");
   table_.rows = arrays.empty() ? 0 : static_cast<std::size_t>(py::len(arrays[0]));
+  hashed_objects_.resize(table_.columns.size());
   for (std::size_t c = 0; c < table_.columns.size(); ++c) add_column(c, arrays[c]);
+  // A column that held no objects (numbers, categories) kept its text: nothing came hashed.
+  std::erase_if(table_.hashed, [&](const HashedColumn& h) { return h.ends.size() != table_.rows; });
+  hashed_features_.clear();
+  if (!plain_ && !table_.hashed.empty()) join_hashed_lists_of_rows_not_plain();
   table_.plain_ascii = plain_;
+}
+
+void FrameTable::join_hashed_lists_of_rows_not_plain() {
+  std::vector<bool> joined(table_.columns.size(), false);
+  for (const HashedColumn& h : table_.hashed) joined[h.column] = true;
+  for (std::size_t r = 0; r < table_.rows; ++r) {
+    bool plain = true;
+    for (std::size_t c = 0; c < table_.columns.size() && plain; ++c) plain = is_plain_ascii(table_.cells[c][r]);
+    if (plain) continue;
+    for (std::size_t c = 0; c < table_.columns.size(); ++c)
+      if (joined[c] && hashed_objects_[c] && table_.cells[c][r].empty())
+        table_.cells[c][r] = object_text(c, r, (*hashed_objects_[c])[r]);
+  }
 }
 
 std::string_view FrameTable::noted(std::string_view text) {
@@ -251,7 +314,7 @@ void FrameTable::add_column(std::size_t c, const py::handle& column) {
     const py::array_t<std::int64_t, py::array::forcecast> codes(parts[1]);
     // The categories' own texts (an object array), then one view per row.
     ColumnVector<std::string_view> texts;
-    add_objects(c, parts[2].cast<py::array>(), texts);
+    add_objects(c, parts[2].cast<py::array>(), texts, false);
     const auto r = codes.unchecked<1>();
     HEED_CHECK(static_cast<std::size_t>(r.shape(0)) == table_.rows, "{}: column '{}' has {} rows, not {}",
                table_.name, table_.columns[c], r.shape(0), table_.rows);
@@ -341,35 +404,111 @@ void FrameTable::list_values(std::size_t c, std::size_t row, PyObject* value, st
   }
 }
 
-void FrameTable::add_objects(std::size_t c, const py::array& array, ColumnVector<std::string_view>& out) {
+void FrameTable::add_objects(std::size_t c, const py::array& array, ColumnVector<std::string_view>& out,
+                             bool table_rows) {
   owners_.push_back(array);
   const ObjectColumn column{static_cast<const char*>(array.data()), array.strides(0),
                             static_cast<std::size_t>(array.shape(0))};
-  if (!separators_[c].empty()) return add_lists(c, column, out);
-  for (std::size_t r = 0; r < column.rows; ++r) out.push_back(noted(object_text(c, r, column[r])));
-}
-
-void FrameTable::add_lists(std::size_t c, const ObjectColumn& column, ColumnVector<std::string_view>& out) {
-  const char separator = separators_[c][0];
-  // Values are asked for ahead only where they lie scattered (ReadOrder).
-  std::optional<ValuesAhead> ahead(std::in_place, column, 0);
-  ReadOrder order;
+  if (!separators_[c].empty()) {
+    std::vector<HashedColumn*> hashing;
+    if (table_rows)
+      for (HashedColumn& h : table_.hashed)
+        if (h.column == c) hashing.push_back(&h);
+    if (!hashing.empty()) hashed_objects_[c] = column;
+    return add_lists(c, column, out, hashing);
+  }
   for (std::size_t r = 0; r < column.rows; ++r) {
-    if (r > 0 && r % ReadOrder::kBlockRows == 0) {
-      const bool in_order = order.block_in_order();
-      if (in_order && ahead) ahead.reset();
-      if (!in_order && !ahead) ahead.emplace(column, r);
-    }
     PyObject* value = column[r];
-    if (!PyList_CheckExact(value)) {  // a joined cell, a missing one, a tuple or an array
+    if (!PyUnicode_CheckExact(value) || !PyUnicode_IS_COMPACT_ASCII(value)) {
       out.push_back(noted(object_text(c, r, value)));
       continue;
     }
-    // Lists of ASCII strings (the usual case) are joined straight into the arena: their lengths
-    // first (every string's header is read), then their texts.
+    // ASCII text (most cells: ids, categories) is its own UTF-8, copied without a call.
+    const auto length = static_cast<std::size_t>(PyUnicode_GET_LENGTH(value));
+    const auto* text = static_cast<const char*>(PyUnicode_DATA(value));
+    if (length == 0) {
+      out.push_back({});
+      continue;
+    }
+    char* cell = arena_.allocate(length);
+    copy_short(cell, text, length);
+    if (holds_byte_or_nul(text, length, '\0')) plain_ = false;
+    out.push_back({cell, length});
+  }
+}
+
+// Flattened: the hash and the checks inlined into the loop over the values (8% of the cells
+// step was calls to XXH3).
+[[gnu::flatten]] bool FrameTable::hash_list(PyObject* const* items, std::size_t n, char separator,
+                                            const std::vector<HashedColumn*>& hashing, ValuesAhead* ahead) {
+  // One pass for the first feature: the values checked and hashed together, while each string
+  // is in the cache. Keys are written into room made for all n and trimmed to those kept.
+  auto feature_of = [&](const HashedColumn* h) -> const FeatureInfo& {
+    return *hashed_features_[static_cast<std::size_t>(h - table_.hashed.data())];
+  };
+  HashedColumn& first = *hashing[0];
+  const FeatureInfo& feature = feature_of(&first);
+  const std::size_t mark = first.keys.size();
+  first.keys.resize(mark + n);
+  std::uint64_t* keys = first.keys.data() + mark;
+  std::size_t kept = 0;
+  std::size_t bytes = n > 0 ? n - 1 : 0;  // joined, as the row parser would measure the cell
+  bool plain = true;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (ahead) ahead->step();
+    PyObject* item = items[i];
+    if (!PyUnicode_Check(item) || !PyUnicode_IS_COMPACT_ASCII(item)) {
+      plain = false;
+      break;
+    }
+    const std::string_view text(static_cast<const char*>(PyUnicode_DATA(item)),
+                                static_cast<std::size_t>(PyUnicode_GET_LENGTH(item)));
+    bytes += text.size();
+    plain &= !holds_byte_or_nul(text.data(), text.size(), separator);
+    kept += value_key(feature, first.seed, text, keys[kept]);
+  }
+  if (!plain || bytes > max_field_bytes_) {  // read as text, where the row parser's checks name the value
+    first.keys.resize(mark);
+    return false;
+  }
+  first.keys.resize(mark + kept);
+  // Other features reading the column (rare): the same values, checked already.
+  for (std::size_t k = 1; k < hashing.size(); ++k) {
+    HashedColumn& h = *hashing[k];
+    for (std::size_t i = 0; i < n; ++i) {
+      std::uint64_t key;
+      if (value_key(feature_of(&h), h.seed,
+                    {static_cast<const char*>(PyUnicode_DATA(items[i])),
+                     static_cast<std::size_t>(PyUnicode_GET_LENGTH(items[i]))},
+                    key))
+        h.keys.push_back(key);
+    }
+  }
+  return true;
+}
+
+void FrameTable::add_lists(std::size_t c, const ObjectColumn& column, ColumnVector<std::string_view>& out,
+                           const std::vector<HashedColumn*>& hashing) {
+  const char separator = separators_[c][0];
+  for (HashedColumn* h : hashing) h->ends.reserve(column.rows);
+  // The keys of the first rows size the room for the rest, a quarter to spare, so that they are
+  // seldom regrown and copied. (Counting every list's values first would cost a read of each
+  // list's header, a cache miss each: 7% of reading the bench's frame.)
+  constexpr std::size_t kRowsBeforeReserving = 256;
+  // Values are asked for ahead only where they lie scattered (ReadOrder).
+  std::optional<ValuesAhead> ahead(std::in_place, column, 0);
+  ReadOrder order;
+  // A row's cell: empty where its list came hashed.
+  auto cell_of = [&](std::size_t r) -> std::string_view {
+    PyObject* value = column[r];
+    if (!PyList_CheckExact(value)) return noted(object_text(c, r, value));  // a joined cell, a missing one, a tuple
+    // Lists of ASCII strings (the usual case) are hashed, or joined straight into the arena:
+    // their lengths first (every string's header is read), then their texts.
     const Py_ssize_t n = PyList_GET_SIZE(value);
     PyObject* const* items = PySequence_Fast_ITEMS(value);
     if (n > 0) order.row(items[0], items[n - 1]);
+    if (!hashing.empty() && hash_list(items, static_cast<std::size_t>(n), separator, hashing, ahead ? &*ahead : nullptr))
+      return {};
     std::size_t size = n > 0 ? static_cast<std::size_t>(n - 1) : 0;
     bool ascii = true;
     for (Py_ssize_t i = 0; i < n; ++i) {
@@ -378,10 +517,8 @@ void FrameTable::add_lists(std::size_t c, const ObjectColumn& column, ColumnVect
       ascii = ascii && PyUnicode_Check(item) && PyUnicode_IS_COMPACT_ASCII(item);
       if (ascii) size += static_cast<std::size_t>(PyUnicode_GET_LENGTH(item));
     }
-    if (!ascii || size == 0) {  // other values, and the checks' messages, the general way
-      out.push_back(noted(object_text(c, r, value)));
-      continue;
-    }
+    // Other values, and the checks' messages, the general way.
+    if (!ascii || size == 0) return noted(object_text(c, r, value));
     char* cell = arena_.allocate(size);
     char* at = cell;
     for (Py_ssize_t i = 0; i < n; ++i) {
@@ -399,13 +536,20 @@ void FrameTable::add_lists(std::size_t c, const ObjectColumn& column, ColumnVect
       separators += ch == separator;
       lowest = std::min(lowest, static_cast<unsigned char>(ch));
     }
-    const bool has_nul = lowest == 0;
-    if (separators != n - 1) {
-      out.push_back(object_text(c, r, value));  // names the value
-      continue;
+    if (separators != n - 1) return object_text(c, r, value);  // names the value
+    if (lowest == 0) plain_ = false;
+    return text;
+  };
+  for (std::size_t r = 0; r < column.rows; ++r) {
+    if (r > 0 && r % ReadOrder::kBlockRows == 0) {
+      const bool in_order = order.block_in_order();
+      if (in_order && ahead) ahead.reset();
+      if (!in_order && !ahead) ahead.emplace(column, r);
     }
-    if (has_nul) plain_ = false;
-    out.push_back(text);
+    if (r == kRowsBeforeReserving)
+      for (HashedColumn* h : hashing) h->keys.reserve(h->keys.size() * column.rows / r * 5 / 4);
+    out.push_back(cell_of(r));
+    for (HashedColumn* h : hashing) h->ends.push_back(h->keys.size());
   }
 }
 

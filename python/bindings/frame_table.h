@@ -14,6 +14,16 @@
 //                     ndarray values joined by the column's separator; anything else str(x)
 //   categorical       the category's text (codes -1 empty)
 //
+// Lists of plain ASCII strings that multi or sequence features read are not copied: their values
+// are hashed into the table's HashedColumns (data/text_table.h) as they are read, for each
+// feature that reads the column, and the row's cell is left empty. Where the table's rows may
+// be read as lines (table_lines_read: the validation carve by row, or data.on_error = "skip")
+// every list is joined as text instead, as is a list that is not plain (other values, a value
+// holding the separator or a NUL byte, longer than data.max_field_bytes joined), so that the
+// row parser checks and reports it as a file's cell. A row with a cell that is not plain ASCII
+// has its hashed lists joined as well: the parser checks such a row as a line, and its messages
+// count bytes along the whole line.
+//
 // Columns X.1, X.2, ... beside a column X that a multi or sequence feature reads are renamed X
 // (pandas.read_csv's names for a repeated column), so that the feature reads them all.
 #include <pybind11/numpy.h>
@@ -21,16 +31,27 @@
 
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "config/config.h"
+#include "config/schema.h"
 #include "core/huge_pages.h"
 #include "data/text_table.h"
 
 namespace heed::python {
 
-struct ObjectColumn;
+// A numpy object array's buffer: the object of each row.
+struct ObjectColumn {
+  const char* base;
+  pybind11::ssize_t stride;
+  std::size_t rows;
+  PyObject* operator[](std::size_t r) const {
+    return *reinterpret_cast<PyObject* const*>(base + static_cast<pybind11::ssize_t>(r) * stride);
+  }
+};
+class ValuesAhead;
 
 // The table's cells: copied text, formatted numbers and joined lists.
 class CellArena {
@@ -54,28 +75,47 @@ class CellArena {
 class FrameTable {
  public:
   // `columns`: the DataFrame's column names; `arrays`: per column a 1-D numpy array, or a tuple
-  // ("categorical", codes, categories) (the Python side unwraps extension dtypes).
-  FrameTable(const Config& config, std::string name, std::vector<std::string> columns, const pybind11::list& arrays);
+  // ("categorical", codes, categories) (the Python side unwraps extension dtypes). `hash_lists`:
+  // false keeps every list's text (heed explain shows a row's values as its cells hold them).
+  FrameTable(const Config& config, std::string name, std::vector<std::string> columns, const pybind11::list& arrays,
+             bool hash_lists = true);
 
   const TextTable& table() const { return table_; }
 
  private:
   void add_column(std::size_t c, const pybind11::handle& array);
-  void add_objects(std::size_t c, const pybind11::array& array, ColumnVector<std::string_view>& out);
-  // A column that multi or sequence features read: lists of strings joined in the arena.
-  void add_lists(std::size_t c, const ObjectColumn& column, ColumnVector<std::string_view>& out);
+  // `table_rows`: the array holds the column's rows (not a categorical column's categories).
+  void add_objects(std::size_t c, const pybind11::array& array, ColumnVector<std::string_view>& out,
+                   bool table_rows = true);
+  // A column that multi or sequence features read: lists of strings hashed (`hashing`: the
+  // column's HashedColumns, empty where its cells keep their text) or joined in the arena.
+  void add_lists(std::size_t c, const ObjectColumn& column, ColumnVector<std::string_view>& out,
+                 const std::vector<HashedColumn*>& hashing);
+  // A list's `n` values into each of `hashing`'s keys (`ahead`, if any, asks for the values'
+  // memory ahead); false, keeping nothing, where it must be read as text: a value that is not a
+  // compact ASCII string, holds the separator or a NUL byte, or the joined cell is too long.
+  bool hash_list(PyObject* const* items, std::size_t n, char separator, const std::vector<HashedColumn*>& hashing,
+                 ValuesAhead* ahead);
   // A list's values (list, tuple or array), checked: no list inside, no value holding the separator.
   void list_values(std::size_t c, std::size_t row, PyObject* value, std::vector<std::string_view>& out);
   static bool is_list(PyObject* value);
   std::string_view object_text(std::size_t c, std::size_t row, PyObject* value);
+  // Rows holding a cell that is not plain ASCII get their hashed lists' text (see above).
+  void join_hashed_lists_of_rows_not_plain();
   // `text`, noting in plain_ whether it is plain ASCII without NUL bytes.
   std::string_view noted(std::string_view text);
 
   TextTable table_;
+  Schema schema_;
+  std::size_t max_field_bytes_ = 0;
+  // Per table.hashed entry, the schema feature it hashes for.
+  std::vector<const FeatureInfo*> hashed_features_;
   std::vector<std::string> separators_;  // per column: the separator its list features split on ("" none)
   std::vector<std::string> list_reader_;  // per column: a feature that reads it and takes no list (for messages)
   CellArena arena_;
   bool plain_ = true;  // every cell so far plain ASCII without NUL bytes (TextTable::plain_ascii)
+  // Per column whose lists came hashed, its objects (kept alive by owners_), to join again.
+  std::vector<std::optional<ObjectColumn>> hashed_objects_;
   std::vector<pybind11::object> owners_;  // what was read (an array's list of items), kept while the table lives
   pybind11::object na_;                   // pandas.NA
   std::string joined_;  // a list's values joined

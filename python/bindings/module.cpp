@@ -373,7 +373,8 @@ PYBIND11_MODULE(_heed, m) {
   });
 
   py::class_<FrameTable>(m, "FrameTable")
-      .def(py::init<const Config&, std::string, std::vector<std::string>, const py::list&>())
+      .def(py::init<const Config&, std::string, std::vector<std::string>, const py::list&, bool>(), py::arg("config"),
+           py::arg("name"), py::arg("columns"), py::arg("arrays"), py::arg("hash_lists") = true)
       .def_property_readonly("rows", [](const FrameTable& t) { return t.table().rows; })
       .def("cell", [](const FrameTable& t, std::size_t column, std::size_t row) {
         return std::string(t.table().cells.at(column).at(row));

@@ -106,8 +106,9 @@ def _is_dataframe(data: Any) -> bool:
     return type(data).__module__.startswith("pandas") and type(data).__name__ == "DataFrame"
 
 
-def _table(config: "_heed.Config", data: Any, name: str) -> "_heed.FrameTable":
-    """A DataFrame as the engine's text table (cells as to_csv writes them, lists joined)."""
+def _table(config: "_heed.Config", data: Any, name: str, hash_lists: bool = True) -> "_heed.FrameTable":
+    """A DataFrame as the engine's text table (cells as to_csv writes them; lists hashed as they
+    are read, or with ``hash_lists=False`` joined, for explain's raw values)."""
     import pandas as pd
 
     columns, arrays = [], []
@@ -124,13 +125,13 @@ def _table(config: "_heed.Config", data: Any, name: str) -> "_heed.FrameTable":
             arrays.append(series.to_numpy())
         else:  # nullable integers, strings, dates: their Python values (pd.NA is empty)
             arrays.append(series.to_numpy(dtype=object))
-    return _heed.FrameTable(config, f"{name} DataFrame", columns, arrays)
+    return _heed.FrameTable(config, f"{name} DataFrame", columns, arrays, hash_lists)
 
 
-def _rows(config: "_heed.Config", data: Any, name: str):
+def _rows(config: "_heed.Config", data: Any, name: str, hash_lists: bool = True):
     """('file', path) or ('table', FrameTable) for a data argument."""
     if _is_dataframe(data):
-        return "table", _table(config, data, name)
+        return "table", _table(config, data, name, hash_lists)
     if isinstance(data, (str, _os.PathLike)):
         return "file", _os.fspath(data)
     raise TypeError(f"{name}: expected a path or a pandas DataFrame, not {type(data).__name__}")
@@ -238,7 +239,7 @@ class Model:
         return _json.loads(text)
 
     def _explain(self, data, rows, samples, shuffles, seed, threads):
-        kind, source = _rows(self._native.config, data, "explain")
+        kind, source = _rows(self._native.config, data, "explain", hash_lists=False)
         method = self._native.explain_file if kind == "file" else self._native.explain_table
         return method(source, rows, samples, shuffles, seed, threads)
 

@@ -5,6 +5,7 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -63,7 +64,8 @@ def read_frame(path):
 def write_frame(df, path):
     """A DataFrame as the TSV it stands for: lists joined by '|', the rest as to_csv writes it."""
     out = df.copy()
+    is_list = lambda v: isinstance(v, (list, tuple, np.ndarray))  # noqa: E731
     for column in out.columns:
-        if out[column].map(lambda v: isinstance(v, list)).any():
-            out[column] = out[column].map(lambda v: "|".join(map(str, v)) if isinstance(v, list) else v)
+        if out[column].map(is_list).any():
+            out[column] = out[column].map(lambda v: "|".join(map(str, v)) if is_list(v) else v)
     out.to_csv(path, sep="\t", index=False)

@@ -83,3 +83,43 @@ def test_lists_and_joined_cells_side_by_side(config):
     df = pd.DataFrame({"tags": [["a", "b"], "c|d", None, "", ["", "e"], np.array(["f"])],
                        "name": ["x", "y", "z", "w", "v", "u"]})
     assert cells(config, df) == [["a|b", "x"], ["c|d", "y"], ["", "z"], ["", "w"], ["|e", "v"], ["f", "u"]]
+
+
+# A config whose rows are never read as lines (a validation file, no carve by row): lists of plain
+# ASCII strings are hashed as they are read and their cells left empty; other lists keep their text.
+@pytest.fixture(scope="module")
+def hashing_config(config):
+    return config.copy().set("data.valid", "valid.tsv")
+
+
+def test_plain_lists_come_hashed_and_others_keep_their_text(hashing_config):
+    df = pd.DataFrame({
+        "tags": [["a", "b"], ["ü", "x"], [1, 2], ("c",), ["a", "b\x00"], ["", "d"], []],
+        "name": ["n1", "n2", "n3", "n4", "n5", "n6", "n7"],
+    })
+    assert cells(hashing_config, df) == [
+        ["", "n1"],        # hashed
+        ["ü|x", "n2"],     # not ASCII
+        ["1|2", "n3"],     # not strings
+        ["c", "n4"],       # a tuple
+        ["a|b\x00", "n5"],  # a NUL byte: the row parser's error
+        ["", "n6"],        # hashed (the empty value carries nothing)
+        ["", "n7"],
+    ]
+
+
+def test_a_row_not_plain_ascii_has_its_hashed_lists_joined(hashing_config):
+    # The parser checks such a row as a line; its messages count bytes along the whole line.
+    df = pd.DataFrame({"tags": [["a", "b"], ["c", "d"]], "seen": [["s"], ["t"]], "name": ["x", "ü"]})
+    assert cells(hashing_config, df) == [["", "", "x"], ["c|d", "t", "ü"]]
+
+
+def test_a_hashed_list_value_holding_the_separator_is_the_same_error(config, hashing_config):
+    df = pd.DataFrame({"tags": [["a", "b"], ["c|d"]]})
+    messages = []
+    for each in (config, hashing_config):
+        with pytest.raises(heed.HeedError, match="separator") as error:
+            cells(each, df)
+        messages.append(str(error.value))
+    assert messages[0] == messages[1]
+

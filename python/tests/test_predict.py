@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import heed
-from conftest import heed_binary, read_frame
+from conftest import heed_binary, read_frame, write_frame
 
 
 def test_run_has_metrics_and_model(run):
@@ -49,6 +49,23 @@ def _repeat_index(names):
         out.append(seen.get(name, 0))
         seen[name] = out[-1] + 1
     return out
+
+
+def test_lists_of_every_kind_score_as_the_file(run, data_dir, tmp_path):
+    # The model reads its lists hashed where they are plain ASCII strings and as text elsewhere
+    # (test_dataframes.py): both score as the TSV the frame is written to.
+    df = read_frame(data_dir / "test.tsv").head(200).reset_index(drop=True)
+    df.at[0, "item_tags"] = ["ü", "t1"]                 # not ASCII
+    df.at[1, "item_tags"] = ("t1", "t2")                # a tuple
+    df.at[2, "hist_item_ids"] = ["", "i1"]              # an empty value, with its companion's
+    df.at[2, "hist_categories"] = ["", "c1"]
+    df.at[3, "item_tags"] = []
+    df.at[4, "user_id"] = "ü1"                          # a row not plain ASCII
+    df.at[5, "hist_item_ids"] = np.array(["i1", "i2"])  # an array
+    df.at[5, "hist_categories"] = ["c1", "c2"]
+    path = tmp_path / "edge.tsv"
+    write_frame(df, path)
+    np.testing.assert_allclose(run.model.predict(df), run.model.predict(path), rtol=0, atol=1e-6)
 
 
 def test_a_history_spread_over_columns_of_one_name_reads_as_its_list(run, data_dir):

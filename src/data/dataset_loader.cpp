@@ -143,6 +143,53 @@ Dataset load_dataset(LineReader& reader, const Config& config, const Schema& sch
   return parser.take();
 }
 
+namespace {
+
+bool carves_by_row(const DataConfig& d) {
+  return d.valid.empty() && d.valid_fraction > 0 && d.valid_by.empty() && d.valid_by_time.empty();
+}
+
+// Per feature, the table's keys hashed for it (null: none), after checking that they were made
+// by this schema's definition of the feature and that every feature reading a hashed column
+// has them: otherwise a hashed row's empty cell would read as no values.
+std::vector<const HashedColumn*> hashed_by_feature(const TextTable& table, const Schema& schema) {
+  std::vector<const HashedColumn*> by_feature(schema.features.size(), nullptr);
+  std::vector<bool> hashed_column(table.columns.size(), false);
+  for (const HashedColumn& h : table.hashed) {
+    HEED_CHECK(h.column < table.columns.size() && h.ends.size() == table.rows &&
+                   (table.rows == 0 || h.ends.back() <= h.keys.size()),
+               "{}: hashed values of column {} do not fit the table", table.name, h.column);
+    HEED_CHECK(std::count(table.columns.begin(), table.columns.end(), table.columns[h.column]) == 1,
+               "{}: column '{}' came hashed but its name repeats", table.name, table.columns[h.column]);
+    hashed_column[h.column] = true;
+    const auto f = std::find_if(schema.features.begin(), schema.features.end(),
+                                [&](const FeatureInfo& info) { return info.name == h.feature; });
+    const bool same = f != schema.features.end() && f->has_values() && f->column == table.columns[h.column] &&
+                      schema.tables[static_cast<std::size_t>(f->table)].seed == h.seed &&
+                      f->padding == h.padding && f->separator == h.separator;
+    if (!same)
+      throw Error(fmt::format("{}: its lists were hashed for a feature '{}' this model does not define the same "
+                              "way; make the table again from the DataFrame for this model",
+                              table.name, h.feature));
+    by_feature[static_cast<std::size_t>(f - schema.features.begin())] = &h;
+  }
+  for (std::size_t fi = 0; fi < schema.features.size(); ++fi) {
+    const auto column = std::find(table.columns.begin(), table.columns.end(), schema.features[fi].column);
+    if (column != table.columns.end() && hashed_column[static_cast<std::size_t>(column - table.columns.begin())] &&
+        !by_feature[fi])
+      throw Error(fmt::format("{}: feature '{}' reads column '{}', whose lists were hashed for other features "
+                              "only; make the table again from the DataFrame for this model",
+                              table.name, schema.features[fi].name, schema.features[fi].column));
+  }
+  return by_feature;
+}
+
+}  // namespace
+
+bool table_lines_read(const Config& config) {
+  return carves_by_row(config.data) || config.data.on_error == OnError::kSkip;
+}
+
 Dataset load_table(const TextTable& table, const Config& config, const Schema& schema, const LoadOptions& options) {
   HEED_CHECK(table.cells.size() == table.columns.size(), "{}: {} columns of cells for {} names", table.name,
              table.cells.size(), table.columns.size());
@@ -161,50 +208,70 @@ Dataset load_table(const TextTable& table, const Config& config, const Schema& s
   // The row's TSV line is built only where something reads it: the hash of the validation
   // carve by row, and the rejected-lines file under skip. Elsewhere every row's split key is
   // the same, unread.
-  const DataConfig& d = config.data;
-  const bool carve_by_row = d.valid.empty() && d.valid_fraction > 0 && d.valid_by.empty() && d.valid_by_time.empty();
-  const bool build_line = !options.features_only && (carve_by_row || log.skipping());
+  const bool build_line = !options.features_only && (carves_by_row(config.data) || log.skipping());
+  HEED_CHECK(!build_line || table.hashed.empty(), "{}: its lists came hashed, without the text its lines need",
+             table.name);
+  const std::vector<const HashedColumn*> hashed = hashed_by_feature(table, schema);
+  // Per feature, this row's hashed keys (empty for all but the hashed features).
+  std::vector<std::span<const std::uint64_t>> row_keys(table.hashed.empty() ? 0 : schema.features.size());
   std::vector<std::string_view> row(table.columns.size());
   std::string line;
   LineInfo info;
-  // The cells lie column by column: a stream of views and one of text per column, more streams
-  // than the hardware prefetcher follows, so each column's next rows are asked for ahead.
-  constexpr std::size_t kViewsAhead = 16, kTextAhead = 4;
-  for (std::size_t r = 0; r < table.rows; ++r) {
-    if (r + kViewsAhead < table.rows)
-      for (const auto& column : table.cells) __builtin_prefetch(&column[r + kViewsAhead]);
-    if (r + kTextAhead < table.rows)
-      for (const auto& column : table.cells) {
-        const std::string_view later = column[r + kTextAhead];
-        __builtin_prefetch(later.data());
-        if (later.size() > 64) __builtin_prefetch(later.data() + 64);
+  // The cells lie column by column, a stream of views and one of text per column: more streams
+  // than the hardware prefetcher follows when read row by row. So a block of rows is first
+  // copied row-major, each column's views read in order, its texts asked for on the way; the
+  // block's rows then read from the cache.
+  constexpr std::size_t kBlockRows = 256;
+  const std::size_t columns = table.columns.size();
+  std::vector<std::string_view> block(kBlockRows * columns);
+  for (std::size_t first = 0; first < table.rows; first += kBlockRows) {
+    const std::size_t block_rows = std::min(kBlockRows, table.rows - first);
+    for (std::size_t c = 0; c < columns; ++c) {
+      const std::string_view* views = table.cells[c].data() + first;
+      for (std::size_t k = 0; k < block_rows; ++k) {
+        __builtin_prefetch(views[k].data());
+        block[k * columns + c] = views[k];
       }
-    line.clear();
-    bool plain = true;
-    for (std::size_t c = 0; c < row.size(); ++c) {
-      row[c] = table.cells[c][r];
-      if (!build_line) {
-        if (!table.plain_ascii) plain &= is_plain_ascii(row[c]);
-        continue;
-      }
-      if (c) line.push_back('\t');
-      line.append(row[c]);
     }
-    // A row that is not plain ASCII text (a NUL byte, or any other byte past ASCII) has its line
-    // built all the same: the parser checks it as a file's line, so a NUL byte is the same error
-    // (or rejected and counted under data.on_error = "skip") wherever the line would be unread.
-    if (!plain)
-      for (std::size_t c = 0; c < row.size(); ++c) {
+    for (std::size_t k = 0; k < block_rows; ++k) {
+      const std::size_t r = first + k;
+      line.clear();
+      bool plain = true;
+      for (std::size_t c = 0; c < columns; ++c) {
+        row[c] = block[k * columns + c];
+        if (!build_line) {
+          if (!table.plain_ascii) plain &= is_plain_ascii(row[c]);
+          continue;
+        }
         if (c) line.push_back('\t');
         line.append(row[c]);
       }
-    info.number = r + 1;
-    info.offset = 0;
-    info.length = line.size();
-    parser.parse_cells(info, line, row);
-    // As a file's: room for the other rows at the keys per row so far, so the columns are not
-    // regrown and copied.
-    if (r + 1 == kRowsBeforeReserving) parser.reserve(table.rows - r - 1);
+      // A row that is not plain ASCII text (a NUL byte, or any other byte past ASCII) has its
+      // line built all the same: the parser checks it as a file's line, so a NUL byte is the same
+      // error (or rejected and counted under data.on_error = "skip") wherever the line would be
+      // unread.
+      if (!plain)
+        for (std::size_t c = 0; c < columns; ++c) {
+          if (c) line.push_back('\t');
+          line.append(row[c]);
+        }
+      info.number = r + 1;
+      info.offset = 0;
+      info.length = line.size();
+      for (std::size_t fi = 0; fi < row_keys.size(); ++fi)
+        if (const HashedColumn* h = hashed[fi]) {
+          const std::uint64_t begin = r == 0 ? 0 : h->ends[r - 1];
+          HEED_CHECK(begin <= h->ends[r], "{}: hashed values of row {} out of order", table.name, r + 1);
+          // A cell with text reads as text (HashedColumn).
+          row_keys[fi] = row[h->column].empty()
+                             ? std::span<const std::uint64_t>(h->keys.data() + begin, h->ends[r] - begin)
+                             : std::span<const std::uint64_t>();
+        }
+      parser.parse_cells(info, line, row, row_keys);
+      // As a file's: room for the other rows at the keys per row so far, so the columns are not
+      // regrown and copied.
+      if (r + 1 == kRowsBeforeReserving) parser.reserve(table.rows - r - 1);
+    }
   }
   finish(log, options, table.name);
   return parser.take();

@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "data/byte_search.h"
+#include "data/value_key.h"
 #include "hashing/feature_hash_inline.h"
 
 namespace heed {
@@ -110,7 +111,8 @@ void RowEncoder::add_number(std::size_t fi, double value, Dataset& data) const {
   out.offsets.push_back(out.keys.size());
 }
 
-[[gnu::always_inline]] inline void RowEncoder::encode_text(std::size_t fi, std::string_view text, Dataset& data) {
+[[gnu::always_inline]] inline void RowEncoder::encode_text(std::size_t fi, std::string_view text, Dataset& data,
+                                                         std::span<const std::uint64_t> hashed) {
   const FeatureInfo& f = schema_.features[fi];
   if (f.kind == FeatureKind::kNumeric) {
     double v = std::numeric_limits<double>::quiet_NaN();
@@ -126,15 +128,24 @@ void RowEncoder::add_number(std::size_t fi, double value, Dataset& data) const {
   }
   const std::size_t first = out.keys.size();
   add_tokens(f, text, out);
+  out.keys.insert(out.keys.end(), hashed.begin(), hashed.end());
   close_values(fi, first, out);
 }
 
-void RowEncoder::add_text(std::size_t fi, std::string_view text, Dataset& data) { encode_text(fi, text, data); }
+void RowEncoder::add_text(std::size_t fi, std::string_view text, Dataset& data) { encode_text(fi, text, data, {}); }
 
 void RowEncoder::add_row(const std::vector<std::string_view>& texts, Dataset& data) {
   HEED_CHECK(texts.size() == schema_.features.size(), "{} values for {} features", texts.size(),
              schema_.features.size());
-  for (std::size_t fi = 0; fi < texts.size(); ++fi) encode_text(fi, texts[fi], data);
+  for (std::size_t fi = 0; fi < texts.size(); ++fi) encode_text(fi, texts[fi], data, {});
+}
+
+void RowEncoder::add_row(const std::vector<std::string_view>& texts,
+                         const std::vector<std::span<const std::uint64_t>>& hashed, Dataset& data) {
+  HEED_CHECK(texts.size() == schema_.features.size() && hashed.size() == texts.size(),
+             "{} values and {} hashed for {} features", texts.size(), hashed.size(), schema_.features.size());
+  // (load_table hands hashed keys only to multi and sequence features.)
+  for (std::size_t fi = 0; fi < texts.size(); ++fi) encode_text(fi, texts[fi], data, hashed[fi]);
 }
 
 void RowEncoder::add_values(std::size_t fi, const std::vector<std::string_view>& values, Dataset& data) {
@@ -151,8 +162,8 @@ void RowEncoder::add_tokens(const FeatureInfo& f, std::string_view text, KeyColu
   const std::uint64_t seed = schema_.tables[static_cast<std::size_t>(f.table)].seed;
   std::size_t start = 0;
   auto token_until = [&](std::size_t stop) {
-    const std::string_view token = text.substr(start, stop - start);
-    if (!token.empty() && token != f.padding) out.keys.push_back(hash_value_inline(token, seed));
+    std::uint64_t key;
+    if (value_key(f, seed, text.substr(start, stop - start), key)) out.keys.push_back(key);
     start = stop + 1;
   };
   // A short cell is searched byte by byte: setting up the vector search costs more than it

@@ -13,6 +13,23 @@
 
 namespace heed {
 
+// A multi or sequence feature's values that arrive hashed, not as text: a DataFrame's lists are
+// hashed while their strings are read (python/bindings/frame_table.h), column by column, so the
+// row parser need not have them copied, split and hashed again. A row whose cell is empty reads
+// its keys from here; a row whose cell holds text (a list the hashing passes over, or one joined
+// again because its row is read as a line) reads the text, and its keys here go unread. The
+// feature's definition the keys were made with is kept, and load_table checks it against the
+// schema it reads with.
+struct HashedColumn {
+  std::size_t column = 0;  // the table's column, which no other column's name repeats
+  std::string feature;     // the multi or sequence feature that reads it
+  std::uint64_t seed = 0;  // its table's seed
+  std::string padding;     // its padding value
+  char separator = '|';    // its separator, which no hashed value holds
+  ColumnVector<std::uint64_t> keys;  // every row's keys, row after row (value_key.h)
+  ColumnVector<std::uint64_t> ends;  // per row, where its keys end (they start where the row before's end)
+};
+
 struct TextTable {
   std::string name;                  // stands for the file name in messages ("train DataFrame")
   std::vector<std::string> columns;  // column names, as a header line would give them
@@ -22,7 +39,13 @@ struct TextTable {
   // True when the producer found every cell plain ASCII without NUL bytes (the usual table):
   // then a row that is read without its line needs no check of its text (load_table).
   bool plain_ascii = false;
+  std::vector<HashedColumn> hashed;  // lists that came hashed (one entry per feature reading such a column)
 };
+
+// Whether reading a table under `config` may need its rows' lines: the validation carve by row
+// hashes them, and under data.on_error = "skip" a rejected row is logged as its line. A table
+// made for such a config keeps every cell's text (no HashedColumn).
+bool table_lines_read(const Config& config);
 
 // The table's rows, read as a TSV file with a header holding the same cells: whatever
 // data.format says, the columns are the table's. Messages count rows from 1, as lines: row 1 is

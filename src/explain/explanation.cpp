@@ -562,6 +562,8 @@ Explanation explain(Model& model, const nlohmann::json& meta, const std::string&
 Explanation explain(Model& model, const nlohmann::json& meta, const std::string& model_path, const TextTable& table,
                     const Options& options) {
   HEED_CHECK(options.threads >= 1, "explain: threads must be at least 1, got {}", options.threads);
+  // The rows' raw values come from the cells' text, which lists that came hashed lack.
+  HEED_CHECK(table.hashed.empty(), "explain: {} has lists that came hashed, without their text", table.name);
   Dataset data = load_table(table, model.config(), model.schema(), every_row());
   TableRows raw(table);
   return explain_rows(model, meta, model_path, std::move(data), raw, options);

@@ -9,6 +9,7 @@
 #include "config/config_loader.h"
 #include "config/schema.h"
 #include "core/error.h"
+#include "data/value_key.h"
 
 namespace heed {
 namespace {
@@ -152,6 +153,107 @@ TEST(TextTable, AMissingColumnIsNamed) {
   t.columns[1] = "other";
   EXPECT_THAT([&] { load_table(t, config, schema); },
               ::testing::ThrowsMessage<Error>(HasSubstr("no column 'item' for feature 'item'")));
+}
+
+// Lists that arrive hashed (HashedColumn: a DataFrame's lists, hashed where they are read) give
+// the keys their text would: padding and empty values dropped, max_len kept, DIN's alignment
+// checked on the values given, beside rows whose cells keep their text.
+const char* const kHashedConfig =
+    "[data]\nvalid = \"valid.tsv\"\n"
+    "[features.item]\n"
+    "[features.genres]\nkind = \"multi\"\nmax_len = 2\n"
+    "[features.history]\nkind = \"sequence\"\ntable = \"item\"\nmax_len = 2\npadding = \"0\"\n"
+    "pooling = \"din\"\nquery = [\"item\"]\n";
+
+// `rows` with the lists of `hashed` rows (indices) given as keys, their cells left empty.
+TextTable hashed_table_of(const std::vector<std::vector<std::string>>& rows, const Schema& schema,
+                          const std::vector<std::size_t>& hashed) {
+  TextTable t = table_of(rows);
+  for (const char* name : {"genres", "history"}) {
+    const auto column = static_cast<std::size_t>(std::find(kColumns.begin(), kColumns.end(), name) - kColumns.begin());
+    const FeatureInfo& f = *std::find_if(schema.features.begin(), schema.features.end(),
+                                         [&](const FeatureInfo& info) { return info.name == name; });
+    HashedColumn h{column, f.name, schema.tables[static_cast<std::size_t>(f.table)].seed, f.padding, f.separator,
+                   {}, {}};
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+      if (std::find(hashed.begin(), hashed.end(), r) != hashed.end()) {
+        std::string_view text = rows[r][column];
+        for (std::size_t start = 0;;) {
+          const std::size_t stop = std::min(text.find('|', start), text.size());
+          std::uint64_t key;
+          if (value_key(f, h.seed, text.substr(start, stop - start), key)) h.keys.push_back(key);
+          if (stop == text.size()) break;
+          start = stop + 1;
+        }
+        t.cells[column][r] = {};
+      }
+      h.ends.push_back(h.keys.size());
+    }
+    t.hashed.push_back(std::move(h));
+  }
+  return t;
+}
+
+const std::vector<std::vector<std::string>> kListRows = {
+    {"1.5", "a", "x", "g1|g2|g3", "1", "a|b|c"},
+    {"", "b", "y", "", "0", ""},
+    {"2e-05", "", "z", "g3||", "1", "0|c|0"},
+    {"7", "c", "w", "g1||g2", "0", "a"},
+};
+
+TEST(TextTable, ListsThatCameHashedReadAsTheirText) {
+  const Config config = parse_config(kHashedConfig, "t.toml");
+  const Schema schema = Schema::from_config(config);
+  const Dataset text = load_table(table_of(kListRows), config, schema);
+  for (const std::vector<std::size_t>& hashed : {std::vector<std::size_t>{0, 1, 2, 3}, {0, 2}, {}}) {
+    const Dataset data = load_table(hashed_table_of(kListRows, schema, hashed), config, schema);
+    ASSERT_EQ(data.rows, kListRows.size());
+    for (std::size_t f = 0; f < text.keys.size(); ++f) {
+      EXPECT_EQ(data.keys[f].offsets, text.keys[f].offsets) << f;
+      EXPECT_EQ(data.keys[f].keys, text.keys[f].keys) << f;
+    }
+  }
+  // A row whose cell holds text reads the text, whatever keys the column holds for it.
+  TextTable both = hashed_table_of(kListRows, schema, {0, 1, 2, 3});
+  both.cells[3][0] = "g1|g2|g3";
+  const Dataset data = load_table(both, config, schema);
+  EXPECT_EQ(data.keys[1].keys, text.keys[1].keys);
+}
+
+TEST(TextTable, HashedListsOfAnotherDefinitionOrWithoutAFeatureAreRefused) {
+  const Config config = parse_config(kHashedConfig, "t.toml");
+  const Schema schema = Schema::from_config(config);
+  TextTable reseeded = hashed_table_of(kListRows, schema, {0});
+  reseeded.hashed[1].seed += 1;
+  EXPECT_THAT([&] { load_table(reseeded, config, schema); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("hashed for a feature 'history' this model does not define")));
+  // Another model whose feature reads the genres column too, with no keys hashed for it.
+  const Config more = parse_config(std::string(kHashedConfig) + "[features.genres2]\nkind = \"multi\"\ncolumn = \"genres\"\n",
+                                   "t.toml");
+  const Schema more_schema = Schema::from_config(more);
+  EXPECT_THAT([&] { load_table(hashed_table_of(kListRows, schema, {0}), more, more_schema); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("feature 'genres2' reads column 'genres'")));
+  // Rows read as lines (the validation carve by row hashes them) need every list's text.
+  const Config carving = parse_config(kHashedConfig, "t.toml", {"data.valid=", "data.valid_fraction=0.2"});
+  EXPECT_THROW(load_table(hashed_table_of(kListRows, schema, {0}), carving, schema), Error);
+  EXPECT_TRUE(table_lines_read(carving));
+  EXPECT_FALSE(table_lines_read(config));
+  EXPECT_TRUE(table_lines_read(parse_config(kHashedConfig, "t.toml", {"data.on_error=skip"})));
+}
+
+TEST(TextTable, HashedHistoriesAreCheckedForDinAlignmentAsText) {
+  std::string config_text = kHashedConfig;
+  config_text.replace(config_text.find("query = [\"item\"]"), 16, "query = [\"item\", \"unused\"]");
+  config_text += "attend_with = [\"cats\"]\n[features.unused]\n[features.cats]\nkind = \"sequence\"\nmax_len = 2\n";
+  const Config config = parse_config(config_text, "t.toml");
+  const Schema schema = Schema::from_config(config);
+  // Three values a row, where the first row's history gives three and the second's none.
+  TextTable t = hashed_table_of(kListRows, schema, {0, 1, 2, 3});
+  t.columns.push_back("cats");
+  t.cells.push_back(ColumnVector<std::string_view>(kListRows.size(), "k1|k2|k3"));
+  EXPECT_THAT([&] { load_table(t, config, schema); },
+              ::testing::ThrowsMessage<ParseError>(HasSubstr("'cats' has 3 values but 'history', which it is attended "
+                                                             "with, has 0")));
 }
 
 }  // namespace
