@@ -268,8 +268,8 @@ FrameTable::FrameTable(const Config& config, std::string name, std::vector<std::
     for (std::size_t c = 0; c < table_.columns.size(); ++c)
       for (const FeatureInfo& f : schema.features)
         if (f.has_values() && f.column == table_.columns[c]) {
-          table_.hashed.push_back(HashedColumn{c, f.name, schema.tables[static_cast<std::size_t>(f.table)].seed,
-                                               f.padding, f.separator, {}, {}});
+          table_.hashed.push_back(HashedColumn{c, f.name, f.kind, schema.tables[static_cast<std::size_t>(f.table)].seed,
+                                               f.padding, f.separator, f.max_len, {}, {}});
           hashed_features_.push_back(&f);
         }
   na_ = py::module_::import("pandas").attr("NA");
@@ -277,10 +277,19 @@ FrameTable::FrameTable(const Config& config, std::string name, std::vector<std::
   hashed_objects_.resize(table_.columns.size());
   for (std::size_t c = 0; c < table_.columns.size(); ++c) add_column(c, arrays[c]);
   // A column that held no objects (numbers, categories) kept its text: nothing came hashed.
-  std::erase_if(table_.hashed, [&](const HashedColumn& h) { return h.ends.size() != table_.rows; });
+  std::erase_if(table_.hashed, [&](const HashedColumn& h) { return h.given.size() != table_.rows; });
   hashed_features_.clear();
   if (!plain_ && !table_.hashed.empty()) join_hashed_lists_of_rows_not_plain();
   table_.plain_ascii = plain_;
+}
+
+Dataset FrameTable::read(const Config& config, const Schema& schema, const LoadOptions& options) {
+  if (table_.hashed.empty()) return load_table(table_, config, schema, options);
+  if (read_)
+    throw Error(fmt::format("{}: read already, and its lists' keys went with it; pass the DataFrame again",
+                            table_.name));
+  read_ = true;
+  return load_table(std::move(table_), config, schema, options);
 }
 
 void FrameTable::join_hashed_lists_of_rows_not_plain() {
@@ -443,14 +452,12 @@ void FrameTable::add_objects(std::size_t c, const py::array& array, ColumnVector
                                             const std::vector<HashedColumn*>& hashing, ValuesAhead* ahead) {
   // One pass for the first feature: the values checked and hashed together, while each string
   // is in the cache. Keys are written into room made for all n and trimmed to those kept.
-  auto feature_of = [&](const HashedColumn* h) -> const FeatureInfo& {
-    return *hashed_features_[static_cast<std::size_t>(h - table_.hashed.data())];
-  };
   HashedColumn& first = *hashing[0];
   const FeatureInfo& feature = feature_of(&first);
-  const std::size_t mark = first.keys.size();
-  first.keys.resize(mark + n);
-  std::uint64_t* keys = first.keys.data() + mark;
+  ColumnVector<std::uint64_t>& first_keys = first.keys.keys;
+  const std::size_t mark = first_keys.size();
+  first_keys.resize(mark + n);
+  std::uint64_t* keys = first_keys.data() + mark;
   std::size_t kept = 0;
   std::size_t bytes = n > 0 ? n - 1 : 0;  // joined, as the row parser would measure the cell
   bool plain = true;
@@ -468,10 +475,10 @@ void FrameTable::add_objects(std::size_t c, const py::array& array, ColumnVector
     kept += value_key(feature, first.seed, text, keys[kept]);
   }
   if (!plain || bytes > max_field_bytes_) {  // read as text, where the row parser's checks name the value
-    first.keys.resize(mark);
+    first_keys.resize(mark);
     return false;
   }
-  first.keys.resize(mark + kept);
+  first_keys.resize(mark + kept);
   // Other features reading the column (rare): the same values, checked already.
   for (std::size_t k = 1; k < hashing.size(); ++k) {
     HashedColumn& h = *hashing[k];
@@ -481,16 +488,33 @@ void FrameTable::add_objects(std::size_t c, const py::array& array, ColumnVector
                     {static_cast<const char*>(PyUnicode_DATA(items[i])),
                      static_cast<std::size_t>(PyUnicode_GET_LENGTH(items[i]))},
                     key))
-        h.keys.push_back(key);
+        h.keys.keys.push_back(key);
     }
   }
   return true;
 }
 
+const FeatureInfo& FrameTable::feature_of(const HashedColumn* h) const {
+  return *hashed_features_[static_cast<std::size_t>(h - table_.hashed.data())];
+}
+
+std::string_view FrameTable::hashed_text(std::size_t c, std::size_t row, PyObject* value,
+                                         const std::vector<HashedColumn*>& hashing) {
+  // The text raises the errors a list's values make (a list inside, a value holding the separator).
+  const std::string_view text = noted(object_text(c, row, value));
+  for (HashedColumn* h : hashing) append_text_keys(feature_of(h), h->seed, text, h->keys.keys);
+  // Kept where the row parser must see it: it checks a row not plain ASCII as a line, and
+  // rejects a cell longer than data.max_field_bytes.
+  return !is_plain_ascii(text) || text.size() > max_field_bytes_ ? text : std::string_view();
+}
+
 void FrameTable::add_lists(std::size_t c, const ObjectColumn& column, ColumnVector<std::string_view>& out,
                            const std::vector<HashedColumn*>& hashing) {
   const char separator = separators_[c][0];
-  for (HashedColumn* h : hashing) h->ends.reserve(column.rows);
+  for (HashedColumn* h : hashing) {
+    h->keys.offsets.reserve(column.rows + 1);
+    h->given.reserve(column.rows);
+  }
   // The keys of the first rows size the room for the rest, a quarter to spare, so that they are
   // seldom regrown and copied. (Counting every list's values first would cost a read of each
   // list's header, a cache miss each: 7% of reading the bench's frame.)
@@ -498,17 +522,21 @@ void FrameTable::add_lists(std::size_t c, const ObjectColumn& column, ColumnVect
   // Values are asked for ahead only where they lie scattered (ReadOrder).
   std::optional<ValuesAhead> ahead(std::in_place, column, 0);
   ReadOrder order;
-  // A row's cell: empty where its list came hashed.
+  // A row's cell (with hashing, empty unless the row parser must check its text).
   auto cell_of = [&](std::size_t r) -> std::string_view {
     PyObject* value = column[r];
-    if (!PyList_CheckExact(value)) return noted(object_text(c, r, value));  // a joined cell, a missing one, a tuple
-    // Lists of ASCII strings (the usual case) are hashed, or joined straight into the arena:
-    // their lengths first (every string's header is read), then their texts.
-    const Py_ssize_t n = PyList_GET_SIZE(value);
-    PyObject* const* items = PySequence_Fast_ITEMS(value);
+    const bool list = PyList_CheckExact(value);  // else a tuple, an array, a joined cell, a missing one
+    const Py_ssize_t n = list ? PyList_GET_SIZE(value) : 0;
+    PyObject* const* items = list ? PySequence_Fast_ITEMS(value) : nullptr;
     if (n > 0) order.row(items[0], items[n - 1]);
-    if (!hashing.empty() && hash_list(items, static_cast<std::size_t>(n), separator, hashing, ahead ? &*ahead : nullptr))
-      return {};
+    if (!hashing.empty()) {
+      if (list && hash_list(items, static_cast<std::size_t>(n), separator, hashing, ahead ? &*ahead : nullptr))
+        return {};
+      return hashed_text(c, r, value, hashing);
+    }
+    if (!list) return noted(object_text(c, r, value));
+    // Lists of ASCII strings (the usual case) are joined straight into the arena: their lengths
+    // first (every string's header is read), then their texts.
     std::size_t size = n > 0 ? static_cast<std::size_t>(n - 1) : 0;
     bool ascii = true;
     for (Py_ssize_t i = 0; i < n; ++i) {
@@ -540,6 +568,7 @@ void FrameTable::add_lists(std::size_t c, const ObjectColumn& column, ColumnVect
     if (lowest == 0) plain_ = false;
     return text;
   };
+  std::vector<std::size_t> row_start(hashing.size(), 0);  // where each feature's keys of the row begin
   for (std::size_t r = 0; r < column.rows; ++r) {
     if (r > 0 && r % ReadOrder::kBlockRows == 0) {
       const bool in_order = order.block_in_order();
@@ -547,9 +576,16 @@ void FrameTable::add_lists(std::size_t c, const ObjectColumn& column, ColumnVect
       if (!in_order && !ahead) ahead.emplace(column, r);
     }
     if (r == kRowsBeforeReserving)
-      for (HashedColumn* h : hashing) h->keys.reserve(h->keys.size() * column.rows / r * 5 / 4);
+      for (HashedColumn* h : hashing) h->keys.keys.reserve(h->keys.keys.size() * column.rows / r * 5 / 4);
     out.push_back(cell_of(r));
-    for (HashedColumn* h : hashing) h->ends.push_back(h->keys.size());
+    // Whichever way the row's keys came, its feature's row is ended as the row encoder ends it.
+    for (std::size_t k = 0; k < hashing.size(); ++k) {
+      HashedColumn& h = *hashing[k];
+      const std::size_t given = keep_max_len(feature_of(&h), h.keys.keys, row_start[k]);
+      h.given.push_back(static_cast<std::uint32_t>(given));
+      h.keys.offsets.push_back(h.keys.keys.size());
+      row_start[k] = h.keys.keys.size();
+    }
   }
 }
 

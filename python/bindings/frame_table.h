@@ -14,15 +14,17 @@
 //                     ndarray values joined by the column's separator; anything else str(x)
 //   categorical       the category's text (codes -1 empty)
 //
-// Lists of plain ASCII strings that multi or sequence features read are not copied: their values
-// are hashed into the table's HashedColumns (data/text_table.h) as they are read, for each
-// feature that reads the column, and the row's cell is left empty. Where the table's rows may
-// be read as lines (table_lines_read: the validation carve by row, or data.on_error = "skip")
-// every list is joined as text instead, as is a list that is not plain (other values, a value
-// holding the separator or a NUL byte, longer than data.max_field_bytes joined), so that the
-// row parser checks and reports it as a file's cell. A row with a cell that is not plain ASCII
-// has its hashed lists joined as well: the parser checks such a row as a line, and its messages
-// count bytes along the whole line.
+// The columns that multi or sequence features read are not kept as text: each row's values are
+// hashed as they are read into the feature's HashedColumn (data/text_table.h), the keys its
+// Dataset column will hold, which the read then takes whole. Lists of plain ASCII strings are
+// hashed straight from the strings; any other value (a list of other values, a tuple, an
+// array, a joined cell, a missing one) from its text as above, split by the separator as the
+// row parser splits a cell. The row's cell is left empty, or keeps the text where the row
+// parser must check it: a row not plain ASCII (checked as a line: a NUL byte is an error, and
+// messages count bytes along the whole line, so its other lists are joined too) and a cell
+// longer than data.max_field_bytes. Where the rows may be read as lines (table_lines_read: the
+// validation carve by row, or data.on_error = "skip"), and for explain, every list is joined as
+// text instead.
 //
 // Columns X.1, X.2, ... beside a column X that a multi or sequence feature reads are renamed X
 // (pandas.read_csv's names for a repeated column), so that the feature reads them all.
@@ -81,6 +83,9 @@ class FrameTable {
              bool hash_lists = true);
 
   const TextTable& table() const { return table_; }
+  // The rows read into a Dataset (load_table), once where lists came hashed: their keys move
+  // into it, and a second read is refused (the Python side makes a table for each read).
+  Dataset read(const Config& config, const Schema& schema, const LoadOptions& options);
 
  private:
   void add_column(std::size_t c, const pybind11::handle& array);
@@ -91,6 +96,11 @@ class FrameTable {
   // column's HashedColumns, empty where its cells keep their text) or joined in the arena.
   void add_lists(std::size_t c, const ObjectColumn& column, ColumnVector<std::string_view>& out,
                  const std::vector<HashedColumn*>& hashing);
+  const FeatureInfo& feature_of(const HashedColumn* h) const;
+  // A value of a hashed column that is not a list of plain strings: its text (as a file's cell
+  // would hold it) hashed into each of `hashing`'s keys; the cell the row keeps (HashedColumn).
+  std::string_view hashed_text(std::size_t c, std::size_t row, PyObject* value,
+                               const std::vector<HashedColumn*>& hashing);
   // A list's `n` values into each of `hashing`'s keys (`ahead`, if any, asks for the values'
   // memory ahead); false, keeping nothing, where it must be read as text: a value that is not a
   // compact ASCII string, holds the separator or a NUL byte, or the joined cell is too long.
@@ -113,6 +123,7 @@ class FrameTable {
   std::vector<std::string> separators_;  // per column: the separator its list features split on ("" none)
   std::vector<std::string> list_reader_;  // per column: a feature that reads it and takes no list (for messages)
   CellArena arena_;
+  bool read_ = false;  // hashed keys moved out by read()
   bool plain_ = true;  // every cell so far plain ASCII without NUL bytes (TextTable::plain_ascii)
   // Per column whose lists came hashed, its objects (kept alive by owners_), to join again.
   std::vector<std::optional<ObjectColumn>> hashed_objects_;

@@ -56,11 +56,11 @@ py::array_t<float> to_numpy(const std::vector<float>& values) {
 }
 
 // Where a model's rows come from: a file (path) or a DataFrame's table.
-using Rows = std::variant<std::filesystem::path, const FrameTable*>;
+using Rows = std::variant<std::filesystem::path, FrameTable*>;
 
 Dataset load_rows(const Rows& rows, const Config& config, const Schema& schema, const LoadOptions& options) {
   if (const auto* path = std::get_if<std::filesystem::path>(&rows)) return load_dataset(*path, config, schema, options);
-  return load_table(std::get<const FrameTable*>(rows)->table(), config, schema, options);
+  return std::get<FrameTable*>(rows)->read(config, schema, options);
 }
 
 // A model loaded once, as `heed serve` holds it: the batch scorer of `heed predict` and `heed
@@ -135,7 +135,7 @@ class PyModel {
     const explain::Explanation e =
         std::holds_alternative<std::filesystem::path>(rows)
             ? explain::explain(*cp.model, cp.meta, path_.string(), std::get<std::filesystem::path>(rows), options)
-            : explain::explain(*cp.model, cp.meta, path_.string(), std::get<const FrameTable*>(rows)->table(), options);
+            : explain::explain(*cp.model, cp.meta, path_.string(), std::get<FrameTable*>(rows)->table(), options);
     return {explain::to_json(e).dump(), explain::render_html(e)};
   }
 
@@ -178,7 +178,7 @@ std::string override_text(const py::handle& value) {
 // batch, and `callback` (may be None) is called at most every `interval` seconds and at every
 // epoch's end; either stops training at that batch, after a resumable checkpoint.
 std::string train(const Config& config, const std::filesystem::path& run_dir, bool resume,
-                  const std::map<std::string, const FrameTable*>& tables, const py::object& callback, double interval) {
+                  const std::map<std::string, FrameTable*>& tables, const py::object& callback, double interval) {
   TrainOptions options;
   options.run_dir = run_dir;
   options.resume = resume;
@@ -187,7 +187,7 @@ std::string train(const Config& config, const std::filesystem::path& run_dir, bo
                              const LoadOptions& load) -> Dataset {
       const auto it = tables.find(split);
       if (it == tables.end()) throw Error(fmt::format("no {} DataFrame was given", split));
-      return load_table(it->second->table(), c, schema, load);
+      return it->second->read(c, schema, load);
     };
   std::optional<py::error_already_set> python_error;
   bool callback_stopped = false;
@@ -388,20 +388,20 @@ PYBIND11_MODULE(_heed, m) {
       .def("predict_file", [](const PyModel& model, const std::filesystem::path& p, int threads) {
         return model.predict(Rows(p), threads);
       })
-      .def("predict_table", [](const PyModel& model, const FrameTable& t, int threads) {
+      .def("predict_table", [](const PyModel& model, FrameTable& t, int threads) {
         return model.predict(Rows(&t), threads);
       })
       .def("evaluate_file", [](const PyModel& model, const std::filesystem::path& p, int threads) {
         return model.evaluate(Rows(p), threads);
       })
-      .def("evaluate_table", [](const PyModel& model, const FrameTable& t, int threads) {
+      .def("evaluate_table", [](const PyModel& model, FrameTable& t, int threads) {
         return model.evaluate(Rows(&t), threads);
       })
       .def("explain_file", [](const PyModel& model, const std::filesystem::path& p, std::size_t rows, std::size_t samples,
                               std::size_t shuffles, std::uint64_t seed, int threads) {
         return model.explain(Rows(p), rows, samples, shuffles, seed, threads);
       })
-      .def("explain_table", [](const PyModel& model, const FrameTable& t, std::size_t rows, std::size_t samples,
+      .def("explain_table", [](const PyModel& model, FrameTable& t, std::size_t rows, std::size_t samples,
                                std::size_t shuffles, std::uint64_t seed, int threads) {
         return model.explain(Rows(&t), rows, samples, shuffles, seed, threads);
       })
@@ -490,10 +490,10 @@ PYBIND11_MODULE(_heed, m) {
     const Schema schema = Schema::from_config(config);
     return load_dataset(path, config, schema, read_options(scoring)).rows;
   });
-  m.def("read_table", [read_options](const Config& config, const FrameTable& table, bool scoring) {
+  m.def("read_table", [read_options](const Config& config, FrameTable& table, bool scoring) {
     py::gil_scoped_release release;
     const Schema schema = Schema::from_config(config);
-    return load_table(table.table(), config, schema, read_options(scoring)).rows;
+    return table.read(config, schema, read_options(scoring)).rows;
   });
 
   m.def("prepare", &heed::python::prepare);

@@ -85,27 +85,30 @@ def test_lists_and_joined_cells_side_by_side(config):
     assert cells(config, df) == [["a|b", "x"], ["c|d", "y"], ["", "z"], ["", "w"], ["|e", "v"], ["f", "u"]]
 
 
-# A config whose rows are never read as lines (a validation file, no carve by row): lists of plain
-# ASCII strings are hashed as they are read and their cells left empty; other lists keep their text.
+# A config whose rows are never read as lines (a validation file, no carve by row): every list is
+# hashed as it is read, and its cell keeps text only where the row parser must check it.
 @pytest.fixture(scope="module")
 def hashing_config(config):
     return config.copy().set("data.valid", "valid.tsv")
 
 
-def test_plain_lists_come_hashed_and_others_keep_their_text(hashing_config):
+def test_lists_come_hashed_and_keep_text_only_where_the_parser_checks_it(hashing_config):
     df = pd.DataFrame({
-        "tags": [["a", "b"], ["ü", "x"], [1, 2], ("c",), ["a", "b\x00"], ["", "d"], []],
-        "name": ["n1", "n2", "n3", "n4", "n5", "n6", "n7"],
+        "tags": [["a", "b"], ["ü", "x"], [1, 2], ("c",), ["a", "b\x00"], ["", "d"], [], "e|f", None],
+        "name": ["n1", "n2", "n3", "n4", "n5", "n6", "n7", "n8", "n9"],
     })
     assert cells(hashing_config, df) == [
-        ["", "n1"],        # hashed
-        ["ü|x", "n2"],     # not ASCII
-        ["1|2", "n3"],     # not strings
-        ["c", "n4"],       # a tuple
+        ["", "n1"],
+        ["ü|x", "n2"],       # not ASCII: the row is checked as a line
+        ["", "n3"],          # numbers, a tuple, a joined cell, a missing one: hashed as their text
+        ["", "n4"],
         ["a|b\x00", "n5"],  # a NUL byte: the row parser's error
-        ["", "n6"],        # hashed (the empty value carries nothing)
+        ["", "n6"],
         ["", "n7"],
+        ["", "n8"],
+        ["", "n9"],
     ]
+    assert cells(hashing_config.copy().set("data.max_field_bytes", 2), df.head(1)) == [["a|b", "n1"]]
 
 
 def test_a_row_not_plain_ascii_has_its_hashed_lists_joined(hashing_config):

@@ -63,6 +63,10 @@ def test_lists_of_every_kind_score_as_the_file(run, data_dir, tmp_path):
     df.at[4, "user_id"] = "ü1"                          # a row not plain ASCII
     df.at[5, "hist_item_ids"] = np.array(["i1", "i2"])  # an array
     df.at[5, "hist_categories"] = ["c1", "c2"]
+    df.at[6, "item_tags"] = "t1|t2"                     # a joined cell
+    df.at[7, "item_tags"] = None                        # a missing one
+    df.at[8, "hist_item_ids"] = ["i1", "i1", "i2"] * 30  # longer than max_len (50): the last 50 kept
+    df.at[8, "hist_categories"] = ["c1", "c1", "c2"] * 30
     path = tmp_path / "edge.tsv"
     write_frame(df, path)
     np.testing.assert_allclose(run.model.predict(df), run.model.predict(path), rtol=0, atol=1e-6)

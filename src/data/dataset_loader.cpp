@@ -156,17 +156,17 @@ std::vector<const HashedColumn*> hashed_by_feature(const TextTable& table, const
   std::vector<const HashedColumn*> by_feature(schema.features.size(), nullptr);
   std::vector<bool> hashed_column(table.columns.size(), false);
   for (const HashedColumn& h : table.hashed) {
-    HEED_CHECK(h.column < table.columns.size() && h.ends.size() == table.rows &&
-                   (table.rows == 0 || h.ends.back() <= h.keys.size()),
-               "{}: hashed values of column {} do not fit the table", table.name, h.column);
+    HEED_CHECK(h.column < table.columns.size() && h.keys.offsets.size() == table.rows + 1 &&
+                   h.keys.offsets.back() == h.keys.keys.size() && h.given.size() == table.rows,
+               "{}: hashed values of column {} do not fit the table (read already?)", table.name, h.column);
     HEED_CHECK(std::count(table.columns.begin(), table.columns.end(), table.columns[h.column]) == 1,
                "{}: column '{}' came hashed but its name repeats", table.name, table.columns[h.column]);
     hashed_column[h.column] = true;
     const auto f = std::find_if(schema.features.begin(), schema.features.end(),
                                 [&](const FeatureInfo& info) { return info.name == h.feature; });
     const bool same = f != schema.features.end() && f->has_values() && f->column == table.columns[h.column] &&
-                      schema.tables[static_cast<std::size_t>(f->table)].seed == h.seed &&
-                      f->padding == h.padding && f->separator == h.separator;
+                      f->kind == h.kind && schema.tables[static_cast<std::size_t>(f->table)].seed == h.seed &&
+                      f->padding == h.padding && f->separator == h.separator && f->max_len == h.max_len;
     if (!same)
       throw Error(fmt::format("{}: its lists were hashed for a feature '{}' this model does not define the same "
                               "way; make the table again from the DataFrame for this model",
@@ -190,7 +190,11 @@ bool table_lines_read(const Config& config) {
   return carves_by_row(config.data) || config.data.on_error == OnError::kSkip;
 }
 
-Dataset load_table(const TextTable& table, const Config& config, const Schema& schema, const LoadOptions& options) {
+namespace {
+
+// `movable`: the same table, whose hashed keys may be moved into the Dataset.
+Dataset read_table(const TextTable& table, TextTable* movable, const Config& config, const Schema& schema,
+                   const LoadOptions& options) {
   HEED_CHECK(table.cells.size() == table.columns.size(), "{}: {} columns of cells for {} names", table.name,
              table.cells.size(), table.columns.size());
   for (const auto& column : table.cells)
@@ -212,8 +216,9 @@ Dataset load_table(const TextTable& table, const Config& config, const Schema& s
   HEED_CHECK(!build_line || table.hashed.empty(), "{}: its lists came hashed, without the text its lines need",
              table.name);
   const std::vector<const HashedColumn*> hashed = hashed_by_feature(table, schema);
-  // Per feature, this row's hashed keys (empty for all but the hashed features).
-  std::vector<std::span<const std::uint64_t>> row_keys(table.hashed.empty() ? 0 : schema.features.size());
+  // Per feature, the values this row gave, for the hashed features (their keys are taken whole
+  // at the end).
+  std::vector<std::size_t> row_given(table.hashed.empty() ? 0 : schema.features.size(), RowEncoder::kNotHashed);
   std::vector<std::string_view> row(table.columns.size());
   std::string line;
   LineInfo info;
@@ -258,23 +263,38 @@ Dataset load_table(const TextTable& table, const Config& config, const Schema& s
       info.number = r + 1;
       info.offset = 0;
       info.length = line.size();
-      for (std::size_t fi = 0; fi < row_keys.size(); ++fi)
-        if (const HashedColumn* h = hashed[fi]) {
-          const std::uint64_t begin = r == 0 ? 0 : h->ends[r - 1];
-          HEED_CHECK(begin <= h->ends[r], "{}: hashed values of row {} out of order", table.name, r + 1);
-          // A cell with text reads as text (HashedColumn).
-          row_keys[fi] = row[h->column].empty()
-                             ? std::span<const std::uint64_t>(h->keys.data() + begin, h->ends[r] - begin)
-                             : std::span<const std::uint64_t>();
-        }
-      parser.parse_cells(info, line, row, row_keys);
+      for (std::size_t fi = 0; fi < row_given.size(); ++fi)
+        if (const HashedColumn* h = hashed[fi]) row_given[fi] = h->given[r];
+      parser.parse_cells(info, line, row, row_given);
       // As a file's: room for the other rows at the keys per row so far, so the columns are not
       // regrown and copied.
       if (r + 1 == kRowsBeforeReserving) parser.reserve(table.rows - r - 1);
     }
   }
   finish(log, options, table.name);
-  return parser.take();
+  Dataset data = parser.take();
+  if (table.hashed.empty()) return data;
+  // Every row was kept: a table's lists are hashed only where a bad row stops the read.
+  HEED_CHECK(data.rows == table.rows, "{}: {} of {} rows read, with lists that came hashed", table.name, data.rows,
+             table.rows);
+  for (std::size_t fi = 0; fi < hashed.size(); ++fi)
+    if (const HashedColumn* h = hashed[fi]) {
+      if (movable)
+        data.keys[fi] = std::move(movable->hashed[static_cast<std::size_t>(h - table.hashed.data())].keys);
+      else
+        data.keys[fi] = h->keys;
+    }
+  return data;
+}
+
+}  // namespace
+
+Dataset load_table(const TextTable& table, const Config& config, const Schema& schema, const LoadOptions& options) {
+  return read_table(table, nullptr, config, schema, options);
+}
+
+Dataset load_table(TextTable&& table, const Config& config, const Schema& schema, const LoadOptions& options) {
+  return read_table(table, &table, config, schema, options);
 }
 
 }  // namespace heed

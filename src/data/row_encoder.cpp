@@ -14,8 +14,6 @@ namespace heed {
 namespace {
 
 constexpr std::int64_t kMissingBucket = std::numeric_limits<std::int64_t>::min();
-// Cells up to this long are searched for the separator byte by byte (add_tokens).
-constexpr std::size_t kShortCell = 16;
 
 FeatureValueError not_a_number(std::size_t fi, const FeatureInfo& f, std::string_view text) {
   return FeatureValueError(fi, "numeric",
@@ -111,8 +109,7 @@ void RowEncoder::add_number(std::size_t fi, double value, Dataset& data) const {
   out.offsets.push_back(out.keys.size());
 }
 
-[[gnu::always_inline]] inline void RowEncoder::encode_text(std::size_t fi, std::string_view text, Dataset& data,
-                                                         std::span<const std::uint64_t> hashed) {
+[[gnu::always_inline]] inline void RowEncoder::encode_text(std::size_t fi, std::string_view text, Dataset& data) {
   const FeatureInfo& f = schema_.features[fi];
   if (f.kind == FeatureKind::kNumeric) {
     double v = std::numeric_limits<double>::quiet_NaN();
@@ -128,24 +125,27 @@ void RowEncoder::add_number(std::size_t fi, double value, Dataset& data) const {
   }
   const std::size_t first = out.keys.size();
   add_tokens(f, text, out);
-  out.keys.insert(out.keys.end(), hashed.begin(), hashed.end());
   close_values(fi, first, out);
 }
 
-void RowEncoder::add_text(std::size_t fi, std::string_view text, Dataset& data) { encode_text(fi, text, data, {}); }
+void RowEncoder::add_text(std::size_t fi, std::string_view text, Dataset& data) { encode_text(fi, text, data); }
 
 void RowEncoder::add_row(const std::vector<std::string_view>& texts, Dataset& data) {
   HEED_CHECK(texts.size() == schema_.features.size(), "{} values for {} features", texts.size(),
              schema_.features.size());
-  for (std::size_t fi = 0; fi < texts.size(); ++fi) encode_text(fi, texts[fi], data, {});
+  for (std::size_t fi = 0; fi < texts.size(); ++fi) encode_text(fi, texts[fi], data);
 }
 
-void RowEncoder::add_row(const std::vector<std::string_view>& texts,
-                         const std::vector<std::span<const std::uint64_t>>& hashed, Dataset& data) {
-  HEED_CHECK(texts.size() == schema_.features.size() && hashed.size() == texts.size(),
-             "{} values and {} hashed for {} features", texts.size(), hashed.size(), schema_.features.size());
-  // (load_table hands hashed keys only to multi and sequence features.)
-  for (std::size_t fi = 0; fi < texts.size(); ++fi) encode_text(fi, texts[fi], data, hashed[fi]);
+void RowEncoder::add_row(const std::vector<std::string_view>& texts, const std::vector<std::size_t>& hashed_given,
+                         Dataset& data) {
+  HEED_CHECK(texts.size() == schema_.features.size() && hashed_given.size() == texts.size(),
+             "{} values and {} hashed for {} features", texts.size(), hashed_given.size(), schema_.features.size());
+  for (std::size_t fi = 0; fi < texts.size(); ++fi) {
+    if (hashed_given[fi] == kNotHashed)
+      encode_text(fi, texts[fi], data);
+    else
+      values_given_[fi] = hashed_given[fi];  // its keys are the caller's
+  }
 }
 
 void RowEncoder::add_values(std::size_t fi, const std::vector<std::string_view>& values, Dataset& data) {
@@ -159,36 +159,11 @@ void RowEncoder::add_values(std::size_t fi, const std::vector<std::string_view>&
 
 void RowEncoder::add_tokens(const FeatureInfo& f, std::string_view text, KeyColumn& out) const {
   // Values in order; empty tokens, and the feature's padding value, carry nothing.
-  const std::uint64_t seed = schema_.tables[static_cast<std::size_t>(f.table)].seed;
-  std::size_t start = 0;
-  auto token_until = [&](std::size_t stop) {
-    std::uint64_t key;
-    if (value_key(f, seed, text.substr(start, stop - start), key)) out.keys.push_back(key);
-    start = stop + 1;
-  };
-  // A short cell is searched byte by byte: setting up the vector search costs more than it
-  // (a sequence spread over columns holds one short value or none per cell).
-  if (text.size() <= kShortCell) {
-    for (std::size_t i = 0; i < text.size(); ++i)
-      if (text[i] == f.separator) token_until(i);
-  } else {
-    for_each_byte(text, f.separator, token_until);
-  }
-  token_until(text.size());
+  append_text_keys(f, schema_.tables[static_cast<std::size_t>(f.table)].seed, text, out.keys);
 }
 
 void RowEncoder::close_values(std::size_t fi, std::size_t first, KeyColumn& out) {
-  // Sequences keep the most recent max_len, multi-valued features the first max_len.
-  const FeatureInfo& f = schema_.features[fi];
-  const std::size_t count = out.keys.size() - first;
-  values_given_[fi] = count;
-  if (f.max_len > 0 && count > f.max_len) {
-    if (f.kind == FeatureKind::kSequence)
-      out.keys.erase(out.keys.begin() + static_cast<std::ptrdiff_t>(first),
-                     out.keys.begin() + static_cast<std::ptrdiff_t>(first + count - f.max_len));
-    else
-      out.keys.resize(first + f.max_len);
-  }
+  values_given_[fi] = keep_max_len(schema_.features[fi], out.keys, first);
   out.offsets.push_back(out.keys.size());
 }
 

@@ -13,7 +13,6 @@
 // A bad value throws FeatureValueError, naming the feature and the problem but not where the
 // value came from: the caller adds that (file, line and column; or the request field).
 #include <cstdint>
-#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -59,10 +58,12 @@ class RowEncoder {
   // Every feature's value as a file cell holds it, texts[f] for feature f: add_text of each in
   // feature order (the first bad value throws), for a whole row at once.
   void add_row(const std::vector<std::string_view>& texts, Dataset& data);
-  // The same, where some multi or sequence features' values came hashed already (a DataFrame's
-  // lists: text_table.h): hashed[f] holds keys that follow those of texts[f]'s values, and one
-  // of the two is empty. Every feature has an entry (empty for most).
-  void add_row(const std::vector<std::string_view>& texts, const std::vector<std::span<const std::uint64_t>>& hashed,
+  // The same, where some multi or sequence features' keys came hashed (a DataFrame's lists:
+  // text_table.h), and the caller puts them in `data`: for such a feature f, hashed_given[f] is
+  // the number of values its row gave (before max_len; DIN's alignment check reads it) and
+  // texts[f] is not read. kNotHashed for the others.
+  static constexpr std::size_t kNotHashed = static_cast<std::size_t>(-1);
+  void add_row(const std::vector<std::string_view>& texts, const std::vector<std::size_t>& hashed_given,
                Dataset& data);
   // A multi or sequence feature's values as several cells hold them (a sparse line's indices):
   // the same keys as add_text of the cells joined by the feature's separator, without the join.
@@ -75,7 +76,7 @@ class RowEncoder {
   void finish_row(Dataset& data);
 
  private:
-  void encode_text(std::size_t feature, std::string_view text, Dataset& data, std::span<const std::uint64_t> hashed);
+  void encode_text(std::size_t feature, std::string_view text, Dataset& data);
   void encode_number(std::size_t feature, double value, Dataset& data) const;
   // Appends the keys of `text`'s non-empty values, split by the feature's separator.
   void add_tokens(const FeatureInfo& feature, std::string_view text, KeyColumn& out) const;

@@ -307,14 +307,14 @@ void RowParser::parse_line(const LineInfo& info, std::string_view line) {
 }
 
 void RowParser::parse_cells(const LineInfo& info, std::string_view line, const std::vector<std::string_view>& cells) {
-  static const std::vector<std::span<const std::uint64_t>> none;
+  static const std::vector<std::size_t> none;
   parse_cells(info, line, cells, none);
 }
 
 void RowParser::parse_cells(const LineInfo& info, std::string_view line, const std::vector<std::string_view>& cells,
-                            const std::vector<std::span<const std::uint64_t>>& hashed) {
-  HEED_CHECK(hashed.empty() || (hashed.size() == schema_.features.size() && !map_.any_spread),
-             "{}: hashed values for {} features of {}", path_, hashed.size(), schema_.features.size());
+                            const std::vector<std::size_t>& hashed_given) {
+  HEED_CHECK(hashed_given.empty() || (hashed_given.size() == schema_.features.size() && !map_.any_spread),
+             "{}: hashed values for {} features of {}", path_, hashed_given.size(), schema_.features.size());
   HEED_CHECK(cells.size() == map_.columns && !layout_.sparse(), "{}: a row of {} cells for {} columns", path_,
              cells.size(), map_.columns);
   log_.count_row();
@@ -326,7 +326,7 @@ void RowParser::parse_cells(const LineInfo& info, std::string_view line, const s
   }
   cells_.starts.push_back(static_cast<std::uint32_t>(cells.size()));
   try {
-    encode_row(info, line, hashed.empty() ? nullptr : &hashed);
+    encode_row(info, line, hashed_given.empty() ? nullptr : &hashed_given);
   } catch (const ParseError& e) {
     drop_partial_row(data_);
     log_.reject(e, line);
@@ -339,8 +339,7 @@ void RowParser::data_ended_early(const LineInfo& after, const std::string& damag
   log_.reject(ParseError(where, "truncated_file", fmt::format("the file's data ends early: {}", damage)), "");
 }
 
-void RowParser::encode_row(const LineInfo& info, std::string_view line,
-                           const std::vector<std::span<const std::uint64_t>>* hashed) {
+void RowParser::encode_row(const LineInfo& info, std::string_view line, const std::vector<std::size_t>* hashed_given) {
   const auto max_field = static_cast<std::size_t>(config_.data.max_field_bytes);
   for (const Cell& cell : cells_.cells)
     if (cell.key.size() > max_field || cell.value.size() > max_field)
@@ -393,8 +392,8 @@ void RowParser::encode_row(const LineInfo& info, std::string_view line,
     if (!layout_.sparse() && !map_.any_spread) {  // one cell per feature, as the file wrote it
       row_texts_.resize(schema_.features.size());
       for (std::size_t fi = 0; fi < row_texts_.size(); ++fi) row_texts_[fi] = cells_.cells[map_.feature[fi]].key;
-      if (hashed)
-        encoder_.add_row(row_texts_, *hashed, data_);
+      if (hashed_given)
+        encoder_.add_row(row_texts_, *hashed_given, data_);
       else
         encoder_.add_row(row_texts_, data_);
     } else if (!layout_.sparse()) {  // some feature spread over columns, each cell holding values

@@ -8,7 +8,6 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
-#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -74,11 +73,11 @@ class RowParser {
   // memory: table_rows.h). `line` is the record as a delimited file would hold it: the hash
   // that carves validation rows reads it, and a rejected row is logged as it.
   void parse_cells(const LineInfo& info, std::string_view line, const std::vector<std::string_view>& cells);
-  // The same, where some multi or sequence features' values came hashed (text_table.h):
-  // hashed[f] holds feature f's keys that follow its cell's (one per feature, most empty). Only
-  // for a file whose header names each such feature's column once.
+  // The same, where some multi or sequence features' keys came hashed (text_table.h) and the
+  // caller puts them in the Dataset: hashed_given as RowEncoder::add_row takes it (one entry per
+  // feature). Only for a file whose header names each such feature's column once.
   void parse_cells(const LineInfo& info, std::string_view line, const std::vector<std::string_view>& cells,
-                   const std::vector<std::span<const std::uint64_t>>& hashed);
+                   const std::vector<std::size_t>& hashed_given);
   // The file's data ended early (damaged compressed data) after its last complete record.
   void data_ended_early(const LineInfo& after, const std::string& damage);
 
@@ -99,8 +98,7 @@ class RowParser {
   bool read_label(const LineInfo& info, std::size_t column, std::string_view text) const;
   SourceLocation location(const LineInfo& info, std::size_t position) const;
   SourceLocation cell_location(const LineInfo& info, std::size_t column) const;
-  void encode_row(const LineInfo& info, std::string_view line,
-                  const std::vector<std::span<const std::uint64_t>>* hashed = nullptr);
+  void encode_row(const LineInfo& info, std::string_view line, const std::vector<std::size_t>* hashed_given = nullptr);
   void encode_feature(const LineInfo& info, std::size_t fi);
   void note_keys_per_row();  // keys_per_row_ from the rows parsed so far (none: unchanged)
 

@@ -13,21 +13,24 @@
 
 namespace heed {
 
-// A multi or sequence feature's values that arrive hashed, not as text: a DataFrame's lists are
-// hashed while their strings are read (python/bindings/frame_table.h), column by column, so the
-// row parser need not have them copied, split and hashed again. A row whose cell is empty reads
-// its keys from here; a row whose cell holds text (a list the hashing passes over, or one joined
-// again because its row is read as a line) reads the text, and its keys here go unread. The
-// feature's definition the keys were made with is kept, and load_table checks it against the
-// schema it reads with.
+// A multi or sequence feature's keys that arrive hashed, not as text: a DataFrame's lists are
+// hashed while their strings are read (python/bindings/frame_table.h), column by column, into the
+// feature's column of keys as a Dataset holds it, which load_table then takes whole; the row
+// parser need not have them copied, split and hashed again. Every row's keys are here. The
+// column's cell of a row is empty, or holds its text where the row parser must see it: in a row
+// that it checks as a line (one not plain ASCII), or a cell that it rejects (longer than
+// data.max_field_bytes); the text is then checked, never hashed again. The feature's definition
+// the keys were made with is kept, and load_table checks it against the schema it reads with.
 struct HashedColumn {
   std::size_t column = 0;  // the table's column, which no other column's name repeats
   std::string feature;     // the multi or sequence feature that reads it
-  std::uint64_t seed = 0;  // its table's seed
-  std::string padding;     // its padding value
-  char separator = '|';    // its separator, which no hashed value holds
-  ColumnVector<std::uint64_t> keys;  // every row's keys, row after row (value_key.h)
-  ColumnVector<std::uint64_t> ends;  // per row, where its keys end (they start where the row before's end)
+  FeatureKind kind = FeatureKind::kMulti;
+  std::uint64_t seed = 0;    // its table's seed
+  std::string padding;       // its padding value
+  char separator = '|';      // its separator, which no hashed value holds
+  std::size_t max_len = 0;   // the values kept a row (0: all)
+  KeyColumn keys;            // per row its values' keys (value_key.h), max_len kept
+  ColumnVector<std::uint32_t> given;  // per row, the values it gave before max_len (DIN's alignment check)
 };
 
 struct TextTable {
@@ -41,6 +44,10 @@ struct TextTable {
   bool plain_ascii = false;
   std::vector<HashedColumn> hashed;  // lists that came hashed (one entry per feature reading such a column)
 };
+
+// The same, taking the table's hashed keys into the Dataset instead of copying them: the table
+// cannot be read again.
+Dataset load_table(TextTable&& table, const Config& config, const Schema& schema, const LoadOptions& options = {});
 
 // Whether reading a table under `config` may need its rows' lines: the validation carve by row
 // hashes them, and under data.on_error = "skip" a rejected row is logged as its line. A table

@@ -165,29 +165,23 @@ const char* const kHashedConfig =
     "[features.history]\nkind = \"sequence\"\ntable = \"item\"\nmax_len = 2\npadding = \"0\"\n"
     "pooling = \"din\"\nquery = [\"item\"]\n";
 
-// `rows` with the lists of `hashed` rows (indices) given as keys, their cells left empty.
+// `rows` with the lists given as keys; the cells of rows `with_text` (indices) keep their text,
+// the others are left empty.
 TextTable hashed_table_of(const std::vector<std::vector<std::string>>& rows, const Schema& schema,
-                          const std::vector<std::size_t>& hashed) {
+                          const std::vector<std::size_t>& with_text) {
   TextTable t = table_of(rows);
   for (const char* name : {"genres", "history"}) {
     const auto column = static_cast<std::size_t>(std::find(kColumns.begin(), kColumns.end(), name) - kColumns.begin());
     const FeatureInfo& f = *std::find_if(schema.features.begin(), schema.features.end(),
                                          [&](const FeatureInfo& info) { return info.name == name; });
-    HashedColumn h{column, f.name, schema.tables[static_cast<std::size_t>(f.table)].seed, f.padding, f.separator,
-                   {}, {}};
+    HashedColumn h{column, f.name, f.kind, schema.tables[static_cast<std::size_t>(f.table)].seed,
+                   f.padding, f.separator, f.max_len, {}, {}};
     for (std::size_t r = 0; r < rows.size(); ++r) {
-      if (std::find(hashed.begin(), hashed.end(), r) != hashed.end()) {
-        std::string_view text = rows[r][column];
-        for (std::size_t start = 0;;) {
-          const std::size_t stop = std::min(text.find('|', start), text.size());
-          std::uint64_t key;
-          if (value_key(f, h.seed, text.substr(start, stop - start), key)) h.keys.push_back(key);
-          if (stop == text.size()) break;
-          start = stop + 1;
-        }
-        t.cells[column][r] = {};
-      }
-      h.ends.push_back(h.keys.size());
+      const std::size_t first = h.keys.keys.size();
+      append_text_keys(f, h.seed, rows[r][column], h.keys.keys);
+      h.given.push_back(static_cast<std::uint32_t>(keep_max_len(f, h.keys.keys, first)));
+      h.keys.offsets.push_back(h.keys.keys.size());
+      if (std::find(with_text.begin(), with_text.end(), r) == with_text.end()) t.cells[column][r] = {};
     }
     t.hashed.push_back(std::move(h));
   }
@@ -205,25 +199,27 @@ TEST(TextTable, ListsThatCameHashedReadAsTheirText) {
   const Config config = parse_config(kHashedConfig, "t.toml");
   const Schema schema = Schema::from_config(config);
   const Dataset text = load_table(table_of(kListRows), config, schema);
-  for (const std::vector<std::size_t>& hashed : {std::vector<std::size_t>{0, 1, 2, 3}, {0, 2}, {}}) {
-    const Dataset data = load_table(hashed_table_of(kListRows, schema, hashed), config, schema);
-    ASSERT_EQ(data.rows, kListRows.size());
-    for (std::size_t f = 0; f < text.keys.size(); ++f) {
-      EXPECT_EQ(data.keys[f].offsets, text.keys[f].offsets) << f;
-      EXPECT_EQ(data.keys[f].keys, text.keys[f].keys) << f;
+  for (const std::vector<std::size_t>& with_text : {std::vector<std::size_t>{}, {0, 2}, {0, 1, 2, 3}}) {
+    TextTable t = hashed_table_of(kListRows, schema, with_text);
+    const Dataset copied = load_table(t, config, schema);
+    const Dataset moved = load_table(std::move(t), config, schema);
+    for (const Dataset* data : {&copied, &moved}) {
+      ASSERT_EQ(data->rows, kListRows.size());
+      for (std::size_t f = 0; f < text.keys.size(); ++f) {
+        EXPECT_EQ(data->keys[f].offsets, text.keys[f].offsets) << f;
+        EXPECT_EQ(data->keys[f].keys, text.keys[f].keys) << f;
+      }
     }
+    // The moved table's keys went into the Dataset: it cannot be read again.
+    EXPECT_THAT([&] { load_table(t, config, schema); },  // NOLINT(bugprone-use-after-move)
+                ::testing::ThrowsMessage<Error>(HasSubstr("read already?")));
   }
-  // A row whose cell holds text reads the text, whatever keys the column holds for it.
-  TextTable both = hashed_table_of(kListRows, schema, {0, 1, 2, 3});
-  both.cells[3][0] = "g1|g2|g3";
-  const Dataset data = load_table(both, config, schema);
-  EXPECT_EQ(data.keys[1].keys, text.keys[1].keys);
 }
 
 TEST(TextTable, HashedListsOfAnotherDefinitionOrWithoutAFeatureAreRefused) {
   const Config config = parse_config(kHashedConfig, "t.toml");
   const Schema schema = Schema::from_config(config);
-  TextTable reseeded = hashed_table_of(kListRows, schema, {0});
+  TextTable reseeded = hashed_table_of(kListRows, schema, {});
   reseeded.hashed[1].seed += 1;
   EXPECT_THAT([&] { load_table(reseeded, config, schema); },
               ::testing::ThrowsMessage<Error>(HasSubstr("hashed for a feature 'history' this model does not define")));
@@ -231,11 +227,11 @@ TEST(TextTable, HashedListsOfAnotherDefinitionOrWithoutAFeatureAreRefused) {
   const Config more = parse_config(std::string(kHashedConfig) + "[features.genres2]\nkind = \"multi\"\ncolumn = \"genres\"\n",
                                    "t.toml");
   const Schema more_schema = Schema::from_config(more);
-  EXPECT_THAT([&] { load_table(hashed_table_of(kListRows, schema, {0}), more, more_schema); },
+  EXPECT_THAT([&] { load_table(hashed_table_of(kListRows, schema, {}), more, more_schema); },
               ::testing::ThrowsMessage<Error>(HasSubstr("feature 'genres2' reads column 'genres'")));
   // Rows read as lines (the validation carve by row hashes them) need every list's text.
   const Config carving = parse_config(kHashedConfig, "t.toml", {"data.valid=", "data.valid_fraction=0.2"});
-  EXPECT_THROW(load_table(hashed_table_of(kListRows, schema, {0}), carving, schema), Error);
+  EXPECT_THROW(load_table(hashed_table_of(kListRows, schema, {}), carving, schema), Error);
   EXPECT_TRUE(table_lines_read(carving));
   EXPECT_FALSE(table_lines_read(config));
   EXPECT_TRUE(table_lines_read(parse_config(kHashedConfig, "t.toml", {"data.on_error=skip"})));
@@ -248,7 +244,7 @@ TEST(TextTable, HashedHistoriesAreCheckedForDinAlignmentAsText) {
   const Config config = parse_config(config_text, "t.toml");
   const Schema schema = Schema::from_config(config);
   // Three values a row, where the first row's history gives three and the second's none.
-  TextTable t = hashed_table_of(kListRows, schema, {0, 1, 2, 3});
+  TextTable t = hashed_table_of(kListRows, schema, {});
   t.columns.push_back("cats");
   t.cells.push_back(ColumnVector<std::string_view>(kListRows.size(), "k1|k2|k3"));
   EXPECT_THAT([&] { load_table(t, config, schema); },
