@@ -228,7 +228,7 @@ std::string_view CellArena::keep(std::string_view text) {
 }
 
 FrameTable::FrameTable(const Config& config, std::string name, std::vector<std::string> columns, const py::list& arrays,
-                       bool hash_lists) {
+                       bool hash_lists, bool split_keys_read) {
   HEED_CHECK(columns.size() == arrays.size(), "{}: {} column names for {} columns", name, columns.size(), arrays.size());
   table_.name = std::move(name);
   table_.columns = std::move(columns);
@@ -264,7 +264,7 @@ FrameTable::FrameTable(const Config& config, std::string name, std::vector<std::
   bool names_repeat = false;
   for (std::size_t c = 0; c < table_.columns.size(); ++c)
     names_repeat |= std::count(table_.columns.begin(), table_.columns.end(), table_.columns[c]) > 1;
-  if (hash_lists && !names_repeat && !table_lines_read(config))
+  if (hash_lists && !names_repeat && !table_lines_read(config, split_keys_read))
     for (std::size_t c = 0; c < table_.columns.size(); ++c)
       for (const FeatureInfo& f : schema.features)
         if (f.has_values() && f.column == table_.columns[c]) {

@@ -23,8 +23,8 @@
 // parser must check it: a row not plain ASCII (checked as a line: a NUL byte is an error, and
 // messages count bytes along the whole line, so its other lists are joined too) and a cell
 // longer than data.max_field_bytes. Where the rows may be read as lines (table_lines_read: the
-// validation carve by row, or data.on_error = "skip"), and for explain, every list is joined as
-// text instead.
+// training split under a validation carve by row, or data.on_error = "skip"), and for explain,
+// every list is joined as text instead.
 //
 // Columns X.1, X.2, ... beside a column X that a multi or sequence feature reads are renamed X
 // (pandas.read_csv's names for a repeated column), so that the feature reads them all.
@@ -79,8 +79,9 @@ class FrameTable {
   // `columns`: the DataFrame's column names; `arrays`: per column a 1-D numpy array, or a tuple
   // ("categorical", codes, categories) (the Python side unwraps extension dtypes). `hash_lists`:
   // false keeps every list's text (heed explain shows a row's values as its cells hold them).
+  // `split_keys_read`: the read takes the rows' split keys (LoadOptions: training's own split).
   FrameTable(const Config& config, std::string name, std::vector<std::string> columns, const pybind11::list& arrays,
-             bool hash_lists = true);
+             bool hash_lists = true, bool split_keys_read = true);
 
   const TextTable& table() const { return table_; }
   // The rows read into a Dataset (load_table), once where lists came hashed: their keys move

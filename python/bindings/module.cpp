@@ -91,6 +91,7 @@ class PyModel {
     py::gil_scoped_release release;
     LoadOptions load;
     load.rejects_name = "rejected_eval.txt";  // as heed eval, under data.on_error = "skip"
+    load.split_keys_read = false;              // no validation carve
     const Model& model = served_->model();
     const Dataset data = load_rows(rows, model.config(), model.schema(), load);
     const Evaluation e = evaluate_dataset(model, data, resolve_threads(threads));
@@ -373,8 +374,9 @@ PYBIND11_MODULE(_heed, m) {
   });
 
   py::class_<FrameTable>(m, "FrameTable")
-      .def(py::init<const Config&, std::string, std::vector<std::string>, const py::list&, bool>(), py::arg("config"),
-           py::arg("name"), py::arg("columns"), py::arg("arrays"), py::arg("hash_lists") = true)
+      .def(py::init<const Config&, std::string, std::vector<std::string>, const py::list&, bool, bool>(),
+           py::arg("config"), py::arg("name"), py::arg("columns"), py::arg("arrays"), py::arg("hash_lists") = true,
+           py::arg("split_keys_read") = true)
       .def_property_readonly("rows", [](const FrameTable& t) { return t.table().rows; })
       .def("cell", [](const FrameTable& t, std::size_t column, std::size_t row) {
         return std::string(t.table().cells.at(column).at(row));

@@ -108,7 +108,8 @@ def _is_dataframe(data: Any) -> bool:
 
 def _table(config: "_heed.Config", data: Any, name: str, hash_lists: bool = True) -> "_heed.FrameTable":
     """A DataFrame as the engine's text table (cells as to_csv writes them; lists hashed as they
-    are read, or with ``hash_lists=False`` joined, for explain's raw values)."""
+    are read, or with ``hash_lists=False`` joined, for explain's raw values). ``name``: the
+    training split (whose rows the validation carve by row reads as lines) or the read."""
     import pandas as pd
 
     columns, arrays = [], []
@@ -125,7 +126,7 @@ def _table(config: "_heed.Config", data: Any, name: str, hash_lists: bool = True
             arrays.append(series.to_numpy())
         else:  # nullable integers, strings, dates: their Python values (pd.NA is empty)
             arrays.append(series.to_numpy(dtype=object))
-    return _heed.FrameTable(config, f"{name} DataFrame", columns, arrays, hash_lists)
+    return _heed.FrameTable(config, f"{name} DataFrame", columns, arrays, hash_lists, name == "train")
 
 
 def _rows(config: "_heed.Config", data: Any, name: str, hash_lists: bool = True):

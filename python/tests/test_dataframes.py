@@ -27,7 +27,8 @@ kind = "sequence"
 
 
 def cells(config, df):
-    table = heed._table(config._native, df, "t")
+    # Read as a training split: under `config`'s validation carve by row its lists keep their text.
+    table = heed._table(config._native, df, "train")
     return [[table.cell(c, r) for c in range(len(df.columns))] for r in range(table.rows)]
 
 
@@ -126,3 +127,11 @@ def test_a_hashed_list_value_holding_the_separator_is_the_same_error(config, has
         messages.append(str(error.value))
     assert messages[0] == messages[1]
 
+
+def test_only_a_carved_training_split_keeps_its_lists_text(config):
+    # The edge config carves validation rows from train by each row's line: the "train" table
+    # keeps its lists' text for that hash; a table read for anything else hashes them.
+    df = pd.DataFrame({"tags": [["a", "b"]], "name": ["x"]})
+    for name, expected in (("train", "a|b"), ("predict", ""), ("evaluate", ""), ("test", "")):
+        table = heed._table(config._native, df, name)
+        assert table.cell(0, 0) == expected, name

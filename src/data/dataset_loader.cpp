@@ -186,8 +186,8 @@ std::vector<const HashedColumn*> hashed_by_feature(const TextTable& table, const
 
 }  // namespace
 
-bool table_lines_read(const Config& config) {
-  return carves_by_row(config.data) || config.data.on_error == OnError::kSkip;
+bool table_lines_read(const Config& config, bool split_keys_read) {
+  return (split_keys_read && carves_by_row(config.data)) || config.data.on_error == OnError::kSkip;
 }
 
 namespace {
@@ -212,7 +212,8 @@ Dataset read_table(const TextTable& table, TextTable* movable, const Config& con
   // The row's TSV line is built only where something reads it: the hash of the validation
   // carve by row, and the rejected-lines file under skip. Elsewhere every row's split key is
   // the same, unread.
-  const bool build_line = !options.features_only && (carves_by_row(config.data) || log.skipping());
+  const bool build_line =
+      !options.features_only && ((options.split_keys_read && carves_by_row(config.data)) || log.skipping());
   HEED_CHECK(!build_line || table.hashed.empty(), "{}: its lists came hashed, without the text its lines need",
              table.name);
   const std::vector<const HashedColumn*> hashed = hashed_by_feature(table, schema);

@@ -37,6 +37,10 @@ struct LoadOptions {
   // Every bad row stops reading whatever data.on_error says: for outputs that must keep one
   // line per input row (predict) and request bodies (serve).
   bool never_skip = false;
+  // Whether the caller reads the rows' split keys: only the training split's, where the
+  // validation carve by row hashes each row's line. Where nobody reads them, a table's rows are
+  // not built as lines for them (text_table.h).
+  bool split_keys_read = true;
   // Several readers sharing the files (file_share.h): this one reads only its part's rows.
   ReadShare share;
 };

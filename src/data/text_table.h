@@ -50,14 +50,16 @@ struct TextTable {
 Dataset load_table(TextTable&& table, const Config& config, const Schema& schema, const LoadOptions& options = {});
 
 // Whether reading a table under `config` may need its rows' lines: the validation carve by row
-// hashes them, and under data.on_error = "skip" a rejected row is logged as its line. A table
-// made for such a config keeps every cell's text (no HashedColumn).
-bool table_lines_read(const Config& config);
+// hashes them where the split keys are read (LoadOptions::split_keys_read: the training split),
+// and under data.on_error = "skip" a rejected row is logged as its line. A table made for such a
+// read keeps every cell's text (no HashedColumn).
+bool table_lines_read(const Config& config, bool split_keys_read);
 
 // The table's rows, read as a TSV file with a header holding the same cells: whatever
 // data.format says, the columns are the table's. Messages count rows from 1, as lines: row 1 is
 // the table's first row. The rows' split keys, which only the validation carve by row reads,
-// are left unset (all the same) when the config has no such carve, and when scoring.
+// are left unset (all the same) when the config has no such carve, when scoring, and when the
+// caller does not read them (LoadOptions::split_keys_read).
 Dataset load_table(const TextTable& table, const Config& config, const Schema& schema, const LoadOptions& options = {});
 
 }  // namespace heed

@@ -93,6 +93,7 @@ Splits load_splits(const Config& config, const Schema& schema, const std::filesy
     options.rejects_name = share.whole() || split != "train" ? fmt::format("rejected_{}.txt", split)
                                                              : fmt::format("rejected_train.rank{}.txt", share.part);
     if (split == "train") options.share = share;
+    options.split_keys_read = split == "train";  // the validation carve's (held_out_by_hash)
     return options;
   };
   auto load = [&](const std::string& name, const std::string& split) {

@@ -229,12 +229,18 @@ TEST(TextTable, HashedListsOfAnotherDefinitionOrWithoutAFeatureAreRefused) {
   const Schema more_schema = Schema::from_config(more);
   EXPECT_THAT([&] { load_table(hashed_table_of(kListRows, schema, {}), more, more_schema); },
               ::testing::ThrowsMessage<Error>(HasSubstr("feature 'genres2' reads column 'genres'")));
-  // Rows read as lines (the validation carve by row hashes them) need every list's text.
+  // Rows read as lines (the validation carve by row hashes the training split's) need every
+  // list's text; another split's rows are not read as lines.
   const Config carving = parse_config(kHashedConfig, "t.toml", {"data.valid=", "data.valid_fraction=0.2"});
   EXPECT_THROW(load_table(hashed_table_of(kListRows, schema, {}), carving, schema), Error);
-  EXPECT_TRUE(table_lines_read(carving));
-  EXPECT_FALSE(table_lines_read(config));
-  EXPECT_TRUE(table_lines_read(parse_config(kHashedConfig, "t.toml", {"data.on_error=skip"})));
+  LoadOptions other_split;
+  other_split.split_keys_read = false;
+  const Dataset carved = load_table(hashed_table_of(kListRows, schema, {}), carving, schema, other_split);
+  EXPECT_EQ(carved.keys[2].keys, load_table(table_of(kListRows), carving, schema, other_split).keys[2].keys);
+  EXPECT_TRUE(table_lines_read(carving, true));
+  EXPECT_FALSE(table_lines_read(carving, false));
+  EXPECT_FALSE(table_lines_read(config, true));
+  EXPECT_TRUE(table_lines_read(parse_config(kHashedConfig, "t.toml", {"data.on_error=skip"}), false));
 }
 
 TEST(TextTable, HashedHistoriesAreCheckedForDinAlignmentAsText) {
