@@ -45,10 +45,6 @@ struct TextTable {
   std::vector<HashedColumn> hashed;  // lists that came hashed (one entry per feature reading such a column)
 };
 
-// The same, taking the table's hashed keys into the Dataset instead of copying them: the table
-// cannot be read again.
-Dataset load_table(TextTable&& table, const Config& config, const Schema& schema, const LoadOptions& options = {});
-
 // Whether reading a table under `config` may need its rows' lines: the validation carve by row
 // hashes them where the split keys are read (LoadOptions::split_keys_read: the training split),
 // and under data.on_error = "skip" a rejected row is logged as its line. A table made for such a
@@ -61,5 +57,9 @@ bool table_lines_read(const Config& config, bool split_keys_read);
 // are left unset (all the same) when the config has no such carve, when scoring, and when the
 // caller does not read them (LoadOptions::split_keys_read).
 Dataset load_table(const TextTable& table, const Config& config, const Schema& schema, const LoadOptions& options = {});
+
+// The same, taking the table's hashed keys into the Dataset instead of copying them: the table
+// cannot be read again.
+Dataset load_table(TextTable&& table, const Config& config, const Schema& schema, const LoadOptions& options = {});
 
 }  // namespace heed
