@@ -568,7 +568,6 @@ void FrameTable::add_lists(std::size_t c, const ObjectColumn& column, ColumnVect
     if (lowest == 0) plain_ = false;
     return text;
   };
-  std::vector<std::size_t> row_start(hashing.size(), 0);  // where each feature's keys of the row begin
   for (std::size_t r = 0; r < column.rows; ++r) {
     if (r > 0 && r % ReadOrder::kBlockRows == 0) {
       const bool in_order = order.block_in_order();
@@ -578,13 +577,12 @@ void FrameTable::add_lists(std::size_t c, const ObjectColumn& column, ColumnVect
     if (r == kRowsBeforeReserving)
       for (HashedColumn* h : hashing) h->keys.keys.reserve(h->keys.keys.size() * column.rows / r * 5 / 4);
     out.push_back(cell_of(r));
-    // Whichever way the row's keys came, its feature's row is ended as the row encoder ends it.
-    for (std::size_t k = 0; k < hashing.size(); ++k) {
-      HashedColumn& h = *hashing[k];
-      const std::size_t given = keep_max_len(feature_of(&h), h.keys.keys, row_start[k]);
-      h.given.push_back(static_cast<std::uint32_t>(given));
-      h.keys.offsets.push_back(h.keys.keys.size());
-      row_start[k] = h.keys.keys.size();
+    // Whichever way the row's keys came (they start where the row before's end), its feature's
+    // row is ended as the row encoder ends it.
+    for (HashedColumn* h : hashing) {
+      const std::size_t given = keep_max_len(feature_of(h), h->keys.keys, h->keys.offsets.back());
+      h->given.push_back(static_cast<std::uint32_t>(given));
+      h->keys.offsets.push_back(h->keys.keys.size());
     }
   }
 }
