@@ -9,6 +9,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "core/dice_gate_avx512.h"
 #include "core/error.h"
 
 // GCC 12 reports the deliberately undefined pass-through operand (_mm512_undefined_ps) of
@@ -319,19 +320,10 @@ HEED_AVX512_TARGET void sigmoid_avx512(const float* in, float* out, Index n) {
   }
 }
 
-// Dice's evaluation, fused: t = (s - mean) a = -(s - mean) inv_std log2(e), so exp(-x) = 2^t =
-// 2^k 2^f with k = round(t) and f = t - k in [-1/2, 1/2] (exact); 2^f = e^(f ln 2) by its
-// Taylor polynomial to degree 7 (error below 5e-9), the gate 1 / (1 + 2^t) by the reciprocal
-// estimate and one Newton step, then y = s (alpha + keep gate). t is capped at 126 so 2^t
-// stays finite (the gate is then 0 to float precision); far below, 2^t underflows to 0 and
-// the gate is 1.
+// Dice's evaluation, fused: the gate (core/dice_gate_avx512.h) from t = (s - mean) a, then
+// y = s (alpha + keep gate), one pass per row.
 HEED_AVX512_TARGET void dice_avx512(const ConstMatrixView& s, MatrixView y, MatrixView* p, const float* mean,
                                     const float* a, const float* keep, const float* alpha) {
-  constexpr float ln2 = 0.693147180559945309f;
-  const float c[] = {ln2 * ln2 * ln2 * ln2 * ln2 * ln2 * ln2 / 5040, ln2 * ln2 * ln2 * ln2 * ln2 * ln2 / 720,
-                     ln2 * ln2 * ln2 * ln2 * ln2 / 120, ln2 * ln2 * ln2 * ln2 / 24, ln2 * ln2 * ln2 / 6,
-                     ln2 * ln2 / 2, ln2, 1.0f};
-  const __m512 cap = _mm512_set1_ps(126.0f), one = _mm512_set1_ps(1.0f), two = _mm512_set1_ps(2.0f);
   const Index D = s.cols();
   for (Index r = 0; r < s.rows(); ++r) {
     const float* in = s.row(r).data();
@@ -340,16 +332,8 @@ HEED_AVX512_TARGET void dice_avx512(const ConstMatrixView& s, MatrixView y, Matr
     for (Index i = 0; i < D; i += kLanes) {
       const __mmask16 m = D - i >= kLanes ? __mmask16(0xffff) : __mmask16((1u << (D - i)) - 1);
       const __m512 v = _mm512_maskz_loadu_ps(m, in + i);
-      // s - mean first: exact where s is near the mean, so t keeps its digits there.
-      const __m512 x = _mm512_sub_ps(v, _mm512_maskz_loadu_ps(m, mean + i));
-      const __m512 t = _mm512_min_ps(_mm512_mul_ps(x, _mm512_maskz_loadu_ps(m, a + i)), cap);
-      const __m512 k = _mm512_roundscale_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-      const __m512 f = _mm512_sub_ps(t, k);
-      __m512 e = _mm512_set1_ps(c[0]);
-      for (int j = 1; j < 8; ++j) e = _mm512_fmadd_ps(e, f, _mm512_set1_ps(c[j]));
-      const __m512 d = _mm512_add_ps(one, _mm512_scalef_ps(e, k));
-      __m512 q = _mm512_rcp14_ps(d);
-      q = _mm512_mul_ps(q, _mm512_fnmadd_ps(d, q, two));
+      const __m512 q = avx512::dice_gate(_mm512_sub_ps(v, _mm512_maskz_loadu_ps(m, mean + i)),
+                                         _mm512_maskz_loadu_ps(m, a + i));
       if (gate) _mm512_mask_storeu_ps(gate + i, m, q);
       const __m512 w = _mm512_fmadd_ps(q, _mm512_maskz_loadu_ps(m, keep + i), _mm512_maskz_loadu_ps(m, alpha + i));
       _mm512_mask_storeu_ps(out + i, m, _mm512_mul_ps(v, w));
@@ -533,13 +517,16 @@ std::uint64_t multiply_adds() { return counted_multiply_adds; }
 
 namespace {
 
-// The elementwise kernels (sigmoid, Dice) need AVX-512F, which either unit's kernel set implies;
-// they follow the same choice, so HEED_LOWP_ISA=portable turns them off too.
-bool elementwise_avx512() {
-  return isa_for(Precision::kBf16) == Isa::kAvx512 || isa_for(Precision::kInt8) == Isa::kAvx512;
-}
-
 }  // namespace
+
+bool elementwise_avx512() {
+  static const bool env_portable = env_forces_portable();
+  static const bool avx512f = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") != 0;
+  }();
+  return avx512f && !env_portable && forced.load(std::memory_order_relaxed) != 1;
+}
 
 void sigmoid(const float* in, float* out, Index n) {
   if (elementwise_avx512()) {

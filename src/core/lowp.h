@@ -33,6 +33,9 @@ Isa isa_for(Precision precision);
 void force_portable(bool portable);
 // "avx512-bf16", "avx512-vnni" or "portable": what isa_for(precision) means, for reports.
 const char* isa_name(Precision precision);
+// Whether the fp32 AVX-512F kernels run (sigmoid, dice_eval, DIN's key-lane unit): the CPU has
+// AVX-512F and neither HEED_LOWP_ISA=portable nor force_portable(true) says otherwise.
+bool elementwise_avx512();
 
 // W [K, N] in the layout a precision's kernel reads; built once when a model is loaded.
 struct PackedWeight {
