@@ -27,6 +27,9 @@ class Activation {
   void backward(const ParamSet& params, const ConstMatrixView& z, Index rows, const ConstMatrixView& da,
                 MatrixView* dz, Cache& cache, Gradients& grads) const;
 
+  ActivationKind kind() const { return kind_; }
+  ParamId alpha() const { return alpha_; }  // PReLU's slopes [1, D]
+
  private:
   ActivationKind kind_;
   ParamId alpha_ = 0;  // prelu only

@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "core/gemm.h"
 #include "core/lowp.h"
+#include "layers/din_key_lanes.h"
 #include "layers/reduced_products.h"
 
 namespace heed {
@@ -409,6 +410,12 @@ void DinAttention::prepare_shared_keys(const ParamSet& params, SharedKeys& share
   }
   key_terms(params, shared.keys, shared.key_terms);
   shared.key_terms.rowwise() += params[first_bias()].row(0);
+  if (!lowp::elementwise_avx512()) return;
+  const Index T = shared.keys.rows(), T16 = din_key_lanes::padded(T);
+  shared.lane_keys.setZero(width_, T16);
+  shared.lane_keys.leftCols(T) = shared.keys.transpose();
+  shared.lane_key_terms.setZero(first_width(), T16);
+  shared.lane_key_terms.leftCols(T) = shared.key_terms.transpose();
 }
 
 void DinAttention::forward_shared_reduced(const ParamSet& params, const SharedKeys& shared,
@@ -476,14 +483,17 @@ void DinAttention::forward_shared(const ParamSet& params, const SharedKeys& shar
     forward_shared_reduced(params, shared, queries, rows, pooled, scratch, weights);
     return;
   }
+  if (lowp::elementwise_avx512() && shared.lane_keys.rows() == Q &&
+      shared.lane_keys.cols() == din_key_lanes::padded(T)) {
+    forward_shared_key_lanes(params, shared, queries, rows, pooled, scratch, weights);
+    return;
+  }
   const Matrix& w1 = params[first_weight()];
   scratch.query_weight = w1.topRows(Q) + w1.middleRows(2 * Q, Q);
   if (scratch.query_terms.rows() < rows) scratch.query_terms.resize(rows, h1);
   gemm(queries.topRows(rows), scratch.query_weight, scratch.query_terms.topRows(rows), {.beta = 0.0f});
 
   const Index block_rows = size_for_blocks(scratch, T, Q, options_.hidden);
-  const auto counts = shared.counts.transpose().array();
-  const auto sequence_length = static_cast<Index>(std::lround(shared.counts.sum()));
   for (Index begin = 0; begin < rows; begin += block_rows) {
     const Index count = std::min(block_rows, rows - begin), n = count * T;
     auto product = scratch.product.topRows(n);
@@ -512,17 +522,90 @@ void DinAttention::forward_shared(const ParamSet& params, const SharedKeys& shar
     } else {
       score = scratch.hidden[0].topRows(n).col(0);
     }
-    for (Index i = 0; i < count; ++i) {
-      auto s = score.segment(i * T, T).transpose().array();  // [1, T]
-      if (options_.normalize == DinNormalize::kSoftmax) {
-        s = (s - s.maxCoeff()).exp();
-        s /= (s * counts).sum();
-      } else {
-        s *= din_score_scale(options_.normalize, sequence_length);
-      }
-      if (weights) Eigen::Map<Eigen::RowVectorXf>(weights + (begin + i) * T, T) = s.matrix();
-      pooled.row(begin + i).noalias() = (s * counts).matrix() * shared.keys;
+    for (Index i = 0; i < count; ++i)
+      pool_distinct(shared, score.data() + i * T, pooled.row(begin + i).data(),
+                    weights ? weights + (begin + i) * T : nullptr);
+  }
+}
+
+void DinAttention::pool_distinct(const SharedKeys& shared, float* score, float* pooled, float* weights) const {
+  const Index T = shared.keys.rows();
+  const auto counts = shared.counts.transpose().array();
+  Eigen::Map<Eigen::RowVectorXf> map(score, T);
+  auto s = map.array();
+  if (options_.normalize == DinNormalize::kSoftmax) {
+    s = (s - s.maxCoeff()).exp();
+    s /= (s * counts).sum();
+  } else {
+    s *= din_score_scale(options_.normalize, static_cast<Index>(std::lround(shared.counts.sum())));
+  }
+  if (weights) Eigen::Map<Eigen::RowVectorXf>(weights, T) = map;
+  Eigen::Map<Eigen::RowVectorXf>(pooled, width_).noalias() = (s * counts).matrix() * shared.keys;
+}
+
+void DinAttention::forward_shared_key_lanes(const ParamSet& params, const SharedKeys& shared,
+                                            const ConstMatrixView& queries, Index rows, MatrixView pooled,
+                                            SharedScratch& scratch, float* weights) const {
+  using din_key_lanes::kChunk;
+  const Index Q = width_, T = shared.keys.rows(), T16 = din_key_lanes::padded(T), h1 = first_width();
+  const std::size_t L = options_.hidden.size();
+  const Matrix& w1 = params[first_weight()];
+  scratch.query_weight = w1.topRows(Q) + w1.middleRows(2 * Q, Q);
+  if (scratch.query_terms.rows() < rows) scratch.query_terms.resize(rows, h1);
+  gemm(queries.topRows(rows), scratch.query_weight, scratch.query_terms.topRows(rows), {.beta = 0.0f});
+
+  // Each hidden layer's activation, per unit.
+  std::vector<din_key_lanes::Activation> acts(L);
+  scratch.lane_hidden.resize(L);
+  scratch.dice_constants.resize(L);
+  for (std::size_t l = 0; l < L; ++l) {
+    const Index h = options_.hidden[l];
+    if (scratch.lane_hidden[l].rows() != h) scratch.lane_hidden[l].resize(h, kChunk);
+    if (dice_.empty()) {
+      acts[l] = {.kind = din_key_lanes::Activation::Kind::kPrelu, .alpha = params[activations_[l].alpha()].data()};
+      continue;
     }
+    // As Dice::forward_eval_in_place computes them, so that both schedules gate alike.
+    constexpr float log2e = 1.44269504088896341f;
+    Matrix& constants = scratch.dice_constants[l];
+    constants.resize(2, h);
+    constants.row(0) = -(params[dice_[l].running_var()].row(0).array() + Dice::kEpsilon).rsqrt() * log2e;
+    constants.row(1) = 1.0f - params[dice_[l].alpha()].row(0).array();
+    acts[l] = {.kind = din_key_lanes::Activation::Kind::kDice,
+               .alpha = params[dice_[l].alpha()].data(),
+               .mean = params[dice_[l].running_mean()].data(),
+               .scale = constants.row(0).data(),
+               .keep = constants.row(1).data()};
+  }
+  if (scratch.lane_score.size() < T16) scratch.lane_score.resize(T16);
+
+  // Per row, the product term's weights diag(q) Wp: then the first layer over the keys is
+  // sum_d (q_d Wp[d, f]) k_d, its key terms and the query term added as it is stored.
+  const auto product_weight = w1.bottomRows(Q);
+  scratch.query_product.resize(Q, h1);
+  for (Index i = 0; i < rows; ++i) {
+    scratch.query_product = product_weight.array().colwise() * queries.row(i).transpose().array();
+    const float* query_term = scratch.query_terms.row(i).data();
+    for (Index j0 = 0; j0 < T; j0 += kChunk) {
+      const Index keys = std::min(kChunk, T - j0);
+      const float* lane_keys = shared.lane_keys.data() + j0;
+      const float* lane_key_terms = shared.lane_key_terms.data() + j0;
+      float* score = scratch.lane_score.data() + j0;
+      if (L == 0) {  // the first layer is the output layer
+        din_key_lanes::dense(scratch.query_product.data(), Q, 1, lane_keys, T16, query_term, lane_key_terms, T16, {},
+                             keys, score, 0);
+        continue;
+      }
+      din_key_lanes::dense(scratch.query_product.data(), Q, h1, lane_keys, T16, query_term, lane_key_terms, T16,
+                           acts[0], keys, scratch.lane_hidden[0].data(), kChunk);
+      for (std::size_t l = 1; l < L; ++l)
+        din_key_lanes::dense(params[layers_[l].weight()].data(), options_.hidden[l - 1], options_.hidden[l],
+                             scratch.lane_hidden[l - 1].data(), kChunk, params[layers_[l].bias()].data(), nullptr, 0,
+                             acts[l], keys, scratch.lane_hidden[l].data(), kChunk);
+      din_key_lanes::score(params[layers_[L].weight()].data(), options_.hidden[L - 1], params[layers_[L].bias()](0, 0),
+                           scratch.lane_hidden[L - 1].data(), kChunk, keys, score);
+    }
+    pool_distinct(shared, scratch.lane_score.data(), pooled.row(i).data(), weights ? weights + i * T : nullptr);
   }
 }
 

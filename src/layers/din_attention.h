@@ -129,6 +129,9 @@ class DinAttention {
     // Reduced precision only: the distinct key of each value, in sequence order. The pooled
     // sum then runs value by value in that order, as forward() sums a row's keys.
     std::vector<Index> sequence;
+    // fp32 on AVX-512F (din_key_lanes.h): keys and key terms with the keys across lanes,
+    // [Q, T16] and [h1, T16], T16 = T rounded up to 16, zero past T.
+    Matrix lane_keys, lane_key_terms;
   };
   // Fills shared.key_terms from shared.keys.
   void prepare_shared_keys(const ParamSet& params, SharedKeys& shared) const;
@@ -139,6 +142,13 @@ class DinAttention {
     Matrix product;              // [block, Q] q * k
     std::vector<Matrix> hidden;  // per hidden layer [block, h_l]
     Eigen::VectorXf score;       // [block]
+    // The key-lane schedule: one row's q * Wp [Q, h1] (its product term's weights), each hidden
+    // layer's activations [h_l, 48 keys], the row's scores [T16], each Dice layer's
+    // -inv_std log2(e) and 1 - alpha [2, h_l].
+    Matrix query_product;
+    std::vector<Matrix> lane_hidden;
+    Eigen::VectorXf lane_score;
+    std::vector<Matrix> dice_constants;
   };
   // pooled [rows, Q]: row i pools the sequence with its query queries.row(i). weights, when not
   // null, receives each distinct key's weight per row ([rows, T], row-major).
@@ -181,6 +191,13 @@ class DinAttention {
   // forward() in evaluation mode, reduced precision.
   void forward_reduced(const ParamSet& params, const ConstMatrixView& queries, const ConstMatrixView& keys,
                        const std::uint32_t* offsets, Index rows, MatrixView pooled, Cache& cache) const;
+  // forward_shared() in fp32 with the keys across SIMD lanes (din_key_lanes.h): each row's
+  // unit runs over its distinct keys 48 at a time, every layer's bias and activation applied
+  // in registers.
+  void forward_shared_key_lanes(const ParamSet& params, const SharedKeys& shared, const ConstMatrixView& queries,
+                                Index rows, MatrixView pooled, SharedScratch& scratch, float* weights) const;
+  // A row's weights from its raw scores over the distinct keys (fp32), and its pooled vector.
+  void pool_distinct(const SharedKeys& shared, float* score, float* pooled, float* weights) const;
   // forward_shared() in reduced precision.
   void forward_shared_reduced(const ParamSet& params, const SharedKeys& shared, const ConstMatrixView& queries,
                               Index rows, MatrixView pooled, SharedScratch& scratch, float* weights) const;

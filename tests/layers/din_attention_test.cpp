@@ -6,11 +6,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <numeric>
+#include <random>
 
 #include "core/error.h"
+#include "core/lowp.h"
 #include "gradient_check.h"
 
 namespace heed {
@@ -510,46 +513,66 @@ TEST(DinAttention, PrecomputedKeyTermsGiveTheSameOutput) {
 }
 
 // One sequence with repeated keys, shared by every row: its distinct keys with their counts
-// pool as the whole sequence laid out per row does, and equal keys weigh the same.
+// pool as the whole sequence laid out per row does, and equal keys weigh the same. Histories of
+// 5 to 97 distinct keys (one to three passes of the key-lane schedule, partial registers),
+// units of 1 to 15 per layer (partial blocks of 8), no hidden layer, and both schedules: the
+// key lanes (AVX-512F) and the pair-major blocks (what runs without it).
 TEST(DinAttention, SharedDistinctKeysPoolAsTheSequencePerRow) {
-  for (const DinNormalize normalize :
-       {DinNormalize::kRaw, DinNormalize::kSoftmax, DinNormalize::kMean, DinNormalize::kSqrtN}) {
-    for (const DinActivation activation : {DinActivation::kDice, DinActivation::kPrelu}) {
-      SCOPED_TRACE(::testing::Message() << "normalize " << normalize_name(normalize));
-      Rng rng(13);
-      ParamSet params;
-      DinAttention din(params, "din", kWidth, make_options(activation, normalize), rng);
-      randomize(params, rng);
-      randomize_running_statistics(params, rng);
-      const Index R = 120, T = 5;  // 120 rows: several blocks of forward_shared
-      const std::vector<Index> sequence = {0, 1, 2, 1, 3, 4, 4, 1};
-      const auto S = static_cast<Index>(sequence.size());
-      Matrix distinct = Matrix::Random(T, kWidth), queries = Matrix::Random(R, kWidth);
-      distinct.row(4).setZero();  // an unseen value's zero key
-      Matrix keys(R * S, kWidth);
-      std::vector<std::uint32_t> offsets(static_cast<std::size_t>(R) + 1);
-      for (Index i = 0; i < R; ++i) {
-        offsets[static_cast<std::size_t>(i) + 1] = static_cast<std::uint32_t>((i + 1) * S);
-        for (Index j = 0; j < S; ++j) keys.row(i * S + j) = distinct.row(sequence[static_cast<std::size_t>(j)]);
-      }
-      DinAttention::Cache cache = din.make_cache(R, R * S);
-      Matrix expected(R, kWidth), pooled(R, kWidth);
-      din.forward(params, {queries, keys, offsets.data()}, R, expected, cache, Pass::evaluation());
+  struct Shape {
+    Index distinct;
+    std::vector<Index> hidden;
+  };
+  const std::vector<Shape> shapes = {{5, {5, 3}}, {16, {9, 1}}, {33, {15, 7, 2}}, {47, {80, 40}}, {50, {8}}, {97, {}}};
+  for (const bool portable : {false, true}) {
+    lowp::force_portable(portable);
+    for (const Shape& shape : shapes) {
+      for (const DinNormalize normalize :
+           {DinNormalize::kRaw, DinNormalize::kSoftmax, DinNormalize::kMean, DinNormalize::kSqrtN}) {
+        for (const DinActivation activation : {DinActivation::kDice, DinActivation::kPrelu}) {
+          SCOPED_TRACE(::testing::Message()
+                       << "normalize " << normalize_name(normalize) << ", " << shape.distinct << " keys, "
+                       << shape.hidden.size() << " hidden layers" << (portable ? ", portable" : ""));
+          Rng rng(13);
+          ParamSet params;
+          DinAttention din(params, "din", kWidth, make_options(activation, normalize, shape.hidden), rng);
+          randomize(params, rng);
+          randomize_running_statistics(params, rng);
+          const Index R = 120, T = shape.distinct;  // 120 rows: several blocks of the pair-major schedule
+          std::vector<Index> sequence;  // every key once, some twice or three times
+          for (Index j = 0; j < T; ++j)
+            for (Index n = 0; n <= j % 3 && static_cast<Index>(sequence.size()) < T + 8; ++n) sequence.push_back(j);
+          std::shuffle(sequence.begin(), sequence.end(), std::mt19937(static_cast<unsigned>(T)));
+          const auto S = static_cast<Index>(sequence.size());
+          Matrix distinct = Matrix::Random(T, kWidth), queries = Matrix::Random(R, kWidth);
+          distinct.row(T - 1).setZero();  // an unseen value's zero key
+          Matrix keys(R * S, kWidth);
+          std::vector<std::uint32_t> offsets(static_cast<std::size_t>(R) + 1);
+          for (Index i = 0; i < R; ++i) {
+            offsets[static_cast<std::size_t>(i) + 1] = static_cast<std::uint32_t>((i + 1) * S);
+            for (Index j = 0; j < S; ++j) keys.row(i * S + j) = distinct.row(sequence[static_cast<std::size_t>(j)]);
+          }
+          DinAttention::Cache cache = din.make_cache(R, R * S);
+          Matrix expected(R, kWidth), pooled(R, kWidth);
+          din.forward(params, {queries, keys, offsets.data()}, R, expected, cache, Pass::evaluation());
 
-      DinAttention::SharedKeys shared;
-      shared.keys = distinct;
-      shared.counts.setZero(T);
-      for (Index j : sequence) shared.counts(j) += 1.0f;
-      din.prepare_shared_keys(params, shared);
-      DinAttention::SharedScratch scratch;
-      Matrix weights(R, T);
-      din.forward_shared(params, shared, queries, R, pooled, scratch, weights.data());
-      EXPECT_LT((pooled - expected).cwiseAbs().maxCoeff(), 1e-5f);
-      for (Index i = 0; i < R; ++i)
-        for (Index j = 0; j < S; ++j)
-          EXPECT_NEAR(weights(i, sequence[static_cast<std::size_t>(j)]), din.weights(cache)[i * S + j], 1e-5f);
+          DinAttention::SharedKeys shared;
+          shared.keys = distinct;
+          shared.counts.setZero(T);
+          for (Index j : sequence) shared.counts(j) += 1.0f;
+          din.prepare_shared_keys(params, shared);
+          EXPECT_EQ(shared.lane_keys.size() > 0, !portable && lowp::elementwise_avx512());
+          DinAttention::SharedScratch scratch;
+          Matrix weights(R, T);
+          din.forward_shared(params, shared, queries, R, pooled, scratch, weights.data());
+          EXPECT_LT((pooled - expected).cwiseAbs().maxCoeff(), 1e-5f * std::max(1.0f, expected.cwiseAbs().maxCoeff()));
+          for (Index i = 0; i < R; ++i)
+            for (Index j = 0; j < S; ++j)
+              EXPECT_NEAR(weights(i, sequence[static_cast<std::size_t>(j)]), din.weights(cache)[i * S + j], 1e-5f);
+        }
+      }
     }
   }
+  lowp::force_portable(false);
 }
 
 TEST(DinAttention, EvaluationScoresARowAloneAsInABatchTrainingDoesNot) {
