@@ -10,7 +10,8 @@
 //   peak_gmacs     {"fp32": vfmadd231ps zmm, "bf16": vdpbf16ps zmm, "int8": vpdpbusd zmm} in
 //                  G multiply-adds per second (16, 32 and 64 per instruction), best of 5
 //   shapes         per shape and precision: G multiply-adds/s of lowp::multiply (fp32: heed::gemm,
-//                  the product fp32 scoring runs) and the fraction of that precision's peak
+//                  the product fp32 scoring runs; fp32_scoring: heed::scoring_gemm, the request
+//                  scorer's MLP products) and the fraction of that precision's peak
 //   isa            which kernel ran per precision ("portable" without the units)
 #include <immintrin.h>
 
@@ -28,6 +29,7 @@
 #include "core/error.h"
 #include "core/gemm.h"
 #include "core/lowp.h"
+#include "core/scoring_gemm.h"
 
 namespace {
 
@@ -104,7 +106,9 @@ heed::Matrix random_matrix(heed::Index rows, heed::Index cols, std::uint32_t see
 }
 
 // G multiply-adds per second of y = x W on [m, k] x [k, n], repeated for about `seconds`.
-double product_rate(heed::Index m, heed::Index k, heed::Index n, heed::Precision precision, double seconds) {
+// scoring: fp32 by heed::scoring_gemm (the request scorer's MLP) instead of heed::gemm.
+double product_rate(heed::Index m, heed::Index k, heed::Index n, heed::Precision precision, bool scoring,
+                    double seconds) {
   const heed::Matrix x = random_matrix(m, k, 1), w = random_matrix(k, n, 2);
   heed::Matrix y(m, n);
   heed::lowp::PackedWeight packed;
@@ -112,7 +116,8 @@ double product_rate(heed::Index m, heed::Index k, heed::Index n, heed::Precision
   auto once = [&] {
     if (precision == heed::Precision::kFp32) {
       y.setZero();
-      heed::gemm(x, w, y);
+      if (scoring) heed::scoring_gemm(x, w, y);
+      else heed::gemm(x, w, y);
     } else {
       heed::lowp::multiply(x, packed, y, false);
     }
@@ -158,10 +163,15 @@ int main(int argc, char** argv) {
       long m = 0, k = 0, n = 0;
       if (std::sscanf(shape.c_str(), "%ld,%ld,%ld", &m, &k, &n) != 3) throw heed::Error("--shapes: M,K,N;M,K,N...");
       for (Precision p : {Precision::kFp32, Precision::kBf16, Precision::kInt8}) {
-        const double rate = product_rate(m, k, n, p, seconds);
+        const double rate = product_rate(m, k, n, p, false, seconds);
         const char* name = heed::choice_name(p);
         out["shapes"][shape][name]["gmacs"] = rate;
         if (peak.contains(name)) out["shapes"][shape][name]["of_peak"] = rate / peak[name].get<double>();
+      }
+      if (heed::scoring_gemm_available()) {
+        const double rate = product_rate(m, k, n, Precision::kFp32, true, seconds);
+        out["shapes"][shape]["fp32_scoring"]["gmacs"] = rate;
+        out["shapes"][shape]["fp32_scoring"]["of_peak"] = rate / peak["fp32"].get<double>();
       }
     }
     std::printf("%s\n", out.dump(2).c_str());

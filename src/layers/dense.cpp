@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/gemm.h"
+#include "core/scoring_gemm.h"
 #include "layers/reduced_products.h"
 
 namespace heed {
@@ -66,6 +67,11 @@ void Dense::forward_live_inputs(const ParamSet& params, const ConstMatrixView& x
   for (Index j = 0; j < in_; ++j)
     if (magnitude[j] != 0.0f) scratch.columns.push_back(j);
   const Index live = static_cast<Index>(scratch.columns.size()), dead = in_ - live;
+  if (scoring_gemm_available()) {  // sums over the live columns in place: nothing to gather
+    y.rowwise() = params[bias_].row(0);
+    scoring_gemm(x, params[weight_], y, scratch.columns);
+    return;
+  }
   // Gathering copies the live rows of W ([live, out] values) and saves [rows, dead, out]
   // multiply-adds: worth it when the saving is several times the copy, and not for a few columns.
   if (dead * rows < 4 * live || dead < in_ / 16) {

@@ -41,13 +41,14 @@ class Dense {
   struct LiveInputs {
     Eigen::RowVectorXf magnitude;  // per input column, the sum of its magnitudes over the rows
     std::vector<Index> columns;    // the input columns some row needs
-    Matrix x, weight;              // those columns of x, and the rows of W they multiply
+    Matrix x, weight;              // without AVX-512F: those columns of x, and the rows of W they multiply
   };
   // forward's y = x W + b, multiplying only the input columns that are non-zero in some row: a
   // column zero in every row (a ReLU unit that no row switched on) adds nothing to any output.
-  // The same numbers to float rounding (the sum skips zero terms). Multiplies as forward does
-  // unless enough columns are dead to pay for gathering the live ones; always in reduced
-  // precision (so that both scoring schedules compute the same bits).
+  // The same numbers to float rounding (the sum skips zero terms). With AVX-512F,
+  // scoring_gemm sums the live columns in place; otherwise it multiplies as forward does unless
+  // enough columns are dead to pay for gathering the live ones. Always as forward does in
+  // reduced precision (so that both scoring schedules compute the same bits).
   void forward_live_inputs(const ParamSet& params, const ConstMatrixView& x, MatrixView y,
                            LiveInputs& scratch) const;
   void backward(const ParamSet& params, const ConstMatrixView& x, Index rows, const ConstMatrixView& dy,

@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include "core/gemm.h"
+#include "core/scoring_gemm.h"
 #include "core/sigmoid.h"
 
 namespace heed {
@@ -214,7 +215,11 @@ void PerUserForward::forward_chunk(Index count) {
     for (Index u = 0; u < U; ++u)
       x.col(C + u) = ws_->senet_->weights.col(fl.user_gated[static_cast<std::size_t>(u)]).head(count);
     pre.rowwise() = fl.constant;  // the product accumulates onto it: no zeroing pass
-    gemm(x, fl.weight, pre);
+    if (scoring_gemm_available()) {
+      scoring_gemm(x, fl.weight, pre);
+    } else {
+      gemm(x, fl.weight, pre);
+    }
   }
 
   std::span<const Matrix* const> gates;

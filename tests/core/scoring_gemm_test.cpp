@@ -1,0 +1,112 @@
+// heed::scoring_gemm against a brute-force double-precision sum: row counts around its blocks of
+// 6 and column counts around its registers of 16 and panels of 64, views into larger matrices,
+// subsets of the inputs (in any order, repeated, empty), and a row's result alone as in a block.
+#include "core/scoring_gemm.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "core/error.h"
+#include "core/rng.h"
+
+namespace heed {
+namespace {
+
+Matrix random_matrix(Index rows, Index cols, Rng& rng) {
+  Matrix m(rows, cols);
+  for (Index i = 0; i < rows; ++i)
+    for (Index j = 0; j < cols; ++j) m(i, j) = static_cast<float>(2.0 * rng.uniform() - 1.0);
+  return m;
+}
+
+// c + sum over `inputs` (every column of a when null) of a[:, k] b[k, :], in double precision.
+Matrix reference(const ConstMatrixView& a, const ConstMatrixView& b, const Matrix& c, const std::vector<Index>* inputs) {
+  Matrix out(c.rows(), c.cols());
+  for (Index i = 0; i < c.rows(); ++i)
+    for (Index j = 0; j < c.cols(); ++j) {
+      double sum = c(i, j);
+      if (inputs) {
+        for (const Index k : *inputs) sum += double(a(i, k)) * double(b(k, j));
+      } else {
+        for (Index k = 0; k < a.cols(); ++k) sum += double(a(i, k)) * double(b(k, j));
+      }
+      out(i, j) = static_cast<float>(sum);
+    }
+  return out;
+}
+
+float tolerance(Index terms) { return 1e-6f * static_cast<float>(terms + 1); }
+
+class ScoringGemm : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!scoring_gemm_available()) GTEST_SKIP() << "scoring_gemm needs AVX-512F";
+  }
+};
+
+TEST_F(ScoringGemm, AccumulatesTheProductForEveryBlockShape) {
+  Rng rng(3);
+  for (const Index m : {1, 5, 6, 7, 13, 100})
+    for (const Index k : {1, 16, 54})
+      for (const Index n : {1, 15, 16, 17, 63, 64, 65, 130}) {
+        SCOPED_TRACE(::testing::Message() << m << " x " << k << " x " << n);
+        const Matrix a = random_matrix(m, k, rng), b = random_matrix(k, n, rng), c0 = random_matrix(m, n, rng);
+        Matrix c = c0;
+        scoring_gemm(a, b, c);
+        EXPECT_LT((c - reference(a, b, c0, nullptr)).cwiseAbs().maxCoeff(), tolerance(k));
+      }
+}
+
+TEST_F(ScoringGemm, ReadsAndWritesViewsIntoLargerMatrices) {
+  Rng rng(4);
+  const Matrix big_a = random_matrix(20, 40, rng), big_b = random_matrix(50, 90, rng);
+  Matrix big_c = random_matrix(30, 100, rng);
+  const Matrix before = big_c;
+  const ConstMatrixView a = big_a.block(3, 5, 11, 33), b = big_b.block(7, 2, 33, 70);
+  MatrixView c = big_c.block(4, 9, 11, 70);
+  const Matrix expected = reference(a, b, Matrix(c), nullptr);
+  scoring_gemm(a, b, c);
+  EXPECT_LT((Matrix(c) - expected).cwiseAbs().maxCoeff(), tolerance(33));
+  // Nothing outside the view is touched.
+  Matrix outside = big_c - before;
+  outside.block(4, 9, 11, 70).setZero();
+  EXPECT_EQ(outside.cwiseAbs().maxCoeff(), 0.0f);
+}
+
+TEST_F(ScoringGemm, SumsOnlyTheGivenInputs) {
+  Rng rng(5);
+  const Matrix a = random_matrix(9, 30, rng), b = random_matrix(30, 70, rng), c0 = random_matrix(9, 70, rng);
+  for (const std::vector<Index>& inputs :
+       {std::vector<Index>{}, std::vector<Index>{4}, std::vector<Index>{29, 0, 7, 7, 12}, std::vector<Index>{1, 2, 3}}) {
+    Matrix c = c0;
+    scoring_gemm(a, b, c, inputs);
+    EXPECT_LT((c - reference(a, b, c0, &inputs)).cwiseAbs().maxCoeff(), tolerance(5));
+  }
+  // Every input in order is the whole product, bit for bit.
+  std::vector<Index> all(30);
+  for (Index k = 0; k < 30; ++k) all[static_cast<std::size_t>(k)] = k;
+  Matrix whole = c0, listed = c0;
+  scoring_gemm(a, b, whole);
+  scoring_gemm(a, b, listed, all);
+  EXPECT_EQ(whole, listed);
+  Matrix c = c0;
+  EXPECT_THROW(scoring_gemm(a, b, c, std::vector<Index>{30}), Error);
+  EXPECT_THROW(scoring_gemm(a, b.topRows(29), c), Error);
+}
+
+TEST_F(ScoringGemm, ARowsResultDoesNotDependOnTheRowsBesideIt) {
+  Rng rng(6);
+  const Matrix a = random_matrix(13, 40, rng), b = random_matrix(40, 80, rng);
+  Matrix all = Matrix::Zero(13, 80);
+  scoring_gemm(a, b, all);
+  for (Index i = 0; i < 13; ++i) {
+    Matrix one = Matrix::Zero(1, 80);
+    scoring_gemm(a.middleRows(i, 1), b, one);
+    EXPECT_EQ(one, all.middleRows(i, 1)) << "row " << i;
+  }
+}
+
+}  // namespace
+}  // namespace heed
