@@ -14,8 +14,9 @@
 
 // GCC 12 reports the deliberately undefined pass-through operand (_mm512_undefined_ps) of
 // unmasked AVX-512 intrinsics inlined into a target("avx512...") function as maybe
-// uninitialized; the mask is all ones, so nothing reads it.
+// uninitialized (without -march: uninitialized); the mask is all ones, so nothing reads it.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 
 namespace heed::lowp {
 namespace {

@@ -52,7 +52,8 @@ HEED_AVX512_TARGET void block(const Operands& o, Index i, Index n0) {
   __m512 acc[R][V];
   HEED_UNROLL for (int r = 0; r < R; ++r)
     HEED_UNROLL for (int v = 0; v < V; ++v) acc[r][v] = _mm512_maskz_loadu_ps(mask[v], c + r * ldc + v * kLanes);
-  auto step = [&](Index k) {
+  for (Index t = 0; t < count; ++t) {  // (a lambda would not inherit the target attribute)
+    const Index k = inputs ? inputs[t] : t;
     const float* bk = b + k * ldb;
     __m512 w[V];
     HEED_UNROLL for (int v = 0; v < V; ++v) w[v] = _mm512_maskz_loadu_ps(mask[v], bk + v * kLanes);
@@ -60,11 +61,6 @@ HEED_AVX512_TARGET void block(const Operands& o, Index i, Index n0) {
       const __m512 x = _mm512_set1_ps(a[r * lda + k]);
       HEED_UNROLL for (int v = 0; v < V; ++v) acc[r][v] = _mm512_fmadd_ps(x, w[v], acc[r][v]);
     }
-  };
-  if (inputs) {
-    for (Index t = 0; t < count; ++t) step(inputs[t]);
-  } else {
-    for (Index k = 0; k < count; ++k) step(k);
   }
   HEED_UNROLL for (int r = 0; r < R; ++r)
     HEED_UNROLL for (int v = 0; v < V; ++v) _mm512_mask_storeu_ps(c + r * ldc + v * kLanes, mask[v], acc[r][v]);
