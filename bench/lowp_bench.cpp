@@ -10,9 +10,10 @@
 //   peak_gmacs     {"fp32": vfmadd231ps zmm, "bf16": vdpbf16ps zmm, "int8": vpdpbusd zmm} in
 //                  G multiply-adds per second (16, 32 and 64 per instruction), best of 5
 //   shapes         per shape and precision: G multiply-adds/s of lowp::multiply (fp32: heed::gemm,
-//                  the product fp32 scoring runs; fp32_scoring: heed::scoring_gemm, the request
+//                  whichever kernel it sends the product to; fp32_avx512: heed::gemm_avx512, the request
 //                  scorer's MLP products) and the fraction of that precision's peak
-//   isa            which kernel ran per precision ("portable" without the units)
+//   isa            which kernel ran per precision (fp32: heed::gemm_kernel_name(); "portable"
+//                  without the units)
 #include <immintrin.h>
 
 #include <time.h>
@@ -29,7 +30,7 @@
 #include "core/error.h"
 #include "core/gemm.h"
 #include "core/lowp.h"
-#include "core/scoring_gemm.h"
+#include "core/gemm_avx512.h"
 
 namespace {
 
@@ -106,8 +107,8 @@ heed::Matrix random_matrix(heed::Index rows, heed::Index cols, std::uint32_t see
 }
 
 // G multiply-adds per second of y = x W on [m, k] x [k, n], repeated for about `seconds`.
-// scoring: fp32 by heed::scoring_gemm (the request scorer's MLP) instead of heed::gemm.
-double product_rate(heed::Index m, heed::Index k, heed::Index n, heed::Precision precision, bool scoring,
+// avx512: fp32 by heed::gemm_avx512 (the request scorer's MLP) whatever heed::gemm picks.
+double product_rate(heed::Index m, heed::Index k, heed::Index n, heed::Precision precision, bool avx512,
                     double seconds) {
   const heed::Matrix x = random_matrix(m, k, 1), w = random_matrix(k, n, 2);
   heed::Matrix y(m, n);
@@ -116,7 +117,7 @@ double product_rate(heed::Index m, heed::Index k, heed::Index n, heed::Precision
   auto once = [&] {
     if (precision == heed::Precision::kFp32) {
       y.setZero();
-      if (scoring) heed::scoring_gemm(x, w, y);
+      if (avx512) heed::gemm_avx512(x, w, y);
       else heed::gemm(x, w, y);
     } else {
       heed::lowp::multiply(x, packed, y, false);
@@ -151,7 +152,9 @@ int main(int argc, char** argv) {
     }
     using heed::Precision;
     nlohmann::ordered_json out;
-    out["isa"] = {{"bf16", heed::lowp::isa_name(Precision::kBf16)}, {"int8", heed::lowp::isa_name(Precision::kInt8)}};
+    out["isa"] = {{"fp32", heed::gemm_kernel_name()},
+                  {"bf16", heed::lowp::isa_name(Precision::kBf16)},
+                  {"int8", heed::lowp::isa_name(Precision::kInt8)}};
     __builtin_cpu_init();
     nlohmann::ordered_json peak;
     peak["fp32"] = best_of(5, fp32_peak);
@@ -168,10 +171,10 @@ int main(int argc, char** argv) {
         out["shapes"][shape][name]["gmacs"] = rate;
         if (peak.contains(name)) out["shapes"][shape][name]["of_peak"] = rate / peak[name].get<double>();
       }
-      if (heed::scoring_gemm_available()) {
+      if (heed::gemm_avx512_available()) {
         const double rate = product_rate(m, k, n, Precision::kFp32, true, seconds);
-        out["shapes"][shape]["fp32_scoring"]["gmacs"] = rate;
-        out["shapes"][shape]["fp32_scoring"]["of_peak"] = rate / peak["fp32"].get<double>();
+        out["shapes"][shape]["fp32_avx512"]["gmacs"] = rate;
+        out["shapes"][shape]["fp32_avx512"]["of_peak"] = rate / peak["fp32"].get<double>();
       }
     }
     std::printf("%s\n", out.dump(2).c_str());

@@ -3,8 +3,10 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <cctype>
 
 #include "core/error.h"
+#include "core/gemm_avx512.h"
 
 namespace heed {
 namespace {
@@ -49,6 +51,19 @@ void eigen_gemm(const ConstMatrixView& a, const ConstMatrixView& b, MatrixView c
   else eigen_product(a, b, c, how);
 }
 
+// OpenBLAS's chosen core has no AVX-512 kernels (only its SkylakeX, Cooperlake and
+// SapphireRapids cores do) while this CPU has AVX-512F.
+bool blas_below_avx512() {
+  static const bool core_without_avx512 = [] {
+    std::string core = openblas_get_corename();
+    std::transform(core.begin(), core.end(), core.begin(), [](unsigned char ch) { return std::tolower(ch); });
+    return core.find("skylakex") == std::string::npos && core.find("cooperlake") == std::string::npos &&
+           core.find("sapphirerapids") == std::string::npos;
+  }();
+  static const bool below = core_without_avx512 && gemm_avx512_available();
+  return below;
+}
+
 void use_one_blas_thread() {
   // Once per process, before the first product: OpenBLAS would otherwise split every call over
   // all cores, underneath heed's own threads.
@@ -68,6 +83,14 @@ void gemm(const ConstMatrixView& a, const ConstMatrixView& b, MatrixView c, Gemm
   if (m == 0 || n == 0) return;
   if (k == 0) return scale(c, how.beta);  // an empty sum: only the scaling of c is left
   if (eigen_does_better(m, k, n)) return eigen_gemm(a, b, c, how);
+  if (blas_below_avx512() && how.alpha == 1.0f && !(how.transpose_a && how.transpose_b)) {
+    scale(c, how.beta);
+    if (how.transpose_a) return gemm_avx512_transposed_a(a, b, c);
+    if (!how.transpose_b) return gemm_avx512(a, b, c);
+    thread_local Matrix b_transposed;
+    b_transposed = b.transpose();
+    return gemm_avx512(a, b_transposed, c);
+  }
   use_one_blas_thread();
   cblas_sgemm(CblasRowMajor, how.transpose_a ? CblasTrans : CblasNoTrans,
               how.transpose_b ? CblasTrans : CblasNoTrans, static_cast<blasint>(m),
@@ -75,6 +98,11 @@ void gemm(const ConstMatrixView& a, const ConstMatrixView& b, MatrixView c, Gemm
               leading_dimension(a.rows(), a.cols(), a.outerStride()), b.data(),
               leading_dimension(b.rows(), b.cols(), b.outerStride()), how.beta, c.data(),
               leading_dimension(c.rows(), c.cols(), c.outerStride()));
+}
+
+std::string gemm_kernel_name() {
+  const std::string core = openblas_get_corename();
+  return blas_below_avx512() ? "heed avx512 (OpenBLAS core " + core + ")" : "OpenBLAS " + core;
 }
 
 }  // namespace heed

@@ -5,6 +5,14 @@
 // narrow and vector shapes stay on Eigen (bench/gemm_bench.cpp, docs/performance.md). heed
 // threads its own work, so OpenBLAS is kept to one thread per call: results stay deterministic
 // for a seed and a thread count, and two threads never fight over the cores.
+//
+// OpenBLAS picks its kernels from the CPU at load time, or from OPENBLAS_CORETYPE. Where it
+// runs kernels without AVX-512 on a core that has it (told to, as this project's development
+// machines are, or not knowing a newer core), the products go to heed's AVX-512 kernel instead
+// (core/gemm_avx512.h): 1.8-2x the rate of OpenBLAS's AVX2 kernels on the MLP's shapes, within
+// a few percent of its AVX-512 ones in training (docs/performance.md).
+#include <string>
+
 #include "core/tensor.h"
 
 namespace heed {
@@ -19,5 +27,9 @@ struct GemmOptions {
 // c = alpha op(a) op(b) + beta c, op() transposing where asked. Shapes must agree; c must not
 // overlap a or b.
 void gemm(const ConstMatrixView& a, const ConstMatrixView& b, MatrixView c, GemmOptions how = {});
+
+// Which kernel heed::gemm sends its BLAS-sized products to: "heed avx512 (OpenBLAS core X)"
+// or "OpenBLAS X", X the core OpenBLAS chose (for benchmark reports).
+std::string gemm_kernel_name();
 
 }  // namespace heed

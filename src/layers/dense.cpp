@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "core/gemm.h"
-#include "core/scoring_gemm.h"
+#include "core/gemm_avx512.h"
 #include "layers/reduced_products.h"
 
 namespace heed {
@@ -67,9 +67,9 @@ void Dense::forward_live_inputs(const ParamSet& params, const ConstMatrixView& x
   for (Index j = 0; j < in_; ++j)
     if (magnitude[j] != 0.0f) scratch.columns.push_back(j);
   const Index live = static_cast<Index>(scratch.columns.size()), dead = in_ - live;
-  if (scoring_gemm_available()) {  // sums over the live columns in place: nothing to gather
+  if (gemm_avx512_available()) {  // sums over the live columns in place: nothing to gather
     y.rowwise() = params[bias_].row(0);
-    scoring_gemm(x, params[weight_], y, scratch.columns);
+    gemm_avx512(x, params[weight_], y, scratch.columns);
     return;
   }
   // Gathering copies the live rows of W ([live, out] values) and saves [rows, dead, out]

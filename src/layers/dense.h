@@ -46,7 +46,7 @@ class Dense {
   // forward's y = x W + b, multiplying only the input columns that are non-zero in some row: a
   // column zero in every row (a ReLU unit that no row switched on) adds nothing to any output.
   // The same numbers to float rounding (the sum skips zero terms). With AVX-512F,
-  // scoring_gemm sums the live columns in place; otherwise it multiplies as forward does unless
+  // gemm_avx512 sums the live columns in place; otherwise it multiplies as forward does unless
   // enough columns are dead to pay for gathering the live ones. Always as forward does in
   // reduced precision (so that both scoring schedules compute the same bits).
   void forward_live_inputs(const ParamSet& params, const ConstMatrixView& x, MatrixView y,

@@ -4,7 +4,7 @@
 #include <numeric>
 
 #include "core/gemm.h"
-#include "core/scoring_gemm.h"
+#include "core/gemm_avx512.h"
 #include "core/sigmoid.h"
 
 namespace heed {
@@ -215,8 +215,8 @@ void PerUserForward::forward_chunk(Index count) {
     for (Index u = 0; u < U; ++u)
       x.col(C + u) = ws_->senet_->weights.col(fl.user_gated[static_cast<std::size_t>(u)]).head(count);
     pre.rowwise() = fl.constant;  // the product accumulates onto it: no zeroing pass
-    if (scoring_gemm_available()) {
-      scoring_gemm(x, fl.weight, pre);
+    if (gemm_avx512_available()) {
+      gemm_avx512(x, fl.weight, pre);
     } else {
       gemm(x, fl.weight, pre);
     }

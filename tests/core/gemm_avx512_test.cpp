@@ -1,7 +1,8 @@
-// heed::scoring_gemm against a brute-force double-precision sum: row counts around its blocks of
+// heed::gemm_avx512 against a brute-force double-precision sum: row counts around its blocks of
 // 6 and column counts around its registers of 16 and panels of 64, views into larger matrices,
-// subsets of the inputs (in any order, repeated, empty), and a row's result alone as in a block.
-#include "core/scoring_gemm.h"
+// subsets of the inputs (in any order, repeated, empty), the transposed left operand, and a
+// row's result alone as in a block.
+#include "core/gemm_avx512.h"
 
 #include <gtest/gtest.h>
 
@@ -39,14 +40,14 @@ Matrix reference(const ConstMatrixView& a, const ConstMatrixView& b, const Matri
 
 float tolerance(Index terms) { return 1e-6f * static_cast<float>(terms + 1); }
 
-class ScoringGemm : public ::testing::Test {
+class GemmAvx512 : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!scoring_gemm_available()) GTEST_SKIP() << "scoring_gemm needs AVX-512F";
+    if (!gemm_avx512_available()) GTEST_SKIP() << "gemm_avx512 needs AVX-512F";
   }
 };
 
-TEST_F(ScoringGemm, AccumulatesTheProductForEveryBlockShape) {
+TEST_F(GemmAvx512, AccumulatesTheProductForEveryBlockShape) {
   Rng rng(3);
   for (const Index m : {1, 5, 6, 7, 13, 100})
     for (const Index k : {1, 16, 54})
@@ -54,12 +55,12 @@ TEST_F(ScoringGemm, AccumulatesTheProductForEveryBlockShape) {
         SCOPED_TRACE(::testing::Message() << m << " x " << k << " x " << n);
         const Matrix a = random_matrix(m, k, rng), b = random_matrix(k, n, rng), c0 = random_matrix(m, n, rng);
         Matrix c = c0;
-        scoring_gemm(a, b, c);
+        gemm_avx512(a, b, c);
         EXPECT_LT((c - reference(a, b, c0, nullptr)).cwiseAbs().maxCoeff(), tolerance(k));
       }
 }
 
-TEST_F(ScoringGemm, ReadsAndWritesViewsIntoLargerMatrices) {
+TEST_F(GemmAvx512, ReadsAndWritesViewsIntoLargerMatrices) {
   Rng rng(4);
   const Matrix big_a = random_matrix(20, 40, rng), big_b = random_matrix(50, 90, rng);
   Matrix big_c = random_matrix(30, 100, rng);
@@ -67,7 +68,7 @@ TEST_F(ScoringGemm, ReadsAndWritesViewsIntoLargerMatrices) {
   const ConstMatrixView a = big_a.block(3, 5, 11, 33), b = big_b.block(7, 2, 33, 70);
   MatrixView c = big_c.block(4, 9, 11, 70);
   const Matrix expected = reference(a, b, Matrix(c), nullptr);
-  scoring_gemm(a, b, c);
+  gemm_avx512(a, b, c);
   EXPECT_LT((Matrix(c) - expected).cwiseAbs().maxCoeff(), tolerance(33));
   // Nothing outside the view is touched.
   Matrix outside = big_c - before;
@@ -75,35 +76,54 @@ TEST_F(ScoringGemm, ReadsAndWritesViewsIntoLargerMatrices) {
   EXPECT_EQ(outside.cwiseAbs().maxCoeff(), 0.0f);
 }
 
-TEST_F(ScoringGemm, SumsOnlyTheGivenInputs) {
+TEST_F(GemmAvx512, SumsOnlyTheGivenInputs) {
   Rng rng(5);
   const Matrix a = random_matrix(9, 30, rng), b = random_matrix(30, 70, rng), c0 = random_matrix(9, 70, rng);
   for (const std::vector<Index>& inputs :
        {std::vector<Index>{}, std::vector<Index>{4}, std::vector<Index>{29, 0, 7, 7, 12}, std::vector<Index>{1, 2, 3}}) {
     Matrix c = c0;
-    scoring_gemm(a, b, c, inputs);
+    gemm_avx512(a, b, c, inputs);
     EXPECT_LT((c - reference(a, b, c0, &inputs)).cwiseAbs().maxCoeff(), tolerance(5));
   }
   // Every input in order is the whole product, bit for bit.
   std::vector<Index> all(30);
   for (Index k = 0; k < 30; ++k) all[static_cast<std::size_t>(k)] = k;
   Matrix whole = c0, listed = c0;
-  scoring_gemm(a, b, whole);
-  scoring_gemm(a, b, listed, all);
+  gemm_avx512(a, b, whole);
+  gemm_avx512(a, b, listed, all);
   EXPECT_EQ(whole, listed);
   Matrix c = c0;
-  EXPECT_THROW(scoring_gemm(a, b, c, std::vector<Index>{30}), Error);
-  EXPECT_THROW(scoring_gemm(a, b.topRows(29), c), Error);
+  EXPECT_THROW(gemm_avx512(a, b, c, std::vector<Index>{30}), Error);
+  EXPECT_THROW(gemm_avx512(a, b.topRows(29), c), Error);
 }
 
-TEST_F(ScoringGemm, ARowsResultDoesNotDependOnTheRowsBesideIt) {
+TEST_F(GemmAvx512, TransposedLeftOperandIsTheProductOfItsTranspose) {
+  Rng rng(7);
+  for (const Index m : {1, 6, 13})
+    for (const Index k : {1, 40})
+      for (const Index n : {5, 64, 70}) {
+        SCOPED_TRACE(::testing::Message() << m << " x " << k << " x " << n);
+        const Matrix a = random_matrix(k, m, rng), b = random_matrix(k, n, rng), c0 = random_matrix(m, n, rng);
+        Matrix c = c0;
+        gemm_avx512_transposed_a(a, b, c);
+        const Matrix at = a.transpose();
+        EXPECT_LT((c - reference(at, b, c0, nullptr)).cwiseAbs().maxCoeff(), tolerance(k));
+        Matrix plain = c0;  // the same sum in the same order as the product of a^T itself
+        gemm_avx512(at, b, plain);
+        EXPECT_EQ(c, plain);
+      }
+  Matrix c(3, 4);
+  EXPECT_THROW(gemm_avx512_transposed_a(Matrix(5, 3), Matrix(4, 4), c), Error);
+}
+
+TEST_F(GemmAvx512, ARowsResultDoesNotDependOnTheRowsBesideIt) {
   Rng rng(6);
   const Matrix a = random_matrix(13, 40, rng), b = random_matrix(40, 80, rng);
   Matrix all = Matrix::Zero(13, 80);
-  scoring_gemm(a, b, all);
+  gemm_avx512(a, b, all);
   for (Index i = 0; i < 13; ++i) {
     Matrix one = Matrix::Zero(1, 80);
-    scoring_gemm(a.middleRows(i, 1), b, one);
+    gemm_avx512(a.middleRows(i, 1), b, one);
     EXPECT_EQ(one, all.middleRows(i, 1)) << "row " << i;
   }
 }
