@@ -7,7 +7,6 @@
 #include "core/error.h"
 #include "core/gemm.h"
 #include "core/lowp.h"
-#include "layers/din_key_lanes.h"
 #include "layers/reduced_products.h"
 
 namespace heed {
@@ -555,7 +554,8 @@ void DinAttention::forward_shared_key_lanes(const ParamSet& params, const Shared
   gemm(queries.topRows(rows), scratch.query_weight, scratch.query_terms.topRows(rows), {.beta = 0.0f});
 
   // Each hidden layer's activation, per unit.
-  std::vector<din_key_lanes::Activation> acts(L);
+  std::vector<din_key_lanes::Activation>& acts = scratch.lane_activations;
+  acts.assign(L, {});
   scratch.lane_hidden.resize(L);
   scratch.dice_constants.resize(L);
   for (std::size_t l = 0; l < L; ++l) {

@@ -38,6 +38,7 @@
 #include "layers/activation.h"
 #include "layers/dense.h"
 #include "layers/dice.h"
+#include "layers/din_key_lanes.h"
 
 namespace heed {
 
@@ -144,11 +145,12 @@ class DinAttention {
     Eigen::VectorXf score;       // [block]
     // The key-lane schedule: one row's q * Wp [Q, h1] (its product term's weights), each hidden
     // layer's activations [h_l, 48 keys], the row's scores [T16], each Dice layer's
-    // -inv_std log2(e) and 1 - alpha [2, h_l].
+    // -inv_std log2(e) and 1 - alpha [2, h_l], each hidden layer's activation.
     Matrix query_product;
     std::vector<Matrix> lane_hidden;
     Eigen::VectorXf lane_score;
     std::vector<Matrix> dice_constants;
+    std::vector<din_key_lanes::Activation> lane_activations;
   };
   // pooled [rows, Q]: row i pools the sequence with its query queries.row(i). weights, when not
   // null, receives each distinct key's weight per row ([rows, T], row-major).
