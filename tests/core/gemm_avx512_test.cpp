@@ -11,16 +11,12 @@
 
 #include "core/error.h"
 #include "core/rng.h"
+#include "../support/uniform_matrix.h"
 
 namespace heed {
 namespace {
 
-Matrix random_matrix(Index rows, Index cols, Rng& rng) {
-  Matrix m(rows, cols);
-  for (Index i = 0; i < rows; ++i)
-    for (Index j = 0; j < cols; ++j) m(i, j) = static_cast<float>(2.0 * rng.uniform() - 1.0);
-  return m;
-}
+using heed::testing::uniform_matrix;
 
 // c + sum over `inputs` (every column of a when null) of a[:, k] b[k, :], in double precision.
 Matrix reference(const ConstMatrixView& a, const ConstMatrixView& b, const Matrix& c, const std::vector<Index>* inputs) {
@@ -53,7 +49,7 @@ TEST_F(GemmAvx512, AccumulatesTheProductForEveryBlockShape) {
     for (const Index k : {1, 16, 54})
       for (const Index n : {1, 15, 16, 17, 63, 64, 65, 130}) {
         SCOPED_TRACE(::testing::Message() << m << " x " << k << " x " << n);
-        const Matrix a = random_matrix(m, k, rng), b = random_matrix(k, n, rng), c0 = random_matrix(m, n, rng);
+        const Matrix a = uniform_matrix(m, k, rng), b = uniform_matrix(k, n, rng), c0 = uniform_matrix(m, n, rng);
         Matrix c = c0;
         gemm_avx512(a, b, c);
         EXPECT_LT((c - reference(a, b, c0, nullptr)).cwiseAbs().maxCoeff(), tolerance(k));
@@ -62,8 +58,8 @@ TEST_F(GemmAvx512, AccumulatesTheProductForEveryBlockShape) {
 
 TEST_F(GemmAvx512, ReadsAndWritesViewsIntoLargerMatrices) {
   Rng rng(4);
-  const Matrix big_a = random_matrix(20, 40, rng), big_b = random_matrix(50, 90, rng);
-  Matrix big_c = random_matrix(30, 100, rng);
+  const Matrix big_a = uniform_matrix(20, 40, rng), big_b = uniform_matrix(50, 90, rng);
+  Matrix big_c = uniform_matrix(30, 100, rng);
   const Matrix before = big_c;
   const ConstMatrixView a = big_a.block(3, 5, 11, 33), b = big_b.block(7, 2, 33, 70);
   MatrixView c = big_c.block(4, 9, 11, 70);
@@ -78,7 +74,7 @@ TEST_F(GemmAvx512, ReadsAndWritesViewsIntoLargerMatrices) {
 
 TEST_F(GemmAvx512, SumsOnlyTheGivenInputs) {
   Rng rng(5);
-  const Matrix a = random_matrix(9, 30, rng), b = random_matrix(30, 70, rng), c0 = random_matrix(9, 70, rng);
+  const Matrix a = uniform_matrix(9, 30, rng), b = uniform_matrix(30, 70, rng), c0 = uniform_matrix(9, 70, rng);
   for (const std::vector<Index>& inputs :
        {std::vector<Index>{}, std::vector<Index>{4}, std::vector<Index>{29, 0, 7, 7, 12}, std::vector<Index>{1, 2, 3}}) {
     Matrix c = c0;
@@ -103,7 +99,7 @@ TEST_F(GemmAvx512, TransposedLeftOperandIsTheProductOfItsTranspose) {
     for (const Index k : {1, 40})
       for (const Index n : {5, 64, 70}) {
         SCOPED_TRACE(::testing::Message() << m << " x " << k << " x " << n);
-        const Matrix a = random_matrix(k, m, rng), b = random_matrix(k, n, rng), c0 = random_matrix(m, n, rng);
+        const Matrix a = uniform_matrix(k, m, rng), b = uniform_matrix(k, n, rng), c0 = uniform_matrix(m, n, rng);
         Matrix c = c0;
         gemm_avx512_transposed_a(a, b, c);
         const Matrix at = a.transpose();
@@ -118,7 +114,7 @@ TEST_F(GemmAvx512, TransposedLeftOperandIsTheProductOfItsTranspose) {
 
 TEST_F(GemmAvx512, ARowsResultDoesNotDependOnTheRowsBesideIt) {
   Rng rng(6);
-  const Matrix a = random_matrix(13, 40, rng), b = random_matrix(40, 80, rng);
+  const Matrix a = uniform_matrix(13, 40, rng), b = uniform_matrix(40, 80, rng);
   Matrix all = Matrix::Zero(13, 80);
   gemm_avx512(a, b, all);
   for (Index i = 0; i < 13; ++i) {

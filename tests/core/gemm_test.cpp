@@ -13,16 +13,12 @@
 
 #include "core/error.h"
 #include "core/rng.h"
+#include "../support/uniform_matrix.h"
 
 namespace heed {
 namespace {
 
-Matrix random_matrix(Index rows, Index cols, Rng& rng) {
-  Matrix m(rows, cols);
-  for (Index i = 0; i < rows; ++i)
-    for (Index j = 0; j < cols; ++j) m(i, j) = static_cast<float>(2.0 * rng.uniform() - 1.0);
-  return m;
-}
+using heed::testing::uniform_matrix;
 
 // alpha op(a) op(b) + beta c, one product at a time in double precision.
 Matrix reference(const Matrix& a, const Matrix& b, const Matrix& c, const GemmOptions& how) {
@@ -54,9 +50,9 @@ TEST_P(GemmAgainstReference, EveryTransposeAndScaling) {
       for (GemmOptions how : cases) {
         how.transpose_a = ta;
         how.transpose_b = tb;
-        const Matrix a = ta ? random_matrix(k, m, rng) : random_matrix(m, k, rng);
-        const Matrix b = tb ? random_matrix(n, k, rng) : random_matrix(k, n, rng);
-        const Matrix c0 = random_matrix(m, n, rng);
+        const Matrix a = ta ? uniform_matrix(k, m, rng) : uniform_matrix(m, k, rng);
+        const Matrix b = tb ? uniform_matrix(n, k, rng) : uniform_matrix(k, n, rng);
+        const Matrix c0 = uniform_matrix(m, n, rng);
         Matrix c = c0;
         gemm(a, b, c, how);
         const Matrix want = reference(a, b, c0, how);
@@ -75,8 +71,8 @@ INSTANTIATE_TEST_SUITE_P(Shapes, GemmAgainstReference,
 
 TEST(Gemm, WorksOnViewsIntoLargerMatrices) {
   Rng rng(3);
-  const Matrix big_a = random_matrix(20, 30, rng), big_b = random_matrix(25, 40, rng);
-  Matrix big_c = random_matrix(30, 50, rng);
+  const Matrix big_a = uniform_matrix(20, 30, rng), big_b = uniform_matrix(25, 40, rng);
+  Matrix big_c = uniform_matrix(30, 50, rng);
   const Matrix before = big_c;
   // a: rows 2..13, columns 5..21 (outer stride 30); b: rows 3..19, columns 7..31; c a block of big_c.
   const Matrix a = big_a.block(2, 5, 12, 17), b = big_b.block(3, 7, 17, 25);
@@ -95,7 +91,7 @@ TEST(Gemm, WorksOnViewsIntoLargerMatrices) {
 
 TEST(Gemm, OverwritingIgnoresWhatCHeld) {
   Rng rng(4);
-  const Matrix a = random_matrix(6, 4, rng), b = random_matrix(4, 5, rng);
+  const Matrix a = uniform_matrix(6, 4, rng), b = uniform_matrix(4, 5, rng);
   for (Index rows : {Index(1), Index(6)}) {
     Matrix c = Matrix::Constant(rows, 5, std::numeric_limits<float>::quiet_NaN());
     gemm(a.topRows(rows), b, c, {.beta = 0.0f});
@@ -128,8 +124,8 @@ TEST(Gemm, ThreadsCallingAtOnceGetTheSameBitsAsOneThread) {
   constexpr int kProducts = 16;
   std::vector<Matrix> a, b, alone(kProducts), together(kProducts);
   for (int p = 0; p < kProducts; ++p) {
-    a.push_back(random_matrix(96, 64 + p, rng));
-    b.push_back(random_matrix(64 + p, 48, rng));
+    a.push_back(uniform_matrix(96, 64 + p, rng));
+    b.push_back(uniform_matrix(64 + p, 48, rng));
     alone[p] = Matrix::Zero(96, 48);
     gemm(a[p], b[p], alone[p]);
   }
