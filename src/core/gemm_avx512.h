@@ -6,7 +6,7 @@
 // Where it runs:
 //   - the request scorer's MLP (PerUserForward, Dense::forward_live_inputs), always: at a
 //     hundred rows a BLAS call packs both operands for little reuse (90-103 G multiply-adds/s
-//     here against OpenBLAS's 78-81 with its AVX-512 kernels), and the sum can run over a
+//     here against OpenBLAS's 77-87 with its AVX-512 kernels), and the sum can run over a
 //     subset of the inputs, the live ones where ReLU left whole input columns zero for every
 //     candidate, without copying W's live rows;
 //   - every heed::gemm otherwise sent to OpenBLAS, when OpenBLAS runs kernels without AVX-512
