@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "core/avx512.h"
 #include "core/error.h"
 
 // GCC 12 reports the undefined pass-through operand of unmasked AVX-512 intrinsics inlined into
@@ -15,12 +16,7 @@
 namespace heed {
 namespace {
 
-#define HEED_AVX512_TARGET __attribute__((target("avx512f")))
-// Unrolled before GCC decides where the accumulator array lives: left to its later unrolling,
-// the array stays in memory and every multiply-add also stores its register (half the rate).
-#define HEED_UNROLL _Pragma("GCC unroll 8")
-
-constexpr Index kLanes = 16;
+using avx512::kLanes;
 constexpr int kRows = 6, kVectors = 4;  // 24 accumulators, 4 weight registers, 1 broadcast
 
 struct Operands {
@@ -39,10 +35,7 @@ struct Operands {
 template <int R, int V>
 HEED_AVX512_TARGET void block(const Operands& o, Index i, Index n0, Index t0, Index t1) {
   __mmask16 mask[V];
-  for (int v = 0; v < V; ++v) {
-    const Index left = o.n - (n0 + v * kLanes);
-    mask[v] = left >= kLanes ? __mmask16(0xffff) : __mmask16((1u << left) - 1);
-  }
+  for (int v = 0; v < V; ++v) mask[v] = avx512::lanes_left(o.n - (n0 + v * kLanes));
   // Everything the loop reads in locals: read through `o`, GCC reloads the fields and keeps
   // the accumulators in memory besides the registers.
   const Index lda = o.lda, a_step = o.a_step, ldb = o.ldb, ldc = o.ldc;
@@ -111,13 +104,7 @@ void check(const ConstMatrixView& a, const ConstMatrixView& b, const MatrixView&
 
 }  // namespace
 
-bool gemm_avx512_available() {
-  static const bool avx512f = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") != 0;
-  }();
-  return avx512f;
-}
+bool gemm_avx512_available() { return avx512::cpu_has_avx512f(); }
 
 void gemm_avx512(const ConstMatrixView& a, const ConstMatrixView& b, MatrixView c) {
   check(a, b, c);

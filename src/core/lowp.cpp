@@ -9,7 +9,7 @@
 #include <cstring>
 #include <string_view>
 
-#include "core/dice_gate_avx512.h"
+#include "core/avx512.h"
 #include "core/error.h"
 
 // GCC 12 reports the deliberately undefined pass-through operand (_mm512_undefined_ps) of
@@ -27,7 +27,6 @@ namespace {
 // where the CPU reports them.
 #define HEED_BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
 #define HEED_VNNI_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
-#define HEED_AVX512_TARGET __attribute__((target("avx512f")))
 
 bool cpu_has_bf16() {
   __builtin_cpu_init();
@@ -48,7 +47,8 @@ bool env_forces_portable() {
 }
 std::atomic<int> forced{-1};  // -1: the CPU decides; 1: portable
 
-constexpr Index kLanes = 16;
+using avx512::kLanes;
+using avx512::lanes_left;
 
 Index round_up(Index v, Index to) { return (v + to - 1) / to * to; }
 
@@ -115,7 +115,7 @@ template <int V>
 void column_masks(Index n, Index n0, __mmask16 (&mask)[V]) {
   for (int v = 0; v < V; ++v) {
     const Index left = n - (n0 + v * kLanes);
-    mask[v] = left >= kLanes ? __mmask16(0xffff) : left <= 0 ? __mmask16(0) : __mmask16((1u << left) - 1);
+    mask[v] = lanes_left(left);
   }
 }
 
@@ -308,7 +308,7 @@ HEED_AVX512_TARGET void sigmoid_avx512(const float* in, float* out, Index n) {
   const __m512 one = _mm512_set1_ps(1.0f), two = _mm512_set1_ps(2.0f);
   const float taylor[] = {1.0f / 5040, 1.0f / 720, 1.0f / 120, 1.0f / 24, 1.0f / 6, 0.5f, 1.0f, 1.0f};
   for (Index i = 0; i < n; i += kLanes) {
-    const __mmask16 m = n - i >= kLanes ? __mmask16(0xffff) : __mmask16((1u << (n - i)) - 1);
+    const __mmask16 m = lanes_left(n - i);
     __m512 z = _mm512_sub_ps(_mm512_setzero_ps(), _mm512_maskz_loadu_ps(m, in + i));  // -x
     z = _mm512_min_ps(_mm512_max_ps(z, lo), hi);
     const __m512 k = _mm512_roundscale_ps(_mm512_mul_ps(z, log2e), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
@@ -323,7 +323,7 @@ HEED_AVX512_TARGET void sigmoid_avx512(const float* in, float* out, Index n) {
   }
 }
 
-// Dice's evaluation, fused: the gate (core/dice_gate_avx512.h) from t = (s - mean) a, then
+// Dice's evaluation, fused: the gate (core/avx512.h) from t = (s - mean) a, then
 // y = s (alpha + keep gate), one pass per row.
 HEED_AVX512_TARGET void dice_avx512(const ConstMatrixView& s, MatrixView y, MatrixView* p, const float* mean,
                                     const float* a, const float* keep, const float* alpha) {
@@ -333,7 +333,7 @@ HEED_AVX512_TARGET void dice_avx512(const ConstMatrixView& s, MatrixView y, Matr
     float* out = y.row(r).data();
     float* gate = p ? p->row(r).data() : nullptr;
     for (Index i = 0; i < D; i += kLanes) {
-      const __mmask16 m = D - i >= kLanes ? __mmask16(0xffff) : __mmask16((1u << (D - i)) - 1);
+      const __mmask16 m = lanes_left(D - i);
       const __m512 v = _mm512_maskz_loadu_ps(m, in + i);
       const __m512 q = avx512::dice_gate(_mm512_sub_ps(v, _mm512_maskz_loadu_ps(m, mean + i)),
                                          _mm512_maskz_loadu_ps(m, a + i));
@@ -524,11 +524,7 @@ namespace {
 
 bool elementwise_avx512() {
   static const bool env_portable = env_forces_portable();
-  static const bool avx512f = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") != 0;
-  }();
-  return avx512f && !env_portable && forced.load(std::memory_order_relaxed) != 1;
+  return avx512::cpu_has_avx512f() && !env_portable && forced.load(std::memory_order_relaxed) != 1;
 }
 
 void sigmoid(const float* in, float* out, Index n) {

@@ -66,12 +66,12 @@ void Dense::forward_live_inputs(const ParamSet& params, const ConstMatrixView& x
   scratch.columns.clear();
   for (Index j = 0; j < in_; ++j)
     if (magnitude[j] != 0.0f) scratch.columns.push_back(j);
-  const Index live = static_cast<Index>(scratch.columns.size()), dead = in_ - live;
   if (gemm_avx512_available()) {  // sums over the live columns in place: nothing to gather
     y.rowwise() = params[bias_].row(0);
     gemm_avx512(x, params[weight_], y, scratch.columns);
     return;
   }
+  const Index live = static_cast<Index>(scratch.columns.size()), dead = in_ - live;
   // Gathering copies the live rows of W ([live, out] values) and saves [rows, dead, out]
   // multiply-adds: worth it when the saving is several times the copy, and not for a few columns.
   if (dead * rows < 4 * live || dead < in_ / 16) {

@@ -2,7 +2,7 @@
 
 #include <immintrin.h>
 
-#include "core/dice_gate_avx512.h"
+#include "core/avx512.h"
 #include "core/error.h"
 #include "core/lowp.h"
 
@@ -15,10 +15,6 @@
 namespace heed::din_key_lanes {
 namespace {
 
-#define HEED_AVX512_TARGET __attribute__((target("avx512f")))
-// Unrolled before GCC decides where the accumulator array lives: left to its later unrolling,
-// the array stays in memory and every multiply-add also stores its register (half the rate).
-#define HEED_UNROLL _Pragma("GCC unroll 8")
 
 // Units f0 .. f0 + R by V registers of keys: the products accumulate in R x V registers, then
 // the bias, the key terms and the activation are applied as each register is stored.

@@ -29,7 +29,7 @@ struct Activation {
   enum class Kind { kNone, kPrelu, kDice } kind = Kind::kNone;
   const float* alpha = nullptr;  // PReLU's slope, or Dice's alpha
   // Dice in evaluation: y = s (alpha + keep gate), gate = sigmoid((s - mean) inv_std), computed
-  // as core/dice_gate_avx512.h does from scale = -inv_std log2(e); keep = 1 - alpha.
+  // as core/avx512.h does from scale = -inv_std log2(e); keep = 1 - alpha.
   const float* mean = nullptr;
   const float* scale = nullptr;
   const float* keep = nullptr;
