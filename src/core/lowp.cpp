@@ -66,37 +66,101 @@ inline std::uint16_t bf16_bits(std::uint32_t u) {
   return static_cast<std::uint16_t>((u & 0x7fffffffu) > 0x7f800000u ? nan : rounded);
 }
 
-// to_bf16, inlined into the packing loops of training's products (one call per value there).
+// to_bf16 on a float, inlined into the portable pairing loop (pair_rows_bf16).
 inline std::uint16_t round_bf16(float v) {
   std::uint32_t u;
   std::memcpy(&u, &v, sizeof u);
   return bf16_bits(u);
 }
 
-// x [M, K] -> [M][P] pairs of bf16 (element 2p in the low half: little-endian, so a row is
-// its K bf16 values in order), K padded with a zero.
-void convert_rows_bf16(const ConstMatrixView& x, Index P) {
+// bf16_bits on 16 floats' bits at once (the same integer steps, so the same bits).
+HEED_AVX512_TARGET inline __m512i bf16_bits_avx512(__m512i u) {
+  const __m512i low_bit = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
+  const __m512i rounded = _mm512_srli_epi32(_mm512_add_epi32(u, _mm512_add_epi32(low_bit, _mm512_set1_epi32(0x7fff))), 16);
+  const __m512i nan = _mm512_or_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(0x40));
+  const __mmask16 is_nan =
+      _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7fffffff)), _mm512_set1_epi32(0x7f800000));
+  return _mm512_mask_mov_epi32(rounded, is_nan, nan);
+}
+
+// The 16 floats from `from` that are among the `left` still to come, as bf16 bits in 32-bit
+// lanes (0 past the end: bf16 zero).
+HEED_AVX512_TARGET inline __m512i load_bf16_bits(const float* from, Index left) {
+  return bf16_bits_avx512(_mm512_castps_si512(_mm512_maskz_loadu_ps(lanes_left(left), from)));
+}
+
+// x [M, K] -> out [M][P] pairs of bf16 (element 2p in the low half: little-endian, so a row
+// is its K bf16 values in order), K padded with a zero.
+HEED_AVX512_TARGET void convert_rows_bf16_avx512(const ConstMatrixView& x, Index P, std::uint32_t* out) {
   const Index M = x.rows(), K = x.cols();
-  x_packed.resize(static_cast<std::size_t>(M * P));
+  for (Index i = 0; i < M; ++i) {
+    const float* row = x.row(i).data();
+    auto* values = reinterpret_cast<std::uint16_t*>(out + i * P);
+    for (Index k = 0; k < 2 * P; k += kLanes)
+      _mm512_mask_cvtepi32_storeu_epi16(values + k, lanes_left(2 * P - k), load_bf16_bits(row + k, K - k));
+  }
+}
+void convert_rows_bf16(const ConstMatrixView& x, Index P, std::uint32_t* out) {
+  if (elementwise_avx512()) return convert_rows_bf16_avx512(x, P, out);
+  const Index M = x.rows(), K = x.cols();
   for (Index i = 0; i < M; ++i) {
     const auto* row = reinterpret_cast<const std::uint32_t*>(x.row(i).data());
-    auto* out = reinterpret_cast<std::uint16_t*>(x_packed.data() + i * P);
-    for (Index k = 0; k < K; ++k) out[k] = bf16_bits(row[k]);
-    if (K % 2) out[K] = 0;
+    auto* values = reinterpret_cast<std::uint16_t*>(out + i * P);
+    for (Index k = 0; k < K; ++k) values[k] = bf16_bits(row[k]);
+    if (K % 2) values[K] = 0;
   }
 }
 
+// Rows 2p and 2p + 1 of x [M, K] side by side in bf16: the 32-bit word out[p * ld + k] holds
+// x(2p, k) in its low half and x(2p + 1, k) in its high half (0 past the last row), columns K
+// to ld - 1 zero. The layout of a packed weight's pairs, and of the weight gradient's left
+// operand (its rows are x's columns, its pairs run down x's rows): both are written row after
+// row of x, never one value per cache line.
+HEED_AVX512_TARGET void pair_rows_bf16_avx512(const ConstMatrixView& x, Index ld, std::uint32_t* out) {
+  const Index M = x.rows(), K = x.cols();
+  for (Index p = 0; p < (M + 1) / 2; ++p, out += ld) {
+    const float* even = x.row(2 * p).data();
+    const float* odd = 2 * p + 1 < M ? x.row(2 * p + 1).data() : nullptr;
+    for (Index k = 0; k < ld; k += kLanes) {
+      const __m512i low = load_bf16_bits(even + k, K - k);
+      const __m512i high = odd ? load_bf16_bits(odd + k, K - k) : _mm512_setzero_si512();
+      _mm512_mask_storeu_epi32(out + k, lanes_left(ld - k), _mm512_or_si512(low, _mm512_slli_epi32(high, 16)));
+    }
+  }
+}
+void pair_rows_bf16(const ConstMatrixView& x, Index ld, std::uint32_t* out) {
+  if (elementwise_avx512()) return pair_rows_bf16_avx512(x, ld, out);
+  const Index M = x.rows(), K = x.cols();
+  for (Index p = 0; p < (M + 1) / 2; ++p, out += ld) {
+    const float* even = x.row(2 * p).data();
+    const float* odd = 2 * p + 1 < M ? x.row(2 * p + 1).data() : nullptr;
+    for (Index k = 0; k < ld; ++k) {
+      const std::uint32_t low = k < K ? round_bf16(even[k]) : 0, high = k < K && odd ? round_bf16(odd[k]) : 0;
+      const std::uint32_t pair = low | high << 16;
+      std::memcpy(out + k, &pair, sizeof pair);  // `out` may be a packed weight's 16-bit halves
+    }
+  }
+}
+
+// Where the bf16 kernels find row i's pair p of x_packed: x_packed[i * row + p * pair]. A
+// product's rows hold their pairs side by side ({P, 1}, convert_rows_bf16); the weight
+// gradient's rows are columns of pair_rows_bf16's layout ({1, K}).
+struct PairLayout {
+  Index row, pair;
+};
+
 // One fp32 lane of vdpbf16ps: the odd element's product first, each a single rounding (the
 // products of two bf16 values are exact in fp32, so a fused multiply-add is that step).
-void bf16_portable(Index M, Index P, const PackedWeight& w, MatrixView y, bool accumulate) {
+void bf16_portable(Index M, Index P, PairLayout at, const PackedWeight& w, MatrixView y, bool accumulate) {
   const Index N = w.n, NP = w.n_padded;
   std::vector<float> acc(static_cast<std::size_t>(NP));
   for (Index i = 0; i < M; ++i) {
     for (Index n = 0; n < NP; ++n) acc[static_cast<std::size_t>(n)] = accumulate && n < N ? y(i, n) : 0.0f;
-    const std::uint32_t* a = x_packed.data() + i * P;
+    const std::uint32_t* a = x_packed.data() + i * at.row;
     for (Index p = 0; p < P; ++p) {
-      const float a0 = from_bf16(static_cast<std::uint16_t>(a[p] & 0xffff));
-      const float a1 = from_bf16(static_cast<std::uint16_t>(a[p] >> 16));
+      const std::uint32_t pair = a[p * at.pair];
+      const float a0 = from_bf16(static_cast<std::uint16_t>(pair & 0xffff));
+      const float a1 = from_bf16(static_cast<std::uint16_t>(pair >> 16));
       const std::uint16_t* b = w.bf16.data() + p * NP * 2;
       for (Index n = 0; n < NP; ++n) {
         float c = acc[static_cast<std::size_t>(n)];
@@ -120,8 +184,8 @@ void column_masks(Index n, Index n0, __mmask16 (&mask)[V]) {
 }
 
 template <int R, int V>
-HEED_BF16_TARGET void bf16_block(const std::uint32_t* a, Index P, const PackedWeight& w, Index n0, float* y,
-                                 Index ldy, bool accumulate) {
+HEED_BF16_TARGET void bf16_block(const std::uint32_t* a, Index P, PairLayout at, const PackedWeight& w, Index n0,
+                                 float* y, Index ldy, bool accumulate) {
   const Index NP = w.n_padded;
   __mmask16 mask[V];
   column_masks<V>(w.n, n0, mask);
@@ -134,7 +198,7 @@ HEED_BF16_TARGET void bf16_block(const std::uint32_t* a, Index P, const PackedWe
     __m512bh wv[V];
     for (int v = 0; v < V; ++v) wv[v] = (__m512bh)_mm512_loadu_si512(b + v * kLanes * 2);
     for (int r = 0; r < R; ++r) {
-      const __m512bh av = (__m512bh)_mm512_set1_epi32(static_cast<int>(a[r * P + p]));
+      const __m512bh av = (__m512bh)_mm512_set1_epi32(static_cast<int>(a[r * at.row + p * at.pair]));
       for (int v = 0; v < V; ++v) c[r][v] = _mm512_dpbf16_ps(c[r][v], av, wv[v]);
     }
   }
@@ -155,25 +219,26 @@ void for_blocks(Index M, Index NP, Block block) {
 }
 
 template <int R>
-HEED_BF16_TARGET void bf16_dispatch_v(const std::uint32_t* a, Index P, const PackedWeight& w, Index n0, float* y,
-                                      Index ldy, bool accumulate, Index vectors) {
+HEED_BF16_TARGET void bf16_dispatch_v(const std::uint32_t* a, Index P, PairLayout at, const PackedWeight& w, Index n0,
+                                      float* y, Index ldy, bool accumulate, Index vectors) {
   switch (vectors) {
-    case 1: bf16_block<R, 1>(a, P, w, n0, y, ldy, accumulate); break;
-    case 2: bf16_block<R, 2>(a, P, w, n0, y, ldy, accumulate); break;
-    case 3: bf16_block<R, 3>(a, P, w, n0, y, ldy, accumulate); break;
-    default: bf16_block<R, 4>(a, P, w, n0, y, ldy, accumulate); break;
+    case 1: bf16_block<R, 1>(a, P, at, w, n0, y, ldy, accumulate); break;
+    case 2: bf16_block<R, 2>(a, P, at, w, n0, y, ldy, accumulate); break;
+    case 3: bf16_block<R, 3>(a, P, at, w, n0, y, ldy, accumulate); break;
+    default: bf16_block<R, 4>(a, P, at, w, n0, y, ldy, accumulate); break;
   }
 }
 
-HEED_BF16_TARGET void bf16_avx512(Index M, Index P, const PackedWeight& w, MatrixView y, bool accumulate) {
+HEED_BF16_TARGET void bf16_avx512(Index M, Index P, PairLayout at, const PackedWeight& w, MatrixView y,
+                                  bool accumulate) {
   float* out = y.data();
   const Index ldy = y.outerStride();
   for_blocks(M, w.n_padded, [&](Index i, Index n0, Index rows, Index vectors) {
-    const std::uint32_t* a = x_packed.data() + i * P;
+    const std::uint32_t* a = x_packed.data() + i * at.row;
     if (rows == 4) {
-      bf16_dispatch_v<4>(a, P, w, n0, out + i * ldy, ldy, accumulate, vectors);
+      bf16_dispatch_v<4>(a, P, at, w, n0, out + i * ldy, ldy, accumulate, vectors);
     } else {
-      bf16_dispatch_v<1>(a, P, w, n0, out + i * ldy, ldy, accumulate, vectors);
+      bf16_dispatch_v<1>(a, P, at, w, n0, out + i * ldy, ldy, accumulate, vectors);
     }
   });
 }
@@ -419,11 +484,12 @@ void multiply(const ConstMatrixView& x, const PackedWeight& w, MatrixView y, boo
   const bool native = isa_for(w.precision) == Isa::kAvx512;
   if (w.precision == Precision::kBf16) {
     const Index P = (w.k + 1) / 2;
-    convert_rows_bf16(x, P);
+    x_packed.resize(static_cast<std::size_t>(M * P));
+    convert_rows_bf16(x, P, x_packed.data());
     if (native) {
-      bf16_avx512(M, P, w, y, accumulate);
+      bf16_avx512(M, P, {P, 1}, w, y, accumulate);
     } else {
-      bf16_portable(M, P, w, y, accumulate);
+      bf16_portable(M, P, {P, 1}, w, y, accumulate);
     }
     return;
   }
@@ -444,42 +510,29 @@ void pack_bf16(const ConstMatrixView& w, PackedWeight& into) {
   into.n = N;
   into.n_padded = NP;
   into.bf16.resize(static_cast<std::size_t>(P * NP * 2));
-  for (Index p = 0; p < P; ++p) {
-    const float* even = w.row(2 * p).data();
-    const float* odd = 2 * p + 1 < K ? w.row(2 * p + 1).data() : nullptr;
-    std::uint16_t* out = into.bf16.data() + p * NP * 2;
-    if (odd) {  // two loops without a branch inside, so that they vectorize
-      for (Index n = 0; n < N; ++n) {
-        out[2 * n] = round_bf16(even[n]);
-        out[2 * n + 1] = round_bf16(odd[n]);
-      }
-    } else {
-      for (Index n = 0; n < N; ++n) {
-        out[2 * n] = round_bf16(even[n]);
-        out[2 * n + 1] = 0;
-      }
-    }
-    std::fill(out + 2 * N, out + 2 * NP, std::uint16_t{0});
-  }
+  pair_rows_bf16(w, NP, reinterpret_cast<std::uint32_t*>(into.bf16.data()));
 }
 
 void pack_transposed_bf16(const ConstMatrixView& w, PackedWeight& into) {
-  // W^T [N, K]: pair q holds W^T's rows 2q and 2q + 1, i.e. W's columns 2q and 2q + 1.
+  // W^T [N, K]: pair q holds W^T's rows 2q and 2q + 1, i.e. W's columns 2q and 2q + 1: the
+  // pairs of W's rows side by side (convert_rows_bf16), transposed.
   const Index K = w.rows(), N = w.cols(), KP = round_up(std::max<Index>(K, 1), kLanes), P = (N + 1) / 2;
   into.precision = Precision::kBf16;
   into.k = N;
   into.n = K;
   into.n_padded = KP;
-  into.bf16.resize(static_cast<std::size_t>(P * KP * 2));
-  for (Index k = 0; k < K; ++k) {
-    const float* row = w.row(k).data();
-    for (Index q = 0; q < P; ++q) {
-      std::uint16_t* out = into.bf16.data() + (q * KP + k) * 2;
-      out[0] = round_bf16(row[2 * q]);
-      out[1] = 2 * q + 1 < N ? round_bf16(row[2 * q + 1]) : std::uint16_t{0};
-    }
-  }
-  for (Index q = 0; q < P; ++q) std::fill(into.bf16.data() + (q * KP + K) * 2, into.bf16.data() + (q * KP + KP) * 2, 0);
+  into.bf16.assign(static_cast<std::size_t>(P * KP * 2), 0);
+  thread_local std::vector<std::uint32_t> rows;  // [K][P]
+  rows.resize(static_cast<std::size_t>(K * P));
+  convert_rows_bf16(w, P, rows.data());
+  // In tiles, so that both sides of the transpose stay in cache.
+  constexpr Index kTile = 32;
+  std::uint16_t* out = into.bf16.data();
+  for (Index k0 = 0; k0 < K; k0 += kTile)
+    for (Index q0 = 0; q0 < P; q0 += kTile)
+      for (Index q = q0; q < std::min(P, q0 + kTile); ++q)
+        for (Index k = k0; k < std::min(K, k0 + kTile); ++k)
+          std::memcpy(out + (q * KP + k) * 2, &rows[static_cast<std::size_t>(k * P + q)], sizeof(std::uint32_t));
 }
 
 void multiply_transposed_a_bf16(const ConstMatrixView& a, const ConstMatrixView& b, MatrixView c, bool accumulate) {
@@ -493,34 +546,21 @@ void multiply_transposed_a_bf16(const ConstMatrixView& a, const ConstMatrixView&
     return;
   }
   counted_multiply_adds += static_cast<std::uint64_t>(M * K * b.cols());
-  // b is the "weight" here (pairs of its rows along M), a^T the rows: [K][P] pairs of a's
-  // column k, rows 2p and 2p + 1.
+  // b is the "weight" here (pairs of its rows along M), a^T the rows: pair p of row k is a's
+  // column k at rows 2p and 2p + 1, in the same layout (a's rows paired, then read down).
   thread_local PackedWeight b_packed;
   pack_bf16(b, b_packed);
   const Index P = (M + 1) / 2;
-  x_packed.resize(static_cast<std::size_t>(K * P));
-  for (Index p = 0; p < P; ++p) {
-    const float* even = a.row(2 * p).data();
-    const float* odd = 2 * p + 1 < M ? a.row(2 * p + 1).data() : nullptr;
-    std::uint32_t* out = x_packed.data() + p;
-    if (odd) {
-      for (Index k = 0; k < K; ++k) out[k * P] = std::uint32_t{round_bf16(even[k])} | std::uint32_t{round_bf16(odd[k])} << 16;
-    } else {
-      for (Index k = 0; k < K; ++k) out[k * P] = round_bf16(even[k]);
-    }
-  }
+  x_packed.resize(static_cast<std::size_t>(P * K));
+  pair_rows_bf16(a, K, x_packed.data());
   if (isa_for(Precision::kBf16) == Isa::kAvx512) {
-    bf16_avx512(K, P, b_packed, c, accumulate);
+    bf16_avx512(K, P, {1, K}, b_packed, c, accumulate);
   } else {
-    bf16_portable(K, P, b_packed, c, accumulate);
+    bf16_portable(K, P, {1, K}, b_packed, c, accumulate);
   }
 }
 
 std::uint64_t multiply_adds() { return counted_multiply_adds; }
-
-namespace {
-
-}  // namespace
 
 bool elementwise_avx512() {
   static const bool env_portable = env_forces_portable();

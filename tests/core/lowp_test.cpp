@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <random>
 
 namespace heed {
@@ -138,6 +139,61 @@ TEST(Lowp, PackTransposedIsThePackOfTheTransposedWeight) {
   again.bf16.assign(100000, 0xffff);
   lowp::pack_bf16(wt, again);
   EXPECT_EQ(again.bf16, plain.bf16);
+}
+
+// The values whose rounding has a special case: ties either way, the largest float (rounds to
+// infinity), infinities, NaN, zeros of both signs, subnormals.
+std::vector<float> rounding_cases() {
+  const float big = std::numeric_limits<float>::max();
+  std::vector<float> v = {0.0f,  -0.0f, 1.0f + 0x1p-8f, 1.0f + 3 * 0x1p-8f, 1.0f + 0x1p-8f + 0x1p-20f,
+                          -(1.0f + 0x1p-8f), big, -big, std::numeric_limits<float>::denorm_min(), 1e-40f,
+                          std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(),
+                          std::nanf(""), 0x1.fffep127f};
+  std::mt19937 gen(5);
+  std::normal_distribution<float> normal(0.0f, 3.0f);
+  while (v.size() < 64) v.push_back(normal(gen));
+  return v;
+}
+
+// Training packs its bf16 operands with vectorized code where the CPU has AVX-512F: every
+// value, and every padding slot, as to_bf16 and the portable loops have it.
+TEST(Lowp, Bf16PackingRoundsEveryValueAsToBf16OnEitherPath) {
+  const std::vector<float> cases = rounding_cases();
+  Matrix w(7, 21);  // odd K (a half-empty last pair), N not a multiple of 16
+  for (Index i = 0; i < w.size(); ++i) w.data()[i] = cases[static_cast<std::size_t>(i) % cases.size()];
+  const Matrix wt = w.transpose();
+  for (bool portable : {true, false}) {
+    PortableScope scope(portable);
+    lowp::PackedWeight packed;
+    lowp::pack_bf16(w, packed);
+    ASSERT_EQ(packed.n_padded, 32);
+    for (Index p = 0; p < 4; ++p)
+      for (Index n = 0; n < packed.n_padded; ++n)
+        for (Index half = 0; half < 2; ++half) {
+          const Index k = 2 * p + half;
+          const std::uint16_t expected = k < w.rows() && n < w.cols() ? lowp::to_bf16(w(k, n)) : 0;
+          EXPECT_EQ(packed.bf16[static_cast<std::size_t>((p * packed.n_padded + n) * 2 + half)], expected)
+              << "k " << k << " n " << n << (portable ? " portable" : " native");
+        }
+    lowp::PackedWeight transposed, plain;
+    lowp::pack_transposed_bf16(w, transposed);
+    lowp::pack_bf16(wt, plain);
+    EXPECT_EQ(transposed.bf16, plain.bf16) << (portable ? "portable" : "native");
+  }
+  // The rows of a product: x times the identity is x rounded, on either path (finite, normal
+  // values: the instruction reads subnormals as zero).
+  Matrix x(3, 37);
+  for (Index i = 0; i < x.size(); ++i) {
+    const float v = cases[static_cast<std::size_t>(i) % cases.size()];
+    x.data()[i] = std::isnormal(v) && std::abs(v) < 1e30f ? v : 1.0f + 0x1p-8f;
+  }
+  const lowp::PackedWeight identity = lowp::pack(Matrix::Identity(37, 37), Precision::kBf16);
+  for (bool portable : {true, false}) {
+    const Matrix y = multiply(x, identity, portable);
+    for (Index i = 0; i < x.rows(); ++i)
+      for (Index k = 0; k < x.cols(); ++k)
+        EXPECT_EQ(y(i, k), lowp::from_bf16(lowp::to_bf16(x(i, k)))) << i << "," << k << (portable ? " portable" : "");
+  }
 }
 
 TEST(Lowp, TransposedAIsTheProductOfRoundedOperandsOnEitherPath) {
