@@ -128,7 +128,7 @@ struct TrainConfig {
   double checkpoint_minutes{};       // ... and every this many minutes (0: off)
   std::int64_t keep_checkpoints{};     // checkpoints kept in the run folder (the newest is `checkpoint`)
   bool check_finite{};              // stop on NaN/Inf in loss, gradients or weights
-  TrainPrecision precision{};       // training products of the MLP and DIN: fp32, or bf16 with fp32 sums
+  TrainPrecision precision{};       // training products of the MLP and POSO: fp32, or bf16 with fp32 sums
 };
 
 struct EvalConfig {

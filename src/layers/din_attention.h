@@ -165,13 +165,6 @@ class DinAttention {
   // bits from forward() and forward_shared() on the same inputs.
   void pack_products(const ParamSet& params, ReducedProducts& reduced) const;
 
-  // Mixed-precision training: the unit's hidden layers after the first packed for their bf16
-  // products (Dense::pack_for_training); the split first layer and the one-wide output layer
-  // stay fp32.
-  void pack_for_training(const ParamSet& params, ReducedProducts& packed) const {
-    for (std::size_t l = 1; l + 1 < layers_.size(); ++l) layers_[l].pack_for_training(params, packed);
-  }
-
   // Weight of each key in the last forward, [N] (for explain/serving).
   const float* weights(const Cache& cache) const { return cache.weight.data(); }
 

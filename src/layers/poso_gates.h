@@ -91,6 +91,15 @@ class PosoGates {
   void backward(const ParamSet& params, const ConstMatrixView& pc, Index rows, const GateGradients& d_gates,
                 MatrixView* d_pc, Cache& cache, Gradients& grads) const;
 
+  // Mixed-precision training: both layers of every gate network packed for their bf16
+  // products (Dense::pack_for_training).
+  void pack_for_training(const ParamSet& params, ReducedProducts& packed) const {
+    for (const Net& net : nets_) {
+      net.hidden.pack_for_training(params, packed);
+      net.out.pack_for_training(params, packed);
+    }
+  }
+
   // The gate networks' weights packed for scoring in reduced precision (whose sigmoid is then
   // lowp::sigmoid).
   void pack_products(const ParamSet& params, ReducedProducts& reduced) const {

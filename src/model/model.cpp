@@ -84,7 +84,7 @@ void Model::pack_training_products() {
     training_products_ = std::make_shared<ReducedProducts>(Precision::kBf16);
   }
   mlp_->pack_for_training(params_, *training_products_);
-  for (const DinAttention& d : din_) d.pack_for_training(params_, *training_products_);
+  if (poso_) poso_->pack_for_training(params_, *training_products_);
   params_.set_training_products(training_products_);
 }
 

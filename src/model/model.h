@@ -61,11 +61,14 @@ class Model {
   void set_precision(Precision precision);
   Precision precision() const;
 
-  // Mixed-precision training (train.precision = "bf16"): packs the MLP's hidden weights (and
-  // their transposes) in bf16 from their fp32 values now and attaches them to params() for
-  // training passes; drop_training_products() detaches them. train_step does both around each
-  // step, so a step multiplies with the weights the last optimizer update left, and every
-  // evaluation pass stays fp32. The packed buffers are kept and reused from step to step.
+  // Mixed-precision training (train.precision = "bf16"): packs the weights of the MLP's hidden
+  // layers and of POSO's gate networks (and their transposes) in bf16 from their fp32 values
+  // now and attaches them to params() for training passes; drop_training_products() detaches
+  // them. train_step does both around each step, so a step multiplies with the weights the
+  // last optimizer update left, and every evaluation pass stays fp32. The packed buffers are
+  // kept and reused from step to step. DIN's activation unit stays fp32: its products run over
+  // every history item, operands too tall for cache, and rounding them to bf16 on every call
+  // cost more than the faster products saved (docs/performance.md).
   void pack_training_products();
   void drop_training_products();
 

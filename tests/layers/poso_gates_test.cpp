@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "gradient_check.h"
 #include "layers/mlp.h"
+#include "layers/reduced_products.h"
 
 namespace heed {
 namespace {
@@ -186,6 +187,84 @@ TEST_P(PosoScale, GradientsMatchFiniteDifferencesChainedWithMlp) {
     return;
   }
   FAIL() << "no seed kept the ReLU and PReLU inputs away from 0";
+}
+
+// Mixed-precision training (train.precision = "bf16"): with the gate networks packed for
+// training, both of their layers multiply in bf16 forward and backward. The gradients follow
+// the fp32 loss's finite differences (the fp32 master weights are what is perturbed) and stay
+// within a few bf16 roundings of the fp32 gradients, which they differ from.
+TEST(PosoGates, Bf16ProductsStayWithinBf16RoundingOfFp32Gradients) {
+  const Index B = 12, pc_width = 16;
+  const std::vector<Index> widths = {32, 20};
+  PosoOptions o;
+  o.gate_hidden = 16;
+  // A seed whose gate networks' ReLU inputs all stay clear of 0 by more than bf16 moves them,
+  // so both precisions (and the finite differences) see the same units switched on.
+  for (std::uint64_t seed = 1; seed < 200; ++seed) {
+    Rng rng(seed);
+    ParamSet params;
+    PosoGates poso(params, "poso", pc_width, widths, {true, true}, o, rng);
+    redraw(params, rng, 0.3f);
+    Matrix pc = 3.0f * random_matrix(B, pc_width, rng);
+    std::vector<Matrix> R = {random_matrix(B, widths[0], rng), random_matrix(B, widths[1], rng)};
+    PosoBuffers b(poso, B);
+    auto loss = [&] {
+      poso.forward(params, pc, B, b.gates, b.cache, Pass::evaluation());
+      return dot(b.gates.value[0], R[0]) + dot(b.gates.value[1], R[1]);
+    };
+    loss();
+    if (std::min(b.cache.hidden_pre[0].topRows(B).cwiseAbs().minCoeff(),
+                 b.cache.hidden_pre[1].topRows(B).cwiseAbs().minCoeff()) < 0.05f)
+      continue;
+    Matrix d_pc(B, pc_width);
+    auto gradients = [&](Matrix& gates0) {
+      Gradients grads(params);
+      loss();
+      gates0 = b.gates.value[0];
+      b.d_gates.value[0] = R[0];
+      b.d_gates.value[1] = R[1];
+      MatrixView d_pc_view(d_pc);
+      poso.backward(params, pc, B, b.d_gates, &d_pc_view, b.cache, grads);
+      return grads;
+    };
+    Matrix gates32, gates16;
+    const Gradients fp32 = gradients(gates32);
+    const Matrix d_pc32 = d_pc;
+    auto packed = std::make_shared<ReducedProducts>(Precision::kBf16);
+    poso.pack_for_training(params, *packed);
+    params.set_training_products(packed);
+    const Gradients bf16 = gradients(gates16);
+    const Matrix d_pc16 = d_pc;
+
+    auto relative = [](const Matrix& a, const Matrix& c) {
+      return (a - c).norm() / std::max(c.norm(), 1e-30f);
+    };
+    EXPECT_GT(relative(gates16, gates32), 0.0f) << "the forward ran in fp32";
+    EXPECT_LT(relative(gates16, gates32), 0x1p-5f);
+    EXPECT_GT(relative(d_pc16, d_pc32), 0.0f) << "the input gradient ran in fp32";
+    EXPECT_LT(relative(d_pc16, d_pc32), 0x1p-5f);
+    for (ParamId p = 0; p < params.size(); ++p) {
+      EXPECT_LT(relative(bf16[p], fp32[p]), 0x1p-5f) << params.param(p).name;
+      if (params[p].rows() > 1) {
+        EXPECT_GT(relative(bf16[p], fp32[p]), 0.0f) << params.param(p).name << " ran in fp32";
+      }
+    }
+    // Against the fp32 loss's finite differences (the packed copy detached: what the master
+    // weights compute), with the bf16 gradients.
+    // The gradients are the bf16 forward's, and a gate's sigmoid and the ReLU layer below it
+    // carry each bf16 rounding through two products: an entry can sit a few hundredths off the
+    // fp32 loss's slope (a wrong gradient is off by its whole size).
+    params.set_training_products(nullptr);
+    testing::GradientCheckOptions check;
+    check.step = 2e-4f;
+    check.relative_tolerance = 1e-1;
+    check.absolute_tolerance = 3e-2;
+    expect_gradient_matches("pc", pc, d_pc16, loss, check);
+    for (ParamId p = 0; p < params.size(); ++p)
+      expect_gradient_matches(params.param(p).name, params[p], bf16[p], loss, check);
+    return;
+  }
+  FAIL() << "no seed kept the ReLU inputs away from 0";
 }
 
 // A fresh model behaves like the plain MLP: every gate starts near 1, whatever C.
