@@ -8,6 +8,10 @@ BatchBuilder::BatchBuilder(const Schema& schema, const EmbeddingConfig& config)
       default_rate_(config.default_rate),
       slot_of_row_(schema.tables.size()) {}
 
+namespace {
+constexpr std::size_t kAhead = 16;  // rows between asking for a row's keys and reading them
+}  // namespace
+
 template <class Resolve>
 void BatchBuilder::gather(const Dataset& data, std::span<const std::size_t> rows, std::size_t tables,
                           const NumericNormalizer& normalizer, Batch& out, Resolve&& resolve) {
@@ -30,7 +34,13 @@ void BatchBuilder::gather(const Dataset& data, std::span<const std::size_t> rows
     const auto t = static_cast<std::size_t>(f.table);
     const KeyColumn& column = data.keys[fi];
     fb.offsets.push_back(0);
-    for (std::size_t r : rows) {
+    for (std::size_t i = 0; i < B; ++i) {
+      // A shuffled batch reads each row's offsets and keys from anywhere in the column: ask for
+      // them ahead (the offsets of the row 2 * kAhead on, the keys of the row kAhead on, whose
+      // offsets were asked for earlier), so that resolving a key rarely waits on memory.
+      if (i + 2 * kAhead < B) __builtin_prefetch(column.offsets.data() + rows[i + 2 * kAhead]);
+      if (i + kAhead < B) __builtin_prefetch(column.keys.data() + column.offsets[rows[i + kAhead]]);
+      const std::size_t r = rows[i];
       for (std::uint64_t v = column.offsets[r]; v < column.offsets[r + 1]; ++v) resolve(t, column.keys[v], fb);
       fb.offsets.push_back(static_cast<std::uint32_t>(fb.rows.size()));
     }
