@@ -59,6 +59,28 @@ Normalizer pool_in_order(DinNormalize normalize, const float* score, const Index
   return norm;
 }
 
+// Training and batch scoring run the unit tile by tile: whole rows, about kTileKeys keys at a
+// time (a row with more is a tile of its own). A tile's activations (about 1 KB per key
+// forward, 2 KB backward with the reference model's 80 -> 40 unit) then stay in the core's
+// cache from one stage to the next, where whole-batch stages, tens of thousands of keys each,
+// went to memory and back between every two of them. Dice is one tile: in training it
+// normalizes with statistics over every key before any key can go on.
+constexpr Index kTileKeys = 256;
+struct KeyTile {
+  Index first_row, end_row, first_key, keys;
+};
+std::vector<KeyTile> key_tiles(const std::uint32_t* offsets, Index rows, bool one_tile) {
+  std::vector<KeyTile> tiles;
+  Index r0 = 0;
+  do {  // at least one tile, so that a call without rows still runs its (empty) stages
+    Index r1 = one_tile ? rows : std::min(r0 + 1, rows);
+    while (r1 < rows && offsets[r1 + 1] - offsets[r0] <= static_cast<std::uint32_t>(kTileKeys)) ++r1;
+    tiles.push_back({r0, r1, static_cast<Index>(offsets[r0]), static_cast<Index>(offsets[r1] - offsets[r0])});
+    r0 = r1;
+  } while (r0 < rows);
+  return tiles;
+}
+
 // Grows forward_shared's buffers for blocks of whole rows' sequences, about 256 (row, key)
 // pairs at a time, so a block's products stay in cache; returns the rows per block.
 Index size_for_blocks(DinAttention::SharedScratch& scratch, Index T, Index Q, const std::vector<Index>& hidden) {
@@ -132,6 +154,7 @@ DinAttention::Cache DinAttention::make_cache(Index max_rows, Index max_keys) con
   c.d_product = Matrix(max_keys, Q);
   c.d_query_term = Matrix(max_rows, h1);
   c.d_weight_share = Matrix(Q, h1);
+  c.d_key_share = Matrix(Q, h1);
   return c;
 }
 
@@ -259,52 +282,58 @@ void DinAttention::forward_from_key_terms(const ParamSet& params, const ConstMat
   auto query_term = cache.query_term.topRows(rows);  // [R, h1]
   gemm(queries.topRows(rows), cache.query_weight, query_term, {.beta = 0.0f});
   query_term.rowwise() += params[first_bias()].row(0);
-  auto product = cache.product.topRows(n);  // [N, Q]
-  for (Index i = 0; i < rows; ++i)
-    for (Index j = offsets[i]; j < offsets[i + 1]; ++j)
-      product.row(j) = queries.row(i).cwiseProduct(keys.row(j));
-  // The query term (and the given key terms) first, then the GEMMs accumulate onto them: an
-  // assigned product would zero `first` and need more passes to add the terms.
-  auto first = (L == 0 ? cache.score : cache.pre[0]).topRows(n);  // [N, h1]
-  for (Index i = 0; i < rows; ++i) {
-    const Index begin = offsets[i], m = offsets[i + 1] - offsets[i];
-    if (key_terms) {
-      first.middleRows(begin, m) = key_terms->middleRows(begin, m).rowwise() + query_term.row(i);
-    } else {
-      first.middleRows(begin, m).rowwise() = query_term.row(i);
-    }
-  }
-  if (!key_terms) gemm(keys.topRows(n), cache.key_weight, first);
-  gemm(product, w1.bottomRows(Q), first);
 
-  // The rest of the activation unit.
-  for (std::size_t l = 0; l < L; ++l) {
-    if (l > 0) layers_[l].forward(params, cache.act[l - 1], n, cache.pre[l], kNone, pass);
-    if (dice_.empty()) {
-      activations_[l].forward(params, cache.pre[l], n, cache.act[l], kNone, pass);
-    } else {
-      dice_[l].forward(params, cache.pre[l], n, cache.act[l], cache.dice[l], pass);
+  // Every stage below, tile by tile: each tile's keys go through the whole unit while its
+  // activations are still in cache (keys_per_tile).
+  for (const KeyTile& tile : key_tiles(offsets, rows, /*one_tile=*/!dice_.empty())) {
+    const Index k0 = tile.first_key, nk = tile.keys;
+    auto product = cache.product.middleRows(k0, nk);  // [nk, Q]
+    for (Index i = tile.first_row; i < tile.end_row; ++i)
+      for (Index j = offsets[i]; j < offsets[i + 1]; ++j)
+        product.row(j - k0) = queries.row(i).cwiseProduct(keys.row(j));
+    // The query term (and the given key terms) first, then the GEMMs accumulate onto them: an
+    // assigned product would zero `first` and need more passes to add the terms.
+    auto first = (L == 0 ? cache.score : cache.pre[0]).middleRows(k0, nk);  // [nk, h1]
+    for (Index i = tile.first_row; i < tile.end_row; ++i) {
+      const Index begin = offsets[i] - k0, m = offsets[i + 1] - offsets[i];
+      if (key_terms) {
+        first.middleRows(begin, m) = key_terms->middleRows(offsets[i], m).rowwise() + query_term.row(i);
+      } else {
+        first.middleRows(begin, m).rowwise() = query_term.row(i);
+      }
     }
-  }
-  if (L > 0) layers_[L].forward(params, cache.act[L - 1], n, cache.score, kNone, pass);
+    if (!key_terms) gemm(keys.middleRows(k0, nk), cache.key_weight, first);
+    gemm(product, w1.bottomRows(Q), first);
 
-  // Weights and pooling, row by row.
-  for (Index i = 0; i < rows; ++i) {
-    const Index begin = offsets[i], m = offsets[i + 1] - offsets[i];
-    if (m == 0) {
-      pooled.row(i).setZero();
-      continue;
+    // The rest of the activation unit.
+    for (std::size_t l = 0; l < L; ++l) {
+      if (l > 0) layers_[l].forward(params, cache.act[l - 1].middleRows(k0, nk), nk, cache.pre[l].middleRows(k0, nk), kNone, pass);
+      if (dice_.empty()) {
+        activations_[l].forward(params, cache.pre[l].middleRows(k0, nk), nk, cache.act[l].middleRows(k0, nk), kNone, pass);
+      } else {
+        dice_[l].forward(params, cache.pre[l], n, cache.act[l], cache.dice[l], pass);  // one tile (key_tiles)
+      }
     }
-    auto score = cache.score.middleRows(begin, m);
-    auto weight = cache.weight.middleRows(begin, m);
-    if (options_.normalize == DinNormalize::kSoftmax) {
-      const float top = score.maxCoeff();
-      weight = (score.array() - top).exp().matrix();
-      weight /= weight.sum();
-    } else {
-      weight = din_score_scale(options_.normalize, m) * score;
+    if (L > 0) layers_[L].forward(params, cache.act[L - 1].middleRows(k0, nk), nk, cache.score.middleRows(k0, nk), kNone, pass);
+
+    // Weights and pooling, row by row.
+    for (Index i = tile.first_row; i < tile.end_row; ++i) {
+      const Index begin = offsets[i], m = offsets[i + 1] - offsets[i];
+      if (m == 0) {
+        pooled.row(i).setZero();
+        continue;
+      }
+      auto score = cache.score.middleRows(begin, m);
+      auto weight = cache.weight.middleRows(begin, m);
+      if (options_.normalize == DinNormalize::kSoftmax) {
+        const float top = score.maxCoeff();
+        weight = (score.array() - top).exp().matrix();
+        weight /= weight.sum();
+      } else {
+        weight = din_score_scale(options_.normalize, m) * score;
+      }
+      pooled.row(i).noalias() = weight.transpose() * keys.middleRows(begin, m);
     }
-    pooled.row(i).noalias() = weight.transpose() * keys.middleRows(begin, m);
   }
 }
 
@@ -324,77 +353,87 @@ void DinAttention::backward(const ParamSet& params, const Input& input, Index ro
              d_input->d_keys.rows(), rows, d_input->d_queries.rows());
   const std::size_t L = options_.hidden.size();
   const Matrix& w1 = params[first_weight()];
+  // The input gradients' combined weights, recomputed (forward_with_key_terms skips one).
+  if (d_input) {
+    cache.query_weight = w1.topRows(Q) + w1.middleRows(2 * Q, Q);
+    cache.key_weight = w1.middleRows(Q, Q) - w1.middleRows(2 * Q, Q);
+  }
+  Matrix& g = grads[first_weight()];
+  // The key term's share of dW1 ([Q, h1], summed over the tiles), added to the two blocks it
+  // feeds after the loop (the key's spans every history item: computing it twice would double
+  // the costliest one).
+  Matrix& key_share = cache.d_key_share;
+  key_share.setZero();
+  auto d_query_term = cache.d_query_term.topRows(rows);  // [R, h1] sum of the row's d_first
 
-  // Pooling: d k_j = w_j d pooled_i, d w_j = d pooled_i . k_j; then through the softmax.
-  auto d_score = cache.d_score.topRows(n);  // [N, 1]
-  for (Index i = 0; i < rows; ++i) {
-    const Index begin = offsets[i], m = offsets[i + 1] - offsets[i];
-    if (m == 0) continue;
-    auto weight = cache.weight.middleRows(begin, m);
-    auto d = d_score.middleRows(begin, m);
-    d.noalias() = keys.middleRows(begin, m) * d_pooled.row(i).transpose();
-    if (d_input) d_input->d_keys.middleRows(begin, m).noalias() = weight * d_pooled.row(i);
-    if (options_.normalize == DinNormalize::kSoftmax) {
-      const float expected = weight.col(0).dot(d.col(0));  // sum_l w_l d w_l
-      d = weight.cwiseProduct((d.array() - expected).matrix());
-    } else {
-      d *= din_score_scale(options_.normalize, m);
+  // The tiles of the forward, in the same order (key_tiles).
+  for (const KeyTile& tile : key_tiles(offsets, rows, /*one_tile=*/!dice_.empty())) {
+    const Index k0 = tile.first_key, nk = tile.keys;
+    // Pooling: d k_j = w_j d pooled_i, d w_j = d pooled_i . k_j; then through the softmax.
+    for (Index i = tile.first_row; i < tile.end_row; ++i) {
+      const Index begin = offsets[i], m = offsets[i + 1] - offsets[i];
+      if (m == 0) continue;
+      auto weight = cache.weight.middleRows(begin, m);
+      auto d = cache.d_score.middleRows(begin, m);
+      d.noalias() = keys.middleRows(begin, m) * d_pooled.row(i).transpose();
+      if (d_input) d_input->d_keys.middleRows(begin, m).noalias() = weight * d_pooled.row(i);
+      if (options_.normalize == DinNormalize::kSoftmax) {
+        const float expected = weight.col(0).dot(d.col(0));  // sum_l w_l d w_l
+        d = weight.cwiseProduct((d.array() - expected).matrix());
+      } else {
+        d *= din_score_scale(options_.normalize, m);
+      }
     }
+
+    // Back through the activation unit to the first layer's pre-activation.
+    for (std::size_t l = L; l-- > 0;) {
+      MatrixView d_act = cache.d_act[l].middleRows(k0, nk);
+      const ConstMatrixView d_out = l + 1 == L ? ConstMatrixView(cache.d_score.middleRows(k0, nk))
+                                               : ConstMatrixView(cache.d_pre[l + 1].middleRows(k0, nk));
+      layers_[l + 1].backward(params, cache.act[l].middleRows(k0, nk), nk, d_out, &d_act, kNone, grads);
+      MatrixView d_pre = cache.d_pre[l].middleRows(k0, nk);
+      if (dice_.empty()) {
+        activations_[l].backward(params, cache.pre[l].middleRows(k0, nk), nk, d_act, &d_pre, kNone, grads);
+      } else {
+        dice_[l].backward(params, cache.pre[l], n, d_act, &d_pre, cache.dice[l], grads);  // one tile
+      }
+    }
+    const auto d_first = (L == 0 ? cache.d_score : cache.d_pre[0]).middleRows(k0, nk);  // [nk, h1]
+
+    // The first layer, term by term. W1 = [Wq; Wk; Wd; Wp]: d(Wq + Wd) from the query term
+    // (after the loop), d(Wk - Wd) from the key term, dWp from the product term.
+    for (Index i = tile.first_row; i < tile.end_row; ++i)
+      d_query_term.row(i) = d_first.middleRows(offsets[i] - k0, offsets[i + 1] - offsets[i]).colwise().sum();
+    gemm(keys.middleRows(k0, nk), d_first, key_share, {.transpose_a = true});
+    gemm(cache.product.middleRows(k0, nk), d_first, g.bottomRows(Q), {.transpose_a = true});
+
+    if (!d_input) continue;
+    // Input gradients.
+    MatrixView& d_queries = d_input->d_queries;
+    MatrixView& d_keys = d_input->d_keys;
+    auto d_product = cache.d_product.middleRows(k0, nk);  // [nk, Q]
+    const Index r0 = tile.first_row, nr = tile.end_row - tile.first_row;
+    gemm(d_first, w1.bottomRows(Q), d_product, {.transpose_b = true, .beta = 0.0f});
+    gemm(d_query_term.middleRows(r0, nr), cache.query_weight, d_queries.middleRows(r0, nr),
+         {.transpose_b = true, .beta = 0.0f});
+    gemm(d_first, cache.key_weight, d_keys.middleRows(k0, nk), {.transpose_b = true});
+    for (Index i = tile.first_row; i < tile.end_row; ++i)
+      for (Index j = offsets[i]; j < offsets[i + 1]; ++j) {
+        d_queries.row(i) += d_product.row(j - k0).cwiseProduct(keys.row(j));
+        d_keys.row(j) += d_product.row(j - k0).cwiseProduct(queries.row(i));
+      }
   }
   if (d_input) d_input->d_keys.bottomRows(d_input->d_keys.rows() - n).setZero();
 
-  // Back through the activation unit to the first layer's pre-activation.
-  for (std::size_t l = L; l-- > 0;) {
-    MatrixView d_act = cache.d_act[l].topRows(n);
-    const ConstMatrixView d_out =
-        l + 1 == L ? ConstMatrixView(d_score) : ConstMatrixView(cache.d_pre[l + 1].topRows(n));
-    layers_[l + 1].backward(params, cache.act[l], n, d_out, &d_act, kNone, grads);
-    MatrixView d_pre = cache.d_pre[l].topRows(n);
-    if (dice_.empty()) {
-      activations_[l].backward(params, cache.pre[l], n, d_act, &d_pre, kNone, grads);
-    } else {
-      dice_[l].backward(params, cache.pre[l], n, d_act, &d_pre, cache.dice[l], grads);
-    }
-  }
-  const auto d_first = (L == 0 ? cache.d_score : cache.d_pre[0]).topRows(n);  // [N, h1]
-
-  // The first layer, term by term. W1 = [Wq; Wk; Wd; Wp]:
-  //   d(Wq + Wd) from the query term, d(Wk - Wd) from the key term, dWp from the product term.
-  auto d_query_term = cache.d_query_term.topRows(rows);  // [R, h1] sum of the row's d_first
-  for (Index i = 0; i < rows; ++i)
-    d_query_term.row(i) =
-        d_first.middleRows(offsets[i], offsets[i + 1] - offsets[i]).colwise().sum();
-  const auto q = queries.topRows(rows);
-  const auto k = keys.topRows(n);
-  const auto product = cache.product.topRows(n);
-  Matrix& g = grads[first_weight()];
-  // Each of the query's and the key's shares is one product, added to the two blocks it feeds
-  // (the key's spans every history item: computing it twice would double the costliest one).
+  // The query's share of dW1, one product over the rows, added to the two blocks it feeds; then
+  // the key's.
   Matrix& share = cache.d_weight_share;  // [Q, h1]
-  gemm(q, d_query_term, share, {.transpose_a = true, .beta = 0.0f});
+  gemm(queries.topRows(rows), d_query_term, share, {.transpose_a = true, .beta = 0.0f});
   g.topRows(Q) += share;
   g.middleRows(2 * Q, Q) += share;
-  gemm(k, d_first, share, {.transpose_a = true, .beta = 0.0f});
-  g.middleRows(Q, Q) += share;
-  g.middleRows(2 * Q, Q) -= share;
-  gemm(product, d_first, g.bottomRows(Q), {.transpose_a = true});
+  g.middleRows(Q, Q) += key_share;
+  g.middleRows(2 * Q, Q) -= key_share;
   grads[first_bias()] += d_query_term.colwise().sum();
-
-  // Input gradients; the combined weights are recomputed (forward_with_key_terms skips one).
-  if (!d_input) return;
-  MatrixView& d_queries = d_input->d_queries;
-  MatrixView& d_keys = d_input->d_keys;
-  cache.query_weight = w1.topRows(Q) + w1.middleRows(2 * Q, Q);
-  cache.key_weight = w1.middleRows(Q, Q) - w1.middleRows(2 * Q, Q);
-  auto d_product = cache.d_product.topRows(n);  // [N, Q]
-  gemm(d_first, w1.bottomRows(Q), d_product, {.transpose_b = true, .beta = 0.0f});
-  gemm(d_query_term, cache.query_weight, d_queries.topRows(rows), {.transpose_b = true, .beta = 0.0f});
-  gemm(d_first, cache.key_weight, d_keys.topRows(n), {.transpose_b = true});
-  for (Index i = 0; i < rows; ++i)
-    for (Index j = offsets[i]; j < offsets[i + 1]; ++j) {
-      d_queries.row(i) += d_product.row(j).cwiseProduct(keys.row(j));
-      d_keys.row(j) += d_product.row(j).cwiseProduct(queries.row(i));
-    }
 }
 
 void DinAttention::prepare_shared_keys(const ParamSet& params, SharedKeys& shared) const {

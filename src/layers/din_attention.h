@@ -81,7 +81,8 @@ class DinAttention {
     std::vector<Matrix> d_pre;      // [N, h_l]
     Matrix d_product;               // [N, Q]
     Matrix d_query_term;            // [R, h1]
-    Matrix d_weight_share;          // [Q, h1] one term's gradient, added to two blocks of dW1
+    Matrix d_weight_share;          // [Q, h1] the query term's gradient, added to two blocks of dW1
+    Matrix d_key_share;             // [Q, h1] the key term's, summed over the tiles
   };
   Cache make_cache(Index max_rows, Index max_keys) const;
 

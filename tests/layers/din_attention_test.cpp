@@ -233,13 +233,14 @@ TEST_P(DinCases, FastPathMatchesNaiveReference) {
 // Finite differences of every input and trainable parameter. Not `naive`: the generic checker
 // drives the layer (a row without keys among the rows). `naive`: the loss is computed by the
 // reference, so the fast backward is checked against the naive forward.
-void check_gradients(const DinOptions& options, bool training, bool naive, std::uint64_t seed) {
+void check_gradients(const DinOptions& options, bool training, bool naive, std::uint64_t seed,
+                     const std::vector<std::uint32_t>& keys_per_row = {0, 1, 4, 2, 3}) {
   Rng rng(seed);
   ParamSet params;
   DinAttention din(params, "din", kWidth, options, rng);
   randomize(params, rng);
   randomize_running_statistics(params, rng);
-  Chunk c = make_chunk(rng, {0, 1, 4, 2, 3});
+  Chunk c = make_chunk(rng, keys_per_row);
   Matrix R = random_matrix(c.rows(), kWidth, rng);
   DinAttention::Cache cache = din.make_cache(c.rows(), c.total());
   Matrix pooled(c.rows(), kWidth), d_queries(c.rows(), kWidth), d_keys(c.total(), kWidth);
@@ -316,6 +317,29 @@ INSTANTIATE_TEST_SUITE_P(Variants, DinCases,
                                            Case{DinActivation::kDice, DinNormalize::kSoftmax, false},
                                            Case{DinActivation::kDice, DinNormalize::kSqrtN, false}),
                          case_name);
+
+// Training runs the unit over a batch's keys in tiles of whole rows (a few hundred keys each,
+// a longer row alone): a batch of many tiles, one row longer than a tile, rows without keys.
+TEST(DinAttention, ManyKeysGoThroughTheUnitInTiles) {
+  const std::vector<std::uint32_t> keys_per_row = {0, 300, 1, 120, 200, 37, 0, 260, 90, 5};
+  const DinOptions options = make_options(DinActivation::kPrelu, DinNormalize::kSoftmax);
+  Rng rng(23);
+  ParamSet params;
+  DinAttention din(params, "din", kWidth, options, rng);
+  randomize(params, rng);
+  const Chunk c = make_chunk(rng, keys_per_row);
+  DinAttention::Cache cache = din.make_cache(c.rows(), c.total());
+  Matrix pooled(c.rows(), kWidth);
+  din.forward(params, {c.queries, c.keys, c.offsets.data()}, c.rows(), pooled, cache, Pass::train());
+  const Reference ref = naive_din(params, "din", options, c, true);
+  for (Index i = 0; i < c.rows(); ++i)
+    for (Index d = 0; d < kWidth; ++d)
+      EXPECT_NEAR(pooled(i, d), ref.pooled(i, d), 1e-5 * std::max(1.0, std::fabs(ref.pooled(i, d)))) << i << "," << d;
+  for (Index j = 0; j < c.total(); ++j)
+    EXPECT_NEAR(din.weights(cache)[j], ref.weights[static_cast<std::size_t>(j)], 1e-6) << "weight " << j;
+  check_gradients(options, /*training=*/true, /*naive=*/true, 43, keys_per_row);
+  check_gradients(make_options(DinActivation::kPrelu, DinNormalize::kMean), true, false, 47, keys_per_row);
+}
 
 TEST(DinAttention, GradientsWithoutHiddenLayersAndWithDefaultWidths) {
   // Against the double-precision reference: with 80 and 40 units the float loss is too noisy
