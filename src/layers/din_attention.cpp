@@ -66,11 +66,9 @@ Normalizer pool_in_order(DinNormalize normalize, const float* score, const Index
 // went to memory and back between every two of them. Dice is one tile: in training it
 // normalizes with statistics over every key before any key can go on.
 constexpr Index kTileKeys = 256;
-struct KeyTile {
-  Index first_row, end_row, first_key, keys;
-};
-std::vector<KeyTile> key_tiles(const std::uint32_t* offsets, Index rows, bool one_tile) {
-  std::vector<KeyTile> tiles;
+// The tiles of `rows` rows into `tiles`, whose buffer is reused (no allocation per batch).
+void key_tiles(const std::uint32_t* offsets, Index rows, bool one_tile, std::vector<DinAttention::KeyTile>& tiles) {
+  tiles.clear();
   Index r0 = 0;
   do {  // at least one tile, so that a call without rows still runs its (empty) stages
     Index r1 = one_tile ? rows : std::min(r0 + 1, rows);
@@ -78,7 +76,6 @@ std::vector<KeyTile> key_tiles(const std::uint32_t* offsets, Index rows, bool on
     tiles.push_back({r0, r1, static_cast<Index>(offsets[r0]), static_cast<Index>(offsets[r1] - offsets[r0])});
     r0 = r1;
   } while (r0 < rows);
-  return tiles;
 }
 
 // Grows forward_shared's buffers for blocks of whole rows' sequences, about 256 (row, key)
@@ -155,6 +152,7 @@ DinAttention::Cache DinAttention::make_cache(Index max_rows, Index max_keys) con
   c.d_query_term = Matrix(max_rows, h1);
   c.d_weight_share = Matrix(Q, h1);
   c.d_key_share = Matrix(Q, h1);
+  c.tiles.reserve(static_cast<std::size_t>(max_rows) + 1);
   return c;
 }
 
@@ -285,7 +283,8 @@ void DinAttention::forward_from_key_terms(const ParamSet& params, const ConstMat
 
   // Every stage below, tile by tile: each tile's keys go through the whole unit while its
   // activations are still in cache (keys_per_tile).
-  for (const KeyTile& tile : key_tiles(offsets, rows, /*one_tile=*/!dice_.empty())) {
+  key_tiles(offsets, rows, /*one_tile=*/!dice_.empty(), cache.tiles);
+  for (const KeyTile& tile : cache.tiles) {
     const Index k0 = tile.first_key, nk = tile.keys;
     auto product = cache.product.middleRows(k0, nk);  // [nk, Q]
     for (Index i = tile.first_row; i < tile.end_row; ++i)
@@ -366,8 +365,8 @@ void DinAttention::backward(const ParamSet& params, const Input& input, Index ro
   key_share.setZero();
   auto d_query_term = cache.d_query_term.topRows(rows);  // [R, h1] sum of the row's d_first
 
-  // The tiles of the forward, in the same order (key_tiles).
-  for (const KeyTile& tile : key_tiles(offsets, rows, /*one_tile=*/!dice_.empty())) {
+  // The forward's tiles, in the same order.
+  for (const KeyTile& tile : cache.tiles) {
     const Index k0 = tile.first_key, nk = tile.keys;
     // Pooling: d k_j = w_j d pooled_i, d w_j = d pooled_i . k_j; then through the softmax.
     for (Index i = tile.first_row; i < tile.end_row; ++i) {

@@ -63,9 +63,15 @@ class DinAttention {
   ParamId first_weight() const { return layers_[0].weight(); }  // [4Q, h1]
   ParamId first_bias() const { return layers_[0].bias(); }      // [1, h1]
 
+  // Whole rows [first_row, end_row) and their keys [first_key, first_key + keys): what training
+  // and batch scoring run through the unit at a time (din_attention.cpp).
+  struct KeyTile {
+    Index first_row, end_row, first_key, keys;
+  };
   // Per-thread buffers for up to max_rows rows and max_keys keys in all (N).
   struct Cache {
     Index rows = 0, keys = 0;  // of the last forward
+    std::vector<KeyTile> tiles;  // of the last forward, which backward follows
     Matrix query_weight;       // [Q, h1] Wq + Wd
     Matrix key_weight;         // [Q, h1] Wk - Wd
     Matrix query_term;         // [R, h1] q (Wq + Wd) + b
