@@ -507,7 +507,8 @@ std::vector<Option<Config>> make_run_options() {
   o.push_back(option<C, TrainPrecision>("train.precision", TrainPrecision::kFp32,
       "Precision of the training products of the MLP's hidden layers and POSO's gate networks: fp32, or bf16 "
       "(bf16 products with fp32 sums, forward and backward; fp32 master weights, rounded again after every "
-      "optimizer step; AVX512-BF16 where the CPU has it, the same arithmetic in portable code elsewhere). Validation, the saved model and scoring (scoring.precision) are not affected.",
+      "optimizer step; AVX512-BF16 where the CPU has it, the same arithmetic in portable code elsewhere). "
+      "Validation, the saved model and scoring (scoring.precision) are not affected.",
       [](C& c) -> auto& { return c.train.precision; }));
   // eval
   o.push_back(option<C, std::string>("eval.group", "",

@@ -67,13 +67,16 @@ Normalizer pool_in_order(DinNormalize normalize, const float* score, const Index
 // normalizes with statistics over every key before any key can go on.
 constexpr Index kTileKeys = 256;
 // The tiles of `rows` rows into `tiles`, whose buffer is reused (no allocation per batch).
-void key_tiles(const std::uint32_t* offsets, Index rows, bool one_tile, std::vector<DinAttention::KeyTile>& tiles) {
+void key_tiles(const std::uint32_t* offsets, Index rows, bool one_tile,
+               std::vector<DinAttention::KeyTile>& tiles) {
   tiles.clear();
   Index r0 = 0;
   do {  // at least one tile, so that a call without rows still runs its (empty) stages
     Index r1 = one_tile ? rows : std::min(r0 + 1, rows);
-    while (r1 < rows && offsets[r1 + 1] - offsets[r0] <= static_cast<std::uint32_t>(kTileKeys)) ++r1;
-    tiles.push_back({r0, r1, static_cast<Index>(offsets[r0]), static_cast<Index>(offsets[r1] - offsets[r0])});
+    while (r1 < rows && offsets[r1 + 1] - offsets[r0] <= static_cast<std::uint32_t>(kTileKeys))
+      ++r1;
+    tiles.push_back(
+        {r0, r1, static_cast<Index>(offsets[r0]), static_cast<Index>(offsets[r1] - offsets[r0])});
     r0 = r1;
   } while (r0 < rows);
 }
@@ -282,7 +285,7 @@ void DinAttention::forward_from_key_terms(const ParamSet& params, const ConstMat
   query_term.rowwise() += params[first_bias()].row(0);
 
   // Every stage below, tile by tile: each tile's keys go through the whole unit while its
-  // activations are still in cache (keys_per_tile).
+  // activations are still in cache (kTileKeys).
   key_tiles(offsets, rows, /*one_tile=*/!dice_.empty(), cache.tiles);
   for (const KeyTile& tile : cache.tiles) {
     const Index k0 = tile.first_key, nk = tile.keys;
@@ -296,7 +299,8 @@ void DinAttention::forward_from_key_terms(const ParamSet& params, const ConstMat
     for (Index i = tile.first_row; i < tile.end_row; ++i) {
       const Index begin = offsets[i] - k0, m = offsets[i + 1] - offsets[i];
       if (key_terms) {
-        first.middleRows(begin, m) = key_terms->middleRows(offsets[i], m).rowwise() + query_term.row(i);
+        first.middleRows(begin, m) =
+            key_terms->middleRows(offsets[i], m).rowwise() + query_term.row(i);
       } else {
         first.middleRows(begin, m).rowwise() = query_term.row(i);
       }
@@ -306,14 +310,20 @@ void DinAttention::forward_from_key_terms(const ParamSet& params, const ConstMat
 
     // The rest of the activation unit.
     for (std::size_t l = 0; l < L; ++l) {
-      if (l > 0) layers_[l].forward(params, cache.act[l - 1].middleRows(k0, nk), nk, cache.pre[l].middleRows(k0, nk), kNone, pass);
+      if (l > 0)
+        layers_[l].forward(params, cache.act[l - 1].middleRows(k0, nk), nk,
+                           cache.pre[l].middleRows(k0, nk), kNone, pass);
       if (dice_.empty()) {
-        activations_[l].forward(params, cache.pre[l].middleRows(k0, nk), nk, cache.act[l].middleRows(k0, nk), kNone, pass);
+        activations_[l].forward(params, cache.pre[l].middleRows(k0, nk), nk,
+                                cache.act[l].middleRows(k0, nk), kNone, pass);
       } else {
-        dice_[l].forward(params, cache.pre[l], n, cache.act[l], cache.dice[l], pass);  // one tile (key_tiles)
+        // Dice: one tile, the whole batch (key_tiles).
+        dice_[l].forward(params, cache.pre[l], n, cache.act[l], cache.dice[l], pass);
       }
     }
-    if (L > 0) layers_[L].forward(params, cache.act[L - 1].middleRows(k0, nk), nk, cache.score.middleRows(k0, nk), kNone, pass);
+    if (L > 0)
+      layers_[L].forward(params, cache.act[L - 1].middleRows(k0, nk), nk,
+                         cache.score.middleRows(k0, nk), kNone, pass);
 
     // Weights and pooling, row by row.
     for (Index i = tile.first_row; i < tile.end_row; ++i) {
@@ -387,12 +397,15 @@ void DinAttention::backward(const ParamSet& params, const Input& input, Index ro
     // Back through the activation unit to the first layer's pre-activation.
     for (std::size_t l = L; l-- > 0;) {
       MatrixView d_act = cache.d_act[l].middleRows(k0, nk);
-      const ConstMatrixView d_out = l + 1 == L ? ConstMatrixView(cache.d_score.middleRows(k0, nk))
-                                               : ConstMatrixView(cache.d_pre[l + 1].middleRows(k0, nk));
-      layers_[l + 1].backward(params, cache.act[l].middleRows(k0, nk), nk, d_out, &d_act, kNone, grads);
+      const ConstMatrixView d_out = l + 1 == L
+                                        ? ConstMatrixView(cache.d_score.middleRows(k0, nk))
+                                        : ConstMatrixView(cache.d_pre[l + 1].middleRows(k0, nk));
+      layers_[l + 1].backward(params, cache.act[l].middleRows(k0, nk), nk, d_out, &d_act, kNone,
+                              grads);
       MatrixView d_pre = cache.d_pre[l].middleRows(k0, nk);
       if (dice_.empty()) {
-        activations_[l].backward(params, cache.pre[l].middleRows(k0, nk), nk, d_act, &d_pre, kNone, grads);
+        activations_[l].backward(params, cache.pre[l].middleRows(k0, nk), nk, d_act, &d_pre, kNone,
+                                 grads);
       } else {
         dice_[l].backward(params, cache.pre[l], n, d_act, &d_pre, cache.dice[l], grads);  // one tile
       }
@@ -402,7 +415,8 @@ void DinAttention::backward(const ParamSet& params, const Input& input, Index ro
     // The first layer, term by term. W1 = [Wq; Wk; Wd; Wp]: d(Wq + Wd) from the query term
     // (after the loop), d(Wk - Wd) from the key term, dWp from the product term.
     for (Index i = tile.first_row; i < tile.end_row; ++i)
-      d_query_term.row(i) = d_first.middleRows(offsets[i] - k0, offsets[i + 1] - offsets[i]).colwise().sum();
+      d_query_term.row(i) =
+          d_first.middleRows(offsets[i] - k0, offsets[i + 1] - offsets[i]).colwise().sum();
     gemm(keys.middleRows(k0, nk), d_first, key_share, {.transpose_a = true});
     gemm(cache.product.middleRows(k0, nk), d_first, g.bottomRows(Q), {.transpose_a = true});
 
