@@ -522,7 +522,9 @@ void pack_transposed_bf16(const ConstMatrixView& w, PackedWeight& into) {
   into.k = N;
   into.n = K;
   into.n_padded = KP;
-  into.bf16.assign(static_cast<std::size_t>(P * KP * 2), 0);
+  into.bf16.resize(static_cast<std::size_t>(P * KP * 2));
+  for (Index q = 0; q < P; ++q)  // the padding past W's K rows; the transpose writes the rest
+    std::fill(into.bf16.data() + (q * KP + K) * 2, into.bf16.data() + (q * KP + KP) * 2, std::uint16_t{0});
   thread_local std::vector<std::uint32_t> rows;  // [K][P]
   rows.resize(static_cast<std::size_t>(K * P));
   convert_rows_bf16(w, P, rows.data());

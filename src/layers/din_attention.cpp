@@ -316,9 +316,9 @@ void DinAttention::forward_from_key_terms(const ParamSet& params, const ConstMat
       if (dice_.empty()) {
         activations_[l].forward(params, cache.pre[l].middleRows(k0, nk), nk,
                                 cache.act[l].middleRows(k0, nk), kNone, pass);
-      } else {
-        // Dice: one tile, the whole batch (key_tiles).
-        dice_[l].forward(params, cache.pre[l], n, cache.act[l], cache.dice[l], pass);
+      } else {  // its tile is the whole batch (key_tiles): the cache's rows are the tile's
+        dice_[l].forward(params, cache.pre[l].middleRows(k0, nk), nk, cache.act[l].middleRows(k0, nk),
+                         cache.dice[l], pass);
       }
     }
     if (L > 0)
@@ -407,7 +407,7 @@ void DinAttention::backward(const ParamSet& params, const Input& input, Index ro
         activations_[l].backward(params, cache.pre[l].middleRows(k0, nk), nk, d_act, &d_pre, kNone,
                                  grads);
       } else {
-        dice_[l].backward(params, cache.pre[l], n, d_act, &d_pre, cache.dice[l], grads);  // one tile
+        dice_[l].backward(params, cache.pre[l].middleRows(k0, nk), nk, d_act, &d_pre, cache.dice[l], grads);
       }
     }
     const auto d_first = (L == 0 ? cache.d_score : cache.d_pre[0]).middleRows(k0, nk);  // [nk, h1]

@@ -15,7 +15,6 @@
 namespace heed::din_key_lanes {
 namespace {
 
-
 // Units f0 .. f0 + R by V registers of keys: the products accumulate in R x V registers, then
 // the bias, the key terms and the activation are applied as each register is stored.
 template <int R, int V>

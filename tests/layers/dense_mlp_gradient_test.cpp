@@ -217,7 +217,7 @@ TEST(MlpGradient, Bf16ProductsStayWithinBf16RoundingOfFp32Gradients) {
 
   // bf16 keeps 8 significant bits: each product within 2^-8 of fp32's, and the errors of a sum
   // partly cancel; a relative error of 2^-5 in norm is about 8 roundings' worth.
-  auto relative = [](const Matrix& a, const Matrix& b) { return (a - b).norm() / std::max(b.norm(), 1e-30f); };
+  const auto relative = testing::relative_difference;
   EXPECT_GT(relative(logit16, logit32), 0.0f) << "the forward ran in fp32";
   EXPECT_LT(relative(logit16, logit32), 0x1p-5f);
   EXPECT_GT(relative(dx16, dx32), 0.0f) << "the input gradient ran in fp32";

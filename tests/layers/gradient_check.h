@@ -17,6 +17,7 @@
 // (ReLU at 0) or whose losses are larger set their own, with a comment.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <string>
@@ -34,6 +35,12 @@ inline Matrix random_matrix(Index rows, Index cols, Rng& rng, float scale = 1.0f
   Matrix m(rows, cols);
   for (Index i = 0; i < m.size(); ++i) m.data()[i] = static_cast<float>(rng.normal()) * scale;
   return m;
+}
+
+// |a - reference| / |reference| in the Frobenius norm: how far reduced-precision results (the
+// bf16 training products) sit from fp32's.
+inline float relative_difference(const Matrix& a, const Matrix& reference) {
+  return (a - reference).norm() / std::max(reference.norm(), 1e-30f);
 }
 
 // sum(a * b) in double.

@@ -236,9 +236,7 @@ TEST(PosoGates, Bf16ProductsStayWithinBf16RoundingOfFp32Gradients) {
     const Gradients bf16 = gradients(gates16);
     const Matrix d_pc16 = d_pc;
 
-    auto relative = [](const Matrix& a, const Matrix& c) {
-      return (a - c).norm() / std::max(c.norm(), 1e-30f);
-    };
+    const auto relative = testing::relative_difference;
     EXPECT_GT(relative(gates16, gates32), 0.0f) << "the forward ran in fp32";
     EXPECT_LT(relative(gates16, gates32), 0x1p-5f);
     EXPECT_GT(relative(d_pc16, d_pc32), 0.0f) << "the input gradient ran in fp32";
