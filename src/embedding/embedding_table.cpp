@@ -72,12 +72,6 @@ std::uint32_t EmbeddingTable::find_or_insert(std::uint64_t key) {
   return row;
 }
 
-std::int32_t EmbeddingTable::find(std::uint64_t key) const {
-  if (buckets_ > 0 && !cache_) return static_cast<std::int32_t>(1 + key % buckets_);
-  const std::uint32_t found = index_.find(id_of(key));
-  return found == KeyIndex::kAbsent ? kUnseen : static_cast<std::int32_t>(found);
-}
-
 // Layout: name, dim, buckets, the number of optimizer state slots per row (0 since the state
 // moved to the row optimizer; older files have 1 or 2 and their state after the weights), the
 // row keys, the weights.

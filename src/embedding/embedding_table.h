@@ -34,8 +34,12 @@ class EmbeddingTable {
 
   // Row of `key`, created (with its deterministic initial value) when absent.
   std::uint32_t find_or_insert(std::uint64_t key);
-  // Row of `key`, or kUnseen.
-  std::int32_t find(std::uint64_t key) const;
+  // Row of `key`, or kUnseen. (Inline: a batch looks up every value of every row.)
+  std::int32_t find(std::uint64_t key) const {
+    if (buckets_ > 0 && !cache_) return static_cast<std::int32_t>(1 + key % buckets_);
+    const std::uint32_t found = index_.find(id_of(key));
+    return found == KeyIndex::kAbsent ? kUnseen : static_cast<std::int32_t>(found);
+  }
 
   float* row(std::uint32_t r) { return weights_.data() + static_cast<std::size_t>(r) * dim_; }
   const float* row(std::uint32_t r) const { return weights_.data() + static_cast<std::size_t>(r) * dim_; }

@@ -482,7 +482,7 @@ void Trainer::train_on_batch(EpochInProgress& now) {
     whole_.clear(), whole_step_ = -1;
     ShardedEmbeddings::clear(model_->tables());
     builder_->build(*rows_.data, rows_.rows, /*training=*/true, &batch_rng, model_->tables(), model_->normalizer(),
-                    batch_);
+                    batch_, threads_);
     took(step_times_.build);
     const std::uint64_t sent_before = peers_.bytes_sent();
     shards_->fetch(model_->tables());
@@ -491,7 +491,7 @@ void Trainer::train_on_batch(EpochInProgress& now) {
     share = {0, -1, peers_.rank() * threads_, static_cast<Index>(step_rows_)};
   } else {
     builder_->build(*rows_.data, rows_.rows, /*training=*/true, &batch_rng, model_->tables(), model_->normalizer(),
-                    batch_);
+                    batch_, threads_);
     took(step_times_.build);
   }
   const double share_loss = train_step(*model_, batch_, workspaces_, threads_, step_seed, share);

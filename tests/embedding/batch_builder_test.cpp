@@ -5,8 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <algorithm>
 #include <numeric>
 #include <set>
+#include <string_view>
 
 #include "../support/test_files.h"
 #include "config/config_loader.h"
@@ -189,6 +191,51 @@ TEST(BatchBuilder, LearnedDefaultRow) {
   builder.build(one, std::vector<std::size_t>{0}, false, nullptr, f.tables, f.normalizer, batch);
   EXPECT_EQ(batch.features[0].rows, (std::vector<std::int32_t>{0}));
   EXPECT_GE(batch.features[1].rows[0], 1);
+}
+
+// Training splits the lookups over threads; new keys still get rows in the order of features,
+// rows and values, so the batch, the tables and the learned default's draws are the same for
+// any number of threads (here batches of 1 to 5 rows, each in every order).
+TEST(BatchBuilder, ThreadsShareTheLookupsWithoutChangingTheBatchOrTheTables) {
+  for (const char* unseen : {"embedding.unseen=zero", "embedding.unseen=default"}) {
+    const bool learned_default = std::string_view(unseen).ends_with("default");
+    Fixture one({unseen, "embedding.default_rate=0.3"}), three({unseen, "embedding.default_rate=0.3"});
+    BatchBuilder builder_one(one.schema, one.config.embedding), builder_three(three.schema, three.config.embedding);
+    Rng rng_one(7), rng_three(7);
+    Batch batch_one, batch_three;
+    std::vector<std::size_t> rows = {3, 0, 4, 2, 1};
+    for (std::size_t size = 1; size <= rows.size(); ++size) {
+      const auto end = rows.begin() + static_cast<std::ptrdiff_t>(size);
+      std::sort(rows.begin(), end);
+      do {
+        const std::vector<std::size_t> batch_rows(rows.begin(), end);
+        builder_one.build(one.data, batch_rows, true, &rng_one, one.tables, one.normalizer, batch_one, 1);
+        builder_three.build(three.data, batch_rows, true, &rng_three, three.tables, three.normalizer, batch_three, 3);
+        ASSERT_EQ(batch_one.features.size(), batch_three.features.size());
+        for (std::size_t fi = 0; fi < batch_one.features.size(); ++fi) {
+          EXPECT_EQ(batch_one.features[fi].offsets, batch_three.features[fi].offsets) << unseen << ", feature " << fi;
+          EXPECT_EQ(batch_one.features[fi].rows, batch_three.features[fi].rows) << unseen << ", feature " << fi;
+          EXPECT_EQ(batch_one.features[fi].slots, batch_three.features[fi].slots) << unseen << ", feature " << fi;
+        }
+        for (std::size_t t = 0; t < batch_one.tables.size(); ++t) {
+          EXPECT_EQ(batch_one.tables[t].touched, batch_three.tables[t].touched) << unseen << ", table " << t;
+          EXPECT_EQ(one.tables[t].row_keys(), three.tables[t].row_keys()) << unseen << ", table " << t;
+        }
+        // (The learned default routes some lookups of seen keys to row 0.)
+        if (!learned_default) expect_consistent(three, batch_rows, batch_three);
+      } while (std::next_permutation(rows.begin(), end));
+    }
+    // Scoring on threads reads what one thread reads.
+    builder_one.build(one.data, all_rows(one.data), false, nullptr, one.tables, one.normalizer, batch_one, 1);
+    builder_three.build(three.data, all_rows(three.data), false, nullptr, three.tables, three.normalizer, batch_three, 3);
+    for (std::size_t fi = 0; fi < batch_one.features.size(); ++fi)
+      EXPECT_EQ(batch_one.features[fi].rows, batch_three.features[fi].rows) << unseen << ", feature " << fi;
+    // A rank's empty share of a distributed step: no rows, from a dataset without columns.
+    builder_three.build(Dataset{}, std::vector<std::size_t>{}, true, &rng_three, three.tables, three.normalizer,
+                        batch_three, 3);
+    EXPECT_EQ(batch_three.size, 0u);
+    for (const FeatureBatch& fb : batch_three.features) EXPECT_TRUE(fb.rows.empty());
+  }
 }
 
 TEST(BatchBuilder, DenseInputsAreNormalized) {
