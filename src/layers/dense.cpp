@@ -44,9 +44,9 @@ void Dense::pack_products(const ParamSet& params, ReducedProducts& reduced) cons
   reduced.add(weight_, lowp::pack(params[weight_], reduced.precision()));
 }
 
-void Dense::pack_for_training(const ParamSet& params, ReducedProducts& packed) const {
-  lowp::pack_bf16(params[weight_], packed.slot(weight_));
-  lowp::pack_transposed_bf16(params[weight_], packed.slot(weight_, kTransposedTerm));
+void Dense::list_training_packs(const ParamSet& params, ReducedProducts& packed, TrainingPacks& packs) const {
+  packs.push_back({&params[weight_], &packed.slot(weight_), /*transposed=*/false});
+  packs.push_back({&params[weight_], &packed.slot(weight_, kTransposedTerm), /*transposed=*/true});
 }
 
 void Dense::forward_live_inputs(const ParamSet& params, const ConstMatrixView& x, MatrixView y,

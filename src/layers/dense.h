@@ -5,6 +5,7 @@
 
 #include "core/params.h"
 #include "layers/layer_contract.h"
+#include "layers/reduced_products.h"
 
 namespace heed {
 
@@ -32,10 +33,11 @@ class Dense {
                Pass pass) const;
   // Adds W's packed form for scoring in reduced's precision.
   void pack_products(const ParamSet& params, ReducedProducts& reduced) const;
-  // Mixed-precision training: W and W^T packed in bf16 into `packed`. While
-  // params.training_products() holds them, forward and backward run their three products
-  // (y = x W, dW += x^T dy, dx = dy W^T) in bf16 with fp32 sums (core/lowp.h).
-  void pack_for_training(const ParamSet& params, ReducedProducts& packed) const;
+  // Mixed-precision training: lists the packs of W and W^T in bf16 into `packed`
+  // (run_training_packs runs them). While params.training_products() holds them, forward and
+  // backward run their three products (y = x W, dW += x^T dy, dx = dy W^T) in bf16 with fp32
+  // sums (core/lowp.h).
+  void list_training_packs(const ParamSet& params, ReducedProducts& packed, TrainingPacks& packs) const;
 
   // Buffers of forward_live_inputs, kept between calls so that nothing is allocated per batch.
   struct LiveInputs {

@@ -66,10 +66,10 @@ class Mlp {
     for (const Dense& d : layers_) d.pack_products(params, reduced);
   }
 
-  // Mixed-precision training: the hidden layers' weights packed for their bf16 products (the
-  // output layer, one column wide, is a matrix-vector product and stays in fp32).
-  void pack_for_training(const ParamSet& params, ReducedProducts& packed) const {
-    for (std::size_t l = 0; l < hidden_.size(); ++l) layers_[l].pack_for_training(params, packed);
+  // Mixed-precision training: the packs of the hidden layers' weights for their bf16 products
+  // (the output layer, one column wide, is a matrix-vector product and stays in fp32).
+  void list_training_packs(const ParamSet& params, ReducedProducts& packed, TrainingPacks& packs) const {
+    for (std::size_t l = 0; l < hidden_.size(); ++l) layers_[l].list_training_packs(params, packed, packs);
   }
 
  private:

@@ -91,12 +91,12 @@ class PosoGates {
   void backward(const ParamSet& params, const ConstMatrixView& pc, Index rows, const GateGradients& d_gates,
                 MatrixView* d_pc, Cache& cache, Gradients& grads) const;
 
-  // Mixed-precision training: both layers of every gate network packed for their bf16
-  // products (Dense::pack_for_training).
-  void pack_for_training(const ParamSet& params, ReducedProducts& packed) const {
+  // Mixed-precision training: the packs of both layers of every gate network for their bf16
+  // products (Dense::list_training_packs).
+  void list_training_packs(const ParamSet& params, ReducedProducts& packed, TrainingPacks& packs) const {
     for (const Net& net : nets_) {
-      net.hidden.pack_for_training(params, packed);
-      net.out.pack_for_training(params, packed);
+      net.hidden.list_training_packs(params, packed, packs);
+      net.out.list_training_packs(params, packed, packs);
     }
   }
 

@@ -4,9 +4,11 @@
 // evaluation passes multiply with these instead of the fp32 weights; training never sees them
 // (a model being trained has none). Each layer packs its own products (pack_products).
 // Mixed-precision training (train.precision = "bf16") keeps a second set, the MLP's weights and
-// their transposes re-packed every step (ParamSet::training_products, Dense::pack_for_training).
+// their transposes re-packed every step (ParamSet::training_products, Dense::list_training_packs).
 #include <map>
+#include <span>
 #include <utility>
+#include <vector>
 
 #include "core/lowp.h"
 #include "core/params.h"
@@ -35,5 +37,18 @@ class ReducedProducts {
   Precision precision_;
   std::map<std::pair<ParamId, int>, lowp::PackedWeight> packed_;
 };
+
+// One weight that mixed-precision training rounds to bf16 every step, as it is (for y = x W) or
+// transposed (for dx = dy W^T), into its buffer in a ReducedProducts. The packs are listed on one
+// thread (listing creates the buffers' slots); a step's packs are independent of each other, so
+// any thread may run any of them.
+struct TrainingPack {
+  const Matrix* weight;
+  lowp::PackedWeight* into;
+  bool transposed;
+};
+using TrainingPacks = std::vector<TrainingPack>;
+// Runs every pack, on up to `threads` threads; the packed bits do not depend on how many.
+void run_training_packs(std::span<const TrainingPack> packs, int threads);
 
 }  // namespace heed

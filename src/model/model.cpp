@@ -78,13 +78,15 @@ void Model::set_precision(Precision precision) {
   params_.set_reduced(std::move(reduced));
 }
 
-void Model::pack_training_products() {
+void Model::pack_training_products(int threads) {
   if (!training_products_) {
     lowp::isa_for(Precision::kBf16);  // HEED_LOWP_ISA read here, not first inside a thread team
     training_products_ = std::make_shared<ReducedProducts>(Precision::kBf16);
   }
-  mlp_->pack_for_training(params_, *training_products_);
-  if (poso_) poso_->pack_for_training(params_, *training_products_);
+  training_packs_.clear();
+  mlp_->list_training_packs(params_, *training_products_, training_packs_);
+  if (poso_) poso_->list_training_packs(params_, *training_products_, training_packs_);
+  run_training_packs(training_packs_, threads);
   params_.set_training_products(training_products_);
 }
 

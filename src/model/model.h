@@ -69,7 +69,7 @@ class Model {
   // kept and reused from step to step. DIN's activation unit stays fp32: its products run over
   // every history item, operands too tall for cache, and rounding them to bf16 on every call
   // cost more than the faster products saved (docs/performance.md).
-  void pack_training_products();
+  void pack_training_products(int threads);
   void drop_training_products();
 
   // Everything one thread writes during a pass. Callers read and write it through the
@@ -205,6 +205,7 @@ class Model {
   std::unique_ptr<PosoGates> poso_;
   std::unique_ptr<Mlp> mlp_;
   std::shared_ptr<ReducedProducts> training_products_;  // pack_training_products' buffers
+  TrainingPacks training_packs_;                         // and its list of what to pack
 };
 
 }  // namespace heed

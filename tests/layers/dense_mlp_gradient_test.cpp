@@ -209,7 +209,16 @@ TEST(MlpGradient, Bf16ProductsStayWithinBf16RoundingOfFp32Gradients) {
   const Gradients fp32 = gradients(dx32);
   const Matrix logit32 = logit;
   auto packed = std::make_shared<ReducedProducts>(Precision::kBf16);
-  mlp.pack_for_training(params, *packed);
+  TrainingPacks packs;
+  mlp.list_training_packs(params, *packed, packs);
+  run_training_packs(packs, /*threads=*/3);
+  // Packed on three threads, each buffer holds what one thread packs.
+  for (const TrainingPack& pack : packs) {
+    lowp::PackedWeight alone;
+    (pack.transposed ? lowp::pack_transposed_bf16 : lowp::pack_bf16)(*pack.weight, alone);
+    EXPECT_EQ(pack.into->bf16, alone.bf16);
+    EXPECT_EQ(pack.into->n_padded, alone.n_padded);
+  }
   params.set_training_products(packed);
   const Gradients bf16 = gradients(dx16);
   const Matrix logit16 = logit;

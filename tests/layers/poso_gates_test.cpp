@@ -231,7 +231,9 @@ TEST(PosoGates, Bf16ProductsStayWithinBf16RoundingOfFp32Gradients) {
     const Gradients fp32 = gradients(gates32);
     const Matrix d_pc32 = d_pc;
     auto packed = std::make_shared<ReducedProducts>(Precision::kBf16);
-    poso.pack_for_training(params, *packed);
+    TrainingPacks packs;
+    poso.list_training_packs(params, *packed, packs);
+    run_training_packs(packs, /*threads=*/1);
     params.set_training_products(packed);
     const Gradients bf16 = gradients(gates16);
     const Matrix d_pc16 = d_pc;
