@@ -1,10 +1,12 @@
-// heed::gemm (OpenBLAS sgemm, one thread) against Eigen's own product on the shapes the
-// reference model's training and scoring multiply (docs/performance.md). Each benchmark reports
+// heed::gemm (OpenBLAS sgemm, one thread, or heed's AVX-512 kernel where heed::gemm picks it),
+// heed's AVX-512 kernel called directly, and Eigen's own product, on the shapes the reference
+// model's training and scoring multiply (docs/performance.md). Each benchmark reports
 // GFLOP/s; run both sides in one process and compare ratios, not absolute rates:
 //   build/gemm_bench --benchmark_min_time=0.2
 #include <benchmark/benchmark.h>
 
 #include "core/gemm.h"
+#include "core/gemm_avx512.h"
 
 namespace {
 
@@ -30,19 +32,40 @@ constexpr Shape kShapes[] = {
     {"din_first_weight_grad", 16, 34000, 80, true, false},
     {"din_layer2_input_grad", 34000, 40, 80, false, true},
     {"scorer_din_block", 250, 80, 40, false, false},
+    // One tile of DIN's unit in training (256 keys, DinAttention::kTileKeys).
+    {"din_tile_first_product_term", 256, 16, 80, false, false},
+    {"din_tile_layer2_forward", 256, 80, 40, false, false},
+    {"din_tile_layer2_weight_grad", 80, 256, 40, true, false},
+    {"din_tile_layer2_input_grad", 256, 40, 80, false, true},
+    {"din_tile_first_weight_grad", 16, 256, 80, true, false},
+    {"din_tile_first_input_grad", 256, 80, 16, false, true},
     {"scorer_mlp2", 100, 512, 256, false, false},
 };
 
-template <bool kBlas>
+enum class Kernel { kGemm, kEigen, kAvx512 };
+
+template <Kernel kKernel>
 void BM_Gemm(benchmark::State& state) {
   const Shape& s = kShapes[state.range(0)];
   state.SetLabel(s.what);
   const Matrix a = s.transpose_a ? Matrix::Random(s.k, s.m) : Matrix::Random(s.m, s.k);
   const Matrix b = s.transpose_b ? Matrix::Random(s.n, s.k) : Matrix::Random(s.k, s.n);
   Matrix c = Matrix::Zero(s.m, s.n);
+  if (kKernel == Kernel::kAvx512 && !heed::gemm_avx512_available()) {
+    state.SkipWithError("no AVX-512F");
+    return;
+  }
   for (auto _ : state) {
-    if constexpr (kBlas) {
+    if constexpr (kKernel == Kernel::kGemm) {
       heed::gemm(a, b, c, {.transpose_a = s.transpose_a, .transpose_b = s.transpose_b});
+    } else if constexpr (kKernel == Kernel::kAvx512) {
+      if (s.transpose_a) {
+        heed::gemm_avx512_transposed_a(a, b, c);
+      } else if (s.transpose_b) {
+        heed::gemm_avx512_transposed_b(a, b, c);
+      } else {
+        heed::gemm_avx512(a, b, c);
+      }
     } else if (s.transpose_a) {
       c.noalias() += a.transpose() * b;
     } else if (s.transpose_b) {
@@ -62,8 +85,9 @@ void shapes(benchmark::internal::Benchmark* b) {
   for (Index i = 0; i < Index(std::size(kShapes)); ++i) b->Arg(i);
 }
 
-BENCHMARK(BM_Gemm<true>)->Name("openblas")->Apply(shapes);
-BENCHMARK(BM_Gemm<false>)->Name("eigen")->Apply(shapes);
+BENCHMARK(BM_Gemm<Kernel::kGemm>)->Name("gemm")->Apply(shapes);
+BENCHMARK(BM_Gemm<Kernel::kAvx512>)->Name("avx512")->Apply(shapes);
+BENCHMARK(BM_Gemm<Kernel::kEigen>)->Name("eigen")->Apply(shapes);
 
 }  // namespace
 

@@ -83,13 +83,20 @@ void gemm(const ConstMatrixView& a, const ConstMatrixView& b, MatrixView c, Gemm
   if (m == 0 || n == 0) return;
   if (k == 0) return scale(c, how.beta);  // an empty sum: only the scaling of c is left
   if (eigen_does_better(m, k, n)) return eigen_gemm(a, b, c, how);
-  if (blas_below_avx512() && how.alpha == 1.0f && !(how.transpose_a && how.transpose_b)) {
-    scale(c, how.beta);
-    if (how.transpose_a) return gemm_avx512_transposed_a(a, b, c);
-    if (!how.transpose_b) return gemm_avx512(a, b, c);
-    thread_local Matrix b_transposed;
-    b_transposed = b.transpose();
-    return gemm_avx512(a, b_transposed, c);
+  // Narrow input gradients (dy W^T with at most 128 outputs a row: DIN's unit) take heed's kernel
+  // on any AVX-512 core: OpenBLAS zeroes c in a pass of its own before summing, and its AVX-512
+  // kernels run these shapes 4-11% slower (bench/gemm_bench.cpp, docs/performance.md). On the
+  // MLP's wider ones OpenBLAS is the faster.
+  constexpr Index kNarrowOutputs = 128;
+  const bool narrow_input_gradient =
+      how.transpose_b && !how.transpose_a && n <= kNarrowOutputs && gemm_avx512_available();
+  if ((blas_below_avx512() || narrow_input_gradient) && how.alpha == 1.0f && !(how.transpose_a && how.transpose_b)) {
+    // beta 0 overwrites c in the kernel; any other beta scales c, then the product adds on.
+    const bool accumulate = how.beta != 0.0f;
+    if (accumulate) scale(c, how.beta);
+    if (how.transpose_a) return gemm_avx512_transposed_a(a, b, c, accumulate);
+    if (how.transpose_b) return gemm_avx512_transposed_b(a, b, c, accumulate);
+    return gemm_avx512(a, b, c, accumulate);
   }
   use_one_blas_thread();
   cblas_sgemm(CblasRowMajor, how.transpose_a ? CblasTrans : CblasNoTrans,

@@ -10,7 +10,8 @@
 // runs kernels without AVX-512 on a core that has it (told to, as this project's development
 // machines are, or not knowing a newer core), the products go to heed's AVX-512 kernel instead
 // (core/gemm_avx512.h): 1.8-2x the rate of OpenBLAS's AVX2 kernels on the MLP's shapes, within
-// a few percent of its AVX-512 ones in training (docs/performance.md).
+// a few percent of its AVX-512 ones in training (docs/performance.md). Narrow input gradients
+// (dy W^T, at most 128 outputs a row: DIN's unit) go to heed's kernel on any AVX-512 core.
 #include <string>
 
 #include "core/tensor.h"

@@ -17,7 +17,13 @@ namespace heed {
 namespace {
 
 using avx512::kLanes;
-constexpr int kRows = 6, kVectors = 4;  // 24 accumulators, 4 weight registers, 1 broadcast
+// A block of R rows by V registers of outputs keeps R V accumulators, V weights and one
+// broadcast in the 32 registers. R per V: at least 8 independent sums (two FMA units, four
+// cycles each) and at most about 25 accumulators. Outputs go in panels of 4 registers (64
+// columns), but a last panel of 65 to 80 columns takes 5 (DIN's 80-wide layers would otherwise
+// end in a one-register panel of 6 sums, too few to cover the latency).
+template <int V>
+constexpr int kRowsFor = V == 1 ? 12 : V == 2 ? 12 : V == 3 ? 8 : V == 4 ? 6 : 5;
 
 struct Operands {
   const float* a;  // a(i, k) = a[i lda + k a_step]
@@ -29,11 +35,12 @@ struct Operands {
   Index n;  // columns of b and c
   float* c;
   Index ldc;
+  bool accumulate;  // false: c = a b, c's old values unread
 };
 
 // Rows i .. i + R, columns n0 .. n0 + 16 V (the last register masked to the columns left).
 template <int R, int V>
-HEED_AVX512_TARGET void block(const Operands& o, Index i, Index n0, Index t0, Index t1) {
+HEED_AVX512_TARGET void block(const Operands& o, Index i, Index n0, Index t0, Index t1, bool load_c) {
   __mmask16 mask[V];
   for (int v = 0; v < V; ++v) mask[v] = avx512::lanes_left(o.n - (n0 + v * kLanes));
   // Everything the loop reads in locals: read through `o`, GCC reloads the fields and keeps
@@ -45,7 +52,8 @@ HEED_AVX512_TARGET void block(const Operands& o, Index i, Index n0, Index t0, In
   const float* b = o.b + n0;
   __m512 acc[R][V];
   HEED_UNROLL for (int r = 0; r < R; ++r)
-    HEED_UNROLL for (int v = 0; v < V; ++v) acc[r][v] = _mm512_maskz_loadu_ps(mask[v], c + r * ldc + v * kLanes);
+    HEED_UNROLL for (int v = 0; v < V; ++v)
+      acc[r][v] = load_c ? _mm512_maskz_loadu_ps(mask[v], c + r * ldc + v * kLanes) : _mm512_setzero_ps();
   for (Index t = t0; t < t1; ++t) {  // (a lambda would not inherit the target attribute)
     const Index k = inputs ? inputs[t] : t;
     const float* bk = b + k * ldb;
@@ -60,38 +68,46 @@ HEED_AVX512_TARGET void block(const Operands& o, Index i, Index n0, Index t0, In
     HEED_UNROLL for (int v = 0; v < V; ++v) _mm512_mask_storeu_ps(c + r * ldc + v * kLanes, mask[v], acc[r][v]);
 }
 
-template <int V>
-void rows_block(const Operands& o, Index i, Index rows, Index n0, Index t0, Index t1) {
-  switch (rows) {
-    case 1: return block<1, V>(o, i, n0, t0, t1);
-    case 2: return block<2, V>(o, i, n0, t0, t1);
-    case 3: return block<3, V>(o, i, n0, t0, t1);
-    case 4: return block<4, V>(o, i, n0, t0, t1);
-    case 5: return block<5, V>(o, i, n0, t0, t1);
-    default: return block<kRows, V>(o, i, n0, t0, t1);
-  }
+// Rows i .. i + rows (at most R) of a panel.
+template <int V, int R = kRowsFor<V>>
+void rows_block(const Operands& o, Index i, Index rows, Index n0, Index t0, Index t1, bool load_c) {
+  if constexpr (R > 1)
+    if (rows < R) return rows_block<V, R - 1>(o, i, rows, n0, t0, t1, load_c);
+  block<R, V>(o, i, n0, t0, t1, load_c);
 }
 
-// The sum in slices of kSlice inputs (rows of b), and per slice column panels of 64, so that
-// a panel's slice of b ([kSlice, 64], 64 KiB) is read from cache by every block of rows after
+// Every block of rows of the panel of V registers at column n0.
+template <int V>
+void panel(const Operands& o, Index M, Index n0, Index t0, Index t1, bool load_c) {
+  constexpr Index kRows = kRowsFor<V>;
+  for (Index i = 0; i < M; i += kRows) rows_block<V>(o, i, std::min(kRows, M - i), n0, t0, t1, load_c);
+}
+
+// The sum in slices of kSlice inputs (rows of b), and per slice column panels of 64 (or 80), so
+// that a panel's slice of b ([kSlice, 64], 64 KiB) is read from cache by every block of rows after
 // the first: without slices, a weight gradient summed over thousands of rows streams all of b
 // from memory once per block of rows.
 void run(const Operands& o, Index M) {
   HEED_CHECK(gemm_avx512_available(), "gemm_avx512: needs AVX-512F");
+  if (o.count == 0) {  // an empty sum
+    if (!o.accumulate)
+      for (Index i = 0; i < M; ++i) std::fill(o.c + i * o.ldc, o.c + i * o.ldc + o.n, 0.0f);
+    return;
+  }
   constexpr Index kSlice = 256;
   for (Index t0 = 0; t0 < o.count; t0 += kSlice) {
     const Index t1 = std::min(o.count, t0 + kSlice);
-    for (Index n0 = 0; n0 < o.n; n0 += kVectors * kLanes) {
-      const Index vectors = std::min<Index>(kVectors, (o.n - n0 + kLanes - 1) / kLanes);
-      for (Index i = 0; i < M; i += kRows) {
-        const Index rows = std::min<Index>(kRows, M - i);
-        switch (vectors) {
-          case 1: rows_block<1>(o, i, rows, n0, t0, t1); break;
-          case 2: rows_block<2>(o, i, rows, n0, t0, t1); break;
-          case 3: rows_block<3>(o, i, rows, n0, t0, t1); break;
-          default: rows_block<kVectors>(o, i, rows, n0, t0, t1); break;
-        }
+    const bool load_c = o.accumulate || t0 > 0;
+    for (Index n0 = 0; n0 < o.n;) {
+      const Index vectors = (o.n - n0 + kLanes - 1) / kLanes;
+      switch (vectors) {
+        case 1: panel<1>(o, M, n0, t0, t1, load_c); break;
+        case 2: panel<2>(o, M, n0, t0, t1, load_c); break;
+        case 3: panel<3>(o, M, n0, t0, t1, load_c); break;
+        case 5: panel<5>(o, M, n0, t0, t1, load_c); break;
+        default: panel<4>(o, M, n0, t0, t1, load_c); break;
       }
+      n0 += (vectors == 5 ? 5 : std::min<Index>(vectors, 4)) * kLanes;
     }
   }
 }
@@ -106,10 +122,11 @@ void check(const ConstMatrixView& a, const ConstMatrixView& b, const MatrixView&
 
 bool gemm_avx512_available() { return avx512::cpu_has_avx512f(); }
 
-void gemm_avx512(const ConstMatrixView& a, const ConstMatrixView& b, MatrixView c) {
+void gemm_avx512(const ConstMatrixView& a, const ConstMatrixView& b, MatrixView c, bool accumulate) {
   check(a, b, c);
   if (c.size() == 0) return;
-  run({a.data(), a.outerStride(), 1, b.data(), b.outerStride(), nullptr, a.cols(), b.cols(), c.data(), c.outerStride()},
+  run({a.data(), a.outerStride(), 1, b.data(), b.outerStride(), nullptr, a.cols(), b.cols(), c.data(), c.outerStride(),
+       accumulate},
       a.rows());
 }
 
@@ -119,17 +136,28 @@ void gemm_avx512(const ConstMatrixView& a, const ConstMatrixView& b, MatrixView 
   for (const Index k : inputs)
     HEED_CHECK(k >= 0 && k < a.cols(), "gemm_avx512: input {} outside [0, {})", k, a.cols());
   run({a.data(), a.outerStride(), 1, b.data(), b.outerStride(), inputs.data(), static_cast<Index>(inputs.size()),
-       b.cols(), c.data(), c.outerStride()},
+       b.cols(), c.data(), c.outerStride(), /*accumulate=*/true},
       a.rows());
 }
 
-void gemm_avx512_transposed_a(const ConstMatrixView& a, const ConstMatrixView& b, MatrixView c) {
+void gemm_avx512_transposed_a(const ConstMatrixView& a, const ConstMatrixView& b, MatrixView c, bool accumulate) {
   HEED_CHECK(a.rows() == b.rows() && c.rows() == a.cols() && c.cols() == b.cols(),
              "gemm_avx512: [{}, {}]^T x [{}, {}] does not make [{}, {}]", a.rows(), a.cols(), b.rows(), b.cols(),
              c.rows(), c.cols());
   if (c.size() == 0) return;
-  run({a.data(), 1, a.outerStride(), b.data(), b.outerStride(), nullptr, a.rows(), b.cols(), c.data(), c.outerStride()},
+  run({a.data(), 1, a.outerStride(), b.data(), b.outerStride(), nullptr, a.rows(), b.cols(), c.data(), c.outerStride(),
+       accumulate},
       a.cols());
+}
+
+void gemm_avx512_transposed_b(const ConstMatrixView& a, const ConstMatrixView& b, MatrixView c, bool accumulate) {
+  HEED_CHECK(a.cols() == b.cols() && c.rows() == a.rows() && c.cols() == b.rows(),
+             "gemm_avx512: [{}, {}] x [{}, {}]^T does not make [{}, {}]", a.rows(), a.cols(), b.rows(), b.cols(),
+             c.rows(), c.cols());
+  if (c.size() == 0) return;
+  thread_local Matrix b_transposed;
+  b_transposed = b.transpose();
+  gemm_avx512(a, b_transposed, c, accumulate);
 }
 
 }  // namespace heed

@@ -1,12 +1,14 @@
-// heed::gemm_avx512 against a brute-force double-precision sum: row counts around its blocks of
-// 6 and column counts around its registers of 16 and panels of 64, views into larger matrices,
-// subsets of the inputs (in any order, repeated, empty), the transposed left operand, and a
-// row's result alone as in a block.
+// heed::gemm_avx512 against a brute-force double-precision sum: row counts around its blocks (5,
+// 6, 8 and 12 rows), column counts around its registers of 16 and panels of 64 and 80, sums past
+// a slice of 256 inputs, views into larger matrices, subsets of the inputs (in any order,
+// repeated, empty), either operand transposed, overwriting instead of accumulating, and a row's
+// result alone as in a block.
 #include "core/gemm_avx512.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "core/error.h"
@@ -45,9 +47,9 @@ class GemmAvx512 : public ::testing::Test {
 
 TEST_F(GemmAvx512, AccumulatesTheProductForEveryBlockShape) {
   Rng rng(3);
-  for (const Index m : {1, 5, 6, 7, 13, 100})
-    for (const Index k : {1, 16, 54})
-      for (const Index n : {1, 15, 16, 17, 63, 64, 65, 130}) {
+  for (const Index m : {1, 5, 6, 7, 8, 11, 12, 13, 25, 100})
+    for (const Index k : {1, 16, 54, 300})
+      for (const Index n : {1, 15, 16, 17, 33, 40, 63, 64, 65, 79, 80, 81, 130, 144}) {
         SCOPED_TRACE(::testing::Message() << m << " x " << k << " x " << n);
         const Matrix a = uniform_matrix(m, k, rng), b = uniform_matrix(k, n, rng), c0 = uniform_matrix(m, n, rng);
         Matrix c = c0;
@@ -110,6 +112,51 @@ TEST_F(GemmAvx512, TransposedLeftOperandIsTheProductOfItsTranspose) {
       }
   Matrix c(3, 4);
   EXPECT_THROW(gemm_avx512_transposed_a(Matrix(5, 3), Matrix(4, 4), c), Error);
+}
+
+TEST_F(GemmAvx512, TransposedRightOperandIsTheProductOfItsTranspose) {
+  Rng rng(8);
+  for (const Index m : {1, 12, 30})
+    for (const Index k : {1, 40})
+      for (const Index n : {16, 80, 90}) {
+        SCOPED_TRACE(::testing::Message() << m << " x " << k << " x " << n);
+        const Matrix a = uniform_matrix(m, k, rng), b = uniform_matrix(n, k, rng), c0 = uniform_matrix(m, n, rng);
+        Matrix c = c0;
+        gemm_avx512_transposed_b(a, b, c);
+        const Matrix bt = b.transpose();
+        Matrix plain = c0;
+        gemm_avx512(a, bt, plain);
+        EXPECT_EQ(c, plain);
+        EXPECT_LT((c - reference(a, bt, c0, nullptr)).cwiseAbs().maxCoeff(), tolerance(k));
+      }
+  Matrix c(3, 4);
+  EXPECT_THROW(gemm_avx512_transposed_b(Matrix(3, 5), Matrix(4, 4), c), Error);
+}
+
+// Not accumulating, c's old values (NaN here) are never read, and the result is the product
+// accumulated onto zeros, bit for bit, also past the first slice of 256 inputs and for an empty
+// sum.
+TEST_F(GemmAvx512, OverwritingIgnoresWhatCHeld) {
+  Rng rng(9);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  for (const Index k : {0, 7, 300})
+    for (const Index n : {16, 40, 80, 130}) {
+      SCOPED_TRACE(::testing::Message() << "k " << k << ", n " << n);
+      const Index m = 13;
+      const Matrix a = uniform_matrix(m, k, rng), b = uniform_matrix(k, n, rng);
+      Matrix expected = Matrix::Zero(m, n);
+      gemm_avx512(a, b, expected);
+      Matrix c = Matrix::Constant(m, n, nan);
+      gemm_avx512(a, b, c, /*accumulate=*/false);
+      EXPECT_EQ(c, expected);
+      const Matrix at = a.transpose(), bt = b.transpose();
+      c.setConstant(nan);
+      gemm_avx512_transposed_a(at, b, c, /*accumulate=*/false);
+      EXPECT_EQ(c, expected);
+      c.setConstant(nan);
+      gemm_avx512_transposed_b(a, bt, c, /*accumulate=*/false);
+      EXPECT_EQ(c, expected);
+    }
 }
 
 TEST_F(GemmAvx512, ARowsResultDoesNotDependOnTheRowsBesideIt) {
