@@ -28,6 +28,9 @@ class Activation {
                 MatrixView* dz, Cache& cache, Gradients& grads) const;
 
   ActivationKind kind() const { return kind_; }
+  // PReLU runs an AVX-512 kernel where the CPU has AVX-512F; true runs its portable loops
+  // instead (for tests: the two give the same bits).
+  static void force_portable(bool portable);
   ParamId alpha() const { return alpha_; }  // PReLU's slopes [1, D]
 
  private:

@@ -4,17 +4,23 @@
 #include <gtest/gtest-spi.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstring>
+#include <limits>
+
 #include "gradient_check.h"
 #include "layers/activation.h"
 #include "layers/dense.h"
 #include "layers/logloss.h"
 #include "layers/mlp.h"
 #include "layers/reduced_products.h"
+#include "../support/uniform_matrix.h"
 
 namespace heed {
 namespace {
 
 using testing::LayerProbe;
+using testing::uniform_matrix;
 
 // Layers whose contract views are single matrices: one input x, one output y.
 template <Layer L>
@@ -61,6 +67,60 @@ TEST_P(ActivationGradient, MatchesFiniteDifferences) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Kinds, ActivationGradient, ::testing::Values(ActivationKind::kRelu, ActivationKind::kPrelu));
+
+// PReLU's kernels (AVX-512 where the CPU has it, and the portable loops) against the definition,
+// bit for bit: widths around registers of 16 and panels of 128, views into larger matrices, zeros,
+// -0, NaN and infinities, alpha's gradient added onto what it held, and alone (no dz).
+TEST(Prelu, EveryKernelComputesTheDefinitionBitForBit) {
+  Rng rng(12);
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  for (const bool portable : {false, true}) {
+    Activation::force_portable(portable);
+    for (const Index width : {1, 15, 16, 17, 40, 64, 65, 80, 128, 130, 300})
+      for (const Index rows : {1, 7}) {
+        SCOPED_TRACE(::testing::Message() << (portable ? "portable" : "default") << ", " << rows << " x " << width);
+        ParamSet params;
+        Activation act(params, "p", ActivationKind::kPrelu, width);
+        params[act.alpha()] = uniform_matrix(1, width, rng);
+        Matrix z_big = uniform_matrix(rows + 2, width + 5, rng), da_big = uniform_matrix(rows + 1, width + 3, rng);
+        const float specials[] = {0.0f, -0.0f, nan, inf, -inf};
+        for (std::size_t s = 0; s < std::size(specials); ++s)
+          z_big(1 + static_cast<Index>(s) % rows, 2 + static_cast<Index>(s) % width) = specials[s];
+        const auto z = z_big.block(1, 2, rows, width);
+        const auto da = da_big.block(1, 0, rows, width);
+        Matrix a_big = Matrix::Constant(rows, width + 4, -7.0f);
+        auto a = a_big.leftCols(width);
+        NoCache cache;
+        act.forward(params, z, rows, a, cache, Pass::evaluation());
+        Gradients grads(params), alone(params);
+        const Matrix before = uniform_matrix(1, width, rng);
+        grads[act.alpha()] = before;
+        alone[act.alpha()] = before;
+        Matrix dz_big = Matrix::Constant(rows, width + 2, -7.0f);
+        MatrixView dz = dz_big.leftCols(width);
+        act.backward(params, z, rows, da, &dz, cache, grads);
+        act.backward(params, z, rows, da, nullptr, cache, alone);
+
+        const auto alpha = params[act.alpha()].row(0);
+        Matrix want_dalpha = before;
+        const auto same_bits = [](float x, float y) { return std::memcmp(&x, &y, sizeof(float)) == 0; };
+        for (Index r = 0; r < rows; ++r)
+          for (Index c = 0; c < width; ++c) {
+            const float v = z(r, c);
+            EXPECT_TRUE(same_bits(a(r, c), v > 0 ? v : alpha(c) * v)) << r << ", " << c << ": " << a(r, c);
+            EXPECT_TRUE(same_bits(dz(r, c), v > 0 ? da(r, c) : alpha(c) * da(r, c))) << r << ", " << c;
+            if (!(v > 0)) want_dalpha(0, c) = std::fma(da(r, c), v, want_dalpha(0, c));
+          }
+        for (Index c = 0; c < width; ++c) {
+          EXPECT_TRUE(same_bits(grads[act.alpha()](0, c), want_dalpha(0, c))) << c;
+          EXPECT_TRUE(same_bits(alone[act.alpha()](0, c), want_dalpha(0, c))) << c;
+        }
+        EXPECT_EQ(a_big.rightCols(4), Matrix::Constant(rows, 4, -7.0f)) << "written past the view";
+        EXPECT_EQ(dz_big.rightCols(2), Matrix::Constant(rows, 2, -7.0f)) << "written past the view";
+      }
+  }
+  Activation::force_portable(false);
+}
 
 class MlpGradient : public ::testing::TestWithParam<bool> {};
 
