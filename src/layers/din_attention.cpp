@@ -266,6 +266,14 @@ void DinAttention::forward_with_key_terms(const ParamSet& params, const ConstMat
   forward_from_key_terms(params, queries, keys, &key_terms, offsets, rows, pooled, cache, Pass::evaluation());
 }
 
+// q * k for each key of the tile, into its first rows of `product`.
+void DinAttention::tile_products(const ConstMatrixView& queries, const ConstMatrixView& keys,
+                                 const std::uint32_t* offsets, const KeyTile& tile, MatrixView product) {
+  const Index k0 = tile.first_key;
+  for (Index i = tile.first_row; i < tile.end_row; ++i)
+    for (Index j = offsets[i]; j < offsets[i + 1]; ++j) product.row(j - k0) = queries.row(i).cwiseProduct(keys.row(j));
+}
+
 void DinAttention::forward_from_key_terms(const ParamSet& params, const ConstMatrixView& queries,
                                           const ConstMatrixView& keys,
                                           const ConstMatrixView* key_terms,
@@ -289,10 +297,8 @@ void DinAttention::forward_from_key_terms(const ParamSet& params, const ConstMat
   key_tiles(offsets, rows, /*one_tile=*/!dice_.empty(), cache.tiles);
   for (const KeyTile& tile : cache.tiles) {
     const Index k0 = tile.first_key, nk = tile.keys;
-    auto product = cache.product.middleRows(k0, nk);  // [nk, Q]
-    for (Index i = tile.first_row; i < tile.end_row; ++i)
-      for (Index j = offsets[i]; j < offsets[i + 1]; ++j)
-        product.row(j - k0) = queries.row(i).cwiseProduct(keys.row(j));
+    auto product = cache.product.topRows(nk);  // [nk, Q], this tile's (backward recomputes it)
+    tile_products(queries, keys, offsets, tile, product);
     // The query term (and the given key terms) first, then the GEMMs accumulate onto them: an
     // assigned product would zero `first` and need more passes to add the terms.
     auto first = (L == 0 ? cache.score : cache.pre[0]).middleRows(k0, nk);  // [nk, h1]
@@ -308,22 +314,24 @@ void DinAttention::forward_from_key_terms(const ParamSet& params, const ConstMat
     if (!key_terms) gemm(keys.middleRows(k0, nk), cache.key_weight, first);
     gemm(product, w1.bottomRows(Q), first);
 
-    // The rest of the activation unit.
+    // The rest of the activation unit. The activations' outputs fill the first rows of `act`
+    // again for every tile: backward keeps only the pre-activations of the whole batch and
+    // recomputes a tile's outputs from them, so that the batch's activations never go out to
+    // memory and back. (Dice's single tile is the whole batch, kept as it is.)
     for (std::size_t l = 0; l < L; ++l) {
       if (l > 0)
-        layers_[l].forward(params, cache.act[l - 1].middleRows(k0, nk), nk,
-                           cache.pre[l].middleRows(k0, nk), kNone, pass);
+        layers_[l].forward(params, cache.act[l - 1].topRows(nk), nk, cache.pre[l].middleRows(k0, nk), kNone,
+                           pass);
       if (dice_.empty()) {
-        activations_[l].forward(params, cache.pre[l].middleRows(k0, nk), nk,
-                                cache.act[l].middleRows(k0, nk), kNone, pass);
+        activations_[l].forward(params, cache.pre[l].middleRows(k0, nk), nk, cache.act[l].topRows(nk), kNone,
+                                pass);
       } else {  // its tile is the whole batch (key_tiles): the cache's rows are the tile's
-        dice_[l].forward(params, cache.pre[l].middleRows(k0, nk), nk, cache.act[l].middleRows(k0, nk),
-                         cache.dice[l], pass);
+        dice_[l].forward(params, cache.pre[l].middleRows(k0, nk), nk, cache.act[l].topRows(nk), cache.dice[l],
+                         pass);
       }
     }
     if (L > 0)
-      layers_[L].forward(params, cache.act[L - 1].middleRows(k0, nk), nk,
-                         cache.score.middleRows(k0, nk), kNone, pass);
+      layers_[L].forward(params, cache.act[L - 1].topRows(nk), nk, cache.score.middleRows(k0, nk), kNone, pass);
 
     // Weights and pooling, row by row.
     for (Index i = tile.first_row; i < tile.end_row; ++i) {
@@ -394,23 +402,26 @@ void DinAttention::backward(const ParamSet& params, const Input& input, Index ro
       }
     }
 
-    // Back through the activation unit to the first layer's pre-activation.
+    // Back through the activation unit to the first layer's pre-activation. The gradients of a
+    // tile live in the first rows of their buffers, like the forward's activations, which are
+    // recomputed here from the pre-activations (the forward kept those of the last tile only).
     for (std::size_t l = L; l-- > 0;) {
-      MatrixView d_act = cache.d_act[l].middleRows(k0, nk);
-      const ConstMatrixView d_out = l + 1 == L
-                                        ? ConstMatrixView(cache.d_score.middleRows(k0, nk))
-                                        : ConstMatrixView(cache.d_pre[l + 1].middleRows(k0, nk));
-      layers_[l + 1].backward(params, cache.act[l].middleRows(k0, nk), nk, d_out, &d_act, kNone,
-                              grads);
-      MatrixView d_pre = cache.d_pre[l].middleRows(k0, nk);
+      const auto pre = cache.pre[l].middleRows(k0, nk);
+      const auto act = cache.act[l].topRows(nk);
+      if (dice_.empty()) activations_[l].forward(params, pre, nk, act, kNone, Pass::evaluation());
+      MatrixView d_act = cache.d_act[l].topRows(nk);
+      const ConstMatrixView d_out = l + 1 == L ? ConstMatrixView(cache.d_score.middleRows(k0, nk))
+                                               : ConstMatrixView(cache.d_pre[l + 1].topRows(nk));
+      layers_[l + 1].backward(params, act, nk, d_out, &d_act, kNone, grads);
+      MatrixView d_pre = cache.d_pre[l].topRows(nk);
       if (dice_.empty()) {
-        activations_[l].backward(params, cache.pre[l].middleRows(k0, nk), nk, d_act, &d_pre, kNone,
-                                 grads);
+        activations_[l].backward(params, pre, nk, d_act, &d_pre, kNone, grads);
       } else {
-        dice_[l].backward(params, cache.pre[l].middleRows(k0, nk), nk, d_act, &d_pre, cache.dice[l], grads);
+        dice_[l].backward(params, pre, nk, d_act, &d_pre, cache.dice[l], grads);
       }
     }
-    const auto d_first = (L == 0 ? cache.d_score : cache.d_pre[0]).middleRows(k0, nk);  // [nk, h1]
+    const ConstMatrixView d_first =  // [nk, h1]
+        L == 0 ? ConstMatrixView(cache.d_score.middleRows(k0, nk)) : ConstMatrixView(cache.d_pre[0].topRows(nk));
 
     // The first layer, term by term. W1 = [Wq; Wk; Wd; Wp]: d(Wq + Wd) from the query term
     // (after the loop), d(Wk - Wd) from the key term, dWp from the product term.
@@ -418,13 +429,15 @@ void DinAttention::backward(const ParamSet& params, const Input& input, Index ro
       d_query_term.row(i) =
           d_first.middleRows(offsets[i] - k0, offsets[i + 1] - offsets[i]).colwise().sum();
     gemm(keys.middleRows(k0, nk), d_first, key_share, {.transpose_a = true});
-    gemm(cache.product.middleRows(k0, nk), d_first, g.bottomRows(Q), {.transpose_a = true});
+    auto product = cache.product.topRows(nk);
+    tile_products(queries, keys, offsets, tile, product);
+    gemm(product, d_first, g.bottomRows(Q), {.transpose_a = true});
 
     if (!d_input) continue;
     // Input gradients.
     MatrixView& d_queries = d_input->d_queries;
     MatrixView& d_keys = d_input->d_keys;
-    auto d_product = cache.d_product.middleRows(k0, nk);  // [nk, Q]
+    auto d_product = cache.d_product.topRows(nk);  // [nk, Q], this tile's
     const Index r0 = tile.first_row, nr = tile.end_row - tile.first_row;
     gemm(d_first, w1.bottomRows(Q), d_product, {.transpose_b = true, .beta = 0.0f});
     gemm(d_query_term.middleRows(r0, nr), cache.query_weight, d_queries.middleRows(r0, nr),
