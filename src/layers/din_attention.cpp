@@ -266,12 +266,42 @@ void DinAttention::forward_with_key_terms(const ParamSet& params, const ConstMat
   forward_from_key_terms(params, queries, keys, &key_terms, offsets, rows, pooled, cache, Pass::evaluation());
 }
 
-// q * k for each key of the tile, into its first rows of `product`.
-void DinAttention::tile_products(const ConstMatrixView& queries, const ConstMatrixView& keys,
-                                 const std::uint32_t* offsets, const KeyTile& tile, MatrixView product) {
-  const Index k0 = tile.first_key;
+// One tile up to the output of the unit's last hidden layer, everything in the first rows of its
+// buffer (the tile's own: the next tile overwrites it). Training keeps none of it for backward,
+// which calls this again for the tile: recomputing the tile in cache costs less than sending
+// every key's pre-activations (about 1 KB a key) to memory and back. Dice's single tile is the
+// whole batch and is kept (its statistics span every key).
+void DinAttention::tile_hidden(const ParamSet& params, const ConstMatrixView& queries, const ConstMatrixView& keys,
+                               const ConstMatrixView* key_terms, const std::uint32_t* offsets, const KeyTile& tile,
+                               Cache& cache, Pass pass) const {
+  const Index Q = width_, k0 = tile.first_key, nk = tile.keys;
+  const std::size_t L = options_.hidden.size();
+  const Matrix& w1 = params[first_weight()];
+  auto product = cache.product.topRows(nk);  // [nk, Q] q * k
   for (Index i = tile.first_row; i < tile.end_row; ++i)
     for (Index j = offsets[i]; j < offsets[i + 1]; ++j) product.row(j - k0) = queries.row(i).cwiseProduct(keys.row(j));
+  // The query term (and the given key terms) first, then the GEMMs accumulate onto them: an
+  // assigned product would zero `first` and need more passes to add the terms.
+  auto first = L == 0 ? cache.score.middleRows(k0, nk) : cache.pre[0].topRows(nk);  // [nk, h1]
+  const auto query_term = cache.query_term.topRows(tile.end_row);
+  for (Index i = tile.first_row; i < tile.end_row; ++i) {
+    const Index begin = offsets[i] - k0, m = offsets[i + 1] - offsets[i];
+    if (key_terms) {
+      first.middleRows(begin, m) = key_terms->middleRows(offsets[i], m).rowwise() + query_term.row(i);
+    } else {
+      first.middleRows(begin, m).rowwise() = query_term.row(i);
+    }
+  }
+  if (!key_terms) gemm(keys.middleRows(k0, nk), cache.key_weight, first);
+  gemm(product, w1.bottomRows(Q), first);
+  for (std::size_t l = 0; l < L; ++l) {
+    if (l > 0) layers_[l].forward(params, cache.act[l - 1].topRows(nk), nk, cache.pre[l].topRows(nk), kNone, pass);
+    if (dice_.empty()) {
+      activations_[l].forward(params, cache.pre[l].topRows(nk), nk, cache.act[l].topRows(nk), kNone, pass);
+    } else {  // its tile is the whole batch (key_tiles)
+      dice_[l].forward(params, cache.pre[l].topRows(nk), nk, cache.act[l].topRows(nk), cache.dice[l], pass);
+    }
+  }
 }
 
 void DinAttention::forward_from_key_terms(const ParamSet& params, const ConstMatrixView& queries,
@@ -297,39 +327,7 @@ void DinAttention::forward_from_key_terms(const ParamSet& params, const ConstMat
   key_tiles(offsets, rows, /*one_tile=*/!dice_.empty(), cache.tiles);
   for (const KeyTile& tile : cache.tiles) {
     const Index k0 = tile.first_key, nk = tile.keys;
-    auto product = cache.product.topRows(nk);  // [nk, Q], this tile's (backward recomputes it)
-    tile_products(queries, keys, offsets, tile, product);
-    // The query term (and the given key terms) first, then the GEMMs accumulate onto them: an
-    // assigned product would zero `first` and need more passes to add the terms.
-    auto first = (L == 0 ? cache.score : cache.pre[0]).middleRows(k0, nk);  // [nk, h1]
-    for (Index i = tile.first_row; i < tile.end_row; ++i) {
-      const Index begin = offsets[i] - k0, m = offsets[i + 1] - offsets[i];
-      if (key_terms) {
-        first.middleRows(begin, m) =
-            key_terms->middleRows(offsets[i], m).rowwise() + query_term.row(i);
-      } else {
-        first.middleRows(begin, m).rowwise() = query_term.row(i);
-      }
-    }
-    if (!key_terms) gemm(keys.middleRows(k0, nk), cache.key_weight, first);
-    gemm(product, w1.bottomRows(Q), first);
-
-    // The rest of the activation unit. The activations' outputs fill the first rows of `act`
-    // again for every tile: backward keeps only the pre-activations of the whole batch and
-    // recomputes a tile's outputs from them, so that the batch's activations never go out to
-    // memory and back. (Dice's single tile is the whole batch, kept as it is.)
-    for (std::size_t l = 0; l < L; ++l) {
-      if (l > 0)
-        layers_[l].forward(params, cache.act[l - 1].topRows(nk), nk, cache.pre[l].middleRows(k0, nk), kNone,
-                           pass);
-      if (dice_.empty()) {
-        activations_[l].forward(params, cache.pre[l].middleRows(k0, nk), nk, cache.act[l].topRows(nk), kNone,
-                                pass);
-      } else {  // its tile is the whole batch (key_tiles): the cache's rows are the tile's
-        dice_[l].forward(params, cache.pre[l].middleRows(k0, nk), nk, cache.act[l].topRows(nk), cache.dice[l],
-                         pass);
-      }
-    }
+    tile_hidden(params, queries, keys, key_terms, offsets, tile, cache, pass);
     if (L > 0)
       layers_[L].forward(params, cache.act[L - 1].topRows(nk), nk, cache.score.middleRows(k0, nk), kNone, pass);
 
@@ -402,13 +400,12 @@ void DinAttention::backward(const ParamSet& params, const Input& input, Index ro
       }
     }
 
-    // Back through the activation unit to the first layer's pre-activation. The gradients of a
-    // tile live in the first rows of their buffers, like the forward's activations, which are
-    // recomputed here from the pre-activations (the forward kept those of the last tile only).
+    // Back through the activation unit to the first layer's pre-activation: the tile's forward
+    // again (tile_hidden), then its gradients, also in the first rows of their buffers.
+    if (dice_.empty()) tile_hidden(params, queries, keys, nullptr, offsets, tile, cache, Pass::train());
     for (std::size_t l = L; l-- > 0;) {
-      const auto pre = cache.pre[l].middleRows(k0, nk);
+      const auto pre = cache.pre[l].topRows(nk);
       const auto act = cache.act[l].topRows(nk);
-      if (dice_.empty()) activations_[l].forward(params, pre, nk, act, kNone, Pass::evaluation());
       MatrixView d_act = cache.d_act[l].topRows(nk);
       const ConstMatrixView d_out = l + 1 == L ? ConstMatrixView(cache.d_score.middleRows(k0, nk))
                                                : ConstMatrixView(cache.d_pre[l + 1].topRows(nk));
@@ -429,9 +426,7 @@ void DinAttention::backward(const ParamSet& params, const Input& input, Index ro
       d_query_term.row(i) =
           d_first.middleRows(offsets[i] - k0, offsets[i + 1] - offsets[i]).colwise().sum();
     gemm(keys.middleRows(k0, nk), d_first, key_share, {.transpose_a = true});
-    auto product = cache.product.topRows(nk);
-    tile_products(queries, keys, offsets, tile, product);
-    gemm(product, d_first, g.bottomRows(Q), {.transpose_a = true});
+    gemm(cache.product.topRows(nk), d_first, g.bottomRows(Q), {.transpose_a = true});
 
     if (!d_input) continue;
     // Input gradients.

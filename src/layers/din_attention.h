@@ -75,9 +75,9 @@ class DinAttention {
     Matrix query_weight;       // [Q, h1] Wq + Wd
     Matrix key_weight;         // [Q, h1] Wk - Wd
     Matrix query_term;         // [R, h1] q (Wq + Wd) + b
-    // In training only the pre-activations and the scores and weights are kept for the whole
-    // batch; the rest holds one tile at a time in its first rows (backward recomputes the
-    // products and the activations' outputs from what is kept).
+    // Only the scores and weights are kept for the whole batch: the rest holds one tile at a
+    // time in its first rows, and backward recomputes each tile (tile_hidden). With Dice, the
+    // one tile is the whole batch.
     Matrix product;            // [N, Q] q * k
     // [N, h_l] pre-activation of hidden layer l (pre[0]: the split first layer)
     std::vector<Matrix> pre;
@@ -184,8 +184,9 @@ class DinAttention {
   void update_running_statistics(ParamSet& params, const std::vector<const Cache*>& caches) const;
 
  private:
-  static void tile_products(const ConstMatrixView& queries, const ConstMatrixView& keys, const std::uint32_t* offsets,
-                            const KeyTile& tile, MatrixView product);
+  void tile_hidden(const ParamSet& params, const ConstMatrixView& queries, const ConstMatrixView& keys,
+                   const ConstMatrixView* key_terms, const std::uint32_t* offsets, const KeyTile& tile, Cache& cache,
+                   Pass pass) const;
   void check_shapes(const ConstMatrixView& queries, const ConstMatrixView& keys,
                     const std::uint32_t* offsets, Index rows, const Cache& cache) const;
   // Everything after the key term: the product term, the unit's MLP, the weights, the pooling.
