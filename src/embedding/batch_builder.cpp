@@ -35,11 +35,13 @@ void BatchBuilder::look_up(const Dataset& data, std::span<const std::size_t> row
     fb.rows.clear();
     fb.slots.clear();
     if (schema_.features[fi].is_dense()) continue;
+    fb.offsets.assign(1, 0);
+    // (No rows, no columns read: an empty share of a distributed step holds an empty dataset.)
+    if (B == 0) continue;
     const KeyColumn& column = data.keys[fi];
     std::vector<std::uint64_t>& starts = key_starts_[fi];
     starts.resize(B);
     fb.offsets.resize(B + 1);
-    fb.offsets[0] = 0;
     for (std::size_t i = 0; i < B; ++i) {
       if (i + kAhead < B) __builtin_prefetch(column.offsets.data() + rows[i + kAhead]);
       starts[i] = column.offsets[rows[i]];
@@ -56,7 +58,6 @@ void BatchBuilder::look_up(const Dataset& data, std::span<const std::size_t> row
     const auto team = static_cast<std::size_t>(omp_get_num_threads());
     const auto t = static_cast<std::size_t>(omp_get_thread_num());
     const std::size_t begin = B * t / team, end = B * (t + 1) / team;
-    // (No rows, no columns: an empty share of a distributed step holds an empty dataset.)
     for (std::size_t fi = 0; fi < schema_.features.size() && begin < end; ++fi) {
       const FeatureInfo& f = schema_.features[fi];
       if (f.is_dense()) continue;
@@ -90,6 +91,7 @@ void BatchBuilder::build(const Dataset& data, std::span<const std::size_t> rows,
     return;
   }
   look_up(data, rows, tables, normalizer, EmbeddingTable::kUnseen, threads, out);
+  if (rows.empty()) return;
   // Then, on one thread and in the order of features, rows and values (so a table's new rows
   // come in the same order for any thread count): the keys the tables lacked get rows, the
   // learned default takes its share, and each row its slot among the rows the batch touched.
