@@ -99,15 +99,16 @@ void run(const Operands& o, Index M) {
     const Index t1 = std::min(o.count, t0 + kSlice);
     const bool load_c = o.accumulate || t0 > 0;
     for (Index n0 = 0; n0 < o.n;) {
-      const Index vectors = (o.n - n0 + kLanes - 1) / kLanes;
+      const Index left = (o.n - n0 + kLanes - 1) / kLanes;  // registers of columns left
+      const Index vectors = left == 5 ? 5 : std::min<Index>(left, 4);
       switch (vectors) {
         case 1: panel<1>(o, M, n0, t0, t1, load_c); break;
         case 2: panel<2>(o, M, n0, t0, t1, load_c); break;
         case 3: panel<3>(o, M, n0, t0, t1, load_c); break;
-        case 5: panel<5>(o, M, n0, t0, t1, load_c); break;
-        default: panel<4>(o, M, n0, t0, t1, load_c); break;
+        case 4: panel<4>(o, M, n0, t0, t1, load_c); break;
+        default: panel<5>(o, M, n0, t0, t1, load_c); break;
       }
-      n0 += (vectors == 5 ? 5 : std::min<Index>(vectors, 4)) * kLanes;
+      n0 += vectors * kLanes;
     }
   }
 }

@@ -2,11 +2,11 @@
 
 #include <immintrin.h>
 
-#include <atomic>
 #include <cmath>
 
 #include "core/avx512.h"
 #include "core/error.h"
+#include "core/lowp.h"
 
 // GCC 12 reports the undefined pass-through operand of unmasked AVX-512 intrinsics inlined into
 // a target("avx512f") function as maybe uninitialized; nothing reads it.
@@ -116,12 +116,7 @@ HEED_AVX512_TARGET void prelu_backward_avx512(const PreluRows& p, const float* d
   }
 }
 
-std::atomic<bool> forced_portable{false};
-bool portable_kernels() { return forced_portable.load(std::memory_order_relaxed); }
-
 }  // namespace
-
-void Activation::force_portable(bool portable) { forced_portable.store(portable, std::memory_order_relaxed); }
 
 Activation::Activation(ParamSet& params, const std::string& name, ActivationKind kind, Index width) : kind_(kind) {
   if (kind_ == ActivationKind::kPrelu) {
@@ -139,7 +134,7 @@ void Activation::forward(const ParamSet& params, const ConstMatrixView& z_all, I
     return;
   }
   const PreluRows p{z.data(), z.outerStride(), rows, z.cols(), params[alpha_].data()};
-  if (avx512::cpu_has_avx512f() && !portable_kernels())
+  if (lowp::elementwise_avx512())
     prelu_forward_avx512(p, a.data(), a.outerStride());
   else
     prelu_forward_portable(p, a.data(), a.outerStride());
@@ -158,7 +153,7 @@ void Activation::backward(const ParamSet& params, const ConstMatrixView& z_all, 
   float* dz = dz_all ? dz_all->data() : nullptr;
   const Index lddz = dz_all ? dz_all->outerStride() : 0;
   float* dalpha = grads[alpha_].data();
-  if (avx512::cpu_has_avx512f() && !portable_kernels())
+  if (lowp::elementwise_avx512())
     prelu_backward_avx512(p, da.data(), da.outerStride(), dz, lddz, dalpha);
   else
     prelu_backward_portable(p, da.data(), da.outerStride(), dz, lddz, dalpha);

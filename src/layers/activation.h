@@ -1,7 +1,8 @@
 #pragma once
 // Pointwise activations of hidden layers. z: [B, D] -> a: [B, D]
 //   relu:  a = max(z, 0)
-//   prelu: a = z > 0 ? z : alpha * z, one learned alpha per neuron ([1, D], starts at 0.25)
+//   prelu: a = z > 0 ? z : alpha * z, one learned alpha per neuron ([1, D], starts at 0.25);
+//          on an AVX-512 kernel where lowp::elementwise_avx512() says so (the same bits)
 #include <string>
 
 #include "config/choices.h"  // ActivationKind
@@ -28,9 +29,6 @@ class Activation {
                 MatrixView* dz, Cache& cache, Gradients& grads) const;
 
   ActivationKind kind() const { return kind_; }
-  // PReLU runs an AVX-512 kernel where the CPU has AVX-512F; true runs its portable loops
-  // instead (for tests: the two give the same bits).
-  static void force_portable(bool portable);
   ParamId alpha() const { return alpha_; }  // PReLU's slopes [1, D]
 
  private:

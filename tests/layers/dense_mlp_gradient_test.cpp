@@ -8,6 +8,7 @@
 #include <cstring>
 #include <limits>
 
+#include "core/lowp.h"
 #include "gradient_check.h"
 #include "layers/activation.h"
 #include "layers/dense.h"
@@ -75,7 +76,7 @@ TEST(Prelu, EveryKernelComputesTheDefinitionBitForBit) {
   Rng rng(12);
   const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
   for (const bool portable : {false, true}) {
-    Activation::force_portable(portable);
+    lowp::force_portable(portable);
     for (const Index width : {1, 15, 16, 17, 40, 64, 65, 80, 128, 130, 300})
       for (const Index rows : {1, 7}) {
         SCOPED_TRACE(::testing::Message() << (portable ? "portable" : "default") << ", " << rows << " x " << width);
@@ -119,7 +120,7 @@ TEST(Prelu, EveryKernelComputesTheDefinitionBitForBit) {
         EXPECT_EQ(dz_big.rightCols(2), Matrix::Constant(rows, 2, -7.0f)) << "written past the view";
       }
   }
-  Activation::force_portable(false);
+  lowp::force_portable(false);
 }
 
 class MlpGradient : public ::testing::TestWithParam<bool> {};
